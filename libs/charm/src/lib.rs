@@ -1,0 +1,2 @@
+//! Write Juju charms in Rust.
+pub mod yaml;
