@@ -22,6 +22,6 @@ pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
 }
 
 /// Writes `value` as a YAML document.
-pub fn to_string<T: Serialize + ?Sized>(value: &T) -> Result<String, YamlError> {
+pub fn to_string<T: Serialize>(value: &T) -> Result<String, YamlError> {
     serde_saphyr::to_string(value).map_err(|e| YamlError::Write(e.to_string()))
 }
