@@ -1,2 +1,89 @@
 //! Write Juju charms in Rust.
+//!
+//! A charm is a binary named `dispatch`. Juju runs it once per hook with the hook's context in
+//! environment variables; it answers through hook tools (`relation-get`, `status-set`, ...). This
+//! crate reads that context into a typed [`Event`], gives handlers a [`Ctx`] (the Juju model with
+//! Juju's rules enforced and reads cached), runs them, and commits: one `relation-set` per bag,
+//! one `status-set` per changed status, state saved next to the charm.
+//!
+//! ```no_run
+//! use charm::{Charm, Ctx, Error, EventKind, RelationEvent, Status, StatusCollector, Bag};
+//! use serde::Deserialize;
+//! use std::process::ExitCode;
+//!
+//! #[derive(Deserialize)]
+//! struct Config {
+//!     greeting: String,
+//! }
+//!
+//! // A plain function handles an event; `?` turns bad config into a Blocked status.
+//! fn greet(ctx: &mut Ctx, rel: &RelationEvent) -> Result<(), Error> {
+//!     let config: Config = ctx.config()?;
+//!     ctx.set(&rel.relation, &Bag::LocalUnit, "greeting", &config.greeting)?;
+//!     Ok(())
+//! }
+//!
+//! fn status(ctx: &mut Ctx, statuses: &mut StatusCollector) -> Result<(), Error> {
+//!     match ctx.relations("peer-greeters")?.len() {
+//!         0 => statuses.add_unit(Status::waiting("no one to greet")),
+//!         n => statuses.add_unit(Status::active(format!("greeting {n} relations"))),
+//!     }
+//!     Ok(())
+//! }
+//!
+//! fn main() -> ExitCode {
+//!     Charm::new()
+//!         .on(EventKind::RelationJoined.on("peer-greeters"), greet)
+//!         .collect_status(status)
+//!         .run()
+//! }
+//! ```
+//!
+//! Libraries for relation interfaces plug in with [`Charm::plugin`], the same mechanism charm code
+//! uses, and emit their own typed events ([`CustomEvent`]) that charms handle with
+//! [`Charm::on_event`]. Test charms with the `charm-testing` crate.
+//!
+//! | module | what it holds |
+//! | --- | --- |
+//! | [`context`] | the dispatch environment, parsed |
+//! | [`event`] | Juju's events as one enum, and handler filters |
+//! | [`model`] | [`Ctx`]: relations, databags, secrets, config, status, actions, state |
+//! | [`databag`] | typed bags: serde structs and per-field wire encodings |
+//! | [`backend`] | the hook tools as a trait, and the real process backend |
+//! | [`charm`](mod@charm) | the dispatcher, plugins, deferral, reconcile, collect-status |
+//! | [`state`] | state kept between hooks, and its on-disk format |
+//! | [`log`] | `tracing` to `juju-log` |
+//! | [`yaml`], [`pyjson`] | YAML (behind one module) and Python-compatible JSON text |
+
+pub mod backend;
+pub mod charm;
+pub mod context;
+pub mod databag;
+pub mod error;
+pub mod event;
+pub mod log;
+pub mod meta;
+pub mod model;
+pub mod port;
+pub mod pyjson;
+pub mod secret;
+pub mod state;
+pub mod status;
 pub mod yaml;
+
+pub use backend::{BagData, HookToolError, HookTools, LogLevel, ProcessBackend};
+pub use charm::{Charm, DispatchReport, EmittedEvent, Plugin};
+pub use context::{ContextError, JujuContext, JujuVersion};
+pub use error::{Classify, Error, Outcome, ResultExt};
+pub use event::{
+    ActionEvent, Event, EventKind, Filter, FromEvent, Notice, RelationEvent, RelationId,
+    SecretEvent, StorageEvent, WorkloadEvent,
+};
+pub use meta::Metadata;
+pub use model::{Bag, Ctx, CustomEvent, ModelError, Relation};
+pub use port::Port;
+pub use secret::{
+    NewSecret, RotatePolicy, SecretContent, SecretInfo, SecretOwner, SecretRead, SecretUpdate,
+};
+pub use state::StoreKind;
+pub use status::{Status, StatusCollector, StatusKind};

@@ -1,0 +1,640 @@
+//! The real backend: runs Juju's hook tools as processes, with ops' exact argv.
+
+use super::{BagData, HookToolError, HookTools, LogLevel};
+use crate::event::RelationId;
+use crate::port::Port;
+use crate::secret::{
+    NewSecret, RotatePolicy, SecretContent, SecretInfo, SecretOwner, SecretRead, SecretUpdate,
+};
+use crate::status::{Status, StatusKind};
+use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// ops splits log lines longer than this (`MAX_LOG_LINE_LEN`).
+const MAX_LOG_LINE: usize = 131_071;
+
+/// How many hook tools a dispatch ran, and how long they took.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ToolStats {
+    /// Number of hook-tool processes run.
+    pub calls: u32,
+    /// Wall time spent waiting for them.
+    pub time: Duration,
+}
+
+/// Runs hook tools found on `PATH` (or in one directory), as Juju installs them.
+#[derive(Debug)]
+pub struct ProcessBackend {
+    app: String,
+    tools_dir: Option<PathBuf>,
+    stats: ToolStats,
+}
+
+impl ProcessBackend {
+    /// A backend for a unit of application `app` (used to tell a real "permission denied").
+    pub fn new(app: impl Into<String>) -> Self {
+        ProcessBackend {
+            app: app.into(),
+            tools_dir: None,
+            stats: ToolStats::default(),
+        }
+    }
+
+    /// Runs the tools from `dir` instead of looking them up on `PATH`.
+    pub fn with_tools_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.tools_dir = Some(dir.into());
+        self
+    }
+
+    /// Calls made so far.
+    pub fn stats(&self) -> ToolStats {
+        self.stats
+    }
+
+    fn run(
+        &mut self,
+        tool: &str,
+        args: &[&str],
+        stdin: Option<&[u8]>,
+        authz: bool,
+    ) -> Result<String, HookToolError> {
+        let start = Instant::now();
+        let result = self.run_uncounted(tool, args, stdin, authz);
+        self.stats.calls += 1;
+        self.stats.time += start.elapsed();
+        result
+    }
+
+    fn run_uncounted(
+        &self,
+        tool: &str,
+        args: &[&str],
+        stdin: Option<&[u8]>,
+        authz: bool,
+    ) -> Result<String, HookToolError> {
+        let program = match &self.tools_dir {
+            Some(dir) => dir.join(tool),
+            None => PathBuf::from(tool),
+        };
+        let spawn_err = |detail: String| HookToolError::Spawn {
+            tool: tool.to_string(),
+            detail,
+        };
+        let mut child = Command::new(&program)
+            .args(args)
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| spawn_err(e.to_string()))?;
+        if let (Some(data), Some(mut pipe)) = (stdin, child.stdin.take()) {
+            pipe.write_all(data)
+                .map_err(|e| spawn_err(format!("writing stdin: {e}")))?;
+        }
+        let out = child
+            .wait_with_output()
+            .map_err(|e| spawn_err(e.to_string()))?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        match out.status.code() {
+            Some(0) => String::from_utf8(out.stdout).map_err(|_| HookToolError::BadOutput {
+                tool: tool.to_string(),
+                detail: "stdout is not UTF-8".into(),
+            }),
+            Some(code) => Err(HookToolError::classify(tool, code, &stderr, authz)),
+            None => Err(spawn_err("killed by a signal".into())),
+        }
+    }
+
+    fn json<T: DeserializeOwned>(
+        &mut self,
+        tool: &str,
+        args: &[&str],
+        authz: bool,
+    ) -> Result<T, HookToolError> {
+        let out = self.run(tool, args, None, authz)?;
+        parse_json(tool, &out)
+    }
+}
+
+fn parse_json<T: DeserializeOwned>(tool: &str, out: &str) -> Result<T, HookToolError> {
+    serde_json::from_str(out).map_err(|e| HookToolError::BadOutput {
+        tool: tool.to_string(),
+        detail: format!("{e}: {}", excerpt(out)),
+    })
+}
+
+fn excerpt(text: &str) -> String {
+    let trimmed = text.trim();
+    if trimmed.chars().count() > 80 {
+        let cut: String = trimmed.chars().take(80).collect();
+        format!("{cut:?}...")
+    } else {
+        format!("{trimmed:?}")
+    }
+}
+
+fn rel_ref(relation: &RelationId) -> String {
+    relation.to_string()
+}
+
+fn bool_word(b: bool) -> &'static str {
+    if b { "True" } else { "False" }
+}
+
+/// A private directory holding one file per secret value, removed when dropped, so that
+/// secret content never appears in a process's argv.
+struct SecretFiles {
+    dir: PathBuf,
+    args: Vec<String>,
+}
+
+impl SecretFiles {
+    fn write(tool: &str, content: &SecretContent) -> Result<SecretFiles, HookToolError> {
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let err = |e: std::io::Error| HookToolError::Spawn {
+            tool: tool.to_string(),
+            detail: format!("cannot write secret content file: {e}"),
+        };
+        let dir = std::env::temp_dir().join(format!(
+            "charm-secret-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .map_err(err)?;
+        let mut files = SecretFiles {
+            dir,
+            args: Vec::new(),
+        };
+        for (key, value) in content.iter() {
+            let path = files.dir.join(key);
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .map_err(err)?;
+            file.write_all(value.as_bytes()).map_err(err)?;
+            files.args.push(format!("{key}#file={}", path.display()));
+        }
+        Ok(files)
+    }
+}
+
+impl Drop for SecretFiles {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn push_opt<'a>(args: &mut Vec<&'a str>, flag: &'a str, value: Option<&'a str>) {
+    if let Some(v) = value {
+        args.push(flag);
+        args.push(v);
+    }
+}
+
+impl HookTools for ProcessBackend {
+    fn relation_ids(&mut self, endpoint: &str) -> Result<Vec<RelationId>, HookToolError> {
+        let tool = "relation-ids";
+        let ids: Option<Vec<String>> = self.json(tool, &[endpoint, "--format=json"], false)?;
+        ids.unwrap_or_default()
+            .iter()
+            .map(|raw| {
+                raw.rsplit(':')
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .map(|id| RelationId::new(endpoint, id))
+                    .ok_or_else(|| HookToolError::BadOutput {
+                        tool: tool.into(),
+                        detail: format!("bad relation id {raw:?}"),
+                    })
+            })
+            .collect()
+    }
+
+    fn relation_list(&mut self, relation: &RelationId) -> Result<Vec<String>, HookToolError> {
+        let r = rel_ref(relation);
+        let units: Option<Vec<String>> =
+            self.json("relation-list", &["--format=json", "-r", &r], false)?;
+        Ok(units.unwrap_or_default())
+    }
+
+    fn relation_remote_app(
+        &mut self,
+        relation: &RelationId,
+    ) -> Result<Option<String>, HookToolError> {
+        let r = rel_ref(relation);
+        let app: Option<String> = self.json(
+            "relation-list",
+            &["--format=json", "--app", "-r", &r],
+            false,
+        )?;
+        Ok(app.filter(|a| !a.is_empty()))
+    }
+
+    fn relation_get(
+        &mut self,
+        relation: &RelationId,
+        owner: &str,
+        app: bool,
+    ) -> Result<BagData, HookToolError> {
+        let r = rel_ref(relation);
+        let mut args = vec!["--format=json", "-r", &r];
+        if app {
+            args.push("--app");
+        }
+        args.extend(["-", owner]);
+        // A follower reading its own app bag gets a real "permission denied".
+        let authz = app && owner == self.app;
+        let bag: Option<BagData> = self.json("relation-get", &args, authz)?;
+        Ok(bag.unwrap_or_default())
+    }
+
+    fn relation_set(
+        &mut self,
+        relation: &RelationId,
+        app: bool,
+        changes: &BagData,
+    ) -> Result<(), HookToolError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let r = rel_ref(relation);
+        let mut args = vec!["-r", &r];
+        if app {
+            args.push("--app");
+        }
+        args.extend(["--file", "-"]);
+        let body = serde_json::to_vec(changes).map_err(|e| HookToolError::Spawn {
+            tool: "relation-set".into(),
+            detail: e.to_string(),
+        })?;
+        self.run("relation-set", &args, Some(&body), app)?;
+        Ok(())
+    }
+
+    fn relation_model_get(&mut self, relation: &RelationId) -> Result<String, HookToolError> {
+        #[derive(serde::Deserialize)]
+        struct Out {
+            uuid: String,
+        }
+        let r = rel_ref(relation);
+        let out: Out = self.json("relation-model-get", &["--format=json", "-r", &r], false)?;
+        Ok(out.uuid)
+    }
+
+    fn config_get(&mut self) -> Result<serde_json::Map<String, serde_json::Value>, HookToolError> {
+        let config: Option<serde_json::Map<String, serde_json::Value>> =
+            self.json("config-get", &["--format=json"], false)?;
+        Ok(config.unwrap_or_default())
+    }
+
+    fn is_leader(&mut self) -> Result<bool, HookToolError> {
+        self.json("is-leader", &["--format=json"], false)
+    }
+
+    fn status_get(&mut self, app: bool) -> Result<Status, HookToolError> {
+        let tool = "status-get";
+        let flag = format!("--application={}", bool_word(app));
+        let value: serde_json::Value =
+            self.json(tool, &["--include-data", "--format=json", &flag], false)?;
+        let inner = if app {
+            value
+                .get("application-status")
+                .unwrap_or(&serde_json::Value::Null)
+        } else {
+            &value
+        };
+        let bad = |detail: &str| HookToolError::BadOutput {
+            tool: tool.into(),
+            detail: detail.to_string(),
+        };
+        let kind = inner
+            .get("status")
+            .and_then(|s| s.as_str())
+            .ok_or_else(|| bad("no \"status\" field"))?;
+        Ok(Status {
+            kind: StatusKind::parse(kind).ok_or_else(|| bad("unknown status word"))?,
+            message: inner
+                .get("message")
+                .and_then(|m| m.as_str())
+                .unwrap_or_default()
+                .to_string(),
+        })
+    }
+
+    fn status_set(&mut self, app: bool, status: &Status) -> Result<(), HookToolError> {
+        let flag = format!("--application={}", bool_word(app));
+        let mut args = vec![flag.as_str(), status.kind.as_str()];
+        if !status.message.is_empty() {
+            args.extend(["--", status.message.as_str()]);
+        }
+        self.run("status-set", &args, None, false)?;
+        Ok(())
+    }
+
+    fn application_version_set(&mut self, version: &str) -> Result<(), HookToolError> {
+        self.run("application-version-set", &["--", version], None, false)?;
+        Ok(())
+    }
+
+    fn juju_log(&mut self, level: LogLevel, message: &str) -> Result<(), HookToolError> {
+        let mut rest = message;
+        loop {
+            let cut = rest
+                .char_indices()
+                .nth(MAX_LOG_LINE)
+                .map_or(rest.len(), |(i, _)| i);
+            let (line, tail) = rest.split_at(cut);
+            self.run(
+                "juju-log",
+                &["--log-level", level.as_str(), "--", line],
+                None,
+                false,
+            )?;
+            if tail.is_empty() {
+                return Ok(());
+            }
+            rest = tail;
+        }
+    }
+
+    fn action_get(&mut self) -> Result<serde_json::Value, HookToolError> {
+        let params: Option<serde_json::Value> =
+            self.json("action-get", &["--format=json"], false)?;
+        Ok(params.unwrap_or_else(|| serde_json::Value::Object(Default::default())))
+    }
+
+    fn action_set(&mut self, results: &BTreeMap<String, String>) -> Result<(), HookToolError> {
+        if results.is_empty() {
+            return Ok(());
+        }
+        let pairs: Vec<String> = results.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let args: Vec<&str> = pairs.iter().map(String::as_str).collect();
+        self.run("action-set", &args, None, false)?;
+        Ok(())
+    }
+
+    fn action_log(&mut self, message: &str) -> Result<(), HookToolError> {
+        self.run("action-log", &["--", message], None, false)?;
+        Ok(())
+    }
+
+    fn action_fail(&mut self, message: &str) -> Result<(), HookToolError> {
+        self.run("action-fail", &["--", message], None, false)?;
+        Ok(())
+    }
+
+    fn state_get(&mut self) -> Result<BTreeMap<String, String>, HookToolError> {
+        let state: Option<BTreeMap<String, String>> =
+            self.json("state-get", &["--format=json"], false)?;
+        Ok(state.unwrap_or_default())
+    }
+
+    fn state_set(&mut self, data: &BTreeMap<String, String>) -> Result<(), HookToolError> {
+        let body = serde_json::to_vec(data).map_err(|e| HookToolError::Spawn {
+            tool: "state-set".into(),
+            detail: e.to_string(),
+        })?;
+        self.run("state-set", &["--file", "-"], Some(&body), false)?;
+        Ok(())
+    }
+
+    fn state_delete(&mut self, key: &str) -> Result<(), HookToolError> {
+        self.run("state-delete", &[key], None, false)?;
+        Ok(())
+    }
+
+    fn secret_add(&mut self, secret: &NewSecret) -> Result<String, HookToolError> {
+        let tool = "secret-add";
+        let files = SecretFiles::write(tool, &secret.content)?;
+        let mut args: Vec<&str> = Vec::new();
+        push_opt(&mut args, "--label", secret.label.as_deref());
+        push_opt(&mut args, "--description", secret.description.as_deref());
+        push_opt(&mut args, "--expire", secret.expire.as_deref());
+        push_opt(
+            &mut args,
+            "--rotate",
+            secret.rotate.map(RotatePolicy::as_str),
+        );
+        args.extend(["--owner", secret.owner.as_str()]);
+        args.extend(files.args.iter().map(String::as_str));
+        let out = self.run(tool, &args, None, false)?;
+        let uri = out.trim();
+        if uri.is_empty() || uri.contains(char::is_whitespace) {
+            return Err(HookToolError::BadOutput {
+                tool: tool.into(),
+                detail: format!("expected a secret URI, got {}", excerpt(&out)),
+            });
+        }
+        Ok(uri.to_string())
+    }
+
+    fn secret_get(
+        &mut self,
+        id: Option<&str>,
+        label: Option<&str>,
+        read: SecretRead,
+    ) -> Result<SecretContent, HookToolError> {
+        let mut args = vec!["--format=json"];
+        if let Some(id) = id {
+            args.push(id);
+        }
+        push_opt(&mut args, "--label", label);
+        match read {
+            SecretRead::Tracked => {}
+            SecretRead::Peek => args.push("--peek"),
+            SecretRead::Refresh => args.push("--refresh"),
+        }
+        let content: BTreeMap<String, String> = self.json("secret-get", &args, false)?;
+        Ok(SecretContent::from(content))
+    }
+
+    fn secret_info_get(
+        &mut self,
+        id: Option<&str>,
+        label: Option<&str>,
+    ) -> Result<SecretInfo, HookToolError> {
+        let tool = "secret-info-get";
+        let mut args = vec!["--format=json"];
+        match (id, label) {
+            (Some(id), _) => args.push(id),
+            (None, Some(label)) => args.extend(["--label", label]),
+            (None, None) => {}
+        }
+        let out: BTreeMap<String, RawInfo> = self.json(tool, &args, false)?;
+        let (xid, raw) = out
+            .into_iter()
+            .next()
+            .ok_or_else(|| HookToolError::BadOutput {
+                tool: tool.into(),
+                detail: "empty answer".into(),
+            })?;
+        raw.into_info(
+            tool,
+            id.map(str::to_string).unwrap_or(format!("secret:{xid}")),
+        )
+    }
+
+    fn secret_set(&mut self, id: &str, update: &SecretUpdate) -> Result<(), HookToolError> {
+        let tool = "secret-set";
+        let files = match &update.content {
+            Some(content) => Some(SecretFiles::write(tool, content)?),
+            None => None,
+        };
+        let mut args: Vec<&str> = Vec::new();
+        push_opt(&mut args, "--label", update.label.as_deref());
+        push_opt(&mut args, "--description", update.description.as_deref());
+        push_opt(&mut args, "--expire", update.expire.as_deref());
+        push_opt(
+            &mut args,
+            "--rotate",
+            update.rotate.map(RotatePolicy::as_str),
+        );
+        args.push(id);
+        if let Some(files) = &files {
+            args.extend(files.args.iter().map(String::as_str));
+        }
+        self.run(tool, &args, None, false)?;
+        Ok(())
+    }
+
+    fn secret_grant(
+        &mut self,
+        id: &str,
+        relation: &RelationId,
+        unit: Option<&str>,
+    ) -> Result<(), HookToolError> {
+        let rel = relation.id.to_string();
+        let mut args = vec!["--relation", rel.as_str()];
+        push_opt(&mut args, "--unit", unit);
+        args.push(id);
+        self.run("secret-grant", &args, None, false)?;
+        Ok(())
+    }
+
+    fn secret_revoke(
+        &mut self,
+        id: &str,
+        relation: &RelationId,
+        unit: Option<&str>,
+    ) -> Result<(), HookToolError> {
+        let rel = relation.id.to_string();
+        let mut args = vec!["--relation", rel.as_str()];
+        push_opt(&mut args, "--unit", unit);
+        args.push(id);
+        self.run("secret-revoke", &args, None, false)?;
+        Ok(())
+    }
+
+    fn secret_remove(&mut self, id: &str, revision: Option<u32>) -> Result<(), HookToolError> {
+        let rev = revision.map(|r| r.to_string());
+        let mut args = vec![id];
+        push_opt(&mut args, "--revision", rev.as_deref());
+        self.run("secret-remove", &args, None, false)?;
+        Ok(())
+    }
+
+    fn secret_ids(&mut self) -> Result<Vec<String>, HookToolError> {
+        let ids: Option<Vec<String>> = self.json("secret-ids", &["--format=json"], false)?;
+        Ok(ids.unwrap_or_default())
+    }
+
+    fn open_port(&mut self, port: Port) -> Result<(), HookToolError> {
+        self.run("open-port", &[&port.to_string()], None, false)?;
+        Ok(())
+    }
+
+    fn close_port(&mut self, port: Port) -> Result<(), HookToolError> {
+        self.run("close-port", &[&port.to_string()], None, false)?;
+        Ok(())
+    }
+
+    fn opened_ports(&mut self) -> Result<Vec<Port>, HookToolError> {
+        let tool = "opened-ports";
+        let raw: Option<Vec<String>> = self.json(tool, &["--format=json"], false)?;
+        raw.unwrap_or_default()
+            .iter()
+            .map(|entry| {
+                // With --endpoints Juju appends " (ep1,ep2)"; we never pass it, but tolerate it.
+                let text = entry.split(' ').next().unwrap_or(entry);
+                Port::parse(text).ok_or_else(|| HookToolError::BadOutput {
+                    tool: tool.into(),
+                    detail: format!("bad port {entry:?}"),
+                })
+            })
+            .collect()
+    }
+
+    fn goal_state(&mut self) -> Result<serde_json::Value, HookToolError> {
+        self.json("goal-state", &["--format=json"], false)
+    }
+
+    fn network_get(
+        &mut self,
+        binding: &str,
+        relation: Option<&RelationId>,
+    ) -> Result<serde_json::Value, HookToolError> {
+        let r = relation.map(|r| r.id.to_string());
+        let mut args = vec!["--format=json"];
+        push_opt(&mut args, "-r", r.as_deref());
+        args.push(binding);
+        self.json("network-get", &args, false)
+    }
+}
+
+/// One entry of `secret-info-get --format=json`.
+#[derive(serde::Deserialize)]
+struct RawInfo {
+    revision: u32,
+    label: Option<String>,
+    owner: Option<String>,
+    description: Option<String>,
+    expiry: Option<String>,
+    rotation: Option<String>,
+    rotates: Option<String>,
+}
+
+impl RawInfo {
+    fn into_info(self, tool: &str, id: String) -> Result<SecretInfo, HookToolError> {
+        let bad = |detail: String| HookToolError::BadOutput {
+            tool: tool.into(),
+            detail,
+        };
+        let owner = match self.owner.as_deref() {
+            None | Some("application") => SecretOwner::Application,
+            Some("unit") => SecretOwner::Unit,
+            Some(other) => return Err(bad(format!("unknown owner {other:?}"))),
+        };
+        let rotation = match self.rotation.as_deref() {
+            None | Some("") => None,
+            Some(word) => Some(
+                RotatePolicy::parse(word)
+                    .ok_or_else(|| bad(format!("unknown rotation {word:?}")))?,
+            ),
+        };
+        Ok(SecretInfo {
+            id,
+            revision: self.revision,
+            label: self.label.filter(|l| !l.is_empty()),
+            owner,
+            description: self.description.filter(|d| !d.is_empty()),
+            expiry: self.expiry,
+            rotation,
+            rotates: self.rotates,
+        })
+    }
+}

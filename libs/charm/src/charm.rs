@@ -1,0 +1,637 @@
+//! The dispatcher: handlers and plugins are registered on a [`Charm`], which runs one dispatch.
+//!
+//! Order of a dispatch (the same as ops):
+//! 1. deferred events are re-run, oldest first (not in restricted contexts);
+//! 2. the Juju event goes to every matching handler, in registration order; events a handler
+//!    emits are handled as soon as that handler returns;
+//! 3. reconcile functions run (for every state-changing event: not actions, `remove`, unknown hooks);
+//! 4. collect-status: every component proposes statuses, the most severe wins, and `status-set`
+//!    runs only if it differs from what this charm last set;
+//! 5. staged databag writes are sent (one `relation-set` per bag) and state is saved.
+//!
+//! A handler error with [`Outcome::Fail`] stops the dispatch: nothing is sent or saved, and the
+//! process exits non-zero so Juju retries the hook. Blocked and Waiting errors become statuses.
+
+use crate::backend::{HookTools, LogLevel, ProcessBackend};
+use crate::context::JujuContext;
+use crate::error::{Error, Outcome};
+use crate::event::{Event, Filter, FromEvent};
+use crate::log::{JujuLogSink, JujuLogSubscriber};
+use crate::meta::{MetaCell, Metadata};
+use crate::model::{Ctx, CustomEvent, Emitted};
+use crate::state::{
+    Deferred, DeferredEvent, FileStore, JujuStore, StateDoc, StateStore, StoreKind,
+};
+use crate::status::{Status, StatusCollector};
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::process::ExitCode;
+
+/// The most nested custom events allowed (an event whose handler emits an event, ...).
+const MAX_EVENT_DEPTH: usize = 32;
+
+type JujuHandler = Box<dyn Fn(&mut Ctx<'_>, &Event) -> Result<(), Error>>;
+type CustomHandler = Box<dyn Fn(&mut Ctx<'_>, &dyn Any) -> Result<(), Error>>;
+type Reconciler = Box<dyn Fn(&mut Ctx<'_>) -> Result<(), Error>>;
+type Collector = Box<dyn Fn(&mut Ctx<'_>, &mut StatusCollector) -> Result<(), Error>>;
+type Restore = fn(serde_json::Value) -> Result<Box<dyn Any>, serde_json::Error>;
+
+struct JujuObserver {
+    id: String,
+    filter: Filter,
+    call: JujuHandler,
+}
+
+struct CustomObserver {
+    id: String,
+    type_id: TypeId,
+    call: CustomHandler,
+}
+
+/// A charm library or a piece of charm code that registers handlers: the one extension point.
+///
+/// A plain `FnOnce(&mut Charm)` is a plugin. Libraries implement it for their provider and
+/// requirer types; a plugin with a [`key`](Plugin::key) may be added only once.
+pub trait Plugin {
+    /// Registers handlers on the charm.
+    fn build(self, charm: &mut Charm);
+
+    /// A key that must be unique among the charm's plugins (e.g. `s3-requirer:s3-credentials`).
+    fn key(&self) -> Option<String> {
+        None
+    }
+}
+
+impl<F: FnOnce(&mut Charm)> Plugin for F {
+    fn build(self, charm: &mut Charm) {
+        self(charm)
+    }
+}
+
+/// An event emitted during a dispatch, after its handlers ran.
+pub struct EmittedEvent {
+    /// [`CustomEvent::NAME`].
+    pub name: &'static str,
+    /// The event serialised as JSON.
+    pub data: serde_json::Value,
+    /// The event itself (downcast with [`EmittedEvent::get`]).
+    pub value: Box<dyn Any>,
+}
+
+impl EmittedEvent {
+    /// The event as `E`, if it is one.
+    pub fn get<E: CustomEvent>(&self) -> Option<&E> {
+        self.value.downcast_ref()
+    }
+}
+
+impl std::fmt::Debug for EmittedEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.name, self.data)
+    }
+}
+
+/// What one dispatch did.
+#[derive(Debug)]
+pub struct DispatchReport {
+    /// `Err` when the hook failed (the process exits non-zero; nothing was committed).
+    pub result: Result<(), Error>,
+    /// Custom events emitted, in order.
+    pub emitted: Vec<EmittedEvent>,
+    /// Handler calls made (including re-runs of deferred events).
+    pub handler_calls: usize,
+    /// The state as saved (or as it was, when the dispatch failed).
+    pub state: StateDoc,
+}
+
+/// A charm: its handlers, plugins and settings. Build it in `main` and call [`Charm::run`].
+pub struct Charm {
+    juju_observers: Vec<JujuObserver>,
+    custom_observers: Vec<CustomObserver>,
+    restorers: HashMap<&'static str, Restore>,
+    reconcilers: Vec<Reconciler>,
+    collectors: Vec<Collector>,
+    plugin_keys: Vec<String>,
+    build_errors: Vec<String>,
+    id_counts: HashMap<String, u32>,
+    meta: MetaCell,
+    store: StoreKind,
+    log_level: tracing_core::Level,
+}
+
+impl Default for Charm {
+    fn default() -> Self {
+        Charm::new()
+    }
+}
+
+impl Charm {
+    /// An empty charm; metadata is read from the charm directory when needed.
+    pub fn new() -> Self {
+        Charm {
+            juju_observers: Vec::new(),
+            custom_observers: Vec::new(),
+            restorers: HashMap::new(),
+            reconcilers: Vec::new(),
+            collectors: Vec::new(),
+            plugin_keys: Vec::new(),
+            build_errors: Vec::new(),
+            id_counts: HashMap::new(),
+            meta: MetaCell::from_charm_dir(),
+            store: StoreKind::Local,
+            log_level: tracing_core::Level::INFO,
+        }
+    }
+
+    /// Uses this `metadata.yaml` text (e.g. `include_str!`) instead of reading the charm directory.
+    pub fn metadata(&mut self, text: &str) -> &mut Self {
+        self.meta = MetaCell::from_text(text);
+        self
+    }
+
+    /// Uses already parsed metadata (the test harness does this).
+    pub fn metadata_parsed(&mut self, meta: Metadata) -> &mut Self {
+        self.meta = MetaCell::known(meta);
+        self
+    }
+
+    /// Where state is kept: next to the charm (default) or in Juju.
+    pub fn store(&mut self, kind: StoreKind) -> &mut Self {
+        self.store = kind;
+        self
+    }
+
+    /// The most verbose level sent to `juju-log` (default INFO; DEBUG when `JUJU_DEBUG` is set).
+    pub fn log_level(&mut self, level: tracing_core::Level) -> &mut Self {
+        self.log_level = level;
+        self
+    }
+
+    /// Adds a plugin (a library's provider or requirer, or any `FnOnce(&mut Charm)`).
+    pub fn plugin(&mut self, plugin: impl Plugin) -> &mut Self {
+        if let Some(key) = plugin.key() {
+            if self.plugin_keys.contains(&key) {
+                self.build_errors
+                    .push(format!("plugin {key} was added twice"));
+                return self;
+            }
+            self.plugin_keys.push(key);
+        }
+        plugin.build(self);
+        self
+    }
+
+    fn next_id<H>(&mut self) -> String {
+        let name = std::any::type_name::<H>().to_string();
+        let n = self.id_counts.entry(name.clone()).or_insert(0);
+        let id = format!("{name}#{n}");
+        *n += 1;
+        id
+    }
+
+    /// Runs `handler` for Juju events that pass `filter` and carry an `E` payload
+    /// (`Event` for the whole event, `RelationEvent`, `SecretEvent`, `ActionEvent`, ...).
+    pub fn on<E, H>(&mut self, filter: impl Into<Filter>, handler: H) -> &mut Self
+    where
+        E: FromEvent + 'static,
+        H: Fn(&mut Ctx<'_>, &E) -> Result<(), Error> + 'static,
+    {
+        let id = self.next_id::<H>();
+        self.juju_observers.push(JujuObserver {
+            id,
+            filter: filter.into(),
+            call: Box::new(move |ctx, event| match E::from_event(event) {
+                Some(payload) => handler(ctx, payload),
+                None => Ok(()),
+            }),
+        });
+        self
+    }
+
+    /// Runs `handler` for the action `name`.
+    pub fn action<H>(&mut self, name: &str, handler: H) -> &mut Self
+    where
+        H: Fn(&mut Ctx<'_>, &crate::event::ActionEvent) -> Result<(), Error> + 'static,
+    {
+        self.on(Filter::action(name), handler)
+    }
+
+    /// Runs `handler` whenever a custom event of type `E` is emitted.
+    pub fn on_event<E, H>(&mut self, handler: H) -> &mut Self
+    where
+        E: CustomEvent,
+        H: Fn(&mut Ctx<'_>, &E) -> Result<(), Error> + 'static,
+    {
+        let id = self.next_id::<H>();
+        self.restorers.insert(E::NAME, |data| {
+            serde_json::from_value::<E>(data).map(|e| Box::new(e) as Box<dyn Any>)
+        });
+        self.custom_observers.push(CustomObserver {
+            id,
+            type_id: TypeId::of::<E>(),
+            call: Box::new(move |ctx, value| match value.downcast_ref::<E>() {
+                Some(event) => handler(ctx, event),
+                None => Ok(()),
+            }),
+        });
+        self
+    }
+
+    /// Runs `f` once per dispatch, after the event handlers, for every state-changing event.
+    pub fn reconcile<H>(&mut self, f: H) -> &mut Self
+    where
+        H: Fn(&mut Ctx<'_>) -> Result<(), Error> + 'static,
+    {
+        self.reconcilers.push(Box::new(f));
+        self
+    }
+
+    /// Adds a collect-status step: `f` proposes unit and app statuses at the end of every dispatch.
+    pub fn collect_status<H>(&mut self, f: H) -> &mut Self
+    where
+        H: Fn(&mut Ctx<'_>, &mut StatusCollector) -> Result<(), Error> + 'static,
+    {
+        self.collectors.push(Box::new(f));
+        self
+    }
+
+    /// Runs the charm for the hook Juju started this process for, and returns the exit code.
+    ///
+    /// Logging goes to `juju-log` (and to stderr when `JUJU_DEBUG` is set); every custom event
+    /// emitted is printed to stdout as `CHARM_EVENT {"event": <name>, "fields": {...}}`, which Juju
+    /// keeps in the unit's debug log and the local model turns into its timeline.
+    pub fn run(&mut self) -> ExitCode {
+        let juju = match JujuContext::from_env() {
+            Ok(juju) => juju,
+            Err(e) => {
+                eprintln!("ERROR cannot read the hook context: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        let level = if juju.debug {
+            tracing_core::Level::DEBUG
+        } else {
+            self.log_level
+        };
+        let subscriber = JujuLogSubscriber::new(
+            JujuLogSink::new(ProcessBackend::new(juju.app.clone())),
+            level,
+            juju.debug,
+        );
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        let mut tools = ProcessBackend::new(juju.app.clone());
+        let report = match self.store {
+            StoreKind::Local => {
+                self.dispatch(&juju, &mut tools, &mut FileStore::in_dir(&juju.charm_dir))
+            }
+            StoreKind::Juju => self.dispatch(&juju, &mut tools, &mut JujuStore),
+        };
+        for event in &report.emitted {
+            let line = serde_json::json!({"event": event.name, "fields": event.data});
+            println!("CHARM_EVENT {line}");
+        }
+        match report.result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("ERROR {e}");
+                ExitCode::from(1)
+            }
+        }
+    }
+
+    /// Runs one dispatch against any backend and state store (the harness and `run` use this).
+    pub fn dispatch(
+        &self,
+        juju: &JujuContext,
+        tools: &mut dyn HookTools,
+        store: &mut dyn StateStore,
+    ) -> DispatchReport {
+        let loaded = match store.load(tools) {
+            Ok(doc) => doc,
+            Err(e) => {
+                let message = format!("cannot load charm state: {e}");
+                let _ = tools.juju_log(LogLevel::Error, &message);
+                return DispatchReport {
+                    result: Err(Error::fail(message)),
+                    emitted: Vec::new(),
+                    handler_calls: 0,
+                    state: StateDoc::default(),
+                };
+            }
+        };
+        let mut run = Run {
+            charm: self,
+            emitted: Vec::new(),
+            calls: 0,
+            problems: Vec::new(),
+        };
+        let mut ctx = Ctx::new(juju, tools, &self.meta, loaded.clone());
+        let result = run.all(&mut ctx);
+        let result = result.and_then(|()| ctx.flush().map_err(Error::from));
+        let status_set_now = ctx.status_set_now;
+        let state = ctx.state.clone();
+        match result {
+            Ok(()) => {
+                let saved = if state != loaded {
+                    store.save(tools, &state)
+                } else {
+                    Ok(())
+                };
+                let result =
+                    saved.map_err(|e| Error::fail(format!("cannot save charm state: {e}")));
+                if let Err(e) = &result {
+                    let _ = tools.juju_log(LogLevel::Error, e.message());
+                }
+                DispatchReport {
+                    result,
+                    emitted: run.emitted,
+                    handler_calls: run.calls,
+                    state,
+                }
+            }
+            Err(e) => {
+                let _ = tools.juju_log(
+                    LogLevel::Error,
+                    &format!("{} failed: {e}", juju.event.hook_name()),
+                );
+                if let Event::Action(_) = juju.event {
+                    let _ = tools.action_fail(e.message());
+                }
+                // Statuses are applied at once by Juju: forget what we think was last set.
+                let mut kept = loaded;
+                if status_set_now {
+                    kept.last_status = Default::default();
+                    let _ = store.save(tools, &kept);
+                }
+                DispatchReport {
+                    result: Err(e),
+                    emitted: run.emitted,
+                    handler_calls: run.calls,
+                    state: kept,
+                }
+            }
+        }
+    }
+}
+
+/// The bookkeeping of one dispatch.
+struct Run<'c> {
+    charm: &'c Charm,
+    emitted: Vec<EmittedEvent>,
+    calls: usize,
+    /// Blocked and Waiting errors from handlers: they become statuses.
+    problems: Vec<Status>,
+}
+
+impl Run<'_> {
+    fn all(&mut self, ctx: &mut Ctx<'_>) -> Result<(), Error> {
+        if !self.charm.build_errors.is_empty() {
+            return Err(Error::fail(self.charm.build_errors.join("; ")));
+        }
+        let event = ctx.juju().event.clone();
+        let is_action = matches!(event, Event::Action(_));
+        if !event.is_restricted() {
+            self.reemit(ctx)?;
+        }
+        for observer in &self.charm.juju_observers {
+            if !observer.filter.matches(&event) {
+                continue;
+            }
+            let record = DeferredEvent::Juju(event.clone());
+            if ctx
+                .state
+                .deferred
+                .iter()
+                .any(|d| d.observer == observer.id && d.event == record)
+            {
+                // Already re-run from the deferred queue in this dispatch (ops' de-duplication).
+                continue;
+            }
+            if self.call_juju(ctx, observer, &event)? {
+                add_deferred(&mut ctx.state, &observer.id, record);
+            }
+        }
+        if event.is_state_changing() {
+            for reconcile in &self.charm.reconcilers {
+                ctx.current = Some(event.clone());
+                self.calls += 1;
+                let result = reconcile(ctx);
+                ctx.defer_requested = false;
+                self.absorb(result)?;
+                self.drain(ctx, 0)?;
+            }
+        }
+        if is_action {
+            // Action failures are reported through action-fail; statuses are not the place.
+            self.problems.clear();
+        }
+        if !event.is_restricted() {
+            self.collect_status(ctx)?;
+        }
+        Ok(())
+    }
+
+    /// Re-runs deferred (event, handler) pairs, oldest first.
+    fn reemit(&mut self, ctx: &mut Ctx<'_>) -> Result<(), Error> {
+        let notices = std::mem::take(&mut ctx.state.deferred);
+        let mut kept: Vec<Deferred> = Vec::new();
+        for (i, notice) in notices.iter().enumerate() {
+            let deferred_again = match &notice.event {
+                DeferredEvent::Juju(event) => {
+                    let Some(observer) = self
+                        .charm
+                        .juju_observers
+                        .iter()
+                        .find(|o| o.id == notice.observer)
+                    else {
+                        tracing::warn!(
+                            observer = notice.observer.as_str(),
+                            "dropping a deferred event: its handler no longer exists"
+                        );
+                        continue;
+                    };
+                    if let Some(rel) = event.relation() {
+                        let live = ctx
+                            .relations(&rel.relation.endpoint)
+                            .map(|ids| ids.contains(&rel.relation))
+                            .unwrap_or(false);
+                        if !live {
+                            tracing::warn!(relation = %rel.relation, "dropping a deferred {}: the relation is gone", event.hook_name());
+                            continue;
+                        }
+                    }
+                    match self.call_juju(ctx, observer, event) {
+                        Ok(again) => again,
+                        Err(e) => {
+                            // Keep the queue intact: the hook fails and nothing is saved anyway.
+                            kept.extend(notices[i..].iter().cloned());
+                            ctx.state.deferred = kept;
+                            return Err(e);
+                        }
+                    }
+                }
+                DeferredEvent::Custom { name, data } => {
+                    let (Some(restore), Some(observer)) = (
+                        self.charm.restorers.get(name.as_str()),
+                        self.charm
+                            .custom_observers
+                            .iter()
+                            .find(|o| o.id == notice.observer),
+                    ) else {
+                        tracing::warn!(
+                            event = name.as_str(),
+                            "dropping a deferred event: its handler no longer exists"
+                        );
+                        continue;
+                    };
+                    let value = match restore(data.clone()) {
+                        Ok(v) => v,
+                        Err(e) => {
+                            tracing::warn!(
+                                event = name.as_str(),
+                                "dropping a deferred event that no longer decodes: {e}"
+                            );
+                            continue;
+                        }
+                    };
+                    self.call_custom(ctx, observer, &*value, 0)?
+                }
+            };
+            if deferred_again {
+                kept.push(notice.clone());
+            }
+        }
+        let fresh = std::mem::take(&mut ctx.state.deferred);
+        kept.extend(fresh);
+        kept.sort_by_key(|d| d.seq);
+        ctx.state.deferred = kept;
+        Ok(())
+    }
+
+    /// Calls one Juju-event handler; returns whether it deferred.
+    fn call_juju(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        observer: &JujuObserver,
+        event: &Event,
+    ) -> Result<bool, Error> {
+        ctx.current = Some(event.clone());
+        ctx.defer_requested = false;
+        self.calls += 1;
+        let result = (observer.call)(ctx, event);
+        let deferred = std::mem::take(&mut ctx.defer_requested);
+        self.absorb(result)?;
+        self.drain(ctx, 0)?;
+        Ok(deferred)
+    }
+
+    /// Calls one custom-event handler; returns whether it deferred.
+    fn call_custom(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        observer: &CustomObserver,
+        value: &dyn Any,
+        depth: usize,
+    ) -> Result<bool, Error> {
+        ctx.defer_requested = false;
+        let saved = ctx.current.take();
+        self.calls += 1;
+        let result = (observer.call)(ctx, value);
+        ctx.current = saved;
+        let deferred = std::mem::take(&mut ctx.defer_requested);
+        self.absorb(result)?;
+        self.drain(ctx, depth + 1)?;
+        Ok(deferred)
+    }
+
+    /// Runs the handlers of events emitted by the last handler, depth first.
+    fn drain(&mut self, ctx: &mut Ctx<'_>, depth: usize) -> Result<(), Error> {
+        if ctx.emitted.is_empty() {
+            return Ok(());
+        }
+        if depth > MAX_EVENT_DEPTH {
+            return Err(Error::fail(
+                "custom events nested too deep (an event loop?)",
+            ));
+        }
+        let batch: Vec<Emitted> = std::mem::take(&mut ctx.emitted);
+        for emitted in batch {
+            for observer in self
+                .charm
+                .custom_observers
+                .iter()
+                .filter(|o| o.type_id == emitted.type_id)
+            {
+                if self.call_custom(ctx, observer, &*emitted.value, depth)? {
+                    let record = DeferredEvent::Custom {
+                        name: emitted.name.to_string(),
+                        data: emitted.data.clone(),
+                    };
+                    add_deferred(&mut ctx.state, &observer.id, record);
+                }
+            }
+            self.emitted.push(EmittedEvent {
+                name: emitted.name,
+                data: emitted.data,
+                value: emitted.value,
+            });
+        }
+        Ok(())
+    }
+
+    /// Applies the error policy to a handler result.
+    fn absorb(&mut self, result: Result<(), Error>) -> Result<(), Error> {
+        match result {
+            Ok(()) => Ok(()),
+            Err(e) => match e.outcome() {
+                Outcome::Fail => Err(e),
+                Outcome::Blocked => {
+                    tracing::warn!("blocked: {e}");
+                    self.problems.push(Status::blocked(e.message()));
+                    Ok(())
+                }
+                Outcome::Waiting => {
+                    tracing::info!("waiting: {e}");
+                    self.problems.push(Status::waiting(e.message()));
+                    Ok(())
+                }
+            },
+        }
+    }
+
+    fn collect_status(&mut self, ctx: &mut Ctx<'_>) -> Result<(), Error> {
+        let mut collector = StatusCollector::default();
+        for status in self.problems.drain(..) {
+            collector.add_unit(status);
+        }
+        for collect in &self.charm.collectors {
+            self.calls += 1;
+            match collect(ctx, &mut collector) {
+                Ok(()) => {}
+                Err(e) => match e.outcome() {
+                    Outcome::Fail => return Err(e),
+                    Outcome::Blocked => collector.add_unit(Status::blocked(e.message())),
+                    Outcome::Waiting => collector.add_unit(Status::waiting(e.message())),
+                },
+            }
+        }
+        ctx.converge_status(collector.unit_status(), collector.app_status())?;
+        Ok(())
+    }
+}
+
+fn add_deferred(state: &mut StateDoc, observer: &str, event: DeferredEvent) {
+    if state
+        .deferred
+        .iter()
+        .any(|d| d.observer == observer && d.event == event)
+    {
+        return;
+    }
+    state.deferred.push(Deferred {
+        seq: state.next_seq,
+        observer: observer.to_string(),
+        event,
+    });
+    state.next_seq += 1;
+}

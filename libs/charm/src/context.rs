@@ -1,0 +1,945 @@
+//! Reads the context Juju gives a charm process (its environment) into one typed value.
+
+use crate::event::{
+    ActionEvent, Event, Notice, RelationEvent, RelationId, SecretEvent, StorageEvent, WorkloadEvent,
+};
+use std::fmt;
+use std::path::PathBuf;
+
+/// A dispatch environment variable that is missing or malformed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ContextError {
+    /// A variable this hook needs is not set.
+    #[error("environment variable {name} is not set (needed for {needed_for})")]
+    Missing {
+        /// The variable.
+        name: &'static str,
+        /// What needed it, e.g. `every dispatch` or `db-relation-changed`.
+        needed_for: String,
+    },
+    /// A variable is set to something Juju would never send.
+    #[error("environment variable {name}={value:?} is invalid: {reason}")]
+    Invalid {
+        /// The variable.
+        name: &'static str,
+        /// Its value.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// A Juju agent version (`JUJU_VERSION`), e.g. `3.6.14`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct JujuVersion {
+    /// Major version.
+    pub major: u32,
+    /// Minor version.
+    pub minor: u32,
+    /// Patch version (0 for tagged versions such as `3.6-beta1`).
+    pub patch: u32,
+}
+
+impl JujuVersion {
+    /// Parses `3.6.14`, `3.6.14.1` or `3.6-beta1` (ops' grammar, minus build numbers).
+    pub fn parse(text: &str) -> Option<JujuVersion> {
+        let (numbers, _tag) = match text.split_once('-') {
+            Some((n, t)) => (n, Some(t)),
+            None => (text, None),
+        };
+        let mut parts = numbers.split('.');
+        let major = parts.next()?.parse().ok()?;
+        let minor = parts.next()?.parse().ok()?;
+        let patch = match parts.next() {
+            Some(p) => p.parse().ok()?,
+            None => 0,
+        };
+        if let Some(build) = parts.next() {
+            build.parse::<u32>().ok()?;
+        }
+        if parts.next().is_some() {
+            return None;
+        }
+        Some(JujuVersion {
+            major,
+            minor,
+            patch,
+        })
+    }
+
+    /// Whether this agent supports at least `major.minor.patch`.
+    pub fn at_least(&self, major: u32, minor: u32, patch: u32) -> bool {
+        *self
+            >= JujuVersion {
+                major,
+                minor,
+                patch,
+            }
+    }
+}
+
+impl fmt::Display for JujuVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+/// Everything Juju told this process about the hook it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JujuContext {
+    /// This unit, e.g. `myapp/0`.
+    pub unit: String,
+    /// This application, e.g. `myapp`.
+    pub app: String,
+    /// Model name (`JUJU_MODEL_NAME`), empty if unset.
+    pub model_name: String,
+    /// Model UUID (`JUJU_MODEL_UUID`), empty if unset.
+    pub model_uuid: String,
+    /// Agent version (`JUJU_VERSION`; `0.0.0` when unset, as ops assumes).
+    pub juju_version: JujuVersion,
+    /// The charm directory (`JUJU_CHARM_DIR`, else `CHARM_DIR`, else the working directory).
+    pub charm_dir: PathBuf,
+    /// `JUJU_DISPATCH_PATH`, e.g. `hooks/install`.
+    pub dispatch_path: String,
+    /// The event this dispatch is for.
+    pub event: Event,
+    /// `JUJU_DEBUG` is set: also log to stderr.
+    pub debug: bool,
+}
+
+impl JujuContext {
+    /// Reads the context from this process's environment.
+    pub fn from_env() -> Result<JujuContext, ContextError> {
+        JujuContext::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the context through `var`, which returns a variable's value (tests pass a map).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<JujuContext, ContextError> {
+        let vars = Vars(&var);
+        let dispatch_path = vars.required("JUJU_DISPATCH_PATH", "every dispatch")?;
+        let unit = vars.required("JUJU_UNIT_NAME", "every dispatch")?;
+        let app = match unit.split_once('/') {
+            Some((app, n)) if !app.is_empty() && n.parse::<u32>().is_ok() => app.to_string(),
+            _ => {
+                return Err(ContextError::Invalid {
+                    name: "JUJU_UNIT_NAME",
+                    value: unit,
+                    reason: "expected <application>/<number>".into(),
+                });
+            }
+        };
+        let juju_version = match vars.optional("JUJU_VERSION") {
+            None => JujuVersion {
+                major: 0,
+                minor: 0,
+                patch: 0,
+            },
+            Some(v) => JujuVersion::parse(&v).ok_or_else(|| ContextError::Invalid {
+                name: "JUJU_VERSION",
+                value: v.clone(),
+                reason: "expected <major>.<minor>.<patch>".into(),
+            })?,
+        };
+        let charm_dir = vars
+            .optional("JUJU_CHARM_DIR")
+            .or_else(|| vars.optional("CHARM_DIR"))
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let event = parse_event(&dispatch_path, &vars)?;
+        Ok(JujuContext {
+            unit,
+            app,
+            model_name: vars.optional("JUJU_MODEL_NAME").unwrap_or_default(),
+            model_uuid: vars.optional("JUJU_MODEL_UUID").unwrap_or_default(),
+            juju_version,
+            charm_dir,
+            dispatch_path,
+            event,
+            debug: var("JUJU_DEBUG").is_some(),
+        })
+    }
+}
+
+struct Vars<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Vars<'_> {
+    /// A variable's value; empty counts as unset.
+    fn optional(&self, name: &str) -> Option<String> {
+        (self.0)(name).filter(|v| !v.is_empty())
+    }
+
+    fn required(&self, name: &'static str, needed_for: &str) -> Result<String, ContextError> {
+        self.optional(name).ok_or_else(|| ContextError::Missing {
+            name,
+            needed_for: needed_for.to_string(),
+        })
+    }
+
+    /// A variable that must be present but may be empty (`JUJU_REMOTE_UNIT` on app-level changes).
+    fn present(
+        &self,
+        name: &'static str,
+        needed_for: &str,
+    ) -> Result<Option<String>, ContextError> {
+        match (self.0)(name) {
+            None => Err(ContextError::Missing {
+                name,
+                needed_for: needed_for.to_string(),
+            }),
+            Some(v) if v.is_empty() => Ok(None),
+            Some(v) => Ok(Some(v)),
+        }
+    }
+}
+
+const RELATION_SUFFIXES: [&str; 5] = [
+    "-relation-created",
+    "-relation-joined",
+    "-relation-changed",
+    "-relation-departed",
+    "-relation-broken",
+];
+
+fn parse_event(dispatch_path: &str, vars: &Vars<'_>) -> Result<Event, ContextError> {
+    let invalid = |reason: &str| ContextError::Invalid {
+        name: "JUJU_DISPATCH_PATH",
+        value: dispatch_path.to_string(),
+        reason: reason.to_string(),
+    };
+    let (dir, name) = dispatch_path
+        .rsplit_once('/')
+        .ok_or_else(|| invalid("expected hooks/<hook> or actions/<action>"))?;
+    let dir = dir.rsplit('/').next().unwrap_or(dir);
+    if name.is_empty() {
+        return Err(invalid("the hook or action name is empty"));
+    }
+    match dir {
+        "actions" => {
+            let id = vars.required("JUJU_ACTION_UUID", name)?;
+            Ok(Event::Action(ActionEvent {
+                name: vars
+                    .optional("JUJU_ACTION_NAME")
+                    .unwrap_or_else(|| name.to_string()),
+                id,
+            }))
+        }
+        "hooks" => parse_hook(name, vars),
+        _ => Err(invalid("expected hooks/<hook> or actions/<action>")),
+    }
+}
+
+fn parse_hook(hook: &str, vars: &Vars<'_>) -> Result<Event, ContextError> {
+    let fixed = match hook {
+        "install" => Some(Event::Install),
+        "start" => Some(Event::Start),
+        "stop" => Some(Event::Stop),
+        "remove" => Some(Event::Remove),
+        "config-changed" => Some(Event::ConfigChanged),
+        "update-status" => Some(Event::UpdateStatus),
+        "upgrade-charm" => Some(Event::UpgradeCharm),
+        "leader-elected" => Some(Event::LeaderElected),
+        "leader-settings-changed" => Some(Event::LeaderSettingsChanged),
+        "pre-series-upgrade" => Some(Event::PreSeriesUpgrade),
+        "post-series-upgrade" => Some(Event::PostSeriesUpgrade),
+        "collect-metrics" => Some(Event::CollectMetrics),
+        "meter-status-changed" => Some(Event::MeterStatusChanged),
+        _ => None,
+    };
+    if let Some(event) = fixed {
+        return Ok(event);
+    }
+    if let Some(kind) = hook.strip_prefix("secret-") {
+        return parse_secret(hook, kind, vars);
+    }
+    for suffix in RELATION_SUFFIXES {
+        if let Some(endpoint) = hook.strip_suffix(suffix) {
+            return parse_relation(hook, endpoint, suffix, vars);
+        }
+    }
+    for (suffix, attached) in [("-storage-attached", true), ("-storage-detaching", false)] {
+        if let Some(name) = hook.strip_suffix(suffix) {
+            let storage = parse_storage(hook, name, vars)?;
+            return Ok(if attached {
+                Event::StorageAttached(storage)
+            } else {
+                Event::StorageDetaching(storage)
+            });
+        }
+    }
+    for suffix in [
+        "-pebble-ready",
+        "-pebble-custom-notice",
+        "-pebble-check-failed",
+        "-pebble-check-recovered",
+    ] {
+        if let Some(container) = hook.strip_suffix(suffix) {
+            return parse_workload(hook, container, suffix, vars);
+        }
+    }
+    Ok(Event::Unknown {
+        hook: hook.to_string(),
+    })
+}
+
+fn parse_relation(
+    hook: &str,
+    endpoint: &str,
+    suffix: &str,
+    vars: &Vars<'_>,
+) -> Result<Event, ContextError> {
+    let endpoint = match vars.optional("JUJU_RELATION") {
+        Some(r) if r != endpoint => {
+            return Err(ContextError::Invalid {
+                name: "JUJU_RELATION",
+                value: r,
+                reason: format!("hook {hook} is for endpoint {endpoint}"),
+            });
+        }
+        _ => endpoint.to_string(),
+    };
+    let raw_id = vars.required("JUJU_RELATION_ID", hook)?;
+    let id = raw_id
+        .rsplit(':')
+        .next()
+        .and_then(|n| n.parse::<u32>().ok())
+        .ok_or_else(|| ContextError::Invalid {
+            name: "JUJU_RELATION_ID",
+            value: raw_id.clone(),
+            reason: "expected <endpoint>:<integer>".into(),
+        })?;
+    let broken = suffix == "-relation-broken";
+    let remote_app = if broken {
+        vars.optional("JUJU_REMOTE_APP")
+    } else {
+        Some(vars.required("JUJU_REMOTE_APP", hook)?)
+    };
+    let needs_remote_unit = matches!(
+        suffix,
+        "-relation-joined" | "-relation-changed" | "-relation-departed"
+    );
+    let remote_unit = if needs_remote_unit {
+        vars.present("JUJU_REMOTE_UNIT", hook)?
+    } else {
+        vars.optional("JUJU_REMOTE_UNIT")
+    };
+    if suffix == "-relation-joined" && remote_unit.is_none() {
+        return Err(ContextError::Invalid {
+            name: "JUJU_REMOTE_UNIT",
+            value: String::new(),
+            reason: format!("{hook} is always about one remote unit"),
+        });
+    }
+    let departing_unit = if suffix == "-relation-departed" {
+        Some(vars.required("JUJU_DEPARTING_UNIT", hook)?)
+    } else {
+        None
+    };
+    let payload = RelationEvent {
+        relation: RelationId { endpoint, id },
+        remote_app,
+        remote_unit,
+        departing_unit,
+    };
+    Ok(match suffix {
+        "-relation-created" => Event::RelationCreated(payload),
+        "-relation-joined" => Event::RelationJoined(payload),
+        "-relation-changed" => Event::RelationChanged(payload),
+        "-relation-departed" => Event::RelationDeparted(payload),
+        _ => Event::RelationBroken(payload),
+    })
+}
+
+fn parse_secret(hook: &str, kind: &str, vars: &Vars<'_>) -> Result<Event, ContextError> {
+    let needs_revision = matches!(kind, "remove" | "expired");
+    if !matches!(kind, "changed" | "rotate" | "remove" | "expired") {
+        return Ok(Event::Unknown {
+            hook: hook.to_string(),
+        });
+    }
+    let id = vars.required("JUJU_SECRET_ID", hook)?;
+    let revision = match (vars.optional("JUJU_SECRET_REVISION"), needs_revision) {
+        (Some(raw), _) => Some(raw.parse::<u32>().map_err(|_| ContextError::Invalid {
+            name: "JUJU_SECRET_REVISION",
+            value: raw.clone(),
+            reason: "expected a revision number".into(),
+        })?),
+        (None, true) => {
+            return Err(ContextError::Missing {
+                name: "JUJU_SECRET_REVISION",
+                needed_for: hook.to_string(),
+            });
+        }
+        (None, false) => None,
+    };
+    let payload = SecretEvent {
+        id,
+        label: vars.optional("JUJU_SECRET_LABEL"),
+        revision,
+    };
+    Ok(match kind {
+        "changed" => Event::SecretChanged(payload),
+        "rotate" => Event::SecretRotate(payload),
+        "remove" => Event::SecretRemove(payload),
+        _ => Event::SecretExpired(payload),
+    })
+}
+
+fn parse_storage(hook: &str, name: &str, vars: &Vars<'_>) -> Result<StorageEvent, ContextError> {
+    let raw = vars.required("JUJU_STORAGE_ID", hook)?;
+    let index = raw
+        .split_once('/')
+        .filter(|(n, _)| *n == name)
+        .and_then(|(_, i)| i.parse::<u32>().ok())
+        .ok_or_else(|| ContextError::Invalid {
+            name: "JUJU_STORAGE_ID",
+            value: raw.clone(),
+            reason: format!("expected {name}/<index>"),
+        })?;
+    Ok(StorageEvent {
+        name: name.to_string(),
+        index,
+        location: vars.optional("JUJU_STORAGE_LOCATION"),
+    })
+}
+
+fn parse_workload(
+    hook: &str,
+    container: &str,
+    suffix: &str,
+    vars: &Vars<'_>,
+) -> Result<Event, ContextError> {
+    let workload = vars.required("JUJU_WORKLOAD_NAME", hook)?;
+    if workload != container {
+        return Err(ContextError::Invalid {
+            name: "JUJU_WORKLOAD_NAME",
+            value: workload,
+            reason: format!("hook {hook} is for container {container}"),
+        });
+    }
+    let mut payload = WorkloadEvent {
+        container: workload,
+        notice: None,
+        check: None,
+    };
+    match suffix {
+        "-pebble-custom-notice" => {
+            payload.notice = Some(Notice {
+                id: vars.required("JUJU_NOTICE_ID", hook)?,
+                kind: vars.required("JUJU_NOTICE_TYPE", hook)?,
+                key: vars.required("JUJU_NOTICE_KEY", hook)?,
+            });
+            Ok(Event::PebbleCustomNotice(payload))
+        }
+        "-pebble-check-failed" | "-pebble-check-recovered" => {
+            payload.check = Some(vars.required("JUJU_PEBBLE_CHECK_NAME", hook)?);
+            Ok(if suffix == "-pebble-check-failed" {
+                Event::PebbleCheckFailed(payload)
+            } else {
+                Event::PebbleCheckRecovered(payload)
+            })
+        }
+        _ => Ok(Event::PebbleReady(payload)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn ctx(pairs: &[(&str, &str)]) -> Result<JujuContext, ContextError> {
+        let mut env: HashMap<String, String> = [
+            ("JUJU_UNIT_NAME", "app/0"),
+            ("JUJU_MODEL_NAME", "m"),
+            ("JUJU_VERSION", "3.6.14"),
+            ("JUJU_CHARM_DIR", "/charm"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for (k, v) in pairs {
+            env.insert(k.to_string(), v.to_string());
+        }
+        JujuContext::from_vars(|k| env.get(k).cloned())
+    }
+
+    fn event(pairs: &[(&str, &str)]) -> Event {
+        ctx(pairs).unwrap().event
+    }
+
+    fn hook(name: &str) -> Event {
+        event(&[("JUJU_DISPATCH_PATH", &format!("hooks/{name}"))])
+    }
+
+    #[test]
+    fn lifecycle_hooks() {
+        for (name, expected) in [
+            ("install", Event::Install),
+            ("start", Event::Start),
+            ("stop", Event::Stop),
+            ("remove", Event::Remove),
+            ("config-changed", Event::ConfigChanged),
+            ("update-status", Event::UpdateStatus),
+            ("upgrade-charm", Event::UpgradeCharm),
+            ("leader-elected", Event::LeaderElected),
+            ("leader-settings-changed", Event::LeaderSettingsChanged),
+            ("pre-series-upgrade", Event::PreSeriesUpgrade),
+            ("post-series-upgrade", Event::PostSeriesUpgrade),
+            ("collect-metrics", Event::CollectMetrics),
+            ("meter-status-changed", Event::MeterStatusChanged),
+        ] {
+            assert_eq!(hook(name), expected, "{name}");
+            assert_eq!(expected.hook_name(), name);
+        }
+    }
+
+    #[test]
+    fn context_fields() {
+        let c = ctx(&[("JUJU_DISPATCH_PATH", "hooks/install"), ("JUJU_DEBUG", "1")]).unwrap();
+        assert_eq!(c.unit, "app/0");
+        assert_eq!(c.app, "app");
+        assert_eq!(c.model_name, "m");
+        assert_eq!(c.charm_dir, PathBuf::from("/charm"));
+        assert!(c.juju_version.at_least(3, 6, 0));
+        assert!(!c.juju_version.at_least(3, 6, 15));
+        assert!(c.debug);
+    }
+
+    #[test]
+    fn relation_hooks() {
+        let base = [
+            ("JUJU_RELATION", "db"),
+            ("JUJU_RELATION_ID", "db:7"),
+            ("JUJU_REMOTE_APP", "pg"),
+            ("JUJU_REMOTE_UNIT", "pg/1"),
+        ];
+        let with = |path: &str, extra: &[(&str, &str)]| {
+            let mut v: Vec<(&str, &str)> = base.to_vec();
+            v.push(("JUJU_DISPATCH_PATH", path));
+            v.extend_from_slice(extra);
+            event(&v)
+        };
+        let Event::RelationChanged(r) = with("hooks/db-relation-changed", &[]) else {
+            panic!("not changed")
+        };
+        assert_eq!(r.relation, RelationId::new("db", 7));
+        assert_eq!(r.remote_app.as_deref(), Some("pg"));
+        assert_eq!(r.remote_unit.as_deref(), Some("pg/1"));
+        let Event::RelationDeparted(r) = with(
+            "hooks/db-relation-departed",
+            &[("JUJU_DEPARTING_UNIT", "pg/1")],
+        ) else {
+            panic!("not departed")
+        };
+        assert_eq!(r.departing_unit.as_deref(), Some("pg/1"));
+        assert!(matches!(
+            with("hooks/db-relation-created", &[]),
+            Event::RelationCreated(_)
+        ));
+        assert!(matches!(
+            with("hooks/db-relation-joined", &[]),
+            Event::RelationJoined(_)
+        ));
+        // App-level change: remote unit present but empty.
+        let Event::RelationChanged(r) =
+            with("hooks/db-relation-changed", &[("JUJU_REMOTE_UNIT", "")])
+        else {
+            panic!()
+        };
+        assert_eq!(r.remote_unit, None);
+        // Broken may lack the remote app (LP#1960934).
+        let Event::RelationBroken(r) = event(&[
+            ("JUJU_DISPATCH_PATH", "hooks/db-relation-broken"),
+            ("JUJU_RELATION", "db"),
+            ("JUJU_RELATION_ID", "7"),
+            ("JUJU_REMOTE_UNIT", ""),
+        ]) else {
+            panic!()
+        };
+        assert_eq!(r.remote_app, None);
+        assert_eq!(r.relation.id, 7);
+    }
+
+    #[test]
+    fn endpoints_with_dashes() {
+        let e = event(&[
+            (
+                "JUJU_DISPATCH_PATH",
+                "hooks/s3-credentials-relation-changed",
+            ),
+            ("JUJU_RELATION", "s3-credentials"),
+            ("JUJU_RELATION_ID", "s3-credentials:12"),
+            ("JUJU_REMOTE_APP", "s3"),
+            ("JUJU_REMOTE_UNIT", "s3/0"),
+        ]);
+        assert_eq!(e.scope(), Some("s3-credentials"));
+    }
+
+    #[test]
+    fn relation_errors_name_the_variable() {
+        let err = ctx(&[
+            ("JUJU_DISPATCH_PATH", "hooks/db-relation-changed"),
+            ("JUJU_REMOTE_APP", "pg"),
+            ("JUJU_REMOTE_UNIT", "pg/0"),
+        ])
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ContextError::Missing {
+                name: "JUJU_RELATION_ID",
+                ..
+            }
+        ));
+        let err = ctx(&[
+            ("JUJU_DISPATCH_PATH", "hooks/db-relation-changed"),
+            ("JUJU_RELATION_ID", "db:x"),
+            ("JUJU_REMOTE_APP", "pg"),
+            ("JUJU_REMOTE_UNIT", "pg/0"),
+        ])
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ContextError::Invalid {
+                name: "JUJU_RELATION_ID",
+                ..
+            }
+        ));
+        assert!(err.to_string().contains("db:x"));
+        let err = ctx(&[
+            ("JUJU_DISPATCH_PATH", "hooks/db-relation-changed"),
+            ("JUJU_RELATION_ID", "db:1"),
+            ("JUJU_REMOTE_APP", "pg"),
+        ])
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ContextError::Missing {
+                name: "JUJU_REMOTE_UNIT",
+                ..
+            }
+        ));
+        let err = ctx(&[
+            ("JUJU_DISPATCH_PATH", "hooks/db-relation-departed"),
+            ("JUJU_RELATION_ID", "db:1"),
+            ("JUJU_REMOTE_APP", "pg"),
+            ("JUJU_REMOTE_UNIT", "pg/0"),
+        ])
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ContextError::Missing {
+                name: "JUJU_DEPARTING_UNIT",
+                ..
+            }
+        ));
+        let err = ctx(&[
+            ("JUJU_DISPATCH_PATH", "hooks/db-relation-changed"),
+            ("JUJU_RELATION", "cache"),
+            ("JUJU_RELATION_ID", "db:1"),
+            ("JUJU_REMOTE_APP", "pg"),
+            ("JUJU_REMOTE_UNIT", "pg/0"),
+        ])
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ContextError::Invalid {
+                name: "JUJU_RELATION",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn secret_hooks() {
+        let Event::SecretChanged(s) = event(&[
+            ("JUJU_DISPATCH_PATH", "hooks/secret-changed"),
+            ("JUJU_SECRET_ID", "secret:abc"),
+            ("JUJU_SECRET_LABEL", "mine"),
+        ]) else {
+            panic!()
+        };
+        assert_eq!(s.label.as_deref(), Some("mine"));
+        assert_eq!(s.revision, None);
+        let Event::SecretRemove(s) = event(&[
+            ("JUJU_DISPATCH_PATH", "hooks/secret-remove"),
+            ("JUJU_SECRET_ID", "secret:abc"),
+            ("JUJU_SECRET_REVISION", "3"),
+        ]) else {
+            panic!()
+        };
+        assert_eq!(s.revision, Some(3));
+        assert_eq!(s.label, None);
+        assert!(matches!(
+            event(&[
+                ("JUJU_DISPATCH_PATH", "hooks/secret-expired"),
+                ("JUJU_SECRET_ID", "secret:abc"),
+                ("JUJU_SECRET_REVISION", "2"),
+            ]),
+            Event::SecretExpired(_)
+        ));
+        assert!(matches!(
+            event(&[
+                ("JUJU_DISPATCH_PATH", "hooks/secret-rotate"),
+                ("JUJU_SECRET_ID", "secret:abc"),
+            ]),
+            Event::SecretRotate(_)
+        ));
+        let err = ctx(&[
+            ("JUJU_DISPATCH_PATH", "hooks/secret-remove"),
+            ("JUJU_SECRET_ID", "secret:abc"),
+        ])
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ContextError::Missing {
+                name: "JUJU_SECRET_REVISION",
+                ..
+            }
+        ));
+        let err = ctx(&[
+            ("JUJU_DISPATCH_PATH", "hooks/secret-remove"),
+            ("JUJU_SECRET_ID", "secret:abc"),
+            ("JUJU_SECRET_REVISION", "-1"),
+        ])
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ContextError::Invalid {
+                name: "JUJU_SECRET_REVISION",
+                ..
+            }
+        ));
+        let err = ctx(&[("JUJU_DISPATCH_PATH", "hooks/secret-changed")]).unwrap_err();
+        assert!(matches!(
+            err,
+            ContextError::Missing {
+                name: "JUJU_SECRET_ID",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn storage_hooks() {
+        let Event::StorageAttached(s) = event(&[
+            ("JUJU_DISPATCH_PATH", "hooks/data-storage-attached"),
+            ("JUJU_STORAGE_ID", "data/2"),
+            ("JUJU_STORAGE_LOCATION", "/srv/data"),
+        ]) else {
+            panic!()
+        };
+        assert_eq!((s.name.as_str(), s.index), ("data", 2));
+        assert_eq!(s.location.as_deref(), Some("/srv/data"));
+        assert!(matches!(
+            event(&[
+                ("JUJU_DISPATCH_PATH", "hooks/data-storage-detaching"),
+                ("JUJU_STORAGE_ID", "data/0"),
+            ]),
+            Event::StorageDetaching(_)
+        ));
+        let err = ctx(&[
+            ("JUJU_DISPATCH_PATH", "hooks/data-storage-attached"),
+            ("JUJU_STORAGE_ID", "logs/0"),
+        ])
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ContextError::Invalid {
+                name: "JUJU_STORAGE_ID",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn pebble_hooks() {
+        let Event::PebbleReady(w) = event(&[
+            ("JUJU_DISPATCH_PATH", "hooks/workload-pebble-ready"),
+            ("JUJU_WORKLOAD_NAME", "workload"),
+        ]) else {
+            panic!()
+        };
+        assert_eq!(w.container, "workload");
+        let Event::PebbleCustomNotice(w) = event(&[
+            ("JUJU_DISPATCH_PATH", "hooks/workload-pebble-custom-notice"),
+            ("JUJU_WORKLOAD_NAME", "workload"),
+            ("JUJU_NOTICE_ID", "1"),
+            ("JUJU_NOTICE_TYPE", "custom"),
+            ("JUJU_NOTICE_KEY", "example.com/a"),
+        ]) else {
+            panic!()
+        };
+        assert_eq!(w.notice.map(|n| n.key), Some("example.com/a".to_string()));
+        let Event::PebbleCheckFailed(w) = event(&[
+            ("JUJU_DISPATCH_PATH", "hooks/workload-pebble-check-failed"),
+            ("JUJU_WORKLOAD_NAME", "workload"),
+            ("JUJU_PEBBLE_CHECK_NAME", "http"),
+        ]) else {
+            panic!()
+        };
+        assert_eq!(w.check.as_deref(), Some("http"));
+        assert!(matches!(
+            event(&[
+                (
+                    "JUJU_DISPATCH_PATH",
+                    "hooks/workload-pebble-check-recovered"
+                ),
+                ("JUJU_WORKLOAD_NAME", "workload"),
+                ("JUJU_PEBBLE_CHECK_NAME", "http"),
+            ]),
+            Event::PebbleCheckRecovered(_)
+        ));
+        let err = ctx(&[
+            ("JUJU_DISPATCH_PATH", "hooks/workload-pebble-custom-notice"),
+            ("JUJU_WORKLOAD_NAME", "workload"),
+        ])
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ContextError::Missing {
+                name: "JUJU_NOTICE_ID",
+                ..
+            }
+        ));
+        let err = ctx(&[("JUJU_DISPATCH_PATH", "hooks/workload-pebble-ready")]).unwrap_err();
+        assert!(matches!(
+            err,
+            ContextError::Missing {
+                name: "JUJU_WORKLOAD_NAME",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn actions() {
+        let Event::Action(a) = event(&[
+            ("JUJU_DISPATCH_PATH", "actions/do-backup"),
+            ("JUJU_ACTION_NAME", "do-backup"),
+            ("JUJU_ACTION_UUID", "42"),
+            ("JUJU_HOOK_NAME", ""),
+        ]) else {
+            panic!()
+        };
+        assert_eq!((a.name.as_str(), a.id.as_str()), ("do-backup", "42"));
+        let err = ctx(&[("JUJU_DISPATCH_PATH", "actions/do-backup")]).unwrap_err();
+        assert!(matches!(
+            err,
+            ContextError::Missing {
+                name: "JUJU_ACTION_UUID",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn unknown_hooks_do_not_fail() {
+        assert_eq!(
+            hook("leader-deposed"),
+            Event::Unknown {
+                hook: "leader-deposed".into()
+            }
+        );
+        assert!(matches!(hook("secret-frobnicate"), Event::Unknown { .. }));
+        assert!(matches!(
+            hook("something-new-in-juju-5"),
+            Event::Unknown { .. }
+        ));
+    }
+
+    #[test]
+    fn bad_or_missing_base_variables() {
+        let err = JujuContext::from_vars(|_| None).unwrap_err();
+        assert!(matches!(
+            err,
+            ContextError::Missing {
+                name: "JUJU_DISPATCH_PATH",
+                ..
+            }
+        ));
+        let err = ctx(&[("JUJU_DISPATCH_PATH", "install")]).unwrap_err();
+        assert!(matches!(
+            err,
+            ContextError::Invalid {
+                name: "JUJU_DISPATCH_PATH",
+                ..
+            }
+        ));
+        let err = ctx(&[("JUJU_DISPATCH_PATH", "bin/install")]).unwrap_err();
+        assert!(matches!(
+            err,
+            ContextError::Invalid {
+                name: "JUJU_DISPATCH_PATH",
+                ..
+            }
+        ));
+        let err = ctx(&[("JUJU_DISPATCH_PATH", "hooks/")]).unwrap_err();
+        assert!(matches!(
+            err,
+            ContextError::Invalid {
+                name: "JUJU_DISPATCH_PATH",
+                ..
+            }
+        ));
+        let err = ctx(&[
+            ("JUJU_DISPATCH_PATH", "hooks/install"),
+            ("JUJU_UNIT_NAME", "app"),
+        ])
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ContextError::Invalid {
+                name: "JUJU_UNIT_NAME",
+                ..
+            }
+        ));
+        let err = ctx(&[
+            ("JUJU_DISPATCH_PATH", "hooks/install"),
+            ("JUJU_VERSION", "three"),
+        ])
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ContextError::Invalid {
+                name: "JUJU_VERSION",
+                ..
+            }
+        ));
+        let err = ctx(&[
+            ("JUJU_DISPATCH_PATH", "hooks/install"),
+            ("JUJU_UNIT_NAME", ""),
+        ])
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ContextError::Missing {
+                name: "JUJU_UNIT_NAME",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn versions() {
+        assert_eq!(
+            JujuVersion::parse("3.6.14"),
+            Some(JujuVersion {
+                major: 3,
+                minor: 6,
+                patch: 14
+            })
+        );
+        assert_eq!(
+            JujuVersion::parse("3.6-beta1"),
+            Some(JujuVersion {
+                major: 3,
+                minor: 6,
+                patch: 0
+            })
+        );
+        assert!(JujuVersion::parse("2.9.44.1").is_some());
+        assert_eq!(JujuVersion::parse("3"), None);
+        assert_eq!(JujuVersion::parse("3.x.1"), None);
+        assert_eq!(JujuVersion::parse("1.2.3.4.5"), None);
+    }
+}

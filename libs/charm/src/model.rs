@@ -1,0 +1,905 @@
+//! The model a handler sees: this unit, its relations, databags, secrets, config and status.
+//!
+//! Juju's rules are enforced here, before any hook tool runs. Reads are cached for the dispatch
+//! (Juju data does not change during a hook); databag writes are staged and sent with one
+//! `relation-set` per bag when the dispatch succeeds.
+
+use crate::backend::{BagData, HookToolError, HookTools, LogLevel};
+use crate::context::JujuContext;
+use crate::databag::{self, DatabagError};
+use crate::error::{Classify, Outcome};
+use crate::event::{Event, RelationId};
+use crate::meta::{MetaCell, Metadata};
+use crate::port::Port;
+use crate::secret::{
+    InvalidSecretKey, NewSecret, SecretContent, SecretInfo, SecretOwner, SecretRead, SecretUpdate,
+};
+use crate::state::StateDoc;
+use crate::status::Status;
+use serde::{Serialize, de::DeserializeOwned};
+use std::any::{Any, TypeId};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::time::{Duration, Instant};
+
+/// How long an `is-leader` answer is trusted (Juju's lease is about 30 s).
+const LEADER_CACHE: Duration = Duration::from_secs(30);
+
+/// Which databag of a relation.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Bag {
+    /// This unit's bag (read and write).
+    LocalUnit,
+    /// This application's bag (leader only, except on peer relations where every unit reads).
+    LocalApp,
+    /// The remote application's bag (read only).
+    RemoteApp,
+    /// A unit's bag by name: a remote unit, a peer, or this unit.
+    Unit(String),
+}
+
+impl fmt::Display for Bag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Bag::LocalUnit => f.write_str("local unit bag"),
+            Bag::LocalApp => f.write_str("local application bag"),
+            Bag::RemoteApp => f.write_str("remote application bag"),
+            Bag::Unit(u) => write!(f, "bag of unit {u}"),
+        }
+    }
+}
+
+/// A model operation that Juju would refuse, or a hook tool that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// A hook tool failed.
+    #[error(transparent)]
+    HookTool(#[from] HookToolError),
+    /// Only the leader may do this.
+    #[error("only the leader can {action}; {unit} is not the leader")]
+    NotLeader {
+        /// This unit.
+        unit: String,
+        /// What was attempted.
+        action: String,
+    },
+    /// The bag may not be read or written this way.
+    #[error("cannot {action} the {bag} of relation {relation}: {why}")]
+    AccessDenied {
+        /// The relation.
+        relation: RelationId,
+        /// The bag.
+        bag: Bag,
+        /// `read` or `write`.
+        action: &'static str,
+        /// Juju's rule.
+        why: &'static str,
+    },
+    /// The relation is being removed (relation-broken): its data can no longer be written.
+    #[error("relation {0} is broken: its data can no longer be written")]
+    RelationBroken(RelationId),
+    /// The endpoint is not in `metadata.yaml`.
+    #[error("endpoint {0:?} is not declared in metadata.yaml")]
+    UnknownEndpoint(String),
+    /// A secret content key Juju would reject.
+    #[error(transparent)]
+    InvalidSecretKey(#[from] InvalidSecretKey),
+    /// Config does not match the charm's config type.
+    #[error("invalid config: {0}")]
+    Config(String),
+    /// A databag does not decode into its type.
+    #[error("{bag} of relation {relation}: {source}")]
+    Databag {
+        /// The relation.
+        relation: RelationId,
+        /// The bag.
+        bag: Bag,
+        /// What is wrong.
+        source: DatabagError,
+    },
+    /// An action-only call outside an action.
+    #[error("{0} is only possible while running an action")]
+    NotAnAction(&'static str),
+    /// The action parameters do not match the handler's type.
+    #[error("invalid action parameters: {0}")]
+    ActionParams(String),
+    /// An action result key Juju would reject.
+    #[error(
+        "invalid action result key {0:?}: keys are lowercase letters, digits, '-' and '.', and must not be reserved"
+    )]
+    InvalidResultKey(String),
+    /// The event cannot be deferred.
+    #[error("{0} cannot be deferred")]
+    CannotDefer(String),
+    /// `error` and `unknown` are Juju's statuses.
+    #[error("a charm cannot set the {0} status")]
+    StatusNotSettable(&'static str),
+    /// Stored state under a key does not match the requested type.
+    #[error("stored state {key:?}: {detail}")]
+    State {
+        /// The key.
+        key: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// `metadata.yaml` could not be read.
+    #[error("metadata.yaml: {0}")]
+    Metadata(String),
+}
+
+impl Classify for ModelError {
+    fn outcome(&self) -> Outcome {
+        match self {
+            // Bad config or bad remote data: a retry cannot fix it, a human can.
+            ModelError::Config(_) | ModelError::Databag { .. } => Outcome::Blocked,
+            _ => Outcome::Fail,
+        }
+    }
+}
+
+/// A relation as seen from this unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relation {
+    /// Endpoint and id.
+    pub id: RelationId,
+    /// The remote application, when known.
+    pub remote_app: Option<String>,
+    /// Remote units currently in the relation (`relation-list`), in Juju's order.
+    pub units: Vec<String>,
+    /// False during relation-broken for the relation being removed.
+    pub active: bool,
+}
+
+/// A library or charm event that handlers can subscribe to, and that can be deferred.
+pub trait CustomEvent: Serialize + DeserializeOwned + fmt::Debug + 'static {
+    /// A stable name, used in deferral records and in the local model's timeline.
+    const NAME: &'static str;
+}
+
+/// An event emitted during a dispatch, waiting to be handled.
+pub(crate) struct Emitted {
+    pub(crate) type_id: TypeId,
+    pub(crate) name: &'static str,
+    pub(crate) value: Box<dyn Any>,
+    pub(crate) data: serde_json::Value,
+}
+
+#[derive(Default)]
+struct Cache {
+    leader: Option<(bool, Instant)>,
+    config: Option<serde_json::Map<String, serde_json::Value>>,
+    relation_ids: HashMap<String, Vec<RelationId>>,
+    units: HashMap<RelationId, Vec<String>>,
+    remote_app: HashMap<RelationId, Option<String>>,
+    bags: HashMap<(RelationId, String, bool), BagData>,
+    action_params: Option<serde_json::Value>,
+    secrets: HashMap<String, SecretContent>,
+}
+
+/// The handle every handler gets: the Juju model of this unit, for one dispatch.
+pub struct Ctx<'a> {
+    juju: &'a JujuContext,
+    tools: &'a mut dyn HookTools,
+    meta: &'a MetaCell,
+    pub(crate) state: StateDoc,
+    cache: Cache,
+    staged: BTreeMap<(RelationId, bool), BagData>,
+    pub(crate) emitted: Vec<Emitted>,
+    pub(crate) defer_requested: bool,
+    pub(crate) current: Option<Event>,
+    pub(crate) status_set_now: bool,
+}
+
+impl<'a> Ctx<'a> {
+    /// A model for one dispatch. `meta` enables endpoint checks and the peer read rule.
+    pub fn new(
+        juju: &'a JujuContext,
+        tools: &'a mut dyn HookTools,
+        meta: &'a MetaCell,
+        state: StateDoc,
+    ) -> Self {
+        Ctx {
+            juju,
+            tools,
+            meta,
+            state,
+            cache: Cache::default(),
+            staged: BTreeMap::new(),
+            emitted: Vec::new(),
+            defer_requested: false,
+            current: None,
+            status_set_now: false,
+        }
+    }
+
+    // ----- identity and context -----
+
+    /// This unit's name, e.g. `app/0`.
+    pub fn unit_name(&self) -> &str {
+        &self.juju.unit
+    }
+
+    /// This application's name.
+    pub fn app_name(&self) -> &str {
+        &self.juju.app
+    }
+
+    /// The dispatch context (model, Juju version, charm directory, the Juju event).
+    pub fn juju(&self) -> &JujuContext {
+        self.juju
+    }
+
+    /// The charm's metadata, when the charm was given it or it was found in the charm directory.
+    pub fn metadata(&self) -> Option<&'a Metadata> {
+        self.meta.get(&self.juju.charm_dir)
+    }
+
+    /// The event being handled now: the dispatch's Juju event, or a deferred one being re-run.
+    pub fn event(&self) -> &Event {
+        self.current.as_ref().unwrap_or(&self.juju.event)
+    }
+
+    /// The relation being removed in this dispatch, during `<endpoint>-relation-broken`.
+    pub fn broken_relation(&self) -> Option<&RelationId> {
+        match &self.juju.event {
+            Event::RelationBroken(r) => Some(&r.relation),
+            _ => None,
+        }
+    }
+
+    /// Direct access to the hook tools, for what the model does not cover.
+    pub fn tools(&mut self) -> &mut dyn HookTools {
+        &mut *self.tools
+    }
+
+    // ----- leadership and config -----
+
+    /// Whether this unit is the leader (`is-leader`, cached for 30 s as ops does).
+    pub fn is_leader(&mut self) -> Result<bool, ModelError> {
+        if let Some((value, at)) = self.cache.leader
+            && at.elapsed() < LEADER_CACHE
+        {
+            return Ok(value);
+        }
+        let value = self.tools.is_leader()?;
+        self.cache.leader = Some((value, Instant::now()));
+        Ok(value)
+    }
+
+    fn require_leader(&mut self, action: &str) -> Result<(), ModelError> {
+        if self.is_leader()? {
+            Ok(())
+        } else {
+            Err(ModelError::NotLeader {
+                unit: self.juju.unit.clone(),
+                action: action.to_string(),
+            })
+        }
+    }
+
+    /// The raw config values (`config-get --format=json`), read once per dispatch.
+    pub fn config_map(
+        &mut self,
+    ) -> Result<&serde_json::Map<String, serde_json::Value>, ModelError> {
+        if self.cache.config.is_none() {
+            self.cache.config = Some(self.tools.config_get()?);
+        }
+        Ok(self.cache.config.get_or_insert_with(Default::default))
+    }
+
+    /// The config as a typed value; a mismatch is [`ModelError::Config`] (a Blocked status).
+    pub fn config<T: DeserializeOwned>(&mut self) -> Result<T, ModelError> {
+        let map = self.config_map()?.clone();
+        serde_path_to_error::deserialize(serde_json::Value::Object(map)).map_err(|e| {
+            let path = e.path().to_string();
+            if path == "." {
+                ModelError::Config(e.inner().to_string())
+            } else {
+                ModelError::Config(format!("option {path:?}: {}", e.inner()))
+            }
+        })
+    }
+
+    // ----- relations -----
+
+    fn check_endpoint(&self, endpoint: &str) -> Result<(), ModelError> {
+        match self.metadata() {
+            Some(meta) if meta.endpoint(endpoint).is_none() => {
+                Err(ModelError::UnknownEndpoint(endpoint.to_string()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The live relations of an endpoint (the one being broken in this hook is left out, as in ops).
+    pub fn relations(&mut self, endpoint: &str) -> Result<Vec<RelationId>, ModelError> {
+        self.check_endpoint(endpoint)?;
+        if !self.cache.relation_ids.contains_key(endpoint) {
+            let ids = self.tools.relation_ids(endpoint)?;
+            self.cache.relation_ids.insert(endpoint.to_string(), ids);
+        }
+        let broken = self.broken_relation().cloned();
+        Ok(self
+            .cache
+            .relation_ids
+            .get(endpoint)
+            .map(|ids| {
+                ids.iter()
+                    .filter(|r| Some(*r) != broken.as_ref())
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// The remote units of a relation (`relation-list`); empty for a broken relation.
+    pub fn remote_units(&mut self, relation: &RelationId) -> Result<Vec<String>, ModelError> {
+        if self.broken_relation() == Some(relation) {
+            return Ok(Vec::new());
+        }
+        if let Some(units) = self.cache.units.get(relation) {
+            return Ok(units.clone());
+        }
+        let units = match self.tools.relation_list(relation) {
+            Ok(units) => units,
+            Err(HookToolError::RelationNotFound { .. }) => Vec::new(),
+            Err(e) => return Err(e.into()),
+        };
+        self.cache.units.insert(relation.clone(), units.clone());
+        Ok(units)
+    }
+
+    /// The remote application of a relation; from the event when it is about this relation.
+    pub fn remote_app(&mut self, relation: &RelationId) -> Result<Option<String>, ModelError> {
+        if let Some(app) = self.cache.remote_app.get(relation) {
+            return Ok(app.clone());
+        }
+        if let Some(rel) = self.juju.event.relation()
+            && rel.relation == *relation
+            && rel.remote_app.is_some()
+        {
+            return Ok(rel.remote_app.clone());
+        }
+        let app = match self.tools.relation_remote_app(relation) {
+            Ok(app) => app,
+            Err(HookToolError::RelationNotFound { .. }) => None,
+            Err(e) => return Err(e.into()),
+        };
+        self.cache.remote_app.insert(relation.clone(), app.clone());
+        Ok(app)
+    }
+
+    /// A relation with its remote app and units.
+    pub fn relation(&mut self, relation: &RelationId) -> Result<Relation, ModelError> {
+        let remote_app = self.remote_app(relation)?;
+        let units = self.remote_units(relation)?;
+        Ok(Relation {
+            id: relation.clone(),
+            remote_app,
+            units,
+            active: self.broken_relation() != Some(relation),
+        })
+    }
+
+    fn bag_owner(
+        &mut self,
+        relation: &RelationId,
+        bag: &Bag,
+    ) -> Result<Option<(String, bool)>, ModelError> {
+        Ok(match bag {
+            Bag::LocalUnit => Some((self.juju.unit.clone(), false)),
+            Bag::LocalApp => Some((self.juju.app.clone(), true)),
+            Bag::Unit(u) => Some((u.clone(), false)),
+            Bag::RemoteApp => self.remote_app(relation)?.map(|a| (a, true)),
+        })
+    }
+
+    fn is_peer(&self, endpoint: &str) -> bool {
+        self.metadata().is_some_and(|m| m.is_peer(endpoint))
+    }
+
+    /// Reads a databag (cached; this unit's pending writes included).
+    pub fn read(&mut self, relation: &RelationId, bag: &Bag) -> Result<BagData, ModelError> {
+        let local = match bag {
+            Bag::LocalUnit => Some(false),
+            Bag::LocalApp => Some(true),
+            Bag::Unit(u) if *u == self.juju.unit => Some(false),
+            _ => None,
+        };
+        if local == Some(true) && !self.is_peer(&relation.endpoint) && !self.is_leader()? {
+            return Err(ModelError::AccessDenied {
+                relation: relation.clone(),
+                bag: bag.clone(),
+                action: "read",
+                why: "only the leader can read its own application bag of a non-peer relation",
+            });
+        }
+        let Some((owner, app)) = self.bag_owner(relation, bag)? else {
+            return Ok(BagData::new());
+        };
+        let key = (relation.clone(), owner, app);
+        if !self.cache.bags.contains_key(&key) {
+            let data = match self.tools.relation_get(relation, &key.1, app) {
+                Ok(data) => data,
+                // Dead relations tell no tales: a relation Juju forgot reads as empty.
+                Err(HookToolError::RelationNotFound { .. }) => BagData::new(),
+                Err(HookToolError::PermissionDenied { .. })
+                    if self.broken_relation() == Some(relation) =>
+                {
+                    BagData::new()
+                }
+                Err(e) => return Err(e.into()),
+            };
+            self.cache.bags.insert(key.clone(), data);
+        }
+        let mut data = self.cache.bags.get(&key).cloned().unwrap_or_default();
+        if let Some(is_app) = local
+            && let Some(pending) = self.staged.get(&(relation.clone(), is_app))
+        {
+            for (k, v) in pending {
+                if v.is_empty() {
+                    data.remove(k);
+                } else {
+                    data.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        Ok(data)
+    }
+
+    /// Reads a databag into a typed value; a mismatch is [`ModelError::Databag`] naming the key.
+    pub fn load<T: DeserializeOwned>(
+        &mut self,
+        relation: &RelationId,
+        bag: &Bag,
+    ) -> Result<T, ModelError> {
+        let data = self.read(relation, bag)?;
+        databag::decode(&data).map_err(|source| ModelError::Databag {
+            relation: relation.clone(),
+            bag: bag.clone(),
+            source,
+        })
+    }
+
+    fn writable(&mut self, relation: &RelationId, bag: &Bag) -> Result<bool, ModelError> {
+        let denied = |why| ModelError::AccessDenied {
+            relation: relation.clone(),
+            bag: bag.clone(),
+            action: "write",
+            why,
+        };
+        let app = match bag {
+            Bag::LocalUnit => false,
+            Bag::Unit(u) if *u == self.juju.unit => false,
+            Bag::LocalApp => true,
+            Bag::RemoteApp | Bag::Unit(_) => return Err(denied("remote bags are read-only")),
+        };
+        if self.broken_relation() == Some(relation) {
+            return Err(ModelError::RelationBroken(relation.clone()));
+        }
+        if app && !self.is_leader()? {
+            return Err(denied("only the leader can write its application bag"));
+        }
+        Ok(app)
+    }
+
+    /// Stages one key for writing; `""` deletes it. Sent when the dispatch succeeds.
+    pub fn set(
+        &mut self,
+        relation: &RelationId,
+        bag: &Bag,
+        key: &str,
+        value: &str,
+    ) -> Result<(), ModelError> {
+        self.update(relation, bag, [(key, value)])
+    }
+
+    /// Stages several keys at once; `""` deletes a key.
+    pub fn update<K: AsRef<str>, V: AsRef<str>>(
+        &mut self,
+        relation: &RelationId,
+        bag: &Bag,
+        changes: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<(), ModelError> {
+        let app = self.writable(relation, bag)?;
+        let pending = self.staged.entry((relation.clone(), app)).or_default();
+        for (k, v) in changes {
+            pending.insert(k.as_ref().to_string(), v.as_ref().to_string());
+        }
+        Ok(())
+    }
+
+    /// Stages every field of a typed value (fields that encode to nothing are left as they are).
+    pub fn save<T: Serialize>(
+        &mut self,
+        relation: &RelationId,
+        bag: &Bag,
+        value: &T,
+    ) -> Result<(), ModelError> {
+        let data = databag::encode(value).map_err(|source| ModelError::Databag {
+            relation: relation.clone(),
+            bag: bag.clone(),
+            source,
+        })?;
+        self.update(relation, bag, data)
+    }
+
+    /// Sends staged writes: one `relation-set` per bag, leaving out keys that would not change.
+    pub(crate) fn flush(&mut self) -> Result<(), ModelError> {
+        let staged = std::mem::take(&mut self.staged);
+        for ((relation, app), mut changes) in staged {
+            let owner = if app { &self.juju.app } else { &self.juju.unit };
+            if let Some(known) = self.cache.bags.get(&(relation.clone(), owner.clone(), app)) {
+                changes.retain(|k, v| match known.get(k) {
+                    Some(old) => old != v,
+                    None => !v.is_empty(),
+                });
+            }
+            if !changes.is_empty() {
+                self.tools.relation_set(&relation, app, &changes)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The remote model's UUID (`relation-model-get`, Juju >= 3.6.2).
+    pub fn relation_model_uuid(&mut self, relation: &RelationId) -> Result<String, ModelError> {
+        Ok(self.tools.relation_model_get(relation)?)
+    }
+
+    // ----- secrets -----
+
+    /// Creates a secret (content passed through files, never argv); returns its URI.
+    pub fn add_secret(&mut self, secret: &NewSecret) -> Result<String, ModelError> {
+        secret.content.validate()?;
+        if secret.owner == SecretOwner::Application {
+            self.require_leader("create an application-owned secret")?;
+        }
+        Ok(self.tools.secret_add(secret)?)
+    }
+
+    /// Reads a secret by id and/or label. Giving both sets this unit's label for it.
+    pub fn get_secret(
+        &mut self,
+        id: Option<&str>,
+        label: Option<&str>,
+        read: SecretRead,
+    ) -> Result<SecretContent, ModelError> {
+        let key = format!("{}|{}", id.unwrap_or(""), label.unwrap_or(""));
+        if read == SecretRead::Tracked
+            && let Some(content) = self.cache.secrets.get(&key)
+        {
+            return Ok(content.clone());
+        }
+        let content = self.tools.secret_get(id, label, read)?;
+        if read != SecretRead::Peek {
+            self.cache.secrets.insert(key, content.clone());
+        }
+        Ok(content)
+    }
+
+    /// Owner-only metadata of a secret, by id or label.
+    pub fn secret_info(
+        &mut self,
+        id: Option<&str>,
+        label: Option<&str>,
+    ) -> Result<SecretInfo, ModelError> {
+        Ok(self.tools.secret_info_get(id, label)?)
+    }
+
+    /// Updates a secret's content (a new revision) and/or metadata.
+    pub fn set_secret(&mut self, id: &str, update: &SecretUpdate) -> Result<(), ModelError> {
+        if let Some(content) = &update.content {
+            content.validate()?;
+        }
+        self.cache.secrets.clear();
+        Ok(self.tools.secret_set(id, update)?)
+    }
+
+    /// Grants a secret to the remote side of a relation (or one remote unit).
+    pub fn grant_secret(
+        &mut self,
+        id: &str,
+        relation: &RelationId,
+        unit: Option<&str>,
+    ) -> Result<(), ModelError> {
+        Ok(self.tools.secret_grant(id, relation, unit)?)
+    }
+
+    /// Revokes a grant.
+    pub fn revoke_secret(
+        &mut self,
+        id: &str,
+        relation: &RelationId,
+        unit: Option<&str>,
+    ) -> Result<(), ModelError> {
+        Ok(self.tools.secret_revoke(id, relation, unit)?)
+    }
+
+    /// Removes one revision, or the whole secret when `revision` is `None`.
+    pub fn remove_secret(&mut self, id: &str, revision: Option<u32>) -> Result<(), ModelError> {
+        self.cache.secrets.clear();
+        Ok(self.tools.secret_remove(id, revision)?)
+    }
+
+    /// The URIs of the secrets this unit or app owns.
+    pub fn secret_ids(&mut self) -> Result<Vec<String>, ModelError> {
+        Ok(self.tools.secret_ids()?)
+    }
+
+    // ----- status, version, ports -----
+
+    /// Sets the unit status now (Juju applies it at once, even if the hook later fails).
+    pub fn set_unit_status(&mut self, status: Status) -> Result<(), ModelError> {
+        if !status.kind.settable() {
+            return Err(ModelError::StatusNotSettable(status.kind.as_str()));
+        }
+        self.status_set_now = true;
+        self.tools.status_set(false, &status)?;
+        self.state.last_status.unit = Some(status);
+        Ok(())
+    }
+
+    /// Sets the application status now (leader only).
+    pub fn set_app_status(&mut self, status: Status) -> Result<(), ModelError> {
+        if !status.kind.settable() {
+            return Err(ModelError::StatusNotSettable(status.kind.as_str()));
+        }
+        self.require_leader("set the application status")?;
+        self.status_set_now = true;
+        self.tools.status_set(true, &status)?;
+        self.state.last_status.app = Some(status);
+        Ok(())
+    }
+
+    /// Sets the unit status only if it differs from the last one this charm set.
+    pub(crate) fn converge_status(
+        &mut self,
+        unit: Option<&Status>,
+        app: Option<&Status>,
+    ) -> Result<(), ModelError> {
+        if let Some(status) = unit
+            && self.state.last_status.unit.as_ref() != Some(status)
+        {
+            self.set_unit_status(status.clone())?;
+        }
+        if let Some(status) = app
+            && self.state.last_status.app.as_ref() != Some(status)
+            && self.is_leader()?
+        {
+            self.set_app_status(status.clone())?;
+        }
+        Ok(())
+    }
+
+    /// Sets the workload version shown in `juju status`.
+    pub fn set_workload_version(&mut self, version: &str) -> Result<(), ModelError> {
+        Ok(self.tools.application_version_set(version)?)
+    }
+
+    /// Opens a port (applied when the hook succeeds).
+    pub fn open_port(&mut self, port: Port) -> Result<(), ModelError> {
+        Ok(self.tools.open_port(port)?)
+    }
+
+    /// Closes a port (applied when the hook succeeds).
+    pub fn close_port(&mut self, port: Port) -> Result<(), ModelError> {
+        Ok(self.tools.close_port(port)?)
+    }
+
+    /// The ports this unit has open.
+    pub fn opened_ports(&mut self) -> Result<Vec<Port>, ModelError> {
+        Ok(self.tools.opened_ports()?)
+    }
+
+    /// Makes exactly `ports` open: closes the others, opens the missing ones.
+    pub fn set_ports(&mut self, ports: &[Port]) -> Result<(), ModelError> {
+        let open = self.opened_ports()?;
+        for p in open.iter().filter(|p| !ports.contains(p)) {
+            self.close_port(*p)?;
+        }
+        for p in ports.iter().filter(|p| !open.contains(p)) {
+            self.open_port(*p)?;
+        }
+        Ok(())
+    }
+
+    /// `goal-state` as JSON.
+    pub fn goal_state(&mut self) -> Result<serde_json::Value, ModelError> {
+        Ok(self.tools.goal_state()?)
+    }
+
+    /// `network-get` for a binding (an endpoint or extra-binding) as JSON.
+    pub fn network(
+        &mut self,
+        binding: &str,
+        relation: Option<&RelationId>,
+    ) -> Result<serde_json::Value, ModelError> {
+        Ok(self.tools.network_get(binding, relation)?)
+    }
+
+    // ----- actions -----
+
+    fn require_action(&self, what: &'static str) -> Result<(), ModelError> {
+        match self.juju.event {
+            Event::Action(_) => Ok(()),
+            _ => Err(ModelError::NotAnAction(what)),
+        }
+    }
+
+    /// The action's parameters as a typed value.
+    pub fn action_params<T: DeserializeOwned>(&mut self) -> Result<T, ModelError> {
+        self.require_action("action-get")?;
+        if self.cache.action_params.is_none() {
+            self.cache.action_params = Some(self.tools.action_get()?);
+        }
+        let params = self.cache.action_params.clone().unwrap_or_default();
+        serde_path_to_error::deserialize(params)
+            .map_err(|e| ModelError::ActionParams(format!("{}: {}", e.path(), e.inner())))
+    }
+
+    /// Adds results to the action; nested objects become dotted keys, non-strings JSON text.
+    pub fn action_set(&mut self, results: &serde_json::Value) -> Result<(), ModelError> {
+        self.require_action("action-set")?;
+        let mut flat = BTreeMap::new();
+        flatten("", results, &mut flat);
+        for key in flat.keys() {
+            if !valid_result_key(key) {
+                return Err(ModelError::InvalidResultKey(key.clone()));
+            }
+        }
+        Ok(self.tools.action_set(&flat)?)
+    }
+
+    /// Shows a progress message to the user running the action.
+    pub fn action_log(&mut self, message: &str) -> Result<(), ModelError> {
+        self.require_action("action-log")?;
+        Ok(self.tools.action_log(message)?)
+    }
+
+    /// Marks the action failed with a message (the hook itself still succeeds).
+    pub fn action_fail(&mut self, message: &str) -> Result<(), ModelError> {
+        self.require_action("action-fail")?;
+        Ok(self.tools.action_fail(message)?)
+    }
+
+    // ----- logging, state, events -----
+
+    /// Sends one line to the unit's Juju log (prefer the `tracing` macros, which do this).
+    pub fn log(&mut self, level: LogLevel, message: &str) -> Result<(), ModelError> {
+        Ok(self.tools.juju_log(level, message)?)
+    }
+
+    /// A stored value, or `None` if nothing is stored under `key`.
+    pub fn stored<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, ModelError> {
+        match self.state.stored.get(key) {
+            None => Ok(None),
+            Some(v) => serde_json::from_value(v.clone())
+                .map(Some)
+                .map_err(|e| ModelError::State {
+                    key: key.to_string(),
+                    detail: e.to_string(),
+                }),
+        }
+    }
+
+    /// Stores a value under `key`; it is saved when the dispatch succeeds.
+    pub fn store<T: Serialize>(&mut self, key: &str, value: &T) -> Result<(), ModelError> {
+        let v = serde_json::to_value(value).map_err(|e| ModelError::State {
+            key: key.to_string(),
+            detail: e.to_string(),
+        })?;
+        self.state.stored.insert(key.to_string(), v);
+        Ok(())
+    }
+
+    /// Removes a stored value.
+    pub fn forget(&mut self, key: &str) {
+        self.state.stored.remove(key);
+    }
+
+    /// Emits a custom event; its handlers run after the current handler returns.
+    pub fn emit<E: CustomEvent>(&mut self, event: E) {
+        let data = serde_json::to_value(&event).unwrap_or(serde_json::Value::Null);
+        self.emitted.push(Emitted {
+            type_id: TypeId::of::<E>(),
+            name: E::NAME,
+            value: Box::new(event),
+            data,
+        });
+    }
+
+    /// Defers the event being handled: this handler runs it again at the start of the next dispatch.
+    pub fn defer(&mut self) -> Result<(), ModelError> {
+        let deferrable = match &self.current {
+            Some(e) => e.is_deferrable(),
+            None => true,
+        };
+        if !deferrable {
+            return Err(ModelError::CannotDefer(self.event().hook_name()));
+        }
+        self.defer_requested = true;
+        Ok(())
+    }
+}
+
+fn flatten(prefix: &str, value: &serde_json::Value, out: &mut BTreeMap<String, String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&key, v, out);
+            }
+        }
+        serde_json::Value::String(s) => {
+            out.insert(prefix.to_string(), s.clone());
+        }
+        other => {
+            out.insert(prefix.to_string(), other.to_string());
+        }
+    }
+}
+
+/// Juju's action result key rule `^[a-z0-9](([a-z0-9-.]+)?[a-z0-9])?$`, minus reserved keys.
+fn valid_result_key(key: &str) -> bool {
+    const RESERVED: [&str; 4] = ["stdout", "stdout-encoding", "stderr", "stderr-encoding"];
+    if RESERVED.contains(&key) {
+        return false;
+    }
+    let ok_end = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    let bytes = key.as_bytes();
+    match (bytes.first(), bytes.last()) {
+        (Some(&f), Some(&l)) => {
+            ok_end(f)
+                && ok_end(l)
+                && bytes.iter().all(|&c| ok_end(c) || c == b'-' || c == b'.')
+                && key.split('.').all(|part| !part.is_empty())
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn result_keys() {
+        for good in ["a", "ab", "a.b", "x-y.z1", "0"] {
+            assert!(valid_result_key(good), "{good}");
+        }
+        for bad in [
+            "",
+            "A",
+            "-a",
+            "a-",
+            "a..b",
+            "stdout",
+            "stderr-encoding",
+            "a_b",
+            "a b",
+        ] {
+            assert!(!valid_result_key(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn flattening() {
+        let mut out = BTreeMap::new();
+        flatten(
+            "",
+            &serde_json::json!({"a": {"b": "x", "c": 2}, "d": true, "e": ["1"]}),
+            &mut out,
+        );
+        let expected: BTreeMap<String, String> =
+            [("a.b", "x"), ("a.c", "2"), ("d", "true"), ("e", "[\"1\"]")]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+        assert_eq!(out, expected);
+    }
+}
