@@ -1,0 +1,311 @@
+//! State-transition tests for charms, in the spirit of ops' Scenario.
+//!
+//! Build a [`State`] (leadership, config, relations with their bags, secrets, stored state,
+//! deferred events), run one event through the charm in-process, and inspect the [`Output`]: the
+//! new state, emitted library events, statuses, logs, action results and the transcript of
+//! hook-tool calls. The in-memory Juju enforces the same rules as the real one: a follower writing
+//! its app bag fails the same way. A failed hook leaves the state as it was, except what Juju
+//! applies at once (statuses, logs, workload version).
+//!
+//! ```
+//! use charm::{Bag, Charm, Ctx, Error, EventKind, RelationEvent, Status, StatusCollector};
+//! use charm_testing::{Context, Relation, State};
+//!
+//! fn greet(ctx: &mut Ctx, rel: &RelationEvent) -> Result<(), Error> {
+//!     ctx.set(&rel.relation, &Bag::LocalApp, "greeting", "hello")?;
+//!     Ok(())
+//! }
+//!
+//! let mut charm = Charm::new();
+//! charm
+//!     .on(EventKind::RelationJoined.on("db"), greet)
+//!     .collect_status(|_ctx: &mut Ctx, s: &mut StatusCollector| {
+//!         s.add_unit(Status::active("ready"));
+//!         Ok(())
+//!     });
+//! let ctx = Context::new(charm, "name: app\nrequires:\n  db: {interface: pg}\n");
+//!
+//! let db = Relation::new("db", 1, "pg").remote_unit(0, [("x", "1")]);
+//! let out = ctx.run(db.joined(0), State::default().leader(true).relation(db));
+//! assert!(out.ok());
+//! assert_eq!(out.state.rel(1).unwrap().local_app_data["greeting"], "hello");
+//! assert_eq!(out.state.unit_status, Some(Status::active("ready")));
+//!
+//! // A follower may not write its app bag: the hook fails and nothing is committed.
+//! let db = Relation::new("db", 1, "pg").remote_unit(0, [("x", "1")]);
+//! let out = ctx.run(db.joined(0), State::default().relation(db));
+//! assert!(!out.ok());
+//! assert!(out.state.rel(1).unwrap().local_app_data.is_empty());
+//! ```
+
+mod backend;
+mod state;
+
+pub use backend::{ActionOutput, Call, Failure};
+pub use state::{Relation, Secret, State, bag};
+
+use backend::MockTools;
+use charm::backend::LogLevel;
+use charm::log::{JujuLogSubscriber, LogSink};
+use charm::meta::{ConfigMeta, Metadata};
+use charm::state::{MemoryStore, StateDoc};
+use charm::{
+    ActionEvent, Charm, CustomEvent, EmittedEvent, Event, JujuContext, JujuVersion, Status,
+};
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone, Default)]
+struct Recorder(Arc<Mutex<Vec<(LogLevel, String)>>>);
+
+impl LogSink for Recorder {
+    fn log(&self, level: LogLevel, message: &str) {
+        if let Ok(mut lines) = self.0.lock() {
+            lines.push((level, message.to_string()));
+        }
+    }
+}
+
+/// A charm under test, with its metadata and config schema. Reusable across runs.
+pub struct Context {
+    charm: Charm,
+    app: String,
+    unit: String,
+    juju_version: JujuVersion,
+    config_defaults: serde_json::Map<String, serde_json::Value>,
+    failures: Vec<Failure>,
+    logger: tracing::Dispatch,
+    recorder: Recorder,
+}
+
+impl Context {
+    /// A context for `charm` with this `metadata.yaml` text; the unit is `<name>/0`.
+    ///
+    /// # Panics
+    /// If `metadata_yaml` is not valid metadata: that is a bug in the test itself.
+    pub fn new(mut charm: Charm, metadata_yaml: &str) -> Self {
+        let meta = match Metadata::parse(metadata_yaml) {
+            Ok(meta) => meta,
+            #[allow(clippy::panic)]
+            Err(e) => panic!("the test's metadata.yaml is invalid: {e}"),
+        };
+        let app = meta.name.clone();
+        charm.metadata_parsed(meta);
+        let recorder = Recorder::default();
+        let logger = tracing::Dispatch::new(JujuLogSubscriber::new(
+            recorder.clone(),
+            tracing::Level::DEBUG,
+            false,
+        ));
+        Context {
+            charm,
+            unit: format!("{app}/0"),
+            app,
+            juju_version: JujuVersion {
+                major: 3,
+                minor: 6,
+                patch: 14,
+            },
+            config_defaults: serde_json::Map::new(),
+            failures: Vec::new(),
+            logger,
+            recorder,
+        }
+    }
+
+    /// Adds config defaults from this `config.yaml` text.
+    ///
+    /// # Panics
+    /// If the text is not valid `config.yaml`.
+    pub fn config_yaml(mut self, text: &str) -> Self {
+        match ConfigMeta::parse(text) {
+            Ok(config) => self.config_defaults = config.defaults(),
+            #[allow(clippy::panic)]
+            Err(e) => panic!("the test's config.yaml is invalid: {e}"),
+        }
+        self
+    }
+
+    /// Runs as unit number `n` of the application.
+    pub fn unit(mut self, n: u32) -> Self {
+        self.unit = format!("{}/{n}", self.app);
+        self
+    }
+
+    /// The Juju version the charm sees.
+    pub fn juju_version(mut self, version: JujuVersion) -> Self {
+        self.juju_version = version;
+        self
+    }
+
+    /// Makes calls to `tool` fail `times` times (`None`: always) with this stderr and exit code 1.
+    pub fn fail(mut self, tool: &str, stderr: &str, times: Option<u32>) -> Self {
+        self.failures.push(Failure {
+            tool: tool.to_string(),
+            code: 1,
+            stderr: stderr.to_string(),
+            times,
+        });
+        self
+    }
+
+    /// This unit's name.
+    pub fn unit_name(&self) -> &str {
+        &self.unit
+    }
+
+    /// Runs one Juju event.
+    pub fn run(&self, event: Event, state: State) -> Output {
+        self.run_with(event, state, None)
+    }
+
+    /// Runs an action with these parameters (a JSON object).
+    pub fn run_action(&self, name: &str, params: serde_json::Value, state: State) -> Output {
+        let event = Event::Action(ActionEvent {
+            name: name.to_string(),
+            id: "1".to_string(),
+        });
+        self.run_with(event, state, Some(params))
+    }
+
+    fn run_with(&self, event: Event, state: State, params: Option<serde_json::Value>) -> Output {
+        let dispatch_path = match &event {
+            Event::Action(a) => format!("actions/{}", a.name),
+            other => format!("hooks/{}", other.hook_name()),
+        };
+        let juju = JujuContext {
+            unit: self.unit.clone(),
+            app: self.app.clone(),
+            model_name: "test".into(),
+            model_uuid: "00000000-0000-4000-8000-000000000001".into(),
+            juju_version: self.juju_version,
+            charm_dir: std::path::PathBuf::from("/nonexistent-charm-dir"),
+            dispatch_path,
+            event: event.clone(),
+            debug: false,
+        };
+        let mut store = MemoryStore {
+            doc: StateDoc {
+                stored: state.stored.clone(),
+                deferred: state.deferred.clone(),
+                next_seq: state.deferred.iter().map(|d| d.seq + 1).max().unwrap_or(0),
+                last_status: charm::state::LastStatus {
+                    unit: state.unit_status.clone(),
+                    app: state.app_status.clone(),
+                },
+                ..StateDoc::default()
+            },
+        };
+        let mut tools = MockTools {
+            state: state.clone(),
+            unit: self.unit.clone(),
+            app: self.app.clone(),
+            event,
+            config_defaults: self.config_defaults.clone(),
+            action_params: params,
+            failures: self.failures.clone(),
+            calls: Vec::new(),
+            logs: Vec::new(),
+            action: ActionOutput::default(),
+            unit_status_history: Vec::new(),
+            app_status_history: Vec::new(),
+            removed_revisions: Vec::new(),
+            flush_error: None,
+            next_secret: u32::try_from(state.secrets.len()).unwrap_or(0),
+        };
+        let report = tracing::dispatcher::with_default(&self.logger, || {
+            self.charm.dispatch(&juju, &mut tools, &mut store)
+        });
+        let mut result = report.result;
+        if let (Ok(()), Some(problem)) = (&result, tools.flush_error.take()) {
+            result = Err(charm::Error::fail(format!(
+                "the hook failed when Juju committed it: {problem}"
+            )));
+        }
+        let mut logs = match self.recorder.0.lock() {
+            Ok(mut lines) => std::mem::take(&mut *lines),
+            Err(_) => Vec::new(),
+        };
+        logs.extend(tools.logs);
+        let out_state = if result.is_ok() {
+            let mut s = tools.state;
+            s.stored = store.doc.stored;
+            s.deferred = store.doc.deferred;
+            s
+        } else {
+            // Juju discards everything but what it applied at once.
+            State {
+                unit_status: tools.state.unit_status,
+                app_status: tools.state.app_status,
+                workload_version: tools.state.workload_version,
+                ..state
+            }
+        };
+        Output {
+            state: out_state,
+            result,
+            emitted: report.emitted,
+            logs,
+            calls: tools.calls,
+            action: tools.action,
+            unit_status_history: tools.unit_status_history,
+            app_status_history: tools.app_status_history,
+            removed_secret_revisions: tools.removed_revisions,
+            handler_calls: report.handler_calls,
+        }
+    }
+}
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct Output {
+    /// The model after the run (unchanged but for statuses when the hook failed).
+    pub state: State,
+    /// `Err` when the hook failed.
+    pub result: Result<(), charm::Error>,
+    /// Library events emitted, in order.
+    pub emitted: Vec<EmittedEvent>,
+    /// Log lines (`tracing` records and direct `juju-log` calls).
+    pub logs: Vec<(LogLevel, String)>,
+    /// Every hook-tool call, in order.
+    pub calls: Vec<Call>,
+    /// Action results, failure and logs.
+    pub action: ActionOutput,
+    /// Every unit status set during the run.
+    pub unit_status_history: Vec<Status>,
+    /// Every app status set during the run.
+    pub app_status_history: Vec<Status>,
+    /// `(secret id, revision)` of every `secret-remove`.
+    pub removed_secret_revisions: Vec<(String, Option<u32>)>,
+    /// Handler calls the dispatcher made.
+    pub handler_calls: usize,
+}
+
+impl Output {
+    /// Whether the hook succeeded.
+    pub fn ok(&self) -> bool {
+        self.result.is_ok()
+    }
+
+    /// The emitted events of type `E`, in order.
+    pub fn emitted<E: CustomEvent>(&self) -> Vec<&E> {
+        self.emitted
+            .iter()
+            .filter_map(EmittedEvent::get::<E>)
+            .collect()
+    }
+
+    /// The number of calls to `tool`.
+    pub fn calls_to(&self, tool: &str) -> usize {
+        self.calls.iter().filter(|c| c.tool == tool).count()
+    }
+
+    /// Whether any log line contains `text`.
+    pub fn logged(&self, text: &str) -> bool {
+        self.logs.iter().any(|(_, line)| line.contains(text))
+    }
+
+    /// The error message of a failed hook.
+    pub fn error(&self) -> Option<&str> {
+        self.result.as_ref().err().map(charm::Error::message)
+    }
+}
