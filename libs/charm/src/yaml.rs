@@ -30,8 +30,8 @@
 //!   `"1"`): `json.dumps` writes the key twice, a `serde_json::Map` cannot →
 //!   [`YamlError::DuplicateJsonKey`];
 //! * circular structures (`&a [*a]`): `json.dumps` raises `ValueError` → [`YamlError::RecursiveAlias`];
-//! * resource caps PyYAML does not have: [`YAML11_MAX_NODES`] constructed nodes (alias and merge
-//!   bombs) and [`YAML11_MAX_DEPTH`] nesting levels.
+//! * resource caps PyYAML does not have: at most [`YAML11_MAX_NODES`] nodes added by aliases and
+//!   merge keys (alias and merge bombs) and [`YAML11_MAX_DEPTH`] nesting levels.
 //!
 //! The syntax itself is read by `granit-parser` (a YAML 1.2 parser run in its PyYAML-compatible
 //! mode), not by PyYAML's scanner; rare syntax corner cases may be accepted by one and rejected by
@@ -173,8 +173,8 @@ pub enum YamlError {
         /// Where the anchored node starts.
         mark: YamlMark,
     },
-    /// The document expands (through aliases and merge keys) to more nodes than allowed.
-    #[error("YAML expands to more than {limit} nodes through aliases or merge keys")]
+    /// Aliases and merge keys expand the document by more nodes than allowed.
+    #[error("YAML expands by more than {limit} nodes through aliases or merge keys (alias bomb?)")]
     TooManyNodes {
         /// The cap, [`YAML11_MAX_NODES`].
         limit: usize,
@@ -204,8 +204,9 @@ pub fn to_string<T: Serialize>(value: &T) -> Result<String, YamlError> {
 // JSON `json.dumps` would write for the loaded Python object.
 // ---------------------------------------------------------------------------------------------
 
-/// Most nodes one [`load_yaml11`]/[`load_all_yaml11`] call constructs, counting every copy that an
-/// alias or a merge key makes: a guard against alias ("billion laughs") and merge bombs.
+/// Most nodes that aliases and merge keys may add, beyond the nodes written in the text, in one
+/// [`load_yaml11`]/[`load_all_yaml11`] call: a guard against alias ("billion laughs") and merge
+/// bombs. A document without aliases always fits, whatever its size.
 pub const YAML11_MAX_NODES: usize = 1_000_000;
 
 /// Deepest nesting [`load_yaml11`]/[`load_all_yaml11`] construct (PyYAML itself exceeds Python's
@@ -252,6 +253,7 @@ pub fn load_all_yaml11(text: &str) -> Result<Vec<Value>, YamlError> {
     let mut documents = Vec::new();
     while composer.next_document_start()?.is_some() {
         let document = composer.compose_document()?;
+        budget = budget.saturating_add(document.nodes.len());
         documents.push(construct_document(document, &mut budget)?);
     }
     Ok(documents)
@@ -269,7 +271,7 @@ pub fn load_yaml11(text: &str) -> Result<Value, YamlError> {
     if let Some(mark) = composer.next_document_start()? {
         return Err(YamlError::MultipleDocuments { mark });
     }
-    let mut budget = YAML11_MAX_NODES;
+    let mut budget = YAML11_MAX_NODES.saturating_add(document.nodes.len());
     construct_document(document, &mut budget)
 }
 
@@ -387,22 +389,24 @@ fn regex_matches(re: Option<&Regex>, value: &str) -> bool {
     re.is_some_and(|re| re.is_match(value))
 }
 
-/// The tag PyYAML's resolver gives an implicitly typed scalar. The resolvers are tried in the
-/// order PyYAML registers them; PyYAML's first-character pre-selection only skips patterns that
-/// could not match anyway.
+/// The tag PyYAML's resolver gives an implicitly typed scalar: the resolvers registered for the
+/// scalar's first character, tried in the order PyYAML registers them (bool, float, int, merge,
+/// null, timestamp, value).
 fn resolve_implicit(value: &str) -> NodeTag {
     let r = &*RESOLVERS;
-    if regex_matches(r.bool_.as_ref(), value) {
+    let first = value.chars().next();
+    let starts_with = |set: &str| first.is_some_and(|c| set.contains(c));
+    if starts_with("yYnNtTfFoO") && regex_matches(r.bool_.as_ref(), value) {
         NodeTag::Bool
-    } else if regex_matches(r.float.as_ref(), value) {
+    } else if starts_with("-+0123456789.") && regex_matches(r.float.as_ref(), value) {
         NodeTag::Float
-    } else if regex_matches(r.int.as_ref(), value) {
+    } else if starts_with("-+0123456789") && regex_matches(r.int.as_ref(), value) {
         NodeTag::Int
     } else if value == "<<" {
         NodeTag::Merge
-    } else if regex_matches(r.null.as_ref(), value) {
+    } else if (first.is_none() || starts_with("~nN")) && regex_matches(r.null.as_ref(), value) {
         NodeTag::Null
-    } else if regex_matches(r.timestamp.as_ref(), value) {
+    } else if starts_with("0123456789") && regex_matches(r.timestamp.as_ref(), value) {
         NodeTag::Timestamp
     } else if value == "=" {
         NodeTag::Value
