@@ -34,10 +34,11 @@
 //!   merge keys (alias and merge bombs) and [`YAML11_MAX_DEPTH`] nesting levels.
 //!
 //! The syntax itself is read by `granit-parser` (a YAML 1.2 parser run in its PyYAML-compatible
-//! mode), not by PyYAML's scanner; rare syntax corner cases may be accepted by one and rejected by
-//! the other (for example a stream made of a lone `...` is empty here and a syntax error in PyYAML).
-//! Explicit `!!int`/`!!float` tags on non-canonical text are parsed like Python's `int()`/`float()`
-//! for ASCII input only.
+//! mode), not by PyYAML's scanner, so a few malformed inputs PyYAML rejects load here: tabs used as
+//! separators outside quoted and block scalars (`a:\tb`, `a: b\tc`, a trailing tab), a lone `:`,
+//! and a stream made of a lone `...` (empty here). Every well-formed input of our cross-check
+//! against PyYAML parsed the same. Explicit `!!int`/`!!float` tags on non-canonical text are parsed like Python's
+//! `int()`/`float()` for ASCII input only.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
@@ -260,7 +261,8 @@ pub fn load_all_yaml11(text: &str) -> Result<Vec<Value>, YamlError> {
 }
 
 /// Loads exactly one document the way `yaml.safe_load` does. Zero documents -> Ok(Value::Null)
-/// (PyYAML returns None for empty input); more than one -> YamlError (PyYAML: "expected a single document in the stream").
+/// (PyYAML returns None for empty input); more than one -> [`YamlError::MultipleDocuments`]
+/// (PyYAML: "expected a single document in the stream").
 pub fn load_yaml11(text: &str) -> Result<Value, YamlError> {
     let mut composer = Composer::new(text);
     if composer.next_document_start()?.is_none() {
@@ -950,11 +952,11 @@ fn integral_float_decimal(f: f64) -> Option<String> {
     if !f.is_finite() || f.fract() != 0.0 {
         return None;
     }
-    if f.abs() < 9.0e15 {
-        // Exactly representable in i64; `as` is exact for integral values in range.
+    if f.abs() < 9.0e18 {
+        // Below 2^63: `as` converts an integral value exactly.
         return Some((f as i64).to_string());
     }
-    // |f| = mantissa * 2^exponent with exponent >= 0 for integral values this large.
+    // |f| = mantissa * 2^exponent, with exponent >= 10 for values this large.
     let bits = f.to_bits();
     let exponent = ((bits >> 52) & 0x7ff) as i64 - 1075;
     let mantissa = (bits & 0x000f_ffff_ffff_ffff) | 0x0010_0000_0000_0000;
@@ -2307,6 +2309,15 @@ spec:
             Some("-1180591620717411303424")
         );
         assert_eq!(integral_float_decimal(-0.0).as_deref(), Some("0"));
+        assert_eq!(
+            integral_float_decimal(9007199254740990.0).as_deref(),
+            Some("9007199254740990")
+        );
+        assert_eq!(
+            integral_float_decimal(9.5e18).as_deref(),
+            Some("9500000000000000000")
+        );
+        assert_eq!(integral_float_decimal(f64::MAX).map(|d| d.len()), Some(309));
         assert_eq!(integral_float_decimal(0.5), None);
     }
 }
