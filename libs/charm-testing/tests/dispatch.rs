@@ -1,0 +1,534 @@
+//! The dispatcher: deferral with ops' semantics, custom events, reconcile, collect-status,
+//! the error policy, stored state and actions.
+
+use charm::state::{Deferred, DeferredEvent};
+use charm::{
+    ActionEvent, Bag, Charm, Ctx, CustomEvent, Error, Event, EventKind, Filter, RelationEvent,
+    Status, StatusCollector, StatusKind,
+};
+use charm_testing::{Context, Relation, State};
+use serde::{Deserialize, Serialize};
+
+const META: &str = "name: app
+requires:
+  db: {interface: pg}
+";
+
+fn db() -> Relation {
+    Relation::new("db", 1, "pg").remote_unit(0, [("ready", "yes")])
+}
+
+/// Appends what ran to stored state `log`, so tests can see the order across dispatches.
+fn note(ctx: &mut Ctx, what: &str) -> Result<(), Error> {
+    let mut log: Vec<String> = ctx.stored("log")?.unwrap_or_default();
+    log.push(what.to_string());
+    ctx.store("log", &log)?;
+    Ok(())
+}
+
+fn log_of(state: &State) -> Vec<String> {
+    state
+        .stored
+        .get("log")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default()
+}
+
+/// Defers `update-status` while stored `gate` is false; defers relation-changed likewise.
+fn deferring() -> Context {
+    let mut charm = Charm::new();
+    charm
+        .on(EventKind::UpdateStatus, |ctx: &mut Ctx, _: &Event| {
+            note(ctx, "update-status")?;
+            if !ctx.stored::<bool>("gate")?.unwrap_or(false) {
+                ctx.defer()?;
+            }
+            Ok(())
+        })
+        .on(
+            EventKind::RelationChanged,
+            |ctx: &mut Ctx, rel: &RelationEvent| {
+                note(ctx, &format!("changed {}", rel.relation))?;
+                if !ctx.stored::<bool>("gate")?.unwrap_or(false) {
+                    ctx.defer()?;
+                }
+                Ok(())
+            },
+        )
+        .on(EventKind::ConfigChanged, |ctx: &mut Ctx, _: &Event| {
+            note(ctx, "config-changed")?;
+            ctx.store("gate", &true)?;
+            Ok(())
+        });
+    Context::new(charm, META)
+}
+
+#[test]
+fn deferred_events_rerun_first_oldest_first_without_duplicates() {
+    let ctx = deferring();
+    let rel = db();
+    let s = State::default().relation(rel.clone());
+    let s = ctx.run(Event::UpdateStatus, s).state;
+    assert_eq!(s.deferred.len(), 1);
+    let s = ctx.run(rel.changed(Some(0)), s).state;
+    // update-status re-ran (and deferred again, keeping its place), then relation-changed deferred.
+    assert_eq!(
+        log_of(&s),
+        ["update-status", "update-status", "changed db:1"]
+    );
+    assert_eq!(s.deferred.len(), 2);
+    assert!(s.deferred[0].seq < s.deferred[1].seq);
+    // Another update-status: the queued copy re-runs; the new one is a duplicate and is skipped.
+    let s = ctx.run(Event::UpdateStatus, s).state;
+    assert_eq!(s.deferred.len(), 2, "{:?}", s.deferred);
+    assert_eq!(
+        log_of(&s)[3..],
+        ["update-status", "changed db:1"],
+        "re-runs in order, new duplicate skipped"
+    );
+    // config-changed opens the gate, but deferred events run before it, so they wait once more ...
+    let s = ctx.run(Event::ConfigChanged, s).state;
+    assert_eq!(
+        log_of(&s)[5..],
+        ["update-status", "changed db:1", "config-changed"]
+    );
+    assert_eq!(s.deferred.len(), 2);
+    // ... and succeed at the start of the next dispatch, whatever it is for.
+    let s = ctx.run(Event::Start, s).state;
+    assert_eq!(log_of(&s)[8..], ["update-status", "changed db:1"]);
+    assert!(s.deferred.is_empty());
+}
+
+#[test]
+fn deferred_events_of_a_removed_relation_are_dropped() {
+    let ctx = deferring();
+    let rel = db();
+    let s = ctx
+        .run(rel.changed(Some(0)), State::default().relation(rel))
+        .state;
+    assert_eq!(s.deferred.len(), 1);
+    let s = State {
+        relations: vec![],
+        ..s
+    };
+    let out = ctx.run(Event::ConfigChanged, s);
+    assert!(out.ok());
+    assert!(out.state.deferred.is_empty());
+    assert_eq!(log_of(&out.state), ["changed db:1", "config-changed"]);
+    assert!(out.logged("the relation is gone"), "{:?}", out.logs);
+}
+
+#[test]
+fn deferred_events_survive_a_failed_hook() {
+    let mut charm = Charm::new();
+    charm
+        .on(EventKind::UpdateStatus, |ctx: &mut Ctx, _: &Event| {
+            ctx.defer()?;
+            Ok(())
+        })
+        .on(EventKind::Start, |_: &mut Ctx, _: &Event| {
+            Err(Error::fail("boom"))
+        });
+    let ctx = Context::new(charm, META);
+    let s = ctx.run(Event::UpdateStatus, State::default()).state;
+    assert_eq!(s.deferred.len(), 1);
+    let out = ctx.run(Event::Start, s.clone());
+    assert!(!out.ok());
+    assert_eq!(out.state.deferred, s.deferred);
+}
+
+#[test]
+fn some_events_cannot_be_deferred() {
+    let mut charm = Charm::new();
+    charm.on(Filter::any(), |ctx: &mut Ctx, _: &Event| {
+        ctx.defer()?;
+        Ok(())
+    });
+    let ctx = Context::new(charm, META);
+    for event in [Event::Remove, Event::Stop] {
+        let out = ctx.run(event, State::default());
+        assert!(out.error().unwrap().contains("cannot be deferred"));
+        assert!(out.state.deferred.is_empty());
+    }
+    let out = ctx.run_action("x", serde_json::json!({}), State::default());
+    assert!(!out.ok());
+    assert!(out.action.failed.unwrap().contains("cannot be deferred"));
+}
+
+#[test]
+fn stale_deferred_records_from_an_older_charm_are_dropped() {
+    let ctx = deferring();
+    let state = State {
+        deferred: vec![Deferred {
+            seq: 0,
+            observer: "a handler that no longer exists#0".into(),
+            event: DeferredEvent::Juju(Event::UpdateStatus),
+        }],
+        ..State::default()
+    };
+    let out = ctx.run(Event::ConfigChanged, state);
+    assert!(out.ok());
+    assert!(out.state.deferred.is_empty());
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Ready {
+    relation: u32,
+    first: bool,
+}
+
+impl CustomEvent for Ready {
+    const NAME: &'static str = "Ready";
+}
+
+/// A tiny library: turns relation-changed into `Ready` when the remote unit says so.
+fn library(charm: &mut Charm) {
+    charm.on(
+        EventKind::RelationChanged.on("db"),
+        |ctx: &mut Ctx, rel: &RelationEvent| {
+            let Some(unit) = &rel.remote_unit else {
+                return Ok(());
+            };
+            let data = ctx.read(&rel.relation, &Bag::Unit(unit.clone()))?;
+            if data.get("ready").map(String::as_str) == Some("yes") {
+                let first = ctx.stored::<bool>("ready-seen")?.is_none();
+                ctx.store("ready-seen", &true)?;
+                ctx.emit(Ready {
+                    relation: rel.relation.id,
+                    first,
+                });
+            }
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn libraries_emit_typed_events_that_charms_handle() {
+    let mut charm = Charm::new();
+    charm.plugin(library).on_event(|ctx: &mut Ctx, e: &Ready| {
+        ctx.set(
+            &charm::RelationId::new("db", e.relation),
+            &Bag::LocalUnit,
+            "ack",
+            "1",
+        )
+        .map_err(Into::into)
+    });
+    let ctx = Context::new(charm, META);
+    let out = ctx.run(db().changed(Some(0)), State::default().relation(db()));
+    assert!(out.ok(), "{:?}", out.error());
+    assert_eq!(
+        out.emitted::<Ready>(),
+        vec![&Ready {
+            relation: 1,
+            first: true
+        }]
+    );
+    assert_eq!(out.state.rel(1).unwrap().local_unit_data["ack"], "1");
+    // Not ready: no event.
+    let rel = Relation::new("db", 1, "pg").remote_unit(0, [("ready", "no")]);
+    let out = ctx.run(rel.changed(Some(0)), State::default().relation(rel));
+    assert!(out.emitted::<Ready>().is_empty());
+}
+
+#[test]
+fn custom_events_can_be_deferred_and_come_back_intact() {
+    let mut charm = Charm::new();
+    charm.plugin(library).on_event(|ctx: &mut Ctx, e: &Ready| {
+        note(ctx, &format!("ready first={}", e.first))?;
+        if !ctx.stored::<bool>("gate")?.unwrap_or(false) {
+            ctx.defer()?;
+        }
+        Ok(())
+    });
+    charm.on(EventKind::ConfigChanged, |ctx: &mut Ctx, _: &Event| {
+        ctx.store("gate", &true).map_err(Into::into)
+    });
+    let ctx = Context::new(charm, META);
+    let s = ctx
+        .run(db().changed(Some(0)), State::default().relation(db()))
+        .state;
+    assert!(matches!(&s.deferred[0].event, DeferredEvent::Custom { name, .. } if name == "Ready"));
+    let s = ctx.run(Event::UpdateStatus, s).state;
+    let s = ctx.run(Event::ConfigChanged, s).state;
+    assert_eq!(s.deferred.len(), 1);
+    let s = ctx.run(Event::UpdateStatus, s).state;
+    // The field set when the event was first emitted (`first: true`) survived every deferral.
+    assert_eq!(log_of(&s), ["ready first=true"; 4]);
+    assert!(s.deferred.is_empty());
+}
+
+#[test]
+fn plugins_with_a_key_can_be_added_once() {
+    struct Lib;
+    impl charm::Plugin for Lib {
+        fn build(self, charm: &mut Charm) {
+            library(charm);
+        }
+        fn key(&self) -> Option<String> {
+            Some("lib:db".into())
+        }
+    }
+    let mut charm = Charm::new();
+    charm.plugin(Lib).plugin(Lib);
+    let out = Context::new(charm, META).run(Event::Install, State::default());
+    assert!(
+        out.error()
+            .unwrap()
+            .contains("plugin lib:db was added twice")
+    );
+}
+
+fn holistic() -> Context {
+    let mut charm = Charm::new();
+    charm
+        .reconcile(|ctx: &mut Ctx| note(ctx, "reconcile"))
+        .on(
+            EventKind::RelationChanged,
+            |ctx: &mut Ctx, _: &RelationEvent| note(ctx, "handler"),
+        )
+        .action("go", |ctx: &mut Ctx, _: &ActionEvent| note(ctx, "action"));
+    Context::new(charm, META)
+}
+
+#[test]
+fn reconcile_runs_after_handlers_for_state_changing_events_only() {
+    let ctx = holistic();
+    let s = ctx
+        .run(db().changed(Some(0)), State::default().relation(db()))
+        .state;
+    assert_eq!(log_of(&s), ["handler", "reconcile"]);
+    let s = ctx.run_action("go", serde_json::json!({}), s).state;
+    assert_eq!(log_of(&s)[2..], ["action"]);
+    let s = ctx.run(Event::Remove, s).state;
+    assert_eq!(log_of(&s).len(), 3, "no reconcile on remove");
+    let s = ctx
+        .run(
+            Event::Unknown {
+                hook: "leader-deposed".into(),
+            },
+            s,
+        )
+        .state;
+    assert_eq!(log_of(&s).len(), 3, "unknown hooks run nothing");
+    let s = ctx.run(Event::CollectMetrics, s).state;
+    assert_eq!(log_of(&s).len(), 3, "restricted context runs nothing");
+}
+
+fn statuses(unit: Vec<Status>, app: Vec<Status>) -> Context {
+    let mut charm = Charm::new();
+    charm.collect_status(move |_: &mut Ctx, c: &mut StatusCollector| {
+        unit.iter().cloned().for_each(|s| c.add_unit(s));
+        app.iter().cloned().for_each(|s| c.add_app(s));
+        Ok(())
+    });
+    Context::new(charm, META)
+}
+
+#[test]
+fn collect_status_picks_the_most_severe_and_skips_unchanged() {
+    let ctx = statuses(
+        vec![
+            Status::active("fine"),
+            Status::waiting("for db"),
+            Status::blocked("no config"),
+        ],
+        vec![Status::active("app ok")],
+    );
+    let out = ctx.run(Event::UpdateStatus, State::default().leader(true));
+    assert_eq!(out.state.unit_status, Some(Status::blocked("no config")));
+    assert_eq!(out.state.app_status, Some(Status::active("app ok")));
+    assert_eq!(out.calls_to("status-set"), 2);
+    // Same statuses again: no status-set at all.
+    let out = ctx.run(Event::UpdateStatus, out.state);
+    assert_eq!(out.calls_to("status-set"), 0, "{:?}", out.calls);
+    // A follower does not set the app status.
+    let out = ctx.run(Event::UpdateStatus, State::default());
+    assert_eq!(out.state.app_status, None);
+    assert_eq!(out.calls_to("status-set"), 1);
+}
+
+#[test]
+fn blocked_errors_become_statuses_and_keep_what_was_written() {
+    let mut charm = Charm::new();
+    charm
+        .on(EventKind::ConfigChanged, |ctx: &mut Ctx, _: &Event| {
+            ctx.set(&db().rid(), &Bag::LocalUnit, "sent", "yes")?;
+            Err(Error::blocked("port must be a number"))
+        })
+        .on(EventKind::ConfigChanged, |ctx: &mut Ctx, _: &Event| {
+            note(ctx, "second handler ran")
+        })
+        .collect_status(|_: &mut Ctx, c: &mut StatusCollector| {
+            c.add_unit(Status::active("ready"));
+            Ok(())
+        });
+    let out = Context::new(charm, META).run(Event::ConfigChanged, State::default().relation(db()));
+    assert!(out.ok());
+    assert_eq!(
+        out.state.unit_status,
+        Some(Status::blocked("port must be a number"))
+    );
+    assert_eq!(out.state.rel(1).unwrap().local_unit_data["sent"], "yes");
+    assert_eq!(log_of(&out.state), ["second handler ran"]);
+}
+
+#[test]
+fn waiting_errors_become_waiting() {
+    let mut charm = Charm::new();
+    charm.reconcile(|_: &mut Ctx| Err(Error::waiting("database not ready")));
+    let out = Context::new(charm, META).run(Event::UpdateStatus, State::default());
+    assert!(out.ok());
+    assert_eq!(
+        out.state.unit_status.map(|s| s.kind),
+        Some(StatusKind::Waiting)
+    );
+}
+
+#[test]
+fn failed_hooks_forget_the_status_cache() {
+    // Juju applies status-set at once; after a failed hook the charm must not trust its record.
+    let mut charm = Charm::new();
+    charm
+        .on(EventKind::Start, |ctx: &mut Ctx, _: &Event| {
+            ctx.set_unit_status(Status::maintenance("starting"))?;
+            Err(Error::fail("crashed"))
+        })
+        .collect_status(|_: &mut Ctx, c: &mut StatusCollector| {
+            c.add_unit(Status::active("ready"));
+            Ok(())
+        });
+    let ctx = Context::new(charm, META);
+    let out = ctx.run(
+        Event::Start,
+        State::default().stored("x", serde_json::json!(1)),
+    );
+    assert!(!out.ok());
+    assert_eq!(out.state.unit_status, Some(Status::maintenance("starting")));
+    let out = ctx.run(Event::UpdateStatus, out.state);
+    assert_eq!(out.state.unit_status, Some(Status::active("ready")));
+}
+
+#[test]
+fn stored_state_persists_between_dispatches() {
+    let mut charm = Charm::new();
+    charm.reconcile(|ctx: &mut Ctx| {
+        let n: u32 = ctx.stored("n")?.unwrap_or(0);
+        ctx.store("n", &(n + 1)).map_err(Into::into)
+    });
+    let ctx = Context::new(charm, META);
+    let mut s = State::default();
+    for _ in 0..3 {
+        s = ctx.run(Event::UpdateStatus, s).state;
+    }
+    assert_eq!(s.stored["n"], 3);
+    // A value of the wrong type is a typed error, not a panic.
+    let out = ctx.run(
+        Event::UpdateStatus,
+        State::default().stored("n", serde_json::json!("three")),
+    );
+    assert!(
+        out.error().unwrap().contains("stored state \"n\""),
+        "{:?}",
+        out.error()
+    );
+}
+
+#[test]
+fn actions_get_typed_params_and_set_flattened_results() {
+    #[derive(Deserialize)]
+    struct Params {
+        name: String,
+        times: u32,
+    }
+    let mut charm = Charm::new();
+    charm.action("greet", |ctx: &mut Ctx, _: &ActionEvent| {
+        let p: Params = ctx.action_params()?;
+        ctx.action_log("working")?;
+        ctx.action_set(
+            &serde_json::json!({"greeting": {"text": format!("hi {}", p.name), "times": p.times}}),
+        )?;
+        Ok(())
+    });
+    let ctx = Context::new(charm, META);
+    let out = ctx.run_action(
+        "greet",
+        serde_json::json!({"name": "ann", "times": 2}),
+        State::default(),
+    );
+    assert!(out.ok(), "{:?}", out.error());
+    assert_eq!(out.action.results["greeting.text"], "hi ann");
+    assert_eq!(out.action.results["greeting.times"], "2");
+    assert_eq!(out.action.logs, ["working"]);
+    // Bad parameters: the action fails with a message naming the field; no unit status change.
+    let out = ctx.run_action(
+        "greet",
+        serde_json::json!({"name": "ann", "times": "x"}),
+        State::default(),
+    );
+    assert!(!out.ok());
+    assert!(out.action.failed.unwrap().contains("times"));
+    assert_eq!(out.state.unit_status, None);
+}
+
+#[test]
+fn action_tools_are_refused_outside_actions() {
+    let mut charm = Charm::new();
+    charm.on(EventKind::UpdateStatus, |ctx: &mut Ctx, _: &Event| {
+        ctx.action_set(&serde_json::json!({"a": "b"}))?;
+        Ok(())
+    });
+    let out = Context::new(charm, META).run(Event::UpdateStatus, State::default());
+    assert!(
+        out.error()
+            .unwrap()
+            .contains("only possible while running an action")
+    );
+    assert_eq!(out.calls_to("action-set"), 0);
+}
+
+#[test]
+fn typed_config_errors_block_with_the_option_name() {
+    #[derive(Deserialize)]
+    #[allow(dead_code)]
+    struct Config {
+        port: u16,
+    }
+    let mut charm = Charm::new();
+    charm.reconcile(|ctx: &mut Ctx| {
+        let _: Config = ctx.config()?;
+        Ok(())
+    });
+    let ctx = Context::new(charm, META).config_yaml("options:\n  port: {type: int, default: 80}\n");
+    assert!(
+        ctx.run(Event::ConfigChanged, State::default())
+            .state
+            .unit_status
+            .is_none()
+    );
+    let out = ctx.run(Event::ConfigChanged, State::default().config("port", 70000));
+    assert!(out.ok());
+    let status = out.state.unit_status.unwrap();
+    assert_eq!(status.kind, StatusKind::Blocked);
+    assert!(status.message.contains("\"port\""), "{status}");
+}
+
+#[test]
+fn logs_go_to_juju_log_with_levels() {
+    let mut charm = Charm::new();
+    charm.reconcile(|_: &mut Ctx| {
+        tracing::debug!("details");
+        tracing::warn!(relation = "db:1", "careful");
+        Ok(())
+    });
+    let out = Context::new(charm, META).run(Event::UpdateStatus, State::default());
+    assert!(out.logs.contains(&(
+        charm::LogLevel::Warning,
+        "careful relation=db:1".to_string()
+    )));
+    assert!(
+        out.logs
+            .contains(&(charm::LogLevel::Debug, "details".to_string()))
+    );
+}

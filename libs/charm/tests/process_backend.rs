@@ -1,0 +1,611 @@
+//! The real backend against stub hook tools: exact argv, stdin, output parsing and error mapping.
+//!
+//! Each stub is a tiny shell script that records its argv (and stdin) and prints a canned answer,
+//! so these tests pin the wire protocol of `juju-protocol.md` §2.2 without a Juju.
+
+use charm::backend::{HookToolError, HookTools, LogLevel, ProcessBackend};
+use charm::secret::{
+    NewSecret, RotatePolicy, SecretContent, SecretOwner, SecretRead, SecretUpdate,
+};
+use charm::{Port, RelationId, Status};
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+const TOOLS: &[&str] = &[
+    "relation-ids",
+    "relation-list",
+    "relation-get",
+    "relation-set",
+    "relation-model-get",
+    "config-get",
+    "is-leader",
+    "status-get",
+    "status-set",
+    "application-version-set",
+    "juju-log",
+    "action-get",
+    "action-set",
+    "action-log",
+    "action-fail",
+    "state-get",
+    "state-set",
+    "state-delete",
+    "secret-add",
+    "secret-get",
+    "secret-info-get",
+    "secret-set",
+    "secret-grant",
+    "secret-revoke",
+    "secret-remove",
+    "secret-ids",
+    "open-port",
+    "close-port",
+    "opened-ports",
+    "goal-state",
+    "network-get",
+];
+
+/// A directory of stub tools. Each call appends `tool<TAB>arg<TAB>arg...` to `calls`, stdin to
+/// `stdin`, the content and mode of every `k#file=path` argument to `files`, then prints
+/// `out/<tool>` to stdout, `err/<tool>` to stderr and exits with `code/<tool>` (default 0).
+struct Stubs {
+    dir: PathBuf,
+}
+
+impl Stubs {
+    fn new() -> Stubs {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "charm-stubs-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        for sub in ["bin", "out", "err", "code"] {
+            std::fs::create_dir_all(dir.join(sub)).unwrap();
+        }
+        let script = format!(
+            r#"#!/bin/sh
+d={dir}
+t=$(basename "$0")
+line="$t"
+for a in "$@"; do
+  line="$line	$a"
+  case "$a" in
+    *#file=*) f="${{a#*#file=}}"; printf '%s %s %s\n' "${{a%%#file=*}}" "$(stat -c %a "$f")" "$(cat "$f")" >> "$d/files" ;;
+  esac
+done
+printf '%s\n' "$line" >> "$d/calls"
+case "$*" in *"--file -"*) cat >> "$d/stdin"; printf '\n' >> "$d/stdin" ;; esac
+[ -f "$d/out/$t" ] && cat "$d/out/$t"
+[ -f "$d/err/$t" ] && cat "$d/err/$t" >&2
+[ -f "$d/code/$t" ] && exit "$(cat "$d/code/$t")"
+exit 0
+"#,
+            dir = dir.display()
+        );
+        for tool in TOOLS {
+            let path = dir.join("bin").join(tool);
+            std::fs::write(&path, &script).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        Stubs { dir }
+    }
+
+    fn backend(&self) -> ProcessBackend {
+        ProcessBackend::new("app").with_tools_dir(self.dir.join("bin"))
+    }
+
+    fn answer(&self, tool: &str, stdout: &str) {
+        std::fs::write(self.dir.join("out").join(tool), stdout).unwrap();
+    }
+
+    fn fail(&self, tool: &str, code: i32, stderr: &str) {
+        std::fs::write(self.dir.join("code").join(tool), code.to_string()).unwrap();
+        std::fs::write(self.dir.join("err").join(tool), stderr).unwrap();
+    }
+
+    fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.join(name)).unwrap_or_default()
+    }
+
+    /// Every call as a vector of argv words, tool first.
+    fn calls(&self) -> Vec<Vec<String>> {
+        self.read("calls")
+            .lines()
+            .map(|l| l.split('\t').map(str::to_string).collect())
+            .collect()
+    }
+
+    fn last(&self) -> Vec<String> {
+        self.calls().pop().unwrap_or_default()
+    }
+}
+
+impl Drop for Stubs {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn argv(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| w.to_string()).collect()
+}
+
+fn db() -> RelationId {
+    RelationId::new("db", 7)
+}
+
+#[test]
+fn relation_tools_argv_and_parsing() {
+    let s = Stubs::new();
+    let mut t = s.backend();
+    s.answer("relation-ids", r#"["db:7","db:12"]"#);
+    assert_eq!(
+        t.relation_ids("db").unwrap(),
+        vec![db(), RelationId::new("db", 12)]
+    );
+    assert_eq!(s.last(), argv(&["relation-ids", "db", "--format=json"]));
+
+    s.answer("relation-list", r#"["pg/0","pg/1"]"#);
+    assert_eq!(t.relation_list(&db()).unwrap(), vec!["pg/0", "pg/1"]);
+    assert_eq!(
+        s.last(),
+        argv(&["relation-list", "--format=json", "-r", "db:7"])
+    );
+
+    s.answer("relation-list", r#""pg""#);
+    assert_eq!(t.relation_remote_app(&db()).unwrap().as_deref(), Some("pg"));
+    assert_eq!(
+        s.last(),
+        argv(&["relation-list", "--format=json", "--app", "-r", "db:7"])
+    );
+
+    s.answer("relation-get", r#"{"a":"1","b":"two"}"#);
+    let bag = t.relation_get(&db(), "pg", true).unwrap();
+    assert_eq!(bag.get("b").map(String::as_str), Some("two"));
+    assert_eq!(
+        s.last(),
+        argv(&[
+            "relation-get",
+            "--format=json",
+            "-r",
+            "db:7",
+            "--app",
+            "-",
+            "pg"
+        ])
+    );
+    t.relation_get(&db(), "pg/1", false).unwrap();
+    assert_eq!(
+        s.last(),
+        argv(&["relation-get", "--format=json", "-r", "db:7", "-", "pg/1"])
+    );
+
+    let mut changes = BTreeMap::new();
+    changes.insert("k".to_string(), "v with spaces".to_string());
+    changes.insert("gone".to_string(), String::new());
+    t.relation_set(&db(), true, &changes).unwrap();
+    assert_eq!(
+        s.last(),
+        argv(&["relation-set", "-r", "db:7", "--app", "--file", "-"])
+    );
+    // Data travels on stdin as JSON, never in argv.
+    assert_eq!(s.read("stdin").trim(), r#"{"gone":"","k":"v with spaces"}"#);
+
+    // Nothing to write: no process at all.
+    let before = s.calls().len();
+    t.relation_set(&db(), false, &BTreeMap::new()).unwrap();
+    assert_eq!(s.calls().len(), before);
+
+    s.answer("relation-model-get", r#"{"uuid":"abc-123"}"#);
+    assert_eq!(t.relation_model_get(&db()).unwrap(), "abc-123");
+    assert_eq!(
+        s.last(),
+        argv(&["relation-model-get", "--format=json", "-r", "db:7"])
+    );
+    assert_eq!(t.stats().calls as usize, s.calls().len());
+}
+
+#[test]
+fn unit_tools_argv_and_parsing() {
+    let s = Stubs::new();
+    let mut t = s.backend();
+    s.answer("config-get", r#"{"port": 80, "name": "x", "debug": true}"#);
+    let config = t.config_get().unwrap();
+    assert_eq!(config["port"], 80);
+    assert_eq!(s.last(), argv(&["config-get", "--format=json"]));
+
+    s.answer("is-leader", "true\n");
+    assert!(t.is_leader().unwrap());
+    assert_eq!(s.last(), argv(&["is-leader", "--format=json"]));
+
+    s.answer(
+        "status-get",
+        r#"{"status":"blocked","message":"why","status-data":{}}"#,
+    );
+    assert_eq!(t.status_get(false).unwrap(), Status::blocked("why"));
+    assert_eq!(
+        s.last(),
+        argv(&[
+            "status-get",
+            "--include-data",
+            "--format=json",
+            "--application=False"
+        ])
+    );
+    s.answer(
+        "status-get",
+        r#"{"application-status":{"status":"active","message":"ok"},"units":{}}"#,
+    );
+    assert_eq!(t.status_get(true).unwrap(), Status::active("ok"));
+
+    t.status_set(false, &Status::active("all good")).unwrap();
+    assert_eq!(
+        s.last(),
+        argv(&[
+            "status-set",
+            "--application=False",
+            "active",
+            "--",
+            "all good"
+        ])
+    );
+    t.status_set(true, &Status::waiting("")).unwrap();
+    assert_eq!(
+        s.last(),
+        argv(&["status-set", "--application=True", "waiting"])
+    );
+    // A message that looks like a flag is safe after "--".
+    t.status_set(false, &Status::blocked("--help")).unwrap();
+    assert_eq!(
+        s.last(),
+        argv(&[
+            "status-set",
+            "--application=False",
+            "blocked",
+            "--",
+            "--help"
+        ])
+    );
+
+    t.application_version_set("1.2").unwrap();
+    assert_eq!(s.last(), argv(&["application-version-set", "--", "1.2"]));
+
+    t.juju_log(LogLevel::Warning, "careful").unwrap();
+    assert_eq!(
+        s.last(),
+        argv(&["juju-log", "--log-level", "WARNING", "--", "careful"])
+    );
+
+    t.open_port(Port::Tcp(80)).unwrap();
+    assert_eq!(s.last(), argv(&["open-port", "80/tcp"]));
+    t.close_port(Port::UdpRange(1000, 1010)).unwrap();
+    assert_eq!(s.last(), argv(&["close-port", "1000-1010/udp"]));
+    s.answer(
+        "opened-ports",
+        r#"["80/tcp","8000-8999/udp","icmp","443/tcp (ep1,ep2)"]"#,
+    );
+    assert_eq!(
+        t.opened_ports().unwrap(),
+        vec![
+            Port::Tcp(80),
+            Port::UdpRange(8000, 8999),
+            Port::Icmp,
+            Port::Tcp(443)
+        ]
+    );
+
+    s.answer("network-get", r#"{"ingress-addresses":["10.0.0.1"]}"#);
+    let net = t.network_get("db", Some(&db())).unwrap();
+    assert_eq!(net["ingress-addresses"][0], "10.0.0.1");
+    assert_eq!(
+        s.last(),
+        argv(&["network-get", "--format=json", "-r", "7", "db"])
+    );
+    s.answer("goal-state", r#"{"units":{}}"#);
+    assert!(t.goal_state().unwrap()["units"].is_object());
+    assert_eq!(s.last(), argv(&["goal-state", "--format=json"]));
+}
+
+#[test]
+fn long_log_lines_are_split_like_ops() {
+    let s = Stubs::new();
+    let mut t = s.backend();
+    let long = "x".repeat(131_071 + 5);
+    t.juju_log(LogLevel::Info, &long).unwrap();
+    let calls = s.calls();
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[0][4].len(), 131_071);
+    assert_eq!(calls[1][4], "xxxxx");
+}
+
+#[test]
+fn action_and_state_tools() {
+    let s = Stubs::new();
+    let mut t = s.backend();
+    s.answer("action-get", r#"{"name":"bob","nested":{"a":1}}"#);
+    assert_eq!(t.action_get().unwrap()["nested"]["a"], 1);
+    assert_eq!(s.last(), argv(&["action-get", "--format=json"]));
+    let mut results = BTreeMap::new();
+    results.insert("a.b".to_string(), "1".to_string());
+    results.insert("msg".to_string(), "hi there".to_string());
+    t.action_set(&results).unwrap();
+    assert_eq!(s.last(), argv(&["action-set", "a.b=1", "msg=hi there"]));
+    t.action_log("working").unwrap();
+    assert_eq!(s.last(), argv(&["action-log", "--", "working"]));
+    t.action_fail("nope").unwrap();
+    assert_eq!(s.last(), argv(&["action-fail", "--", "nope"]));
+
+    s.answer("state-get", "null\n");
+    assert!(
+        t.state_get().unwrap().is_empty(),
+        "Juju 4 prints null for empty state"
+    );
+    s.answer("state-get", r#"{"k":"v"}"#);
+    assert_eq!(t.state_get().unwrap()["k"], "v");
+    let mut data = BTreeMap::new();
+    data.insert("k".to_string(), "v".to_string());
+    t.state_set(&data).unwrap();
+    assert_eq!(s.last(), argv(&["state-set", "--file", "-"]));
+    assert!(s.read("stdin").contains(r#"{"k":"v"}"#));
+    t.state_delete("k").unwrap();
+    assert_eq!(s.last(), argv(&["state-delete", "k"]));
+}
+
+#[test]
+fn secret_content_goes_through_private_files_never_argv() {
+    let s = Stubs::new();
+    let mut t = s.backend();
+    s.answer("secret-add", "secret:d1k3m8fbo5jc738pq1ig\n");
+    let uri = t
+        .secret_add(&NewSecret {
+            content: SecretContent::new()
+                .with("password", "hunter2")
+                .with("user", "bob"),
+            label: Some("db-creds".into()),
+            description: Some("for the db".into()),
+            expire: Some("24h".into()),
+            rotate: Some(RotatePolicy::Daily),
+            owner: SecretOwner::Unit,
+        })
+        .unwrap();
+    assert_eq!(uri, "secret:d1k3m8fbo5jc738pq1ig");
+    let call = s.last();
+    assert_eq!(
+        call[..11].to_vec(),
+        argv(&[
+            "secret-add",
+            "--label",
+            "db-creds",
+            "--description",
+            "for the db",
+            "--expire",
+            "24h",
+            "--rotate",
+            "daily",
+            "--owner",
+            "unit"
+        ])
+    );
+    assert!(call[11].starts_with("password#file="), "{call:?}");
+    assert!(call[12].starts_with("user#file="), "{call:?}");
+    assert!(!s.read("calls").contains("hunter2"), "secret value in argv");
+    let files = s.read("files");
+    assert!(files.contains("password 600 hunter2"), "{files}");
+    assert!(files.contains("user 600 bob"), "{files}");
+    // The temporary files are gone once the call returns.
+    let path = call[11].trim_start_matches("password#file=");
+    assert!(!Path::new(path).exists());
+
+    t.secret_set(
+        &uri,
+        &SecretUpdate {
+            content: Some(SecretContent::new().with("password", "hunter3")),
+            label: Some("new-label".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let call = s.last();
+    assert_eq!(
+        call[..4].to_vec(),
+        argv(&["secret-set", "--label", "new-label", &uri])
+    );
+    assert!(call[4].starts_with("password#file="));
+    assert!(!s.read("calls").contains("hunter3"));
+}
+
+#[test]
+fn secret_lookups() {
+    let s = Stubs::new();
+    let mut t = s.backend();
+    s.answer("secret-get", r#"{"key":"value"}"#);
+    let c = t
+        .secret_get(Some("secret:abc"), Some("mine"), SecretRead::Refresh)
+        .unwrap();
+    assert_eq!(c.get("key"), Some("value"));
+    assert_eq!(
+        s.last(),
+        argv(&[
+            "secret-get",
+            "--format=json",
+            "secret:abc",
+            "--label",
+            "mine",
+            "--refresh"
+        ])
+    );
+    t.secret_get(None, Some("mine"), SecretRead::Tracked)
+        .unwrap();
+    assert_eq!(
+        s.last(),
+        argv(&["secret-get", "--format=json", "--label", "mine"])
+    );
+    t.secret_get(Some("secret:abc"), None, SecretRead::Peek)
+        .unwrap();
+    assert_eq!(
+        s.last(),
+        argv(&["secret-get", "--format=json", "secret:abc", "--peek"])
+    );
+
+    s.answer(
+        "secret-info-get",
+        r#"{"abc":{"revision":3,"label":"l","owner":"application","rotation":"weekly","expiry":"2030-01-01T00:00:00Z"}}"#,
+    );
+    let info = t.secret_info_get(None, Some("l")).unwrap();
+    assert_eq!(info.id, "secret:abc");
+    assert_eq!(info.revision, 3);
+    assert_eq!(info.owner, SecretOwner::Application);
+    assert_eq!(info.rotation, Some(RotatePolicy::Weekly));
+    assert_eq!(
+        s.last(),
+        argv(&["secret-info-get", "--format=json", "--label", "l"])
+    );
+
+    t.secret_grant("secret:abc", &db(), Some("pg/0")).unwrap();
+    assert_eq!(
+        s.last(),
+        argv(&[
+            "secret-grant",
+            "--relation",
+            "7",
+            "--unit",
+            "pg/0",
+            "secret:abc"
+        ])
+    );
+    t.secret_revoke("secret:abc", &db(), None).unwrap();
+    assert_eq!(
+        s.last(),
+        argv(&["secret-revoke", "--relation", "7", "secret:abc"])
+    );
+    t.secret_remove("secret:abc", Some(2)).unwrap();
+    assert_eq!(
+        s.last(),
+        argv(&["secret-remove", "secret:abc", "--revision", "2"])
+    );
+    t.secret_remove("secret:abc", None).unwrap();
+    assert_eq!(s.last(), argv(&["secret-remove", "secret:abc"]));
+    s.answer("secret-ids", r#"["secret:abc"]"#);
+    assert_eq!(t.secret_ids().unwrap(), vec!["secret:abc"]);
+}
+
+#[test]
+fn exit_codes_and_stderr_become_typed_errors() {
+    let s = Stubs::new();
+    let mut t = s.backend();
+    s.fail(
+        "relation-get",
+        2,
+        "ERROR invalid value \"db:7\" for option -r: relation not found\n",
+    );
+    assert!(matches!(
+        t.relation_get(&db(), "pg", true),
+        Err(HookToolError::RelationNotFound { .. })
+    ));
+    // A follower reading its own app bag: a real denial, not a forgotten relation.
+    s.fail("relation-get", 1, "ERROR permission denied\n");
+    assert!(matches!(
+        t.relation_get(&db(), "app", true),
+        Err(HookToolError::PermissionDenied { .. })
+    ));
+    assert!(matches!(
+        t.relation_get(&db(), "pg", true),
+        Err(HookToolError::RelationNotFound { .. })
+    ));
+    s.fail("relation-set", 1, "ERROR cannot write relation settings\n");
+    let mut one = BTreeMap::new();
+    one.insert("a".to_string(), "b".to_string());
+    assert!(matches!(
+        t.relation_set(&db(), true, &one),
+        Err(HookToolError::PermissionDenied { .. })
+    ));
+    s.fail("secret-get", 1, "ERROR secret \"abc\" not found\n");
+    assert!(matches!(
+        t.secret_get(Some("secret:abc"), None, SecretRead::Tracked),
+        Err(HookToolError::SecretNotFound { .. })
+    ));
+    s.fail("secret-set", 1, "ERROR permission denied\n");
+    assert!(matches!(
+        t.secret_set("secret:abc", &SecretUpdate::default()),
+        Err(HookToolError::PermissionDenied { .. })
+    ));
+    s.fail(
+        "config-get",
+        2,
+        "ERROR flag provided but not defined: --x\n",
+    );
+    match t.config_get() {
+        Err(HookToolError::Failed { tool, code, stderr }) => {
+            assert_eq!((tool.as_str(), code), ("config-get", 2));
+            assert_eq!(stderr, "ERROR flag provided but not defined: --x");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Every tool's failure is classified, none panics.
+    for tool in TOOLS {
+        s.fail(tool, 1, "ERROR boom\n");
+    }
+    assert!(t.is_leader().is_err());
+    assert!(t.status_set(false, &Status::active("")).is_err());
+    assert!(t.juju_log(LogLevel::Info, "x").is_err());
+    assert!(t.open_port(Port::Icmp).is_err());
+    assert!(t.state_get().is_err());
+    assert!(t.action_get().is_err());
+    assert!(t.secret_ids().is_err());
+    assert!(t.relation_ids("db").is_err());
+}
+
+#[test]
+fn garbage_output_is_a_typed_error() {
+    let s = Stubs::new();
+    let mut t = s.backend();
+    for (tool, garbage) in [
+        ("relation-ids", "not json"),
+        ("relation-ids", r#"["db:x"]"#),
+        ("relation-get", r#"{"a": 1}"#),
+        ("config-get", "[1,2"),
+        ("is-leader", "yes"),
+        ("status-get", r#"{"status":"sleepy"}"#),
+        ("secret-info-get", r#"{"abc":{"revision":"three"}}"#),
+        ("secret-info-get", "{}"),
+        (
+            "secret-info-get",
+            r#"{"abc":{"revision":1,"owner":"martians"}}"#,
+        ),
+        ("opened-ports", r#"["80/sctp"]"#),
+        ("secret-add", "\n"),
+    ] {
+        s.answer(tool, garbage);
+        let result: Result<(), HookToolError> = match tool {
+            "relation-ids" => t.relation_ids("db").map(drop),
+            "relation-get" => t.relation_get(&db(), "pg", true).map(drop),
+            "config-get" => t.config_get().map(drop),
+            "is-leader" => t.is_leader().map(drop),
+            "status-get" => t.status_get(false).map(drop),
+            "secret-info-get" => t.secret_info_get(Some("secret:abc"), None).map(drop),
+            "opened-ports" => t.opened_ports().map(drop),
+            "secret-add" => t
+                .secret_add(&NewSecret {
+                    content: SecretContent::new().with("key", "v"),
+                    ..Default::default()
+                })
+                .map(drop),
+            _ => unreachable!(),
+        };
+        match result {
+            Err(HookToolError::BadOutput { tool: t2, .. }) => assert_eq!(t2, tool),
+            other => panic!("{tool} with {garbage:?}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_missing_tool_is_a_spawn_error() {
+    let dir = std::env::temp_dir().join("charm-no-tools-here");
+    let mut t = ProcessBackend::new("app").with_tools_dir(dir);
+    assert!(matches!(t.is_leader(), Err(HookToolError::Spawn { .. })));
+}
