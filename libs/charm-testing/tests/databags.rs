@@ -1,5 +1,7 @@
 //! Juju's databag rules, enforced by the model before any hook tool runs, and the write path.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use charm::{Bag, Charm, Ctx, Error, Event, EventKind, Filter, ModelError, RelationEvent};
 use charm_testing::{Context, Relation, State, bag};
 

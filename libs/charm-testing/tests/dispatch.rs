@@ -1,6 +1,8 @@
 //! The dispatcher: deferral with ops' semantics, custom events, reconcile, collect-status,
 //! the error policy, stored state and actions.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use charm::state::{Deferred, DeferredEvent};
 use charm::{
     ActionEvent, Bag, Charm, Ctx, CustomEvent, Error, Event, EventKind, Filter, RelationEvent,

@@ -1,5 +1,7 @@
 //! Secret rules: ownership, leadership, labels, revision tracking, grants, removal.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use charm::{
     Charm, Ctx, Error, Event, Filter, ModelError, NewSecret, SecretContent, SecretOwner,
     SecretRead, SecretUpdate,

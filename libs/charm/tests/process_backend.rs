@@ -3,6 +3,8 @@
 //! Each stub is a tiny shell script that records its argv (and stdin) and prints a canned answer,
 //! so these tests pin the wire protocol of `juju-protocol.md` §2.2 without a Juju.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use charm::backend::{HookToolError, HookTools, LogLevel, ProcessBackend};
 use charm::secret::{
     NewSecret, RotatePolicy, SecretContent, SecretOwner, SecretRead, SecretUpdate,
