@@ -7,6 +7,9 @@
 //! its app bag fails the same way. A failed hook leaves the state as it was, except what Juju
 //! applies at once (statuses, logs, workload version).
 //!
+//! [`StubTools`] goes one level lower: stub hook-tool executables that record the exact argv a real
+//! compiled charm sends, for tests of the binary itself.
+//!
 //! ```
 //! use charm::{Bag, Charm, Ctx, Error, EventKind, RelationEvent, Status, StatusCollector};
 //! use charm_testing::{Context, Relation, State};
@@ -40,9 +43,11 @@
 
 mod backend;
 mod state;
+mod stubs;
 
 pub use backend::{ActionOutput, Call, Failure};
 pub use state::{Relation, Secret, State, bag};
+pub use stubs::{HOOK_TOOLS, StubTools};
 
 use backend::MockTools;
 use charm::backend::LogLevel;

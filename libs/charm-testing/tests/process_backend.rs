@@ -10,126 +10,16 @@ use charm::secret::{
     NewSecret, RotatePolicy, SecretContent, SecretOwner, SecretRead, SecretUpdate,
 };
 use charm::{Port, RelationId, Status};
+use charm_testing::{HOOK_TOOLS, StubTools};
 use std::collections::BTreeMap;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::path::Path;
 
-const TOOLS: &[&str] = &[
-    "relation-ids",
-    "relation-list",
-    "relation-get",
-    "relation-set",
-    "relation-model-get",
-    "config-get",
-    "is-leader",
-    "status-get",
-    "status-set",
-    "application-version-set",
-    "juju-log",
-    "action-get",
-    "action-set",
-    "action-log",
-    "action-fail",
-    "state-get",
-    "state-set",
-    "state-delete",
-    "secret-add",
-    "secret-get",
-    "secret-info-get",
-    "secret-set",
-    "secret-grant",
-    "secret-revoke",
-    "secret-remove",
-    "secret-ids",
-    "open-port",
-    "close-port",
-    "opened-ports",
-    "goal-state",
-    "network-get",
-];
-
-/// A directory of stub tools. Each call appends `tool<TAB>arg<TAB>arg...` to `calls`, stdin to
-/// `stdin`, the content and mode of every `k#file=path` argument to `files`, then prints
-/// `out/<tool>` to stdout, `err/<tool>` to stderr and exits with `code/<tool>` (default 0).
-struct Stubs {
-    dir: PathBuf,
+fn stubs() -> StubTools {
+    StubTools::new().unwrap()
 }
 
-impl Stubs {
-    fn new() -> Stubs {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "charm-stubs-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        for sub in ["bin", "out", "err", "code"] {
-            std::fs::create_dir_all(dir.join(sub)).unwrap();
-        }
-        let script = format!(
-            r#"#!/bin/sh
-d={dir}
-t=$(basename "$0")
-line="$t"
-for a in "$@"; do
-  line="$line	$a"
-  case "$a" in
-    *#file=*) f="${{a#*#file=}}"; printf '%s %s %s\n' "${{a%%#file=*}}" "$(stat -c %a "$f")" "$(cat "$f")" >> "$d/files" ;;
-  esac
-done
-printf '%s\n' "$line" >> "$d/calls"
-case "$*" in *"--file -"*) cat >> "$d/stdin"; printf '\n' >> "$d/stdin" ;; esac
-[ -f "$d/out/$t" ] && cat "$d/out/$t"
-[ -f "$d/err/$t" ] && cat "$d/err/$t" >&2
-[ -f "$d/code/$t" ] && exit "$(cat "$d/code/$t")"
-exit 0
-"#,
-            dir = dir.display()
-        );
-        for tool in TOOLS {
-            let path = dir.join("bin").join(tool);
-            std::fs::write(&path, &script).unwrap();
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-        }
-        Stubs { dir }
-    }
-
-    fn backend(&self) -> ProcessBackend {
-        ProcessBackend::new("app").with_tools_dir(self.dir.join("bin"))
-    }
-
-    fn answer(&self, tool: &str, stdout: &str) {
-        std::fs::write(self.dir.join("out").join(tool), stdout).unwrap();
-    }
-
-    fn fail(&self, tool: &str, code: i32, stderr: &str) {
-        std::fs::write(self.dir.join("code").join(tool), code.to_string()).unwrap();
-        std::fs::write(self.dir.join("err").join(tool), stderr).unwrap();
-    }
-
-    fn read(&self, name: &str) -> String {
-        std::fs::read_to_string(self.dir.join(name)).unwrap_or_default()
-    }
-
-    /// Every call as a vector of argv words, tool first.
-    fn calls(&self) -> Vec<Vec<String>> {
-        self.read("calls")
-            .lines()
-            .map(|l| l.split('\t').map(str::to_string).collect())
-            .collect()
-    }
-
-    fn last(&self) -> Vec<String> {
-        self.calls().pop().unwrap_or_default()
-    }
-}
-
-impl Drop for Stubs {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+fn backend(s: &StubTools) -> ProcessBackend {
+    ProcessBackend::new("app").with_tools_dir(s.bin())
 }
 
 fn argv(words: &[&str]) -> Vec<String> {
@@ -142,30 +32,30 @@ fn db() -> RelationId {
 
 #[test]
 fn relation_tools_argv_and_parsing() {
-    let s = Stubs::new();
-    let mut t = s.backend();
-    s.answer("relation-ids", r#"["db:7","db:12"]"#);
+    let s = stubs();
+    let mut t = backend(&s);
+    s.answer("relation-ids", r#"["db:7","db:12"]"#).unwrap();
     assert_eq!(
         t.relation_ids("db").unwrap(),
         vec![db(), RelationId::new("db", 12)]
     );
     assert_eq!(s.last(), argv(&["relation-ids", "db", "--format=json"]));
 
-    s.answer("relation-list", r#"["pg/0","pg/1"]"#);
+    s.answer("relation-list", r#"["pg/0","pg/1"]"#).unwrap();
     assert_eq!(t.relation_list(&db()).unwrap(), vec!["pg/0", "pg/1"]);
     assert_eq!(
         s.last(),
         argv(&["relation-list", "--format=json", "-r", "db:7"])
     );
 
-    s.answer("relation-list", r#""pg""#);
+    s.answer("relation-list", r#""pg""#).unwrap();
     assert_eq!(t.relation_remote_app(&db()).unwrap().as_deref(), Some("pg"));
     assert_eq!(
         s.last(),
         argv(&["relation-list", "--format=json", "--app", "-r", "db:7"])
     );
 
-    s.answer("relation-get", r#"{"a":"1","b":"two"}"#);
+    s.answer("relation-get", r#"{"a":"1","b":"two"}"#).unwrap();
     let bag = t.relation_get(&db(), "pg", true).unwrap();
     assert_eq!(bag.get("b").map(String::as_str), Some("two"));
     assert_eq!(
@@ -195,14 +85,15 @@ fn relation_tools_argv_and_parsing() {
         argv(&["relation-set", "-r", "db:7", "--app", "--file", "-"])
     );
     // Data travels on stdin as JSON, never in argv.
-    assert_eq!(s.read("stdin").trim(), r#"{"gone":"","k":"v with spaces"}"#);
+    assert_eq!(s.stdin().trim(), r#"{"gone":"","k":"v with spaces"}"#);
 
     // Nothing to write: no process at all.
     let before = s.calls().len();
     t.relation_set(&db(), false, &BTreeMap::new()).unwrap();
     assert_eq!(s.calls().len(), before);
 
-    s.answer("relation-model-get", r#"{"uuid":"abc-123"}"#);
+    s.answer("relation-model-get", r#"{"uuid":"abc-123"}"#)
+        .unwrap();
     assert_eq!(t.relation_model_get(&db()).unwrap(), "abc-123");
     assert_eq!(
         s.last(),
@@ -213,21 +104,23 @@ fn relation_tools_argv_and_parsing() {
 
 #[test]
 fn unit_tools_argv_and_parsing() {
-    let s = Stubs::new();
-    let mut t = s.backend();
-    s.answer("config-get", r#"{"port": 80, "name": "x", "debug": true}"#);
+    let s = stubs();
+    let mut t = backend(&s);
+    s.answer("config-get", r#"{"port": 80, "name": "x", "debug": true}"#)
+        .unwrap();
     let config = t.config_get().unwrap();
     assert_eq!(config["port"], 80);
     assert_eq!(s.last(), argv(&["config-get", "--format=json"]));
 
-    s.answer("is-leader", "true\n");
+    s.answer("is-leader", "true\n").unwrap();
     assert!(t.is_leader().unwrap());
     assert_eq!(s.last(), argv(&["is-leader", "--format=json"]));
 
     s.answer(
         "status-get",
         r#"{"status":"blocked","message":"why","status-data":{}}"#,
-    );
+    )
+    .unwrap();
     assert_eq!(t.status_get(false).unwrap(), Status::blocked("why"));
     assert_eq!(
         s.last(),
@@ -241,7 +134,8 @@ fn unit_tools_argv_and_parsing() {
     s.answer(
         "status-get",
         r#"{"application-status":{"status":"active","message":"ok"},"units":{}}"#,
-    );
+    )
+    .unwrap();
     assert_eq!(t.status_get(true).unwrap(), Status::active("ok"));
 
     t.status_set(false, &Status::active("all good")).unwrap();
@@ -289,7 +183,8 @@ fn unit_tools_argv_and_parsing() {
     s.answer(
         "opened-ports",
         r#"["80/tcp","8000-8999/udp","icmp","443/tcp (ep1,ep2)"]"#,
-    );
+    )
+    .unwrap();
     assert_eq!(
         t.opened_ports().unwrap(),
         vec![
@@ -300,22 +195,23 @@ fn unit_tools_argv_and_parsing() {
         ]
     );
 
-    s.answer("network-get", r#"{"ingress-addresses":["10.0.0.1"]}"#);
+    s.answer("network-get", r#"{"ingress-addresses":["10.0.0.1"]}"#)
+        .unwrap();
     let net = t.network_get("db", Some(&db())).unwrap();
     assert_eq!(net["ingress-addresses"][0], "10.0.0.1");
     assert_eq!(
         s.last(),
         argv(&["network-get", "--format=json", "-r", "7", "db"])
     );
-    s.answer("goal-state", r#"{"units":{}}"#);
+    s.answer("goal-state", r#"{"units":{}}"#).unwrap();
     assert!(t.goal_state().unwrap()["units"].is_object());
     assert_eq!(s.last(), argv(&["goal-state", "--format=json"]));
 }
 
 #[test]
 fn long_log_lines_are_split_like_ops() {
-    let s = Stubs::new();
-    let mut t = s.backend();
+    let s = stubs();
+    let mut t = backend(&s);
     let long = "x".repeat(131_071 + 5);
     t.juju_log(LogLevel::Info, &long).unwrap();
     let calls = s.calls();
@@ -326,9 +222,10 @@ fn long_log_lines_are_split_like_ops() {
 
 #[test]
 fn action_and_state_tools() {
-    let s = Stubs::new();
-    let mut t = s.backend();
-    s.answer("action-get", r#"{"name":"bob","nested":{"a":1}}"#);
+    let s = stubs();
+    let mut t = backend(&s);
+    s.answer("action-get", r#"{"name":"bob","nested":{"a":1}}"#)
+        .unwrap();
     assert_eq!(t.action_get().unwrap()["nested"]["a"], 1);
     assert_eq!(s.last(), argv(&["action-get", "--format=json"]));
     let mut results = BTreeMap::new();
@@ -341,27 +238,28 @@ fn action_and_state_tools() {
     t.action_fail("nope").unwrap();
     assert_eq!(s.last(), argv(&["action-fail", "--", "nope"]));
 
-    s.answer("state-get", "null\n");
+    s.answer("state-get", "null\n").unwrap();
     assert!(
         t.state_get().unwrap().is_empty(),
         "Juju 4 prints null for empty state"
     );
-    s.answer("state-get", r#"{"k":"v"}"#);
+    s.answer("state-get", r#"{"k":"v"}"#).unwrap();
     assert_eq!(t.state_get().unwrap()["k"], "v");
     let mut data = BTreeMap::new();
     data.insert("k".to_string(), "v".to_string());
     t.state_set(&data).unwrap();
     assert_eq!(s.last(), argv(&["state-set", "--file", "-"]));
-    assert!(s.read("stdin").contains(r#"{"k":"v"}"#));
+    assert!(s.stdin().contains(r#"{"k":"v"}"#));
     t.state_delete("k").unwrap();
     assert_eq!(s.last(), argv(&["state-delete", "k"]));
 }
 
 #[test]
 fn secret_content_goes_through_private_files_never_argv() {
-    let s = Stubs::new();
-    let mut t = s.backend();
-    s.answer("secret-add", "secret:d1k3m8fbo5jc738pq1ig\n");
+    let s = stubs();
+    let mut t = backend(&s);
+    s.answer("secret-add", "secret:d1k3m8fbo5jc738pq1ig\n")
+        .unwrap();
     let uri = t
         .secret_add(&NewSecret {
             content: SecretContent::new()
@@ -394,8 +292,11 @@ fn secret_content_goes_through_private_files_never_argv() {
     );
     assert!(call[11].starts_with("password#file="), "{call:?}");
     assert!(call[12].starts_with("user#file="), "{call:?}");
-    assert!(!s.read("calls").contains("hunter2"), "secret value in argv");
-    let files = s.read("files");
+    assert!(
+        !format!("{:?}", s.calls()).contains("hunter2"),
+        "secret value in argv"
+    );
+    let files = s.files();
     assert!(files.contains("password 600 hunter2"), "{files}");
     assert!(files.contains("user 600 bob"), "{files}");
     // The temporary files are gone once the call returns.
@@ -417,14 +318,14 @@ fn secret_content_goes_through_private_files_never_argv() {
         argv(&["secret-set", "--label", "new-label", &uri])
     );
     assert!(call[4].starts_with("password#file="));
-    assert!(!s.read("calls").contains("hunter3"));
+    assert!(!format!("{:?}", s.calls()).contains("hunter3"));
 }
 
 #[test]
 fn secret_lookups() {
-    let s = Stubs::new();
-    let mut t = s.backend();
-    s.answer("secret-get", r#"{"key":"value"}"#);
+    let s = stubs();
+    let mut t = backend(&s);
+    s.answer("secret-get", r#"{"key":"value"}"#).unwrap();
     let c = t
         .secret_get(Some("secret:abc"), Some("mine"), SecretRead::Refresh)
         .unwrap();
@@ -456,7 +357,7 @@ fn secret_lookups() {
     s.answer(
         "secret-info-get",
         r#"{"abc":{"revision":3,"label":"l","owner":"application","rotation":"weekly","expiry":"2030-01-01T00:00:00Z"}}"#,
-    );
+    ).unwrap();
     let info = t.secret_info_get(None, Some("l")).unwrap();
     assert_eq!(info.id, "secret:abc");
     assert_eq!(info.revision, 3);
@@ -491,25 +392,27 @@ fn secret_lookups() {
     );
     t.secret_remove("secret:abc", None).unwrap();
     assert_eq!(s.last(), argv(&["secret-remove", "secret:abc"]));
-    s.answer("secret-ids", r#"["secret:abc"]"#);
+    s.answer("secret-ids", r#"["secret:abc"]"#).unwrap();
     assert_eq!(t.secret_ids().unwrap(), vec!["secret:abc"]);
 }
 
 #[test]
 fn exit_codes_and_stderr_become_typed_errors() {
-    let s = Stubs::new();
-    let mut t = s.backend();
+    let s = stubs();
+    let mut t = backend(&s);
     s.fail(
         "relation-get",
         2,
         "ERROR invalid value \"db:7\" for option -r: relation not found\n",
-    );
+    )
+    .unwrap();
     assert!(matches!(
         t.relation_get(&db(), "pg", true),
         Err(HookToolError::RelationNotFound { .. })
     ));
     // A follower reading its own app bag: a real denial, not a forgotten relation.
-    s.fail("relation-get", 1, "ERROR permission denied\n");
+    s.fail("relation-get", 1, "ERROR permission denied\n")
+        .unwrap();
     assert!(matches!(
         t.relation_get(&db(), "app", true),
         Err(HookToolError::PermissionDenied { .. })
@@ -518,19 +421,22 @@ fn exit_codes_and_stderr_become_typed_errors() {
         t.relation_get(&db(), "pg", true),
         Err(HookToolError::RelationNotFound { .. })
     ));
-    s.fail("relation-set", 1, "ERROR cannot write relation settings\n");
+    s.fail("relation-set", 1, "ERROR cannot write relation settings\n")
+        .unwrap();
     let mut one = BTreeMap::new();
     one.insert("a".to_string(), "b".to_string());
     assert!(matches!(
         t.relation_set(&db(), true, &one),
         Err(HookToolError::PermissionDenied { .. })
     ));
-    s.fail("secret-get", 1, "ERROR secret \"abc\" not found\n");
+    s.fail("secret-get", 1, "ERROR secret \"abc\" not found\n")
+        .unwrap();
     assert!(matches!(
         t.secret_get(Some("secret:abc"), None, SecretRead::Tracked),
         Err(HookToolError::SecretNotFound { .. })
     ));
-    s.fail("secret-set", 1, "ERROR permission denied\n");
+    s.fail("secret-set", 1, "ERROR permission denied\n")
+        .unwrap();
     assert!(matches!(
         t.secret_set("secret:abc", &SecretUpdate::default()),
         Err(HookToolError::PermissionDenied { .. })
@@ -539,7 +445,8 @@ fn exit_codes_and_stderr_become_typed_errors() {
         "config-get",
         2,
         "ERROR flag provided but not defined: --x\n",
-    );
+    )
+    .unwrap();
     match t.config_get() {
         Err(HookToolError::Failed { tool, code, stderr }) => {
             assert_eq!((tool.as_str(), code), ("config-get", 2));
@@ -548,8 +455,8 @@ fn exit_codes_and_stderr_become_typed_errors() {
         other => panic!("{other:?}"),
     }
     // Every tool's failure is classified, none panics.
-    for tool in TOOLS {
-        s.fail(tool, 1, "ERROR boom\n");
+    for tool in HOOK_TOOLS {
+        s.fail(tool, 1, "ERROR boom\n").unwrap();
     }
     assert!(t.is_leader().is_err());
     assert!(t.status_set(false, &Status::active("")).is_err());
@@ -563,8 +470,8 @@ fn exit_codes_and_stderr_become_typed_errors() {
 
 #[test]
 fn garbage_output_is_a_typed_error() {
-    let s = Stubs::new();
-    let mut t = s.backend();
+    let s = stubs();
+    let mut t = backend(&s);
     for (tool, garbage) in [
         ("relation-ids", "not json"),
         ("relation-ids", r#"["db:x"]"#),
@@ -581,7 +488,7 @@ fn garbage_output_is_a_typed_error() {
         ("opened-ports", r#"["80/sctp"]"#),
         ("secret-add", "\n"),
     ] {
-        s.answer(tool, garbage);
+        s.answer(tool, garbage).unwrap();
         let result: Result<(), HookToolError> = match tool {
             "relation-ids" => t.relation_ids("db").map(drop),
             "relation-get" => t.relation_get(&db(), "pg", true).map(drop),
