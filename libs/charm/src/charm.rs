@@ -27,6 +27,9 @@ use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::process::ExitCode;
 
+/// When set, [`Charm::run`] appends one JSON line of metrics per dispatch to this file.
+pub const METRICS_ENV: &str = "CHARM_METRICS_FILE";
+
 /// The most nested custom events allowed (an event whose handler emits an event, ...).
 const MAX_EVENT_DEPTH: usize = 32;
 
@@ -261,6 +264,7 @@ impl Charm {
     /// emitted is printed to stdout as `CHARM_EVENT {"event": <name>, "fields": {...}}`, which Juju
     /// keeps in the unit's debug log and the local model turns into its timeline.
     pub fn run(&mut self) -> ExitCode {
+        let started = std::time::Instant::now();
         let juju = match JujuContext::from_env() {
             Ok(juju) => juju,
             Err(e) => {
@@ -273,13 +277,9 @@ impl Charm {
         } else {
             self.log_level
         };
-        let subscriber = JujuLogSubscriber::new(
-            JujuLogSink::new(ProcessBackend::new(juju.app.clone())),
-            level,
-            juju.debug,
-        );
-        let _ = tracing::subscriber::set_global_default(subscriber);
         let mut tools = ProcessBackend::new(juju.app.clone());
+        let subscriber = JujuLogSubscriber::new(JujuLogSink::new(tools.clone()), level, juju.debug);
+        let _ = tracing::subscriber::set_global_default(subscriber);
         let report = match self.store {
             StoreKind::Local => {
                 self.dispatch(&juju, &mut tools, &mut FileStore::in_dir(&juju.charm_dir))
@@ -289,6 +289,15 @@ impl Charm {
         for event in &report.emitted {
             let line = serde_json::json!({"event": event.name, "fields": event.data});
             println!("CHARM_EVENT {line}");
+        }
+        if let Some(path) = std::env::var_os(METRICS_ENV) {
+            crate::metrics::append(
+                std::path::Path::new(&path),
+                &juju,
+                started.elapsed(),
+                tools.stats(),
+                report.result.is_ok(),
+            );
         }
         match report.result {
             Ok(()) => ExitCode::SUCCESS,

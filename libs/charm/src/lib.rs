@@ -53,6 +53,7 @@
 //! | [`charm`](mod@charm) | the dispatcher, plugins, deferral, reconcile, collect-status |
 //! | [`state`] | state kept between hooks, and its on-disk format |
 //! | [`log`] | `tracing` to `juju-log` |
+//! | [`metrics`] | per-dispatch cost, when `CHARM_METRICS_FILE` is set |
 //! | [`yaml`], [`pyjson`] | YAML (behind one module) and Python-compatible JSON text |
 
 pub mod backend;
@@ -63,6 +64,7 @@ pub mod error;
 pub mod event;
 pub mod log;
 pub mod meta;
+pub mod metrics;
 pub mod model;
 pub mod port;
 pub mod pyjson;

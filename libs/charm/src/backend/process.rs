@@ -13,6 +13,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// ops splits log lines longer than this (`MAX_LOG_LINE_LEN`).
@@ -28,11 +29,13 @@ pub struct ToolStats {
 }
 
 /// Runs hook tools found on `PATH` (or in one directory), as Juju installs them.
-#[derive(Debug)]
+///
+/// Clones share their call statistics, so the logger's `juju-log` calls count too.
+#[derive(Debug, Clone)]
 pub struct ProcessBackend {
     app: String,
     tools_dir: Option<PathBuf>,
-    stats: ToolStats,
+    stats: Arc<Mutex<ToolStats>>,
 }
 
 impl ProcessBackend {
@@ -41,7 +44,7 @@ impl ProcessBackend {
         ProcessBackend {
             app: app.into(),
             tools_dir: None,
-            stats: ToolStats::default(),
+            stats: Arc::default(),
         }
     }
 
@@ -51,9 +54,9 @@ impl ProcessBackend {
         self
     }
 
-    /// Calls made so far.
+    /// Calls made so far (by this backend and its clones).
     pub fn stats(&self) -> ToolStats {
-        self.stats
+        self.stats.lock().map(|s| *s).unwrap_or_default()
     }
 
     fn run(
@@ -65,8 +68,10 @@ impl ProcessBackend {
     ) -> Result<String, HookToolError> {
         let start = Instant::now();
         let result = self.run_uncounted(tool, args, stdin, authz);
-        self.stats.calls += 1;
-        self.stats.time += start.elapsed();
+        if let Ok(mut stats) = self.stats.lock() {
+            stats.calls += 1;
+            stats.time += start.elapsed();
+        }
         result
     }
 

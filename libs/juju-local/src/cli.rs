@@ -1,0 +1,424 @@
+//! The driver command line (`juju-local <command> ...`), hand-rolled on the gnuflag parser.
+
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
+use crate::flags::{self, Flag, Parsed};
+use crate::model::{DeployOptions, Model, ModelOptions};
+use crate::state::HookSpec;
+
+/// The usage text.
+pub const USAGE: &str = "\
+juju-local: a local stand-in for the Juju unit agent
+
+Usage: juju-local [--model DIR] <command> [options]
+
+Model directory: --model DIR, else $JUJU_LOCAL_MODEL, else ./.juju-local
+
+Commands:
+  init [--name NAME]                          create a fresh model
+  deploy <charm-dir> [<app>] [-n N] [--config k=v]...
+  add-unit <app> [-n N]
+  config <app> [k=v ...] [--reset key]...     set config (no args: print it)
+  leader <app>/<n>                            move leadership
+  relate <app>[:<endpoint>] <app>[:<endpoint>]
+  remove-relation <a> [<b>] | <id>
+  remove-unit <app>/<n>
+  remove-app <app>
+  run <unit> <hook> [--relation ID] [--remote-unit U] [--departing-unit U]
+                    [--secret URI] [--revision N] [--env K=V]...
+  action <unit> <action> [k=v ...] [--format json]
+  resolve <unit> [--no-retry]
+  secret-rotate <uri>
+  secret-expire <uri> [--revision N]
+  settle [--max-hooks N]                      run queued hooks until quiet (default 500)
+  status [--format json]
+  show [--format json] [--reveal]
+  timeline [--verbose] [--format json]
+  metrics [--format json]
+  scenario <file> [--keep]
+  tool <hook-tool> [args...]                  run a hook tool (inside a hook)
+";
+
+fn usage(msg: impl Into<String>) -> Error {
+    Error::Usage(msg.into())
+}
+
+fn model_dir(global: Option<String>) -> PathBuf {
+    global
+        .or_else(|| std::env::var("JUJU_LOCAL_MODEL").ok())
+        .map_or_else(|| PathBuf::from(".juju-local"), PathBuf::from)
+}
+
+fn options() -> Result<ModelOptions> {
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::io("cannot find own executable", "juju-local", e))?;
+    Ok(ModelOptions::new(exe))
+}
+
+fn kv(s: &str) -> Result<(String, String)> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| usage(format!("expected key=value, got {s:?}")))
+}
+
+fn parse(flags: &[Flag], args: &[String]) -> Result<Parsed> {
+    flags::parse(flags, args).map_err(usage)
+}
+
+fn json_out(p: &Parsed) -> Result<bool> {
+    match p.get("format") {
+        None | Some("text") | Some("tabular") => Ok(false),
+        Some("json") => Ok(true),
+        Some(f) => Err(usage(format!("unknown format {f:?}"))),
+    }
+}
+
+fn pretty(v: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default() + "\n"
+}
+
+/// Runs the driver with `args` (without the program name). Returns (stdout text, exit code) or an error.
+pub fn run(args: &[String]) -> Result<String> {
+    let mut global_model = None;
+    let mut rest = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let a = &args[i];
+        if a == "--model" || a == "-m" {
+            global_model = Some(
+                args.get(i + 1)
+                    .cloned()
+                    .ok_or_else(|| usage("--model needs a directory"))?,
+            );
+            i += 2;
+            continue;
+        }
+        if let Some(v) = a.strip_prefix("--model=") {
+            global_model = Some(v.to_string());
+            i += 1;
+            continue;
+        }
+        rest.push(a.clone());
+        i += 1;
+    }
+    let Some(cmd) = rest.first().cloned() else {
+        return Ok(USAGE.to_string());
+    };
+    let args = &rest[1..];
+    let dir = model_dir(global_model);
+    let open = || Model::open(&dir, options()?);
+    match cmd.as_str() {
+        "help" | "--help" | "-h" => Ok(USAGE.to_string()),
+        "init" => {
+            let p = parse(&[Flag::value("name", &[])], args)?;
+            let mut opts = options()?;
+            if let Some(n) = p.get("name") {
+                opts.name = n.to_string();
+            }
+            let m = Model::init(&dir, opts)?;
+            Ok(format!("initialised model in {}\n", m.dir().display()))
+        }
+        "deploy" => {
+            let p = parse(
+                &[Flag::value("num-units", &["n"]), Flag::value("config", &[])],
+                args,
+            )?;
+            let charm = p
+                .positional
+                .first()
+                .ok_or_else(|| usage("deploy needs a charm directory"))?;
+            let units = p
+                .get("num-units")
+                .map(|n| {
+                    n.parse::<u32>()
+                        .map_err(|_| usage(format!("invalid unit count {n:?}")))
+                })
+                .transpose()?;
+            let config = p
+                .values
+                .get("config")
+                .map(|v| v.iter().map(|s| kv(s)).collect::<Result<Vec<_>>>())
+                .transpose()?
+                .unwrap_or_default();
+            let name = open()?.deploy(
+                &PathBuf::from(charm),
+                DeployOptions {
+                    app: p.positional.get(1).cloned(),
+                    units,
+                    config,
+                },
+            )?;
+            Ok(format!("deployed {name}\n"))
+        }
+        "add-unit" => {
+            let p = parse(&[Flag::value("num-units", &["n"])], args)?;
+            let app = p
+                .positional
+                .first()
+                .ok_or_else(|| usage("add-unit needs an application"))?;
+            let n = p
+                .get("num-units")
+                .map_or(Ok(1), |n| n.parse::<u32>().map_err(|_| usage("invalid -n")))?;
+            let units = open()?.add_unit(app, n)?;
+            Ok(format!("added {}\n", units.join(", ")))
+        }
+        "config" => {
+            let p = parse(&[Flag::value("reset", &[])], args)?;
+            let app = p
+                .positional
+                .first()
+                .ok_or_else(|| usage("config needs an application"))?;
+            let values = p.positional[1..]
+                .iter()
+                .map(|s| kv(s))
+                .collect::<Result<Vec<_>>>()?;
+            let reset = p.values.get("reset").cloned().unwrap_or_default();
+            let m = open()?;
+            if values.is_empty() && reset.is_empty() {
+                let st = m.state()?;
+                let a = st
+                    .applications
+                    .get(app)
+                    .ok_or_else(|| Error::not_found("application", app))?;
+                return Ok(pretty(&a.effective_config()));
+            }
+            m.config(app, &values, &reset)?;
+            Ok(String::new())
+        }
+        "leader" => {
+            let unit = args.first().ok_or_else(|| usage("leader needs a unit"))?;
+            open()?.set_leader(unit)?;
+            Ok(String::new())
+        }
+        "relate" | "integrate" => {
+            let (a, b) = match args {
+                [a, b] => (a, b),
+                _ => return Err(usage("relate needs two endpoints")),
+            };
+            let id = open()?.relate(a, b)?;
+            Ok(format!("relation {id} added\n"))
+        }
+        "remove-relation" => {
+            let a = args
+                .first()
+                .ok_or_else(|| usage("remove-relation needs endpoints or an id"))?;
+            let id = open()?.remove_relation(a, args.get(1).map(String::as_str))?;
+            Ok(format!("relation {id} dying\n"))
+        }
+        "remove-unit" => {
+            let u = args
+                .first()
+                .ok_or_else(|| usage("remove-unit needs a unit"))?;
+            open()?.remove_unit(u)?;
+            Ok(String::new())
+        }
+        "remove-app" | "remove-application" => {
+            let a = args
+                .first()
+                .ok_or_else(|| usage("remove-app needs an application"))?;
+            open()?.remove_app(a)?;
+            Ok(String::new())
+        }
+        "run" => {
+            let p = parse(
+                &[
+                    Flag::value("relation", &["r"]),
+                    Flag::value("remote-unit", &[]),
+                    Flag::value("remote-app", &[]),
+                    Flag::value("departing-unit", &[]),
+                    Flag::value("secret", &[]),
+                    Flag::value("revision", &[]),
+                    Flag::value("env", &[]),
+                    Flag::value("format", &[]),
+                ],
+                args,
+            )?;
+            let (unit, hook) = match p.positional.as_slice() {
+                [u, h] => (u, h),
+                _ => return Err(usage("run needs a unit and a hook name")),
+            };
+            let mut spec = HookSpec::simple(hook);
+            spec.relation = p
+                .get("relation")
+                .map(|r| {
+                    r.rsplit(':')
+                        .next()
+                        .unwrap_or(r)
+                        .parse::<u64>()
+                        .map_err(|_| usage("invalid --relation"))
+                })
+                .transpose()?;
+            spec.remote_unit = p.get("remote-unit").map(str::to_string);
+            spec.remote_app = p.get("remote-app").map(str::to_string);
+            spec.departing_unit = p.get("departing-unit").map(str::to_string);
+            spec.secret = p.get("secret").map(str::to_string);
+            spec.secret_revision = p
+                .get("revision")
+                .map(|r| r.parse::<u32>().map_err(|_| usage("invalid --revision")))
+                .transpose()?;
+            for e in p.values.get("env").cloned().unwrap_or_default() {
+                let (k, v) = kv(&e)?;
+                spec.env.insert(k, v);
+            }
+            let rec = open()?.run_hook(unit, spec)?;
+            if json_out(&p)? {
+                return Ok(pretty(&rec));
+            }
+            Ok(crate::timeline::render_story(
+                std::slice::from_ref(&rec),
+                true,
+            ))
+        }
+        "action" | "run-action" => {
+            let p = parse(&[Flag::value("format", &[])], args)?;
+            let (unit, action) = match p.positional.as_slice() {
+                [u, a, ..] => (u, a),
+                _ => return Err(usage("action needs a unit and an action name")),
+            };
+            let params = p.positional[2..]
+                .iter()
+                .map(|s| kv(s))
+                .collect::<Result<Vec<_>>>()?;
+            let out = open()?.run_action(unit, action, &params)?;
+            if json_out(&p)? {
+                return Ok(pretty(&out));
+            }
+            let mut text = format!("{}: {}", out.action, out.status);
+            if !out.message.is_empty() {
+                text.push_str(&format!(" ({})", out.message));
+            }
+            text.push('\n');
+            for l in &out.logs {
+                text.push_str(&format!("log: {l}\n"));
+            }
+            text.push_str(&charm::yaml::to_string(&out.results).unwrap_or_default());
+            Ok(text)
+        }
+        "resolve" | "resolved" => {
+            let p = parse(&[Flag::boolean("no-retry", &[])], args)?;
+            let unit = p
+                .positional
+                .first()
+                .ok_or_else(|| usage("resolve needs a unit"))?;
+            open()?.resolve(unit, !p.flag("no-retry"))?;
+            Ok(String::new())
+        }
+        "secret-rotate" => {
+            let uri = args
+                .first()
+                .ok_or_else(|| usage("secret-rotate needs a secret URI"))?;
+            let unit = open()?.secret_rotate(uri)?;
+            Ok(format!("secret-rotate queued for {unit}\n"))
+        }
+        "secret-expire" => {
+            let p = parse(&[Flag::value("revision", &[])], args)?;
+            let uri = p
+                .positional
+                .first()
+                .ok_or_else(|| usage("secret-expire needs a secret URI"))?;
+            let rev = p
+                .get("revision")
+                .map(|r| r.parse::<u32>().map_err(|_| usage("invalid --revision")))
+                .transpose()?;
+            let unit = open()?.secret_expire(uri, rev)?;
+            Ok(format!("secret-expired queued for {unit}\n"))
+        }
+        "settle" => {
+            let p = parse(&[Flag::value("max-hooks", &[])], args)?;
+            let max = p
+                .get("max-hooks")
+                .map(|n| n.parse::<usize>().map_err(|_| usage("invalid --max-hooks")))
+                .transpose()?
+                .unwrap_or(500);
+            let report = open()?.settle(max)?;
+            let mut text = format!("settled after {} hooks\n", report.hooks_run);
+            for (u, e) in &report.errors {
+                text.push_str(&format!("unit {u} in error: {e}\n"));
+            }
+            Ok(text)
+        }
+        "status" => {
+            let p = parse(&[Flag::value("format", &[])], args)?;
+            let m = open()?;
+            let st = m.state()?;
+            let pending = m.pending()?;
+            if json_out(&p)? {
+                return Ok(pretty(&crate::report::show_json(&st, &pending, false)));
+            }
+            Ok(crate::report::status_text(&st, &pending))
+        }
+        "show" => {
+            let p = parse(
+                &[Flag::value("format", &[]), Flag::boolean("reveal", &[])],
+                args,
+            )?;
+            let m = open()?;
+            let st = m.state()?;
+            let v = crate::report::show_json(&st, &m.pending()?, p.flag("reveal"));
+            if json_out(&p)? {
+                return Ok(pretty(&v));
+            }
+            Ok(charm::yaml::to_string(&v).unwrap_or_default())
+        }
+        "timeline" => {
+            let p = parse(
+                &[Flag::value("format", &[]), Flag::boolean("verbose", &["v"])],
+                args,
+            )?;
+            let records = open()?.timeline()?;
+            if json_out(&p)? {
+                return Ok(pretty(&records));
+            }
+            Ok(crate::timeline::render_story(&records, p.flag("verbose")))
+        }
+        "metrics" => {
+            let p = parse(&[Flag::value("format", &[])], args)?;
+            let records = open()?.timeline()?;
+            if json_out(&p)? {
+                return Ok(pretty(&crate::timeline::metrics_json(&records)));
+            }
+            Ok(crate::timeline::render_metrics(&records))
+        }
+        "scenario" => {
+            let p = parse(&[Flag::value("format", &[])], args)?;
+            let file = p
+                .positional
+                .first()
+                .ok_or_else(|| usage("scenario needs a file"))?;
+            let res = crate::scenario::run_file_with(file, options()?, None)?;
+            if json_out(&p)? {
+                return Ok(pretty(&res));
+            }
+            let mut text = String::new();
+            for s in &res.steps {
+                text.push_str(&format!(
+                    "step {:<3} {:<16} {}{}\n",
+                    s.index,
+                    s.kind,
+                    if s.ok { "ok" } else { "FAILED" },
+                    s.message
+                        .as_ref()
+                        .map(|m| format!(": {m}"))
+                        .unwrap_or_default()
+                ));
+            }
+            text.push_str(&format!(
+                "scenario {:?}: {} ({} hooks; model kept in {})\n",
+                res.name,
+                if res.passed { "passed" } else { "FAILED" },
+                res.hooks_run,
+                res.model_dir.display()
+            ));
+            if !res.passed {
+                return Err(Error::Scenario {
+                    file: file.clone(),
+                    step: res.steps.iter().find(|s| !s.ok).map_or(0, |s| s.index),
+                    message: format!("\n{text}"),
+                });
+            }
+            Ok(text)
+        }
+        other => Err(usage(format!("unknown command {other:?}\n\n{USAGE}"))),
+    }
+}

@@ -1,0 +1,525 @@
+//! Scenario files: YAML lists of steps (deploy, relate, config, leader, action, remove, settle, run)
+//! and expectations (bag contents, statuses, leaders, library events, action results).
+//!
+//! ```yaml
+//! name: db handshake
+//! settle: true            # settle after every step (default)
+//! steps:
+//!   - deploy: {charm: ./charms/db, app: db, units: 2, config: {port: "5432"}}
+//!   - deploy: {charm: ./charms/app}
+//!   - relate: [app:db, db:db]
+//!   - expect:
+//!       leader: {db: db/0}
+//!       status: {db/0: active, app/0: {status: active, message: ready}}
+//!       bags:
+//!         - {relation: "app:db db:db", bag: db, contains: {host: 10.1.1.10}}
+//!       events: [{event: DatabaseCreated, unit: app/0}]
+//!   - action: {unit: db/0, name: backup, params: {target: /tmp}, expect: {status: completed}}
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::model::{DeployOptions, Model, ModelOptions};
+use crate::state::{HookSpec, ModelState};
+
+/// The outcome of one step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepResult {
+    /// 1-based step number.
+    pub index: usize,
+    /// The step kind (`deploy`, `expect`, ...).
+    pub kind: String,
+    /// Whether it succeeded.
+    pub ok: bool,
+    /// Why it failed, or a short note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// The outcome of a scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioResult {
+    /// The scenario name.
+    pub name: String,
+    /// True when every step succeeded.
+    pub passed: bool,
+    /// The steps run (stops at the first failure).
+    pub steps: Vec<StepResult>,
+    /// The model directory (kept for inspection).
+    pub model_dir: PathBuf,
+    /// Number of hooks run in total.
+    pub hooks_run: usize,
+}
+
+impl ScenarioResult {
+    /// The first failure, as `step N (kind): message`.
+    pub fn failure(&self) -> Option<String> {
+        self.steps.iter().find(|s| !s.ok).map(|s| {
+            format!(
+                "step {} ({}): {}",
+                s.index,
+                s.kind,
+                s.message.clone().unwrap_or_default()
+            )
+        })
+    }
+}
+
+fn fail(msg: impl Into<String>) -> Error {
+    Error::Invalid(msg.into())
+}
+
+fn tool_binary_default() -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os("JUJU_LOCAL_BIN") {
+        return Ok(PathBuf::from(p));
+    }
+    std::env::current_exe().map_err(|e| Error::io("cannot find own executable", "juju-local", e))
+}
+
+/// Runs a scenario file with the `juju-local` binary from `$JUJU_LOCAL_BIN` (or the running executable)
+/// in a fresh temporary model.
+pub fn run_file(path: impl AsRef<Path>) -> Result<ScenarioResult> {
+    run_file_with(path, ModelOptions::new(tool_binary_default()?), None)
+}
+
+/// Runs a scenario file with explicit model options, in `model_dir` (fresh temp dir when `None`).
+pub fn run_file_with(
+    path: impl AsRef<Path>,
+    opts: ModelOptions,
+    model_dir: Option<&Path>,
+) -> Result<ScenarioResult> {
+    let path = path.as_ref();
+    let text = crate::util::read_to_string(path)?;
+    let doc: Value = charm::yaml::from_str(&text).map_err(|e| Error::Format {
+        what: format!("scenario {}", path.display()),
+        message: e.to_string(),
+    })?;
+    let base = path
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .to_path_buf();
+    let dir = match model_dir {
+        Some(d) => d.to_path_buf(),
+        None => {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0);
+            std::env::temp_dir().join(format!(
+                "juju-local-scenario-{}-{nanos}",
+                std::process::id()
+            ))
+        }
+    };
+    run_doc(&doc, &base, &dir, opts)
+}
+
+/// Runs an already-parsed scenario document; charm paths are relative to `base`.
+pub fn run_doc(
+    doc: &Value,
+    base: &Path,
+    model_dir: &Path,
+    opts: ModelOptions,
+) -> Result<ScenarioResult> {
+    let name = doc
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or("scenario")
+        .to_string();
+    let auto_settle = doc.get("settle").and_then(Value::as_bool).unwrap_or(true);
+    let max_hooks = doc
+        .get("max_hooks")
+        .and_then(Value::as_u64)
+        .map_or(500, |n| n as usize);
+    let steps = doc
+        .get("steps")
+        .and_then(Value::as_array)
+        .ok_or_else(|| fail("scenario has no `steps` list"))?;
+    let model = Model::init(model_dir, opts)?;
+    let mut result = ScenarioResult {
+        name,
+        passed: true,
+        steps: Vec::new(),
+        model_dir: model.dir().to_path_buf(),
+        hooks_run: 0,
+    };
+    for (i, step) in steps.iter().enumerate() {
+        let (kind, body) = match step.as_object().map(|m| m.iter().next()) {
+            Some(Some((k, v))) if step.as_object().is_some_and(|m| m.len() == 1) => {
+                (k.clone(), v.clone())
+            }
+            _ => {
+                result.passed = false;
+                result.steps.push(StepResult {
+                    index: i + 1,
+                    kind: "?".into(),
+                    ok: false,
+                    message: Some("each step must be a map with exactly one key".into()),
+                });
+                break;
+            }
+        };
+        let outcome = run_step(
+            &model,
+            &kind,
+            &body,
+            base,
+            auto_settle,
+            max_hooks,
+            &mut result.hooks_run,
+        );
+        let ok = outcome.is_ok();
+        result.steps.push(StepResult {
+            index: i + 1,
+            kind,
+            ok,
+            message: outcome.err().map(|e| e.to_string()),
+        });
+        if !ok {
+            result.passed = false;
+            break;
+        }
+    }
+    Ok(result)
+}
+
+fn s(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(|x| match x {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    })
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn pairs(v: Option<&Value>) -> Vec<(String, String)> {
+    v.and_then(Value::as_object)
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), scalar(v))).collect())
+        .unwrap_or_default()
+}
+
+fn two(v: &Value) -> Result<(String, Option<String>)> {
+    match v {
+        Value::Array(a) if !a.is_empty() => Ok((scalar(&a[0]), a.get(1).map(scalar))),
+        Value::String(s) => {
+            let mut it = s.split_whitespace();
+            let a = it.next().ok_or_else(|| fail("empty relation"))?.to_string();
+            Ok((a, it.next().map(str::to_string)))
+        }
+        Value::Number(n) => Ok((n.to_string(), None)),
+        _ => Err(fail("expected [a, b] or \"a b\"")),
+    }
+}
+
+fn run_step(
+    model: &Model,
+    kind: &str,
+    body: &Value,
+    base: &Path,
+    auto_settle: bool,
+    max_hooks: usize,
+    hooks: &mut usize,
+) -> Result<()> {
+    let mut settle_after = auto_settle;
+    match kind {
+        "deploy" => {
+            let charm = s(body, "charm").ok_or_else(|| fail("deploy needs `charm`"))?;
+            let units = body.get("units").and_then(Value::as_u64).map(|n| n as u32);
+            model.deploy(
+                &base.join(charm),
+                DeployOptions {
+                    app: s(body, "app"),
+                    units,
+                    config: pairs(body.get("config")),
+                },
+            )?;
+        }
+        "add-unit" => {
+            let app = s(body, "app")
+                .or_else(|| body.as_str().map(str::to_string))
+                .ok_or_else(|| fail("add-unit needs `app`"))?;
+            let n = body.get("units").and_then(Value::as_u64).unwrap_or(1) as u32;
+            model.add_unit(&app, n)?;
+        }
+        "relate" => {
+            let (a, b) = two(body)?;
+            model.relate(&a, &b.ok_or_else(|| fail("relate needs two endpoints"))?)?;
+        }
+        "remove-relation" => {
+            let (a, b) = two(body)?;
+            model.remove_relation(&a, b.as_deref())?;
+        }
+        "config" => {
+            let app = s(body, "app").ok_or_else(|| fail("config needs `app`"))?;
+            let reset: Vec<String> = body
+                .get("reset")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().map(scalar).collect())
+                .unwrap_or_default();
+            model.config(&app, &pairs(body.get("set")), &reset)?;
+        }
+        "leader" => model.set_leader(&scalar(body))?,
+        "remove-unit" => model.remove_unit(&scalar(body))?,
+        "remove-app" => model.remove_app(&scalar(body))?,
+        "resolve" => {
+            let unit = s(body, "unit").unwrap_or_else(|| scalar(body));
+            let retry = body.get("retry").and_then(Value::as_bool).unwrap_or(true);
+            model.resolve(&unit, retry)?;
+        }
+        "run" => {
+            let unit = s(body, "unit").ok_or_else(|| fail("run needs `unit`"))?;
+            let hook = s(body, "hook").ok_or_else(|| fail("run needs `hook`"))?;
+            let spec = HookSpec {
+                relation: body.get("relation").and_then(Value::as_u64),
+                remote_unit: s(body, "remote_unit"),
+                secret: s(body, "secret"),
+                ..HookSpec::simple(&hook)
+            };
+            let rec = model.run_hook(&unit, spec)?;
+            *hooks += 1;
+            let want_ok = body
+                .get("expect_ok")
+                .and_then(Value::as_bool)
+                .unwrap_or(true);
+            if want_ok && rec.outcome == "failed" {
+                return Err(fail(format!(
+                    "{hook} on {unit} failed: {}",
+                    rec.error.unwrap_or_default()
+                )));
+            }
+        }
+        "action" => {
+            let unit = s(body, "unit").ok_or_else(|| fail("action needs `unit`"))?;
+            let name = s(body, "name").ok_or_else(|| fail("action needs `name`"))?;
+            let params = body
+                .get("params")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            let out = model.run_action_json(&unit, &name, params)?;
+            *hooks += 1;
+            if let Some(exp) = body.get("expect") {
+                if let Some(want) = s(exp, "status")
+                    && want != out.status
+                {
+                    return Err(fail(format!(
+                        "action {name} status {:?}, expected {want:?} (message {:?})",
+                        out.status, out.message
+                    )));
+                }
+                if let Some(want) = exp.get("results") {
+                    subset(want, &out.results).map_err(|m| fail(format!("action results: {m}")))?;
+                }
+            }
+        }
+        "secret-rotate" | "secret-expire" => {
+            let st = model.state()?;
+            let uri = secret_ref(&st, body)?;
+            if kind == "secret-rotate" {
+                model.secret_rotate(&uri)?;
+            } else {
+                let rev = body
+                    .get("revision")
+                    .and_then(Value::as_u64)
+                    .map(|r| r as u32);
+                model.secret_expire(&uri, rev)?;
+            }
+        }
+        "settle" => {
+            let max = body
+                .get("max_hooks")
+                .and_then(Value::as_u64)
+                .map_or(max_hooks, |n| n as usize);
+            *hooks += model.settle(max)?.hooks_run;
+            settle_after = false;
+        }
+        "expect" => {
+            expect(model, body)?;
+            settle_after = false;
+        }
+        other => return Err(fail(format!("unknown step {other:?}"))),
+    }
+    if settle_after {
+        *hooks += model.settle(max_hooks)?.hooks_run;
+    }
+    Ok(())
+}
+
+fn secret_ref(st: &ModelState, body: &Value) -> Result<String> {
+    if let Some(s) = body.as_str() {
+        return Ok(s.to_string());
+    }
+    if let Some(uri) = s(body, "uri") {
+        return Ok(uri);
+    }
+    let label = s(body, "label").ok_or_else(|| fail("secret step needs `uri` or `label`"))?;
+    st.secrets
+        .values()
+        .find(|x| x.label.as_deref() == Some(label.as_str()))
+        .map(|x| x.uri())
+        .ok_or_else(|| fail(format!("no secret with owner label {label:?}")))
+}
+
+/// Checks that every key in `want` appears in `got` with an equal (recursively subset) value.
+fn subset(want: &Value, got: &Value) -> std::result::Result<(), String> {
+    match (want, got) {
+        (Value::Object(w), Value::Object(g)) => {
+            for (k, wv) in w {
+                match g.get(k) {
+                    Some(gv) => subset(wv, gv).map_err(|m| format!("{k}: {m}"))?,
+                    None => return Err(format!("{k}: missing (have {got})")),
+                }
+            }
+            Ok(())
+        }
+        (w, g) if scalar(w) == scalar(g) => Ok(()),
+        (w, g) => Err(format!("expected {w}, got {g}")),
+    }
+}
+
+fn expect(model: &Model, body: &Value) -> Result<()> {
+    let st = model.state()?;
+    if let Some(leaders) = body.get("leader").and_then(Value::as_object) {
+        for (app, want) in leaders {
+            let got = st
+                .applications
+                .get(app)
+                .and_then(|a| a.leader.clone())
+                .unwrap_or_default();
+            if got != scalar(want) {
+                return Err(fail(format!("leader of {app} is {got:?}, expected {want}")));
+            }
+        }
+    }
+    if let Some(statuses) = body.get("status").and_then(Value::as_object) {
+        for (entity, want) in statuses {
+            let got = match st.unit(entity) {
+                Some(u) => {
+                    if u.agent.error.is_some() {
+                        crate::state::Status::new("error", "")
+                    } else {
+                        u.status.clone()
+                    }
+                }
+                None => st
+                    .applications
+                    .get(entity)
+                    .map(|a| a.status.clone())
+                    .ok_or_else(|| fail(format!("no unit or application {entity:?}")))?,
+            };
+            let (ws, wm) = match want {
+                Value::Object(_) => (s(want, "status"), s(want, "message")),
+                other => (Some(scalar(other)), None),
+            };
+            if ws.as_ref().is_some_and(|w| *w != got.status)
+                || wm.as_ref().is_some_and(|w| *w != got.message)
+            {
+                return Err(fail(format!(
+                    "status of {entity} is {} {:?}, expected {want}",
+                    got.status, got.message
+                )));
+            }
+        }
+    }
+    if let Some(bags) = body.get("bags").and_then(Value::as_array) {
+        for b in bags {
+            let rel = match b.get("relation") {
+                Some(Value::Number(n)) => n.as_u64(),
+                Some(v) => {
+                    let (x, y) = two(v)?;
+                    crate::model::relation_between(&st, &x, y.as_deref())
+                }
+                None => None,
+            }
+            .ok_or_else(|| fail(format!("bag expectation {b}: relation not found")))?;
+            let owner = s(b, "bag").ok_or_else(|| fail("bag expectation needs `bag`"))?;
+            let data = crate::model::bag(&st, rel, &owner).unwrap_or_default();
+            let got = serde_json::to_value(&data).unwrap_or(Value::Null);
+            if let Some(want) = b.get("equals") {
+                let want_map: std::collections::BTreeMap<String, String> = want
+                    .as_object()
+                    .map(|m| m.iter().map(|(k, v)| (k.clone(), scalar(v))).collect())
+                    .unwrap_or_default();
+                if want_map != data {
+                    return Err(fail(format!(
+                        "bag {owner} in relation {rel} is {got}, expected {want}"
+                    )));
+                }
+            }
+            if let Some(want) = b.get("contains") {
+                subset(want, &got)
+                    .map_err(|m| fail(format!("bag {owner} in relation {rel}: {m}")))?;
+            }
+            if let Some(absent) = b.get("absent").and_then(Value::as_array) {
+                for k in absent {
+                    if data.contains_key(&scalar(k)) {
+                        return Err(fail(format!(
+                            "bag {owner} in relation {rel} has {k}, expected absent"
+                        )));
+                    }
+                }
+            }
+        }
+    }
+    let timeline = model.timeline()?;
+    if let Some(events) = body.get("events").and_then(Value::as_array) {
+        for want in events {
+            let name = s(want, "event").unwrap_or_else(|| scalar(want));
+            let unit = s(want, "unit");
+            let found = timeline.iter().any(|r| {
+                unit.as_ref().is_none_or(|u| *u == r.unit)
+                    && r.events.iter().any(|e| {
+                        e.event == name
+                            && want
+                                .get("fields")
+                                .is_none_or(|f| subset(f, &e.fields).is_ok())
+                    })
+            });
+            if !found {
+                return Err(fail(format!("library event {want} was not seen")));
+            }
+        }
+    }
+    if let Some(events) = body.get("no_events").and_then(Value::as_array) {
+        for e in events {
+            let name = scalar(e);
+            if timeline
+                .iter()
+                .any(|r| r.events.iter().any(|x| x.event == name))
+            {
+                return Err(fail(format!("library event {name:?} was seen")));
+            }
+        }
+    }
+    if let Some(errors) = body.get("errors").and_then(Value::as_object) {
+        for (unit, want) in errors {
+            let got = st.unit(unit).and_then(|u| u.agent.error.clone());
+            match got {
+                None => return Err(fail(format!("unit {unit} is not in error"))),
+                Some(f)
+                    if !f.hook.name.contains(&scalar(want))
+                        && !f.message.contains(&scalar(want)) =>
+                {
+                    return Err(fail(format!(
+                        "unit {unit} failed {} ({}), expected {want}",
+                        f.hook.name, f.message
+                    )));
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
