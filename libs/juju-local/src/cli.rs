@@ -17,7 +17,7 @@ Model directory: --model DIR, else $JUJU_LOCAL_MODEL, else ./.juju-local
 
 Commands:
   init [--name NAME]                          create a fresh model
-  deploy <charm-dir> [<app>] [-n N] [--config k=v]...
+  deploy <charm-dir> [<app>] [-n N] [--config k=v]... [--env K=V]...  # {unit} {app} {n} in V
   add-unit <app> [-n N]
   config <app> [k=v ...] [--reset key]...     set config (no args: print it)
   leader <app>/<n>                            move leadership
@@ -121,9 +121,19 @@ pub fn run(args: &[String]) -> Result<String> {
         }
         "deploy" => {
             let p = parse(
-                &[Flag::value("num-units", &["n"]), Flag::value("config", &[])],
+                &[
+                    Flag::value("num-units", &["n"]),
+                    Flag::value("config", &[]),
+                    Flag::value("env", &[]),
+                ],
                 args,
             )?;
+            let env = p
+                .values
+                .get("env")
+                .map(|v| v.iter().map(|s| kv(s)).collect::<Result<Vec<_>>>())
+                .transpose()?
+                .unwrap_or_default();
             let charm = p
                 .positional
                 .first()
@@ -147,6 +157,7 @@ pub fn run(args: &[String]) -> Result<String> {
                     app: p.positional.get(1).cloned(),
                     units,
                     config,
+                    env,
                 },
             )?;
             Ok(format!("deployed {name}\n"))

@@ -52,6 +52,10 @@ pub struct DeployOptions {
     pub units: Option<u32>,
     /// Initial config values as `key=value` strings.
     pub config: Vec<(String, String)>,
+    /// Extra environment for every hook of every unit of the app. `{unit}` (e.g. `node/1`),
+    /// `{app}` and `{n}` (the unit number) in values are replaced per unit, which lets one
+    /// machine stand in for several (e.g. `MICROCLUSTER_NODE_NAME=node-{n}`).
+    pub env: Vec<(String, String)>,
 }
 
 /// The result of an action.
@@ -404,6 +408,7 @@ impl Model {
                 next_unit: 0,
                 units: BTreeMap::new(),
                 life: Life::Alive,
+                env: opts.env.iter().cloned().collect(),
             };
             st.applications.insert(name.clone(), app);
             for ep in meta.endpoints.iter().filter(|e| e.role == Role::Peer) {
@@ -941,6 +946,15 @@ impl Model {
             env.insert("JUJU_SECRET_LABEL".into(), label.unwrap_or_default());
             if let Some(r) = spec.secret_revision.filter(|r| *r > 0) {
                 env.insert("JUJU_SECRET_REVISION".into(), r.to_string());
+            }
+        }
+        if let Some(app) = st.applications.get(&app_name) {
+            for (k, v) in &app.env {
+                let value = v
+                    .replace("{unit}", unit)
+                    .replace("{app}", &app_name)
+                    .replace("{n}", &u.number.to_string());
+                env.insert(k.clone(), value);
             }
         }
         for (k, v) in &spec.env {

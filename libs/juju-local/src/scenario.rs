@@ -243,6 +243,7 @@ fn run_step(
                     app: s(body, "app"),
                     units,
                     config: pairs(body.get("config")),
+                    env: pairs(body.get("env")),
                 },
             )?;
         }

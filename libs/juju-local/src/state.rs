@@ -374,6 +374,9 @@ pub struct Application {
     /// Application status (set by the leader).
     #[serde(default)]
     pub status: Status,
+    /// Extra hook environment (`{unit}`, `{app}`, `{n}` replaced per unit).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
     /// The next unit number.
     #[serde(default)]
     pub next_unit: u32,

@@ -226,6 +226,7 @@ fn config_validation_and_config_changed() {
                 app: None,
                 units: Some(1),
                 config: vec![("port".into(), "abc".into())],
+                env: vec![],
             },
         )
         .unwrap_err();
@@ -461,4 +462,32 @@ fn remove_app_tears_everything_down() {
         m.run_hook("app/0", HookSpec::simple("update-status"))
             .is_err()
     );
+}
+
+#[test]
+fn per_unit_environment_from_deploy() {
+    let (m, base) = model("env");
+    let c = charm(
+        &base,
+        "db",
+        DB_META,
+        None,
+        None,
+        &[("install", "echo \"$NODE_NAME\" > \"$JUJU_CHARM_DIR/node-name\"\n")],
+    );
+    m.deploy(
+        &c,
+        DeployOptions {
+            app: Some("db".into()),
+            units: Some(2),
+            config: vec![],
+            env: vec![("NODE_NAME".into(), "{app}-node-{n} ({unit})".into())],
+        },
+    )
+    .unwrap();
+    m.settle(100).unwrap();
+    for (unit, expected) in [("db/0", "db-node-0 (db/0)"), ("db/1", "db-node-1 (db/1)")] {
+        let got = std::fs::read_to_string(unit_dir(&m, unit).join("node-name")).unwrap();
+        assert_eq!(got.trim(), expected);
+    }
 }

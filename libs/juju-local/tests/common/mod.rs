@@ -79,6 +79,7 @@ pub fn deploy(m: &Model, charm: &Path, app: &str, units: u32) {
             app: Some(app.into()),
             units: Some(units),
             config: vec![],
+            env: vec![],
         },
     )
     .unwrap();
