@@ -4,7 +4,7 @@
 //! (`CHARM_METRICS_FILE`) names a file, so a charm in production pays nothing:
 //!
 //! ```json
-//! {"hook":"config-changed","ok":true,"wall_us":1840,"tool_us":1510,"own_us":330,"tool_calls":8,"peak_rss_kb":2236}
+//! {"unit":"app/0","hook":"config-changed","ok":true,"wall_us":1840,"tool_us":1510,"own_us":330,"tool_calls":8,"peak_rss_kb":2236}
 //! ```
 //!
 //! `wall_us` runs from the start of [`Charm::run`](crate::Charm::run) to the end of the dispatch;
@@ -29,6 +29,7 @@ pub fn peak_rss_kb() -> Option<u64> {
 pub fn append(path: &Path, juju: &JujuContext, wall: Duration, tools: ToolStats, ok: bool) {
     let own = wall.saturating_sub(tools.time);
     let line = serde_json::json!({
+        "unit": juju.unit,
         "hook": juju.event.hook_name(),
         "ok": ok,
         "wall_us": wall.as_micros() as u64,

@@ -36,7 +36,7 @@ Commands:
   show [--format json] [--reveal]
   timeline [--verbose] [--format json]
   metrics [--format json]
-  scenario <file> [--keep]
+  scenario <file> [--story] [--format json]  --story: print the timeline as it runs (in --model DIR)
   tool <hook-tool> [args...]                  run a hook tool (inside a hook)
 ";
 
@@ -392,12 +392,21 @@ pub fn run(args: &[String]) -> Result<String> {
             Ok(crate::timeline::render_metrics(&records))
         }
         "scenario" => {
-            let p = parse(&[Flag::value("format", &[])], args)?;
+            let p = parse(
+                &[Flag::value("format", &[]), Flag::boolean("story", &[])],
+                args,
+            )?;
             let file = p
                 .positional
                 .first()
                 .ok_or_else(|| usage("scenario needs a file"))?;
-            let res = crate::scenario::run_file_with(file, options()?, None)?;
+            let res = if p.flag("story") {
+                // The story goes to stdout as it happens, in the model directory given.
+                let mut stdout = std::io::stdout();
+                crate::scenario::run_file_story(file, options()?, &dir, &mut stdout)?
+            } else {
+                crate::scenario::run_file_with(file, options()?, None)?
+            };
             if json_out(&p)? {
                 return Ok(pretty(&res));
             }

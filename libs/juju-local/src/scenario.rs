@@ -118,12 +118,41 @@ pub fn run_file_with(
     run_doc(&doc, &base, &dir, opts)
 }
 
+/// Runs a scenario file and tells its story on `out` as it goes: each `say` step as a heading, the
+/// hooks every step ran (outcome, duration, bag changes, library events), and the final status.
+/// This is what `make demo` prints.
+pub fn run_file_story(
+    path: impl AsRef<Path>,
+    opts: ModelOptions,
+    model_dir: &Path,
+    out: &mut dyn std::io::Write,
+) -> Result<ScenarioResult> {
+    let path = path.as_ref();
+    let text = crate::util::read_to_string(path)?;
+    let doc: Value = charm::yaml::from_str(&text).map_err(|e| Error::Format {
+        what: format!("scenario {}", path.display()),
+        message: e.to_string(),
+    })?;
+    let base = path.parent().unwrap_or_else(|| Path::new("."));
+    run_doc_with(&doc, base, model_dir, opts, Some(out))
+}
+
 /// Runs an already-parsed scenario document; charm paths are relative to `base`.
 pub fn run_doc(
     doc: &Value,
     base: &Path,
     model_dir: &Path,
     opts: ModelOptions,
+) -> Result<ScenarioResult> {
+    run_doc_with(doc, base, model_dir, opts, None)
+}
+
+fn run_doc_with(
+    doc: &Value,
+    base: &Path,
+    model_dir: &Path,
+    opts: ModelOptions,
+    mut story: Option<&mut dyn std::io::Write>,
 ) -> Result<ScenarioResult> {
     let name = doc
         .get("name")
@@ -140,6 +169,11 @@ pub fn run_doc(
         .and_then(Value::as_array)
         .ok_or_else(|| fail("scenario has no `steps` list"))?;
     let model = Model::init(model_dir, opts)?;
+    let story_io = |e: std::io::Error| Error::io("cannot write the story", "stdout", e);
+    if let Some(out) = story.as_deref_mut() {
+        writeln!(out, "### {name}").map_err(story_io)?;
+    }
+    let mut told = 0usize;
     let mut result = ScenarioResult {
         name,
         passed: true,
@@ -163,6 +197,12 @@ pub fn run_doc(
                 break;
             }
         };
+        if let (Some(out), "say") = (story.as_deref_mut(), kind.as_str()) {
+            let text = body
+                .as_str()
+                .map_or_else(|| body.to_string(), str::to_string);
+            writeln!(out, "\n== {text}").map_err(story_io)?;
+        }
         let outcome = run_step(
             &model,
             &kind,
@@ -172,6 +212,16 @@ pub fn run_doc(
             max_hooks,
             &mut result.hooks_run,
         );
+        if let Some(out) = story.as_deref_mut() {
+            let records = model.timeline()?;
+            let new = records.get(told..).unwrap_or_default();
+            told = records.len();
+            out.write_all(crate::timeline::render_story(new, false).as_bytes())
+                .map_err(story_io)?;
+            if let Err(e) = &outcome {
+                writeln!(out, "!! step {} ({kind}) failed: {e}", i + 1).map_err(story_io)?;
+            }
+        }
         let ok = outcome.is_ok();
         result.steps.push(StepResult {
             index: i + 1,
@@ -183,6 +233,11 @@ pub fn run_doc(
             result.passed = false;
             break;
         }
+    }
+    if let Some(out) = story {
+        let st = model.state()?;
+        let pending = model.pending()?;
+        writeln!(out, "\n{}", crate::report::status_text(&st, &pending)).map_err(story_io)?;
     }
     Ok(result)
 }
@@ -234,6 +289,7 @@ fn run_step(
 ) -> Result<()> {
     let mut settle_after = auto_settle;
     match kind {
+        "say" => return Ok(()),
         "deploy" => {
             let charm = s(body, "charm").ok_or_else(|| fail("deploy needs `charm`"))?;
             let units = body.get("units").and_then(Value::as_u64).map(|n| n as u32);

@@ -473,7 +473,10 @@ fn per_unit_environment_from_deploy() {
         DB_META,
         None,
         None,
-        &[("install", "echo \"$NODE_NAME\" > \"$JUJU_CHARM_DIR/node-name\"\n")],
+        &[(
+            "install",
+            "echo \"$NODE_NAME\" > \"$JUJU_CHARM_DIR/node-name\"\n",
+        )],
     );
     m.deploy(
         &c,
