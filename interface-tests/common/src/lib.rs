@@ -3,6 +3,13 @@
 //! - [`check_schema`]: compares a JSON Schema generated from the Rust bag types with the copy
 //!   checked into the repository (set `UPDATE_SCHEMAS=1` to rewrite the copies).
 //! - [`workspace_root`] and [`target_dir`]: where the sources and the built charm binaries are.
+//! - [`charm_dir`]: an unpacked charm directory for a charm of `charms/`, its `dispatch` being the
+//!   debug binary `cargo build --workspace --bins` made (`make test` builds it first).
+//! - [`model`]: a fresh local Juju model (`juju-local`) in a unique temporary directory.
+//! - [`run_story`]: runs a `demo/` story against the debug charms, as `make demo` does in release.
+
+// Test support: a missing binary or an unusable temp dir is a broken test setup, reported loudly.
+#![allow(clippy::panic)]
 
 use std::path::{Path, PathBuf};
 
@@ -65,4 +72,94 @@ pub fn check_schema<T: schemars::JsonSchema>(
         )));
     }
     Ok(schema)
+}
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+static UNIQUE: AtomicU32 = AtomicU32::new(0);
+
+/// A fresh directory under the system temp dir, unique to this process and call.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "contract-{name}-{}-{}",
+        std::process::id(),
+        UNIQUE.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}
+
+/// A debug binary of the workspace, or a panic that says how to build it.
+pub fn binary(name: &str) -> PathBuf {
+    let path = target_dir().join("debug").join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo build --workspace --bins` first (`make test` does)",
+        path.display()
+    );
+    path
+}
+
+/// The `juju-local` binary (debug build).
+pub fn juju_local() -> PathBuf {
+    binary("juju-local")
+}
+
+/// Writes an unpacked charm directory for `charms/<name>` under `into`: the charm's YAML files and
+/// a `dispatch` that is its debug binary.
+pub fn charm_dir(name: &str, into: &Path) -> PathBuf {
+    let src = workspace_root().join("charms").join(name);
+    let dir = into.join(name);
+    let _ = std::fs::create_dir_all(&dir);
+    for file in ["metadata.yaml", "config.yaml", "actions.yaml"] {
+        if src.join(file).is_file() {
+            let _ = std::fs::copy(src.join(file), dir.join(file));
+        }
+    }
+    let _ = std::fs::remove_file(dir.join("dispatch"));
+    let copied = std::fs::copy(binary(name), dir.join("dispatch"));
+    assert!(copied.is_ok(), "cannot copy the {name} binary: {copied:?}");
+    dir
+}
+
+/// A fresh local model using the debug `juju-local`.
+pub fn model(name: &str) -> juju_local::Model {
+    let dir = temp_dir(name).join("model");
+    match juju_local::Model::init(&dir, juju_local::ModelOptions::new(juju_local())) {
+        Ok(model) => model,
+        Err(e) => panic!("cannot create a local model in {}: {e}", dir.display()),
+    }
+}
+
+/// Runs `demo/<story>.yaml` with the debug charms (whose paths the story gives as
+/// `../build/charms/<name>`) and returns the result; the model is kept for inspection.
+pub fn run_story(story: &str) -> juju_local::scenario::ScenarioResult {
+    let base = temp_dir(&format!("story-{story}"));
+    let demo = base.join("demo");
+    let _ = std::fs::create_dir_all(&demo);
+    let text = std::fs::read_to_string(workspace_root().join("demo").join(format!("{story}.yaml")))
+        .unwrap_or_default();
+    let _ = std::fs::write(demo.join(format!("{story}.yaml")), &text);
+    let charms = base.join("build").join("charms");
+    for line in text.lines() {
+        if let Some(rest) = line.split("../build/charms/").nth(1) {
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                .collect();
+            if !charms.join(&name).exists() {
+                charm_dir(&name, &charms);
+            }
+        }
+    }
+    let opts = juju_local::ModelOptions::new(juju_local());
+    match juju_local::scenario::run_file_with(
+        demo.join(format!("{story}.yaml")),
+        opts,
+        Some(&base.join("model")),
+    ) {
+        Ok(result) => result,
+        Err(e) => panic!("story {story} did not run: {e}"),
+    }
 }
