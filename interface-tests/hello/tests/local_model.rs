@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use interface_tests_common::{charm_dir, model, run_story, temp_dir, workspace_root};
+use interface_tests_common::{model, run_story, temp_dir, workspace_root};
 use juju_local::state::HookSpec;
 use juju_local::{DeployOptions, Model};
 use std::path::PathBuf;
