@@ -518,3 +518,31 @@ fn a_missing_tool_is_a_spawn_error() {
     let mut t = ProcessBackend::new("app").with_tools_dir(dir);
     assert!(matches!(t.is_leader(), Err(HookToolError::Spawn { .. })));
 }
+
+#[test]
+fn juju_state_store_uses_one_key_and_one_call_each_way() {
+    use charm::state::{JUJU_STATE_KEY, JujuStore, StateDoc, StateStore};
+    let s = stubs();
+    let mut t = backend(&s);
+    s.answer("state-get", "{}").unwrap();
+    let mut store = JujuStore;
+    assert_eq!(store.load(&mut t).unwrap(), StateDoc::default());
+    let mut doc = StateDoc::default();
+    doc.stored.insert("n".into(), serde_json::json!(3));
+    store.save(&mut t, &doc).unwrap();
+    assert_eq!(s.last(), argv(&["state-set", "--file", "-"]));
+    let sent: BTreeMap<String, String> = serde_json::from_str(s.stdin().trim()).unwrap();
+    assert_eq!(sent.len(), 1);
+    let inner: StateDoc = serde_json::from_str(&sent[JUJU_STATE_KEY]).unwrap();
+    assert_eq!(inner, doc);
+    // What was saved loads back; garbage is a typed error, not a panic.
+    s.answer("state-get", &serde_json::to_string(&sent).unwrap())
+        .unwrap();
+    assert_eq!(store.load(&mut t).unwrap(), doc);
+    s.answer("state-get", r#"{"charm-state": "{not json"}"#)
+        .unwrap();
+    assert!(matches!(
+        store.load(&mut t),
+        Err(charm::state::StateError::Corrupt { .. })
+    ));
+}
