@@ -119,6 +119,22 @@ impl ProcessBackend {
         }
     }
 
+    /// `secret-grant` and `secret-revoke` take the same arguments.
+    fn grant_or_revoke(
+        &mut self,
+        tool: &str,
+        id: &str,
+        relation: &RelationId,
+        unit: Option<&str>,
+    ) -> Result<(), HookToolError> {
+        let rel = relation.id.to_string();
+        let mut args = vec!["--relation", rel.as_str()];
+        push_opt(&mut args, "--unit", unit);
+        args.push(id);
+        self.run(tool, &args, None, false)?;
+        Ok(())
+    }
+
     fn json<T: DeserializeOwned>(
         &mut self,
         tool: &str,
@@ -523,12 +539,7 @@ impl HookTools for ProcessBackend {
         relation: &RelationId,
         unit: Option<&str>,
     ) -> Result<(), HookToolError> {
-        let rel = relation.id.to_string();
-        let mut args = vec!["--relation", rel.as_str()];
-        push_opt(&mut args, "--unit", unit);
-        args.push(id);
-        self.run("secret-grant", &args, None, false)?;
-        Ok(())
+        self.grant_or_revoke("secret-grant", id, relation, unit)
     }
 
     fn secret_revoke(
@@ -537,12 +548,7 @@ impl HookTools for ProcessBackend {
         relation: &RelationId,
         unit: Option<&str>,
     ) -> Result<(), HookToolError> {
-        let rel = relation.id.to_string();
-        let mut args = vec!["--relation", rel.as_str()];
-        push_opt(&mut args, "--unit", unit);
-        args.push(id);
-        self.run("secret-revoke", &args, None, false)?;
-        Ok(())
+        self.grant_or_revoke("secret-revoke", id, relation, unit)
     }
 
     fn secret_remove(&mut self, id: &str, revision: Option<u32>) -> Result<(), HookToolError> {
