@@ -1,0 +1,145 @@
+//! `s3-consumer`: a sample requirer of the `s3` interface.
+//!
+//! - The leader asks for the bucket named by the `bucket` option (`relation-<id>` when empty), on
+//!   join, on election and whenever the option changes (one `reconcile`).
+//! - Every unit shows in its status which bucket at which endpoint it has credentials for, or what
+//!   it still waits for; bad data from the provider blocks the unit with the offending key named.
+//! - Action `get-credentials-info` shows the connection info with the credentials redacted.
+
+use charm::{ActionEvent, Charm, Ctx, Error, Outcome, Status, StatusCollector};
+use s3::{ConnectionState, CredentialsChanged, CredentialsGone, S3Requirer};
+use serde::Deserialize;
+
+/// `metadata.yaml`, built in.
+pub const METADATA: &str = include_str!("../metadata.yaml");
+/// `config.yaml`.
+pub const CONFIG: &str = include_str!("../config.yaml");
+/// `actions.yaml`.
+pub const ACTIONS: &str = include_str!("../actions.yaml");
+
+/// The `s3` endpoint.
+pub const ENDPOINT: &str = "s3-credentials";
+/// What stands in for a credential in action output.
+pub const REDACTED: &str = "<redacted>";
+
+/// The charm's config.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// The bucket to ask for (`""`: `relation-<id>`).
+    pub bucket: String,
+}
+
+/// The requirer, asking for the configured bucket.
+pub fn requirer() -> S3Requirer {
+    S3Requirer::new(ENDPOINT).bucket_with(|ctx, _relation| {
+        let config: Config = ctx.config()?;
+        Ok(Some(config.bucket))
+    })
+}
+
+fn reconcile(ctx: &mut Ctx<'_>) -> Result<(), Error> {
+    requirer().request_buckets(ctx)
+}
+
+fn on_credentials(_ctx: &mut Ctx<'_>, event: &CredentialsChanged) -> Result<(), Error> {
+    let endpoint = event.endpoint.as_deref().unwrap_or("the default endpoint");
+    tracing::info!("workload now uses bucket {} at {endpoint}", event.bucket);
+    Ok(())
+}
+
+fn on_gone(_ctx: &mut Ctx<'_>, event: &CredentialsGone) -> Result<(), Error> {
+    tracing::info!(
+        "workload stops using S3 (relation {} removed)",
+        event.relation
+    );
+    Ok(())
+}
+
+fn status(ctx: &mut Ctx<'_>, statuses: &mut StatusCollector) -> Result<(), Error> {
+    let requirer = requirer();
+    let Some(relation) = requirer.relations(ctx)?.into_iter().next() else {
+        statuses.add_unit(Status::blocked(format!("missing relation: {ENDPOINT}")));
+        return Ok(());
+    };
+    let state = match requirer.connection_state(ctx, &relation) {
+        Ok(state) => state,
+        Err(e) if charm::Classify::outcome(&e) == Outcome::Fail => return Err(e.into()),
+        Err(e) => {
+            statuses.add_unit(Status::blocked(e.to_string()));
+            return Ok(());
+        }
+    };
+    match state {
+        ConnectionState::Incomplete { missing } => {
+            let app = ctx
+                .remote_app(&relation)?
+                .unwrap_or_else(|| "the provider".into());
+            let names: Vec<&str> = missing.iter().map(|k| k.as_str()).collect();
+            statuses.add_unit(Status::waiting(format!(
+                "waiting for S3 credentials from {app} (missing {})",
+                names.join(", ")
+            )));
+        }
+        ConnectionState::Ready(info) => {
+            let endpoint = info.endpoint.as_deref().unwrap_or("the default endpoint");
+            let asked = requirer.bucket_for(ctx, &relation)?;
+            let note = if asked == info.bucket {
+                String::new()
+            } else {
+                format!(" (asked for {asked})")
+            };
+            statuses.add_unit(Status::active(format!(
+                "credentials for bucket {} at {endpoint}{note}",
+                info.bucket
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn credentials_info(ctx: &mut Ctx<'_>, _action: &ActionEvent) -> Result<(), Error> {
+    let requirer = requirer();
+    let Some(relation) = requirer.relations(ctx)?.into_iter().next() else {
+        ctx.action_fail(&format!("no {ENDPOINT} relation"))?;
+        return Ok(());
+    };
+    match requirer.connection_state(ctx, &relation) {
+        Ok(ConnectionState::Ready(info)) => {
+            let mut shown = info
+                .to_bag()
+                .map_err(|e| Error::fail(format!("cannot encode the connection info: {e}")))?;
+            shown.insert("access-key".into(), REDACTED.into());
+            shown.insert("secret-key".into(), REDACTED.into());
+            shown.insert("relation".into(), relation.to_string());
+            if let Some(app) = ctx.remote_app(&relation)? {
+                shown.insert("provider".into(), app);
+            }
+            ctx.action_set(&serde_json::json!(shown))?;
+        }
+        Ok(ConnectionState::Incomplete { missing }) => {
+            let names: Vec<&str> = missing.iter().map(|k| k.as_str()).collect();
+            ctx.action_fail(&format!(
+                "no usable credentials yet (missing {})",
+                names.join(", ")
+            ))?;
+        }
+        Err(e) if charm::Classify::outcome(&e) == Outcome::Fail => return Err(e.into()),
+        Err(e) => ctx.action_fail(&e.to_string())?,
+    }
+    Ok(())
+}
+
+/// The charm: the s3 requirer library, one reconcile, a status and one action.
+pub fn charm() -> Charm {
+    let mut charm = Charm::new();
+    charm
+        .metadata(METADATA)
+        .plugin(requirer())
+        .on_event(on_credentials)
+        .on_event(on_gone)
+        .reconcile(reconcile)
+        .collect_status(status)
+        .action("get-credentials-info", credentials_info);
+    charm
+}

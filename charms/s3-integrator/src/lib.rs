@@ -1,0 +1,334 @@
+//! `s3-integrator`: the provider of the `s3` interface, in Rust.
+//!
+//! - The credentials are set with the `sync-s3-credentials` action (leader only) and kept in a Juju
+//!   secret owned by the application (label [`CREDENTIALS_LABEL`]); they are never in config, logs,
+//!   statuses or the output of any action but `get-s3-credentials`, whose purpose is to return them.
+//! - The connection options come from config ([`options`]): `tls-ca-chain` is base64 of a PEM
+//!   bundle, split into certificates; `attributes` is a comma-separated list.
+//! - One `reconcile` sends the connection info to every relation whenever anything changes
+//!   (config, credentials, a new relation, a new bucket request, a new leader). Bad config blocks
+//!   the unit and leaves what was sent before untouched.
+//! - Bucket choice: the `bucket` option, when set, is sent on every relation; otherwise each
+//!   relation gets the bucket its requirer asked for (see the README of the `s3` library about
+//!   data-platform-libs#240).
+//! - On upgrade from the Python charm, credentials found in the peer relation's app bag are moved
+//!   into the secret and deleted from the bag.
+
+use charm::secret::{NewSecret, SecretContent, SecretOwner, SecretRead, SecretUpdate};
+use charm::{
+    ActionEvent, Bag, Charm, Ctx, Error, Event, EventKind, HookToolError, ModelError, Outcome,
+    SecretEvent, Status, StatusCollector,
+};
+use s3::S3Provider;
+use std::fmt;
+
+pub mod options;
+
+pub use options::{ConfigError, Options, RawConfig};
+
+/// `metadata.yaml`, built in.
+pub const METADATA: &str = include_str!("../metadata.yaml");
+/// `config.yaml`.
+pub const CONFIG: &str = include_str!("../config.yaml");
+/// `actions.yaml`.
+pub const ACTIONS: &str = include_str!("../actions.yaml");
+
+/// The `s3` endpoint.
+pub const ENDPOINT: &str = "s3-credentials";
+/// The peer endpoint (where the Python charm kept its state).
+pub const PEER: &str = "s3-integrator-peers";
+/// The label of the application-owned secret holding the credentials.
+pub const CREDENTIALS_LABEL: &str = "s3-integrator-credentials";
+/// What stands in for a credential in action output.
+pub const REDACTED: &str = "<redacted>";
+/// The status while no credentials are stored.
+pub const MISSING_CREDENTIALS: &str = "missing credentials: run the sync-s3-credentials action";
+
+const PRUNED_KEY: &str = "pruned-credential-revisions";
+
+/// The S3 credentials. Its `Debug` output never shows them.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The access key.
+    pub access_key: String,
+    /// The secret key.
+    pub secret_key: String,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key", &REDACTED)
+            .field("secret_key", &REDACTED)
+            .finish()
+    }
+}
+
+fn provider() -> S3Provider {
+    S3Provider::new(ENDPOINT)
+}
+
+fn secret_not_found(e: &ModelError) -> bool {
+    matches!(
+        e,
+        ModelError::HookTool(HookToolError::SecretNotFound { .. })
+    )
+}
+
+/// The stored credentials (`None` before the first `sync-s3-credentials`).
+pub fn read_credentials(ctx: &mut Ctx<'_>, read: SecretRead) -> Result<Option<Credentials>, Error> {
+    let content = match ctx.get_secret(None, Some(CREDENTIALS_LABEL), read) {
+        Ok(content) => content,
+        Err(e) if secret_not_found(&e) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    match (content.get("access-key"), content.get("secret-key")) {
+        (Some(access), Some(secret)) if !access.is_empty() && !secret.is_empty() => {
+            Ok(Some(Credentials {
+                access_key: access.to_string(),
+                secret_key: secret.to_string(),
+            }))
+        }
+        _ => Err(Error::blocked(
+            "the credentials secret is incomplete: run the sync-s3-credentials action again",
+        )),
+    }
+}
+
+/// Stores the credentials in the application's secret (leader only): a new revision, or a new secret.
+pub fn store_credentials(ctx: &mut Ctx<'_>, credentials: &Credentials) -> Result<(), Error> {
+    let content = SecretContent::new()
+        .with("access-key", credentials.access_key.clone())
+        .with("secret-key", credentials.secret_key.clone());
+    match ctx.secret_info(None, Some(CREDENTIALS_LABEL)) {
+        Ok(info) => ctx.set_secret(
+            &info.id,
+            &SecretUpdate {
+                content: Some(content),
+                ..SecretUpdate::default()
+            },
+        )?,
+        Err(e) if secret_not_found(&e) => {
+            ctx.add_secret(&NewSecret {
+                content,
+                label: Some(CREDENTIALS_LABEL.to_string()),
+                description: Some("S3 credentials handed to related applications".into()),
+                owner: SecretOwner::Application,
+                ..NewSecret::default()
+            })?;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
+
+/// Sends the connection info to every relation (leader only); returns how many got it.
+///
+/// A relation gets nothing while no bucket is known for it (no `bucket` option, no request yet).
+pub fn publish(
+    ctx: &mut Ctx<'_>,
+    options: &Options,
+    credentials: &Credentials,
+) -> Result<usize, Error> {
+    let provider = provider();
+    let mut served = 0;
+    for relation in provider.relations(ctx)? {
+        let bucket = match &options.bucket {
+            Some(bucket) => bucket.clone(),
+            None => match provider.requested_bucket(ctx, &relation)? {
+                Some(bucket) => bucket,
+                None => {
+                    tracing::debug!(relation = %relation, "no bucket configured or requested yet");
+                    continue;
+                }
+            },
+        };
+        let info =
+            options.connection_info(&credentials.access_key, &credentials.secret_key, bucket);
+        provider.update_connection_info(ctx, &relation, &info)?;
+        served += 1;
+    }
+    Ok(served)
+}
+
+fn reconcile(ctx: &mut Ctx<'_>) -> Result<(), Error> {
+    let options = Options::load(ctx)?;
+    if !ctx.is_leader()? {
+        return Ok(());
+    }
+    if let Some(credentials) = read_credentials(ctx, SecretRead::Refresh)? {
+        publish(ctx, &options, &credentials)?;
+    }
+    Ok(())
+}
+
+fn status(ctx: &mut Ctx<'_>, statuses: &mut StatusCollector) -> Result<(), Error> {
+    if let Err(e) = Options::load(ctx) {
+        if e.outcome() == Outcome::Fail {
+            return Err(e);
+        }
+        statuses.add_unit(Status::blocked(e.message()));
+        return Ok(());
+    }
+    if read_credentials(ctx, SecretRead::Tracked)?.is_none() {
+        statuses.add_unit(Status::blocked(MISSING_CREDENTIALS));
+        return Ok(());
+    }
+    if ctx.is_leader()? {
+        let n = ctx.relations(ENDPOINT)?.len();
+        let plural = if n == 1 { "" } else { "s" };
+        statuses.add_unit(Status::active(format!("serving {n} relation{plural}")));
+    } else {
+        statuses.add_unit(Status::active(""));
+    }
+    Ok(())
+}
+
+fn sync_credentials(ctx: &mut Ctx<'_>, _action: &ActionEvent) -> Result<(), Error> {
+    if !ctx.is_leader()? {
+        ctx.action_fail("run sync-s3-credentials on the leader unit")?;
+        return Ok(());
+    }
+    // Read the parameters by hand: a type error must never echo a value back.
+    let params: serde_json::Value = ctx.action_params()?;
+    let param = |name: &str| {
+        params
+            .get(name)
+            .and_then(serde_json::Value::as_str)
+            .filter(|v| !v.is_empty())
+            .map(String::from)
+    };
+    let (Some(access_key), Some(secret_key)) = (param("access-key"), param("secret-key")) else {
+        ctx.action_fail("access-key and secret-key are both required, as non-empty strings")?;
+        return Ok(());
+    };
+    let credentials = Credentials {
+        access_key,
+        secret_key,
+    };
+    store_credentials(ctx, &credentials)?;
+    tracing::info!("S3 credentials stored in the application secret");
+    let result = match Options::load(ctx) {
+        Ok(options) => match publish(ctx, &options, &credentials) {
+            Ok(n) => format!("credentials stored; {n} relation(s) updated"),
+            Err(e) if e.outcome() == Outcome::Fail => return Err(e),
+            Err(e) => format!("credentials stored; relations not updated: {}", e.message()),
+        },
+        Err(e) if e.outcome() == Outcome::Fail => return Err(e),
+        Err(e) => format!("credentials stored; relations not updated: {}", e.message()),
+    };
+    ctx.action_set(&serde_json::json!({ "result": result }))?;
+    Ok(())
+}
+
+fn connection_info(ctx: &mut Ctx<'_>, _action: &ActionEvent) -> Result<(), Error> {
+    let options = match Options::load(ctx) {
+        Ok(options) => options,
+        Err(e) if e.outcome() == Outcome::Fail => return Err(e),
+        Err(e) => {
+            ctx.action_fail(e.message())?;
+            return Ok(());
+        }
+    };
+    let credentials = read_credentials(ctx, SecretRead::Tracked)?;
+    let info = options.connection_info(
+        REDACTED,
+        REDACTED,
+        options.bucket.clone().unwrap_or_default(),
+    );
+    let mut shown = info
+        .to_bag()
+        .map_err(|e| Error::fail(format!("cannot encode the connection info: {e}")))?;
+    if credentials.is_none() {
+        shown.remove("access-key");
+        shown.remove("secret-key");
+    }
+    shown.retain(|_, v| !v.is_empty());
+    if shown.is_empty() {
+        ctx.action_fail("nothing is set: configure the charm and run sync-s3-credentials")?;
+        return Ok(());
+    }
+    ctx.action_set(&serde_json::json!(shown))?;
+    Ok(())
+}
+
+fn credentials(ctx: &mut Ctx<'_>, _action: &ActionEvent) -> Result<(), Error> {
+    if !ctx.is_leader()? {
+        ctx.action_fail("run get-s3-credentials on the leader unit")?;
+        return Ok(());
+    }
+    match read_credentials(ctx, SecretRead::Refresh) {
+        Ok(Some(c)) => ctx.action_set(&serde_json::json!({
+            "access-key": c.access_key,
+            "secret-key": c.secret_key,
+        }))?,
+        Ok(None) => ctx.action_fail("credentials are not set: run sync-s3-credentials")?,
+        Err(e) if e.outcome() == Outcome::Fail => return Err(e),
+        Err(e) => ctx.action_fail(e.message())?,
+    }
+    Ok(())
+}
+
+/// Moves credentials the Python charm kept in the peer app bag into the secret (leader only).
+fn migrate_peer_credentials(ctx: &mut Ctx<'_>, _event: &Event) -> Result<(), Error> {
+    if !ctx.is_leader()? {
+        return Ok(());
+    }
+    let Some(peer) = ctx.relations(PEER)?.into_iter().next() else {
+        return Ok(());
+    };
+    let bag = ctx.read(&peer, &Bag::LocalApp)?;
+    let (Some(access), Some(secret)) = (bag.get("access-key"), bag.get("secret-key")) else {
+        return Ok(());
+    };
+    if read_credentials(ctx, SecretRead::Peek)?.is_none() {
+        let credentials = Credentials {
+            access_key: access.clone(),
+            secret_key: secret.clone(),
+        };
+        store_credentials(ctx, &credentials)?;
+        tracing::info!("moved the S3 credentials from peer data into an application secret");
+    }
+    ctx.update(
+        &peer,
+        &Bag::LocalApp,
+        [("access-key", ""), ("secret-key", "")],
+    )?;
+    Ok(())
+}
+
+/// Removes credential revisions nobody tracks any more (once each: Juju may repeat the hook).
+fn prune_revision(ctx: &mut Ctx<'_>, event: &SecretEvent) -> Result<(), Error> {
+    let (Some(CREDENTIALS_LABEL), Some(revision)) = (event.label.as_deref(), event.revision) else {
+        return Ok(());
+    };
+    if !ctx.is_leader()? {
+        return Ok(());
+    }
+    let mut pruned: Vec<u32> = ctx.stored(PRUNED_KEY).ok().flatten().unwrap_or_default();
+    if pruned.contains(&revision) {
+        return Ok(());
+    }
+    ctx.remove_secret(&event.id, Some(revision))?;
+    pruned.push(revision);
+    let keep_from = pruned.len().saturating_sub(32);
+    ctx.store(PRUNED_KEY, &pruned.split_off(keep_from))?;
+    Ok(())
+}
+
+/// The charm: the s3 provider library, one reconcile, statuses and three actions.
+pub fn charm() -> Charm {
+    let mut charm = Charm::new();
+    charm
+        .metadata(METADATA)
+        .plugin(provider())
+        .on(EventKind::UpgradeCharm, migrate_peer_credentials)
+        .on(EventKind::LeaderElected, migrate_peer_credentials)
+        .on(EventKind::SecretRemove, prune_revision)
+        .reconcile(reconcile)
+        .collect_status(status)
+        .action("sync-s3-credentials", sync_credentials)
+        .action("get-s3-connection-info", connection_info)
+        .action("get-s3-credentials", credentials);
+    charm
+}

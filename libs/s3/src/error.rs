@@ -1,0 +1,73 @@
+//! What can go wrong on either side of the relation, and what the dispatcher does about it.
+
+use charm::{Classify, ModelError, Outcome, RelationId};
+
+/// An s3 relation error; each names the relation and, for bad data, the key.
+///
+/// Messages never contain a credential: malformed-data messages name the key and what is wrong
+/// with its value, not the value.
+#[derive(Debug, thiserror::Error)]
+pub enum S3Error {
+    /// The remote application sent a value that does not decode (bad remote data: Blocked).
+    #[error("relation {relation} (application {app}): key {key:?} is malformed: {detail}")]
+    Malformed {
+        /// The relation.
+        relation: RelationId,
+        /// The remote application, or `?` when unknown.
+        app: String,
+        /// The offending key.
+        key: String,
+        /// What is wrong with its value.
+        detail: String,
+    },
+    /// A write the charm asked for is not a valid value (e.g. an empty required field: Blocked).
+    #[error("cannot send {key:?} on relation {relation}: {detail}")]
+    InvalidValue {
+        /// The relation.
+        relation: RelationId,
+        /// The key.
+        key: &'static str,
+        /// Why.
+        detail: String,
+    },
+    /// Only the leader writes the application bag (a charm bug: fails the hook).
+    #[error("only the leader can {action} on relation {relation}")]
+    NotLeader {
+        /// The relation.
+        relation: RelationId,
+        /// What was attempted.
+        action: &'static str,
+    },
+    /// The relation is not a live relation of this endpoint (a charm bug: fails the hook).
+    #[error("relation {relation} is not a live relation of endpoint {endpoint:?}")]
+    UnknownRelation {
+        /// The relation asked for.
+        relation: RelationId,
+        /// This library's endpoint.
+        endpoint: String,
+    },
+    /// The model refused or a hook tool failed.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+}
+
+impl Classify for S3Error {
+    fn outcome(&self) -> Outcome {
+        match self {
+            S3Error::Malformed { .. } | S3Error::InvalidValue { .. } => Outcome::Blocked,
+            S3Error::NotLeader { .. } | S3Error::UnknownRelation { .. } => Outcome::Fail,
+            S3Error::Model(e) => e.outcome(),
+        }
+    }
+}
+
+impl S3Error {
+    /// The offending key of a [`S3Error::Malformed`] or [`S3Error::InvalidValue`] error.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            S3Error::Malformed { key, .. } => Some(key),
+            S3Error::InvalidValue { key, .. } => Some(key),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! The `s3` v0 relation: S3 connection info from a provider (e.g. s3-integrator) to the charms that
+//! need a bucket, wire-compatible with `charms.data_platform_libs.v0.s3` (LIBPATCH 5/6).
+//!
+//! - The requirer's leader asks for a bucket (`bucket` in its app bag; `relation-<id>` by default).
+//! - The provider's leader answers in its app bag: credentials, bucket, endpoint and options
+//!   ([`S3ConnectionInfo`]; the wire format is in [`wire`]).
+//! - Library events: [`CredentialsRequested`] (provider), [`CredentialsChanged`] and
+//!   [`CredentialsGone`] (requirer). None carries a credential; state queries
+//!   ([`S3Requirer::connection_info`], [`S3Provider::relation_data`]) serve reconcile-style charms.
+//!
+//! Both sides are plugins: add them with [`Charm::plugin`](charm::Charm::plugin) and keep a clone
+//! for queries and writes.
+//!
+//! ```
+//! use charm::{Charm, Ctx, Error, Status, StatusCollector};
+//! use charm_testing::{Context, Relation, State};
+//! use s3::{CredentialsChanged, CredentialsRequested, S3ConnectionInfo, S3Provider, S3Requirer};
+//!
+//! // A provider charm: answers every request with fixed credentials.
+//! let provider = S3Provider::new("s3-credentials");
+//! let mut charm = Charm::new();
+//! let answer = provider.clone();
+//! charm.plugin(provider).on_event(move |ctx: &mut Ctx, req: &CredentialsRequested| {
+//!     let info = S3ConnectionInfo {
+//!         endpoint: Some("https://s3.example.com".into()),
+//!         ..S3ConnectionInfo::new("my-access-key", "my-secret-key", req.bucket.clone())
+//!     };
+//!     answer.update_connection_info(ctx, &req.relation, &info)?;
+//!     Ok(())
+//! });
+//! let provider_ctx = Context::new(charm, "name: s3\nprovides:\n  s3-credentials: {interface: s3}\n");
+//!
+//! // A requirer charm: shows the bucket it got.
+//! let requirer = S3Requirer::new("s3-credentials").bucket("backups");
+//! let mut charm = Charm::new();
+//! let query = requirer.clone();
+//! charm
+//!     .plugin(requirer)
+//!     .on_event(|_ctx: &mut Ctx, event: &CredentialsChanged| {
+//!         tracing::info!("now using bucket {}", event.bucket);
+//!         Ok(())
+//!     })
+//!     .collect_status(move |ctx: &mut Ctx, statuses: &mut StatusCollector| {
+//!         for rel in query.relations(ctx)? {
+//!             if let Some(info) = query.connection_info(ctx, &rel)? {
+//!                 statuses.add_unit(Status::active(format!("bucket {}", info.bucket)));
+//!             }
+//!         }
+//!         Ok(())
+//!     });
+//! let requirer_ctx = Context::new(charm, "name: app\nrequires:\n  s3-credentials: {interface: s3}\n");
+//!
+//! // The requirer's leader asks for its bucket when the relation joins...
+//! let rel = Relation::new("s3-credentials", 7, "s3").remote_unit(0, [("", ""); 0]);
+//! let out = requirer_ctx.run(rel.joined(0), State::default().leader(true).relation(rel.clone()));
+//! let request = out.state.rel(7).unwrap().local_app_data.clone();
+//! assert_eq!(request["bucket"], "backups");
+//!
+//! // ...the provider's leader answers (and keeps the Python library's `data` cache)...
+//! let prel = Relation::new("s3-credentials", 7, "app").remote_app_data(request);
+//! let out = provider_ctx.run(prel.changed(None), State::default().leader(true).relation(prel));
+//! assert_eq!(out.emitted::<CredentialsRequested>()[0].bucket, "backups");
+//! let answer = out.state.rel(7).unwrap().local_app_data.clone();
+//! assert_eq!(answer["data"], r#"{"bucket": "backups"}"#);
+//!
+//! // ...and every requirer unit gets typed connection info.
+//! let rel = rel.remote_app_data(answer);
+//! let out = requirer_ctx.run(rel.changed(None), State::default().relation(rel));
+//! assert_eq!(out.emitted::<CredentialsChanged>().len(), 1);
+//! assert_eq!(out.state.unit_status, Some(Status::active("bucket backups")));
+//! ```
+//!
+//! See the crate's `README.md` for the wire table, the fixes over the Python library and what is
+//! left out.
+
+mod digest;
+pub mod error;
+pub mod events;
+pub mod provider;
+pub mod requirer;
+pub mod wire;
+
+pub use error::S3Error;
+pub use events::{CredentialsChanged, CredentialsGone, CredentialsRequested};
+pub use provider::S3Provider;
+pub use requirer::{BucketFn, ConnectionState, S3Requirer};
+pub use wire::{S3ConnectionInfo, S3Key, S3Request, UriStyle};

@@ -1,0 +1,558 @@
+//! The whole s3 v0 wire contract: every key of both application bags and how each value is encoded.
+//!
+//! | bag | key | Rust type | on the wire |
+//! | --- | --- | --- | --- |
+//! | requirer app | `bucket` | `String` | plain text |
+//! | provider app | `access-key`, `secret-key`, `bucket` | `String` (required) | plain text |
+//! | provider app | `path`, `endpoint`, `region`, `storage-class`, `s3-api-version` | `Option<String>` | plain text |
+//! | provider app | `s3-uri-style` | `Option<UriStyle>` | plain text (`host`, `path`, anything else kept) |
+//! | provider app | `tls-ca-chain`, `attributes` | `Vec<String>` (empty: key absent) | JSON text, Python separators (`["a", "b"]`) |
+//! | provider app | `delete-older-than-days` | `Option<u32>` | decimal text |
+//! | provider app | `data` | — (library-internal) | JSON text object: the requirer bag last seen, Python separators |
+//!
+//! Keys nobody declares are ignored when reading. An empty value never travels: writing `""` deletes
+//! a key (Juju's rule), which is how an unset optional field or an empty list is sent.
+
+use charm::BagData;
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+
+/// The provider's diff cache key: a JSON snapshot of the requirer bag, kept in the provider app bag.
+pub const CACHE_KEY: &str = "data";
+
+/// Every key the provider sends (the `data` cache aside).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum S3Key {
+    /// `access-key` (required).
+    AccessKey,
+    /// `secret-key` (required).
+    SecretKey,
+    /// `bucket` (required).
+    Bucket,
+    /// `path`.
+    Path,
+    /// `endpoint`.
+    Endpoint,
+    /// `region`.
+    Region,
+    /// `s3-uri-style`.
+    S3UriStyle,
+    /// `storage-class`.
+    StorageClass,
+    /// `tls-ca-chain`.
+    TlsCaChain,
+    /// `s3-api-version`.
+    S3ApiVersion,
+    /// `attributes`.
+    Attributes,
+    /// `delete-older-than-days`.
+    DeleteOlderThanDays,
+}
+
+impl S3Key {
+    /// Every provider key, in wire-table order.
+    pub const ALL: [S3Key; 12] = [
+        S3Key::AccessKey,
+        S3Key::SecretKey,
+        S3Key::Bucket,
+        S3Key::Path,
+        S3Key::Endpoint,
+        S3Key::Region,
+        S3Key::S3UriStyle,
+        S3Key::StorageClass,
+        S3Key::TlsCaChain,
+        S3Key::S3ApiVersion,
+        S3Key::Attributes,
+        S3Key::DeleteOlderThanDays,
+    ];
+
+    /// The keys without which a requirer has no usable credentials.
+    pub const REQUIRED: [S3Key; 3] = [S3Key::AccessKey, S3Key::SecretKey, S3Key::Bucket];
+
+    /// The key as it appears in the bag.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            S3Key::AccessKey => "access-key",
+            S3Key::SecretKey => "secret-key",
+            S3Key::Bucket => "bucket",
+            S3Key::Path => "path",
+            S3Key::Endpoint => "endpoint",
+            S3Key::Region => "region",
+            S3Key::S3UriStyle => "s3-uri-style",
+            S3Key::StorageClass => "storage-class",
+            S3Key::TlsCaChain => "tls-ca-chain",
+            S3Key::S3ApiVersion => "s3-api-version",
+            S3Key::Attributes => "attributes",
+            S3Key::DeleteOlderThanDays => "delete-older-than-days",
+        }
+    }
+
+    /// Whether the value is a credential (never logged, never shown).
+    pub fn is_credential(self) -> bool {
+        matches!(self, S3Key::AccessKey | S3Key::SecretKey)
+    }
+}
+
+impl fmt::Display for S3Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How clients address a bucket: `host` (virtual-hosted style) or `path`; other values are kept.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum UriStyle {
+    /// `host`: `https://<bucket>.<endpoint>/<key>`.
+    Host,
+    /// `path`: `https://<endpoint>/<bucket>/<key>`.
+    Path,
+    /// Any other text a provider sent, kept as it was.
+    Other(String),
+}
+
+impl UriStyle {
+    /// The wire text.
+    pub fn as_str(&self) -> &str {
+        match self {
+            UriStyle::Host => "host",
+            UriStyle::Path => "path",
+            UriStyle::Other(s) => s,
+        }
+    }
+
+    /// Reads wire text; `host` and `path` are recognised, anything else is kept as [`UriStyle::Other`].
+    pub fn parse(text: &str) -> UriStyle {
+        match text {
+            "host" => UriStyle::Host,
+            "path" => UriStyle::Path,
+            other => UriStyle::Other(other.to_string()),
+        }
+    }
+}
+
+impl fmt::Display for UriStyle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for UriStyle {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for UriStyle {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Ok(UriStyle::parse(&text))
+    }
+}
+
+/// The requirer's application bag: the bucket it asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(
+    title = "s3 v0 requirer application bag",
+    description = "The bucket the requirer's leader asks for."
+)]
+pub struct S3Request {
+    /// The bucket the requirer wants (the Python requirer sends `relation-<id>` when given none).
+    pub bucket: String,
+}
+
+/// The provider's application bag: where and how to reach the bucket, with the credentials.
+///
+/// Build one with [`S3ConnectionInfo::new`] and struct update syntax. Its `Debug` output never shows
+/// the access key or the secret key.
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[schemars(
+    title = "s3 v0 provider application bag",
+    description = "Connection info and credentials the provider's leader sends; every value is text."
+)]
+pub struct S3ConnectionInfo {
+    /// The access key (the account).
+    pub access_key: String,
+    /// The secret key (the password).
+    pub secret_key: String,
+    /// The bucket to use.
+    pub bucket: String,
+    /// A path (prefix) inside the bucket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub path: Option<String>,
+    /// The S3 endpoint URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub endpoint: Option<String>,
+    /// The region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub region: Option<String>,
+    /// Host or path style addressing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub s3_uri_style: Option<UriStyle>,
+    /// The storage class of uploaded objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub storage_class: Option<String>,
+    /// CA certificates (PEM) to trust for the endpoint; JSON text on the wire.
+    #[serde(default, with = "json_list", skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "String")]
+    pub tls_ca_chain: Vec<String>,
+    /// The signature version, e.g. `4` (a string on the wire, whatever the published schema says).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub s3_api_version: Option<String>,
+    /// Extra attributes (custom HTTP headers), e.g. `k=v`; JSON text on the wire.
+    #[serde(default, with = "json_list", skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "String")]
+    pub attributes: Vec<String>,
+    /// Retention of full backups, in days; decimal text on the wire.
+    #[serde(default, with = "days", skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub delete_older_than_days: Option<u32>,
+}
+
+impl S3ConnectionInfo {
+    /// Connection info with the three required fields and nothing else.
+    pub fn new(
+        access_key: impl Into<String>,
+        secret_key: impl Into<String>,
+        bucket: impl Into<String>,
+    ) -> Self {
+        S3ConnectionInfo {
+            access_key: access_key.into(),
+            secret_key: secret_key.into(),
+            bucket: bucket.into(),
+            ..S3ConnectionInfo::default()
+        }
+    }
+
+    /// The bag entries this info is sent as; absent optional fields and empty lists have no entry.
+    pub fn to_bag(&self) -> Result<BagData, charm::databag::DatabagError> {
+        charm::databag::encode(self)
+    }
+
+    /// Reads a provider bag; the `data` cache and unknown keys are ignored.
+    pub fn from_bag(bag: &BagData) -> Result<Self, charm::databag::DatabagError> {
+        charm::databag::decode(bag)
+    }
+
+    /// The required keys that are absent (or empty) in `bag`.
+    pub fn missing_in(bag: &BagData) -> Vec<S3Key> {
+        S3Key::REQUIRED
+            .into_iter()
+            .filter(|k| bag.get(k.as_str()).is_none_or(|v| v.is_empty()))
+            .collect()
+    }
+
+    /// The required fields that are empty here (an empty value would delete the key on the wire).
+    pub fn empty_required(&self) -> Vec<S3Key> {
+        [
+            (S3Key::AccessKey, &self.access_key),
+            (S3Key::SecretKey, &self.secret_key),
+            (S3Key::Bucket, &self.bucket),
+        ]
+        .into_iter()
+        .filter(|(_, v)| v.is_empty())
+        .map(|(k, _)| k)
+        .collect()
+    }
+}
+
+impl fmt::Debug for S3ConnectionInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let redacted = |v: &str| if v.is_empty() { "" } else { "<redacted>" };
+        f.debug_struct("S3ConnectionInfo")
+            .field("access_key", &redacted(&self.access_key))
+            .field("secret_key", &redacted(&self.secret_key))
+            .field("bucket", &self.bucket)
+            .field("path", &self.path)
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("s3_uri_style", &self.s3_uri_style)
+            .field("storage_class", &self.storage_class)
+            .field("tls_ca_chain", &self.tls_ca_chain)
+            .field("s3_api_version", &self.s3_api_version)
+            .field("attributes", &self.attributes)
+            .field("delete_older_than_days", &self.delete_older_than_days)
+            .finish()
+    }
+}
+
+/// The wire text of a list field: JSON with Python's separators; an empty list is no entry (`""`).
+pub fn encode_list(items: &[String]) -> String {
+    if items.is_empty() {
+        return String::new();
+    }
+    let array = items
+        .iter()
+        .map(|s| serde_json::Value::String(s.clone()))
+        .collect();
+    charm::pyjson::dumps(&serde_json::Value::Array(array))
+}
+
+/// Reads the wire text of a list field.
+///
+/// A JSON list of strings is the list. JSON `""` and `null` read as the empty list: the Python
+/// s3-integrator "resets" a list option by sending `json.dumps("")` (interfaces.md 4.4 #7).
+pub fn decode_list(text: &str) -> Result<Vec<String>, String> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("not JSON text ({e})"))?;
+    match value {
+        serde_json::Value::Array(items) => items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| match item {
+                serde_json::Value::String(s) => Ok(s),
+                other => Err(format!("item {i} is {}, not a string", json_kind(&other))),
+            })
+            .collect(),
+        serde_json::Value::Null => Ok(Vec::new()),
+        serde_json::Value::String(s) if s.is_empty() => Ok(Vec::new()),
+        other => Err(format!(
+            "expected a JSON list of strings, got {}",
+            json_kind(&other)
+        )),
+    }
+}
+
+/// The wire text of the retention days.
+pub fn encode_days(days: u32) -> String {
+    days.to_string()
+}
+
+/// Reads the retention days (decimal text, surrounding spaces allowed as Python's `int()` does).
+pub fn decode_days(text: &str) -> Result<u32, String> {
+    let trimmed = text.trim();
+    trimmed.parse::<u32>().map_err(|_| {
+        if trimmed.parse::<i64>().is_ok() {
+            "not a number of days between 0 and 4294967295".to_string()
+        } else {
+            "not an integer".to_string()
+        }
+    })
+}
+
+fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// Serde field encoding of the list fields (see [`encode_list`] and [`decode_list`]).
+mod json_list {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        items: &[String],
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&super::encode_list(items))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<String>, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        super::decode_list(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Serde field encoding of the retention days (see [`encode_days`] and [`decode_days`]).
+mod days {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        days: &Option<u32>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match days {
+            Some(d) => serializer.serialize_str(&super::encode_days(*d)),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<u32>, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        super::decode_days(&text)
+            .map(Some)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// The provider's diff cache (`data`): the requirer bag as last seen, minus `data`.
+///
+/// Written as Python's `json.dumps` writes a dict read from Juju: keys in Juju's (sorted) order,
+/// separators `", "` and `": "`.
+pub fn encode_cache(requirer_bag: &BagData) -> String {
+    let object = requirer_bag
+        .iter()
+        .filter(|(k, _)| k.as_str() != CACHE_KEY)
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+        .collect();
+    charm::pyjson::dumps(&serde_json::Value::Object(object))
+}
+
+/// Reads the diff cache; values that are not strings are kept so they compare as changed.
+pub fn decode_cache(text: &str) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        Ok(other) => Err(format!("expected a JSON object, got {}", json_kind(&other))),
+        Err(e) => Err(format!("not JSON text ({e})")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bag(pairs: &[(&str, &str)]) -> BagData {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn full_info_round_trips_with_python_text() {
+        let info = S3ConnectionInfo {
+            path: Some("/p".into()),
+            endpoint: Some("https://s3.example.com".into()),
+            region: Some("eu-1".into()),
+            s3_uri_style: Some(UriStyle::Path),
+            storage_class: Some("cold".into()),
+            tls_ca_chain: vec!["a\nb".into(), "c".into()],
+            s3_api_version: Some("4".into()),
+            attributes: vec!["k=v".into()],
+            delete_older_than_days: Some(7),
+            ..S3ConnectionInfo::new("ak", "sk", "b")
+        };
+        let encoded = info.to_bag().unwrap();
+        assert_eq!(encoded["tls-ca-chain"], r#"["a\nb", "c"]"#);
+        assert_eq!(encoded["attributes"], r#"["k=v"]"#);
+        assert_eq!(encoded["delete-older-than-days"], "7");
+        assert_eq!(encoded["s3-uri-style"], "path");
+        assert_eq!(encoded.len(), 12);
+        assert_eq!(S3ConnectionInfo::from_bag(&encoded).unwrap(), info);
+    }
+
+    #[test]
+    fn minimal_info_has_only_required_keys() {
+        let encoded = S3ConnectionInfo::new("ak", "sk", "b").to_bag().unwrap();
+        assert_eq!(
+            encoded,
+            bag(&[("access-key", "ak"), ("secret-key", "sk"), ("bucket", "b")])
+        );
+    }
+
+    #[test]
+    fn keys_match_the_struct() {
+        let full = S3ConnectionInfo {
+            path: Some("x".into()),
+            endpoint: Some("x".into()),
+            region: Some("x".into()),
+            s3_uri_style: Some(UriStyle::Host),
+            storage_class: Some("x".into()),
+            tls_ca_chain: vec!["x".into()],
+            s3_api_version: Some("x".into()),
+            attributes: vec!["x".into()],
+            delete_older_than_days: Some(1),
+            ..S3ConnectionInfo::new("x", "x", "x")
+        };
+        let keys: Vec<String> = full.to_bag().unwrap().into_keys().collect();
+        let mut expected: Vec<String> = S3Key::ALL.iter().map(|k| k.to_string()).collect();
+        expected.sort();
+        assert_eq!(keys, expected);
+    }
+
+    #[test]
+    fn lists_tolerate_python_resets_and_reject_garbage() {
+        assert_eq!(decode_list(r#""""#).unwrap(), Vec::<String>::new());
+        assert_eq!(decode_list("null").unwrap(), Vec::<String>::new());
+        assert_eq!(decode_list("[]").unwrap(), Vec::<String>::new());
+        assert!(decode_list("[oops").unwrap_err().contains("not JSON"));
+        assert!(decode_list("a=1;b=2").unwrap_err().contains("not JSON"));
+        assert!(
+            decode_list(r#"{"a": 1}"#)
+                .unwrap_err()
+                .contains("an object")
+        );
+        assert!(
+            decode_list("[1]")
+                .unwrap_err()
+                .contains("item 0 is a number")
+        );
+        assert!(decode_list(r#""x""#).unwrap_err().contains("a string"));
+        assert_eq!(encode_list(&[]), "");
+    }
+
+    #[test]
+    fn days_are_decimal() {
+        assert_eq!(decode_days(" 7 ").unwrap(), 7);
+        assert!(decode_days("-1").unwrap_err().contains("between"));
+        assert!(decode_days("seven").unwrap_err().contains("not an integer"));
+        assert!(decode_days("1.5").is_err());
+        assert_eq!(encode_days(30), "30");
+    }
+
+    #[test]
+    fn uri_style_keeps_unknown_values() {
+        assert_eq!(UriStyle::parse("host"), UriStyle::Host);
+        assert_eq!(
+            UriStyle::parse("virtual"),
+            UriStyle::Other("virtual".into())
+        );
+        let info = S3ConnectionInfo::from_bag(&bag(&[
+            ("access-key", "a"),
+            ("secret-key", "s"),
+            ("bucket", "b"),
+            ("s3-uri-style", "virtual"),
+        ]))
+        .unwrap();
+        assert_eq!(info.to_bag().unwrap()["s3-uri-style"], "virtual");
+    }
+
+    #[test]
+    fn debug_redacts_credentials() {
+        let shown = format!(
+            "{:?}",
+            S3ConnectionInfo::new("AKIAEXAMPLE", "wJalrXUtn", "b")
+        );
+        assert!(!shown.contains("AKIAEXAMPLE"), "{shown}");
+        assert!(!shown.contains("wJalrXUtn"), "{shown}");
+        assert!(shown.contains("<redacted>") && shown.contains("bucket: \"b\""));
+    }
+
+    #[test]
+    fn cache_is_python_json_of_the_sorted_bag() {
+        let text = encode_cache(&bag(&[("bucket", "b"), ("data", "{}"), ("a", "1")]));
+        assert_eq!(text, r#"{"a": "1", "bucket": "b"}"#);
+        assert_eq!(encode_cache(&BagData::new()), "{}");
+        assert_eq!(decode_cache(&text).unwrap()["bucket"], "b");
+        assert!(decode_cache("[1]").is_err());
+        assert!(decode_cache("{").is_err());
+    }
+
+    #[test]
+    fn missing_required_keys() {
+        assert_eq!(
+            S3ConnectionInfo::missing_in(&bag(&[("bucket", "b"), ("access-key", "")])),
+            vec![S3Key::AccessKey, S3Key::SecretKey]
+        );
+        assert_eq!(
+            S3ConnectionInfo::default().empty_required(),
+            S3Key::REQUIRED.to_vec()
+        );
+    }
+}
