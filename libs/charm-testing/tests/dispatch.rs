@@ -534,3 +534,36 @@ fn logs_go_to_juju_log_with_levels() {
             .contains(&(charm::LogLevel::Debug, "details".to_string()))
     );
 }
+
+#[test]
+fn blocked_errors_in_actions_fail_the_action_not_the_unit() {
+    let mut charm = Charm::new();
+    charm.action("check", |_: &mut Ctx, _: &ActionEvent| {
+        Err(Error::blocked("nothing to check"))
+    });
+    let out =
+        Context::new(charm, META).run_action("check", serde_json::json!({}), State::default());
+    assert!(out.ok(), "the hook itself succeeds");
+    assert_eq!(out.action.failed.as_deref(), Some("nothing to check"));
+    assert_eq!(out.state.unit_status, None);
+}
+
+#[test]
+fn event_names_must_be_unique() {
+    #[derive(Debug, Serialize, Deserialize)]
+    struct Other;
+    impl CustomEvent for Other {
+        const NAME: &'static str = "Ready";
+    }
+    let mut charm = Charm::new();
+    charm
+        .on_event(|_: &mut Ctx, _: &Ready| Ok(()))
+        .on_event(|_: &mut Ctx, _: &Ready| Ok(()))
+        .on_event(|_: &mut Ctx, _: &Other| Ok(()));
+    let out = Context::new(charm, META).run(Event::Install, State::default());
+    assert!(
+        out.error()
+            .unwrap()
+            .contains("two event types are named \"Ready\"")
+    );
+}

@@ -112,6 +112,7 @@ pub struct Charm {
     juju_observers: Vec<JujuObserver>,
     custom_observers: Vec<CustomObserver>,
     restorers: HashMap<&'static str, Restore>,
+    event_types: HashMap<&'static str, TypeId>,
     reconcilers: Vec<Reconciler>,
     collectors: Vec<Collector>,
     plugin_keys: Vec<String>,
@@ -135,6 +136,7 @@ impl Charm {
             juju_observers: Vec::new(),
             custom_observers: Vec::new(),
             restorers: HashMap::new(),
+            event_types: HashMap::new(),
             reconcilers: Vec::new(),
             collectors: Vec::new(),
             plugin_keys: Vec::new(),
@@ -226,6 +228,18 @@ impl Charm {
         H: Fn(&mut Ctx<'_>, &E) -> Result<(), Error> + 'static,
     {
         let id = self.next_id::<H>();
+        // Deferred events are restored by name: two event types may not share one.
+        match self.event_types.get(E::NAME) {
+            Some(existing) if *existing != TypeId::of::<E>() => {
+                self.build_errors.push(format!(
+                    "two event types are named {:?} (CustomEvent::NAME must be unique)",
+                    E::NAME
+                ));
+            }
+            _ => {
+                self.event_types.insert(E::NAME, TypeId::of::<E>());
+            }
+        }
         self.restorers.insert(E::NAME, |data| {
             serde_json::from_value::<E>(data).map(|e| Box::new(e) as Box<dyn Any>)
         });
@@ -431,8 +445,11 @@ impl Run<'_> {
             }
         }
         if is_action {
-            // Action failures are reported through action-fail; statuses are not the place.
-            self.problems.clear();
+            // An action reports its problems to the user running it, not as a unit status.
+            let problems: Vec<Status> = self.problems.drain(..).collect();
+            if let Some(first) = problems.first() {
+                ctx.action_fail(&first.message)?;
+            }
         }
         if !event.is_restricted() {
             self.collect_status(ctx)?;
