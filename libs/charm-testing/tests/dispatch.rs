@@ -567,3 +567,39 @@ fn event_names_must_be_unique() {
             .contains("two event types are named \"Ready\"")
     );
 }
+
+#[test]
+fn scratch_values_live_for_one_dispatch() {
+    #[derive(Default)]
+    struct Seen(Vec<&'static str>);
+    let mut charm = Charm::new();
+    charm
+        .on(EventKind::UpdateStatus, |ctx: &mut Ctx, _: &Event| {
+            ctx.scratch::<Seen>().0.push("handler");
+            Ok(())
+        })
+        .reconcile(|ctx: &mut Ctx| {
+            ctx.scratch::<Seen>().0.push("reconcile");
+            let seen = ctx.scratch::<Seen>().0.join(",");
+            ctx.store("seen", &seen).map_err(Into::into)
+        });
+    let ctx = Context::new(charm, META);
+    let out = ctx.run(Event::UpdateStatus, State::default());
+    assert_eq!(out.state.stored["seen"], "handler,reconcile");
+    let out = ctx.run(Event::UpdateStatus, out.state);
+    assert_eq!(
+        out.state.stored["seen"], "handler,reconcile",
+        "not carried over"
+    );
+}
+
+#[test]
+fn events_whose_handler_failed_are_still_reported() {
+    let mut charm = Charm::new();
+    charm
+        .plugin(library)
+        .on_event(|_: &mut Ctx, _: &Ready| Err(Error::fail("handler broke")));
+    let out = Context::new(charm, META).run(db().changed(Some(0)), State::default().relation(db()));
+    assert!(!out.ok());
+    assert_eq!(out.emitted::<Ready>().len(), 1);
+}

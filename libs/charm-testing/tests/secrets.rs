@@ -254,3 +254,25 @@ fn secret_content_debug_is_redacted() {
     };
     assert!(!format!("{update:?}").contains("hunter2"));
 }
+
+#[test]
+fn secret_reads_are_cached_for_the_dispatch_including_not_found() {
+    let ctx = ctx_with(|ctx| {
+        for _ in 0..2 {
+            ctx.get_secret(Some("secret:abc"), None, SecretRead::Tracked)?;
+            // The other URI form of the same secret hits the same entry.
+            ctx.get_secret(Some("secret://model-uuid/abc"), None, SecretRead::Tracked)?;
+            ctx.get_secret(Some("secret:abc"), None, SecretRead::Peek)?;
+            let missing = ctx.get_secret(None, Some("not-yet"), SecretRead::Tracked);
+            assert!(missing.unwrap_err().is_secret_not_found());
+        }
+        Ok(())
+    });
+    let out = ctx.run(
+        Event::UpdateStatus,
+        State::default().secret(Secret::granted("secret:abc", content("v"))),
+    );
+    assert!(out.ok(), "{:?}", out.error());
+    // Tracked, peek and the not-found label: one call each.
+    assert_eq!(out.calls_to("secret-get"), 3, "{:?}", out.calls);
+}

@@ -78,7 +78,7 @@ pub struct EmittedEvent {
     /// The event serialised as JSON.
     pub data: serde_json::Value,
     /// The event itself (downcast with [`EmittedEvent::get`]).
-    pub value: Box<dyn Any>,
+    pub value: std::rc::Rc<dyn Any>,
 }
 
 impl EmittedEvent {
@@ -582,6 +582,12 @@ impl Run<'_> {
         }
         let batch: Vec<Emitted> = std::mem::take(&mut ctx.emitted);
         for emitted in batch {
+            // Recorded before its handlers run, so a failing handler does not hide the event.
+            self.emitted.push(EmittedEvent {
+                name: emitted.name,
+                data: emitted.data.clone(),
+                value: emitted.value.clone(),
+            });
             for observer in self
                 .charm
                 .custom_observers
@@ -596,11 +602,6 @@ impl Run<'_> {
                     add_deferred(&mut ctx.state, &observer.id, record);
                 }
             }
-            self.emitted.push(EmittedEvent {
-                name: emitted.name,
-                data: emitted.data,
-                value: emitted.value,
-            });
         }
         Ok(())
     }

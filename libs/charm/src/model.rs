@@ -95,7 +95,7 @@ pub enum ModelError {
         /// The bag.
         bag: Bag,
         /// What is wrong.
-        source: DatabagError,
+        source: Box<DatabagError>,
     },
     /// An action-only call outside an action.
     #[error("{0} is only possible while running an action")]
@@ -125,6 +125,24 @@ pub enum ModelError {
     /// `metadata.yaml` could not be read.
     #[error("metadata.yaml: {0}")]
     Metadata(String),
+}
+
+impl ModelError {
+    /// Whether a hook tool said the secret does not exist (or is not visible to this unit).
+    pub fn is_secret_not_found(&self) -> bool {
+        matches!(
+            self,
+            ModelError::HookTool(HookToolError::SecretNotFound { .. })
+        )
+    }
+
+    /// Whether a hook tool said the relation does not exist (any more).
+    pub fn is_relation_not_found(&self) -> bool {
+        matches!(
+            self,
+            ModelError::HookTool(HookToolError::RelationNotFound { .. })
+        )
+    }
 }
 
 impl Classify for ModelError {
@@ -160,7 +178,7 @@ pub trait CustomEvent: Serialize + DeserializeOwned + fmt::Debug + 'static {
 pub(crate) struct Emitted {
     pub(crate) type_id: TypeId,
     pub(crate) name: &'static str,
-    pub(crate) value: Box<dyn Any>,
+    pub(crate) value: std::rc::Rc<dyn Any>,
     pub(crate) data: serde_json::Value,
 }
 
@@ -173,7 +191,8 @@ struct Cache {
     remote_app: HashMap<RelationId, Option<String>>,
     bags: HashMap<(RelationId, String, bool), BagData>,
     action_params: Option<serde_json::Value>,
-    secrets: HashMap<String, SecretContent>,
+    /// Secret reads by (unique id, label, latest?): content, or the "not found" Juju gave.
+    secrets: HashMap<(String, String, bool), Result<SecretContent, String>>,
 }
 
 /// The handle every handler gets: the Juju model of this unit, for one dispatch.
@@ -188,6 +207,7 @@ pub struct Ctx<'a> {
     pub(crate) defer_requested: bool,
     pub(crate) current: Option<Event>,
     pub(crate) status_set_now: bool,
+    scratch: HashMap<TypeId, Box<dyn Any>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -209,6 +229,7 @@ impl<'a> Ctx<'a> {
             defer_requested: false,
             current: None,
             status_set_now: false,
+            scratch: HashMap::new(),
         }
     }
 
@@ -457,7 +478,7 @@ impl<'a> Ctx<'a> {
         databag::decode(&data).map_err(|source| ModelError::Databag {
             relation: relation.clone(),
             bag: bag.clone(),
-            source,
+            source: Box::new(source),
         })
     }
 
@@ -519,7 +540,7 @@ impl<'a> Ctx<'a> {
         let data = databag::encode(value).map_err(|source| ModelError::Databag {
             relation: relation.clone(),
             bag: bag.clone(),
-            source,
+            source: Box::new(source),
         })?;
         self.update(relation, bag, data)
     }
@@ -555,6 +576,7 @@ impl<'a> Ctx<'a> {
         if secret.owner == SecretOwner::Application {
             self.require_leader("create an application-owned secret")?;
         }
+        self.cache.secrets.clear();
         Ok(self.tools.secret_add(secret)?)
     }
 
@@ -565,17 +587,50 @@ impl<'a> Ctx<'a> {
         label: Option<&str>,
         read: SecretRead,
     ) -> Result<SecretContent, ModelError> {
-        let key = format!("{}|{}", id.unwrap_or(""), label.unwrap_or(""));
-        if read == SecretRead::Tracked
-            && let Some(content) = self.cache.secrets.get(&key)
-        {
-            return Ok(content.clone());
+        // One read per secret and revision kind per dispatch; a "not found" is remembered too.
+        let key = |latest| {
+            (
+                id.map(crate::secret::unique_id).unwrap_or("").to_string(),
+                label.unwrap_or("").to_string(),
+                latest,
+            )
+        };
+        let cached = match read {
+            SecretRead::Tracked => self.cache.secrets.get(&key(false)),
+            SecretRead::Peek => self.cache.secrets.get(&key(true)),
+            SecretRead::Refresh => None,
+        };
+        match cached {
+            Some(Ok(content)) => return Ok(content.clone()),
+            Some(Err(stderr)) => {
+                return Err(ModelError::HookTool(HookToolError::SecretNotFound {
+                    tool: "secret-get".into(),
+                    stderr: stderr.clone(),
+                }));
+            }
+            None => {}
         }
-        let content = self.tools.secret_get(id, label, read)?;
-        if read != SecretRead::Peek {
-            self.cache.secrets.insert(key, content.clone());
+        match self.tools.secret_get(id, label, read) {
+            Ok(content) => {
+                if read != SecretRead::Peek {
+                    self.cache.secrets.insert(key(false), Ok(content.clone()));
+                }
+                if read != SecretRead::Tracked {
+                    self.cache.secrets.insert(key(true), Ok(content.clone()));
+                }
+                Ok(content)
+            }
+            Err(HookToolError::SecretNotFound { tool, stderr }) => {
+                for latest in [false, true] {
+                    self.cache.secrets.insert(key(latest), Err(stderr.clone()));
+                }
+                Err(ModelError::HookTool(HookToolError::SecretNotFound {
+                    tool,
+                    stderr,
+                }))
+            }
+            Err(e) => Err(e.into()),
         }
-        Ok(content)
     }
 
     /// Owner-only metadata of a secret, by id or label.
@@ -793,6 +848,22 @@ impl<'a> Ctx<'a> {
         Ok(())
     }
 
+    /// A value of type `T` that lives for this dispatch only (created with `Default` on first
+    /// use): lets handlers, reconcile and collect-status share what they computed.
+    pub fn scratch<T: Default + 'static>(&mut self) -> &mut T {
+        let slot = self
+            .scratch
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Box::new(T::default()));
+        if !slot.is::<T>() {
+            *slot = Box::new(T::default());
+        }
+        match slot.downcast_mut::<T>() {
+            Some(value) => value,
+            None => unreachable!("the slot was just filled with a T"),
+        }
+    }
+
     /// Removes a stored value.
     pub fn forget(&mut self, key: &str) {
         self.state.stored.remove(key);
@@ -804,7 +875,7 @@ impl<'a> Ctx<'a> {
         self.emitted.push(Emitted {
             type_id: TypeId::of::<E>(),
             name: E::NAME,
-            value: Box::new(event),
+            value: std::rc::Rc::new(event),
             data,
         });
     }

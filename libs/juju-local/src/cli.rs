@@ -4,24 +4,28 @@ use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 use crate::flags::{self, Flag, Parsed};
-use crate::model::{DeployOptions, Model, ModelOptions};
+use crate::model::{
+    DEFAULT_HOOK_TIMEOUT, DeployOptions, HOOK_TIMEOUT_ENV, Model, ModelOptions, parse_hook_timeout,
+};
 use crate::state::HookSpec;
 
 /// The usage text.
 pub const USAGE: &str = "\
 juju-local: a local stand-in for the Juju unit agent
 
-Usage: juju-local [--model DIR] <command> [options]
+Usage: juju-local [--model DIR] [--hook-timeout SECS] <command> [options]
 
 Model directory: --model DIR, else $JUJU_LOCAL_MODEL, else ./.juju-local
+Hook timeout: --hook-timeout SECS, else $JUJU_LOCAL_HOOK_TIMEOUT, else 60 (0: no limit); a charm
+process running longer is killed (SIGKILL to its process group) and the hook fails
 
 Commands:
   init [--name NAME]                          create a fresh model
   deploy <charm-dir> [<app>] [-n N] [--config k=v]... [--env K=V]...  # {unit} {app} {n} in V
-  add-unit <app> [-n N]
+  add-unit <app> [-n N]                       principal apps (subordinates follow relations)
   config <app> [k=v ...] [--reset key]...     set config (no args: print it)
   leader <app>/<n>                            move leadership
-  relate <app>[:<endpoint>] <app>[:<endpoint>]
+  relate <app>[:<endpoint>] <app>[:<endpoint>]  every charm also provides juju-info
   remove-relation <a> [<b>] | <id>
   remove-unit <app>/<n>
   remove-app <app>
@@ -50,10 +54,22 @@ fn model_dir(global: Option<String>) -> PathBuf {
         .map_or_else(|| PathBuf::from(".juju-local"), PathBuf::from)
 }
 
-fn options() -> Result<ModelOptions> {
+/// Model options for this process: the running executable as the tool binary and the hook
+/// timeout from `--hook-timeout`, else `$JUJU_LOCAL_HOOK_TIMEOUT`, else the default.
+fn options(hook_timeout: Option<&str>) -> Result<ModelOptions> {
     let exe = std::env::current_exe()
         .map_err(|e| Error::io("cannot find own executable", "juju-local", e))?;
-    Ok(ModelOptions::new(exe))
+    let mut opts = ModelOptions::new(exe);
+    opts.hook_timeout = match hook_timeout {
+        Some(v) => parse_hook_timeout(v).map_err(|e| usage(format!("--hook-timeout: {e}")))?,
+        None => match std::env::var(HOOK_TIMEOUT_ENV) {
+            Ok(v) => {
+                parse_hook_timeout(&v).map_err(|e| usage(format!("${HOOK_TIMEOUT_ENV}: {e}")))?
+            }
+            Err(_) => Some(DEFAULT_HOOK_TIMEOUT),
+        },
+    };
+    Ok(opts)
 }
 
 fn kv(s: &str) -> Result<(String, String)> {
@@ -81,10 +97,25 @@ fn pretty(v: &impl serde::Serialize) -> String {
 /// Runs the driver with `args` (without the program name). Returns (stdout text, exit code) or an error.
 pub fn run(args: &[String]) -> Result<String> {
     let mut global_model = None;
+    let mut hook_timeout: Option<String> = None;
     let mut rest = Vec::new();
     let mut i = 0;
     while i < args.len() {
         let a = &args[i];
+        if a == "--hook-timeout" {
+            hook_timeout = Some(
+                args.get(i + 1)
+                    .cloned()
+                    .ok_or_else(|| usage("--hook-timeout needs a number of seconds"))?,
+            );
+            i += 2;
+            continue;
+        }
+        if let Some(v) = a.strip_prefix("--hook-timeout=") {
+            hook_timeout = Some(v.to_string());
+            i += 1;
+            continue;
+        }
         if a == "--model" || a == "-m" {
             global_model = Some(
                 args.get(i + 1)
@@ -107,12 +138,12 @@ pub fn run(args: &[String]) -> Result<String> {
     };
     let args = &rest[1..];
     let dir = model_dir(global_model);
-    let open = || Model::open(&dir, options()?);
+    let open = || Model::open(&dir, options(hook_timeout.as_deref())?);
     match cmd.as_str() {
         "help" | "--help" | "-h" => Ok(USAGE.to_string()),
         "init" => {
             let p = parse(&[Flag::value("name", &[])], args)?;
-            let mut opts = options()?;
+            let mut opts = options(hook_timeout.as_deref())?;
             if let Some(n) = p.get("name") {
                 opts.name = n.to_string();
             }
@@ -403,9 +434,14 @@ pub fn run(args: &[String]) -> Result<String> {
             let res = if p.flag("story") {
                 // The story goes to stdout as it happens, in the model directory given.
                 let mut stdout = std::io::stdout();
-                crate::scenario::run_file_story(file, options()?, &dir, &mut stdout)?
+                crate::scenario::run_file_story(
+                    file,
+                    options(hook_timeout.as_deref())?,
+                    &dir,
+                    &mut stdout,
+                )?
             } else {
-                crate::scenario::run_file_with(file, options()?, None)?
+                crate::scenario::run_file_with(file, options(hook_timeout.as_deref())?, None)?
             };
             if json_out(&p)? {
                 return Ok(pretty(&res));

@@ -304,3 +304,12 @@ pub fn read_journal(path: &Path) -> Result<Vec<ToolRecord>> {
         })
         .collect()
 }
+
+/// Reads a journal, skipping lines that do not parse (a tool killed mid-write by a hook timeout).
+pub fn read_journal_lenient(path: &Path) -> Vec<ToolRecord> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}

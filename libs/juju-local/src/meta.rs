@@ -44,6 +44,28 @@ fn default_scope() -> String {
     "global".into()
 }
 
+/// The name and interface of the endpoint every charm implicitly provides.
+pub const JUJU_INFO: &str = "juju-info";
+
+impl Endpoint {
+    /// True when the endpoint declares `scope: container`.
+    pub fn is_container(&self) -> bool {
+        self.scope == "container"
+    }
+
+    /// The implicit `juju-info` provider endpoint every charm has.
+    pub fn juju_info() -> Endpoint {
+        Endpoint {
+            name: JUJU_INFO.into(),
+            role: Role::Provider,
+            interface: JUJU_INFO.into(),
+            limit: None,
+            scope: default_scope(),
+            optional: false,
+        }
+    }
+}
+
 /// A config option from `config.yaml`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConfigOption {
@@ -205,19 +227,41 @@ impl CharmMeta {
                         optional,
                     } => (interface, limit, scope, optional),
                 };
+                let scope = scope.unwrap_or_else(default_scope);
+                if scope != "global" && scope != "container" {
+                    return Err(bad(
+                        &raw_path,
+                        format!(
+                            "endpoint {ep:?} has unknown scope {scope:?} (global or container)"
+                        ),
+                    ));
+                }
                 endpoints.push(Endpoint {
                     name: ep,
                     role,
                     interface,
                     limit,
-                    scope: scope.unwrap_or_else(default_scope),
+                    scope,
                     optional: optional.unwrap_or(false),
                 });
             }
         }
+        let subordinate = raw.subordinate.unwrap_or(false);
+        if subordinate
+            && !endpoints
+                .iter()
+                .any(|e| e.role == Role::Requirer && e.is_container())
+        {
+            return Err(bad(
+                &raw_path,
+                format!(
+                    "subordinate charm {name:?} lacks \"requires\" relation with container scope"
+                ),
+            ));
+        }
         let mut meta = CharmMeta {
             name,
-            subordinate: raw.subordinate.unwrap_or(false),
+            subordinate,
             endpoints,
             extra_bindings: raw.extra_bindings.unwrap_or_default().into_keys().collect(),
             config: BTreeMap::new(),
@@ -260,9 +304,24 @@ impl CharmMeta {
         Ok(meta)
     }
 
-    /// Looks an endpoint up by name.
+    /// Looks a declared endpoint up by name.
     pub fn endpoint(&self, name: &str) -> Option<&Endpoint> {
         self.endpoints.iter().find(|e| e.name == name)
+    }
+
+    /// True when `name` is this charm's implicit `juju-info` endpoint (not declared by the charm).
+    pub fn is_implicit(&self, name: &str) -> bool {
+        name == JUJU_INFO && self.endpoint(name).is_none()
+    }
+
+    /// The endpoints that can take part in relations: the declared ones, then the implicit
+    /// `juju-info` provider (interface `juju-info`) unless the charm declares an endpoint of that name.
+    pub fn relation_endpoints(&self) -> Vec<Endpoint> {
+        let mut out = self.endpoints.clone();
+        if self.endpoint(JUJU_INFO).is_none() {
+            out.push(Endpoint::juju_info());
+        }
+        out
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -11,15 +12,52 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::commit::{self, Change, Mode};
-use crate::context::{CONTEXT_ENV, CONTEXT_VERSION, HookContext, Op, RelationView, read_journal};
+use crate::context::{
+    CONTEXT_ENV, CONTEXT_VERSION, HookContext, Op, RelationView, read_journal, read_journal_lenient,
+};
 use crate::error::{Error, Result};
-use crate::meta::{CharmMeta, Role, parse_config_arg};
+use crate::meta::{CharmMeta, Endpoint, Role, parse_config_arg};
 use crate::state::{
     AgentState, Application, HookFailure, HookSpec, Life, ModelState, Relation, RelationEndpoint,
     Status, Unit,
 };
 use crate::timeline::{CharmEvent, HookRecord, ToolCall};
 use crate::util::{FileLock, now_secs, rfc3339, split_unit};
+
+/// The default bound on one charm process (hook or action): 60 seconds.
+pub const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Environment variable giving the hook timeout in seconds (`0`: no limit).
+pub const HOOK_TIMEOUT_ENV: &str = "JUJU_LOCAL_HOOK_TIMEOUT";
+
+/// Parses a hook timeout in seconds (decimals allowed); `0` means no limit.
+pub fn parse_hook_timeout(text: &str) -> Result<Option<Duration>> {
+    let invalid = || {
+        bad(format!(
+            "invalid hook timeout {text:?}: expected a number of seconds (0 for no limit)"
+        ))
+    };
+    let secs: f64 = text.trim().parse().map_err(|_| invalid())?;
+    if secs == 0.0 {
+        return Ok(None);
+    }
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(invalid());
+    }
+    Duration::try_from_secs_f64(secs)
+        .map(Some)
+        .map_err(|_| invalid())
+}
+
+/// Formats a timeout for messages: `60`, `1.5`.
+fn format_secs(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        d.as_secs().to_string()
+    } else {
+        let s = format!("{:.3}", d.as_secs_f64());
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
 
 /// How a model finds the hook-tool binary and names itself.
 #[derive(Debug, Clone)]
@@ -30,15 +68,25 @@ pub struct ModelOptions {
     pub name: String,
     /// Extra environment variables passed to every dispatch.
     pub env: BTreeMap<String, String>,
+    /// How long one charm process (hook or action) may run before it and its process group are
+    /// killed with SIGKILL and the hook fails with `hook <name> on <unit> timed out after N s`.
+    /// `None`: no limit.
+    pub hook_timeout: Option<Duration>,
 }
 
 impl ModelOptions {
-    /// Options using `tool_binary` and the model name `local`.
+    /// Options using `tool_binary`, the model name `local` and the hook timeout from
+    /// `$JUJU_LOCAL_HOOK_TIMEOUT` when it is set and valid, else [`DEFAULT_HOOK_TIMEOUT`].
     pub fn new(tool_binary: impl Into<PathBuf>) -> ModelOptions {
+        let hook_timeout = std::env::var(HOOK_TIMEOUT_ENV)
+            .ok()
+            .and_then(|v| parse_hook_timeout(&v).ok())
+            .unwrap_or(Some(DEFAULT_HOOK_TIMEOUT));
         ModelOptions {
             tool_binary: tool_binary.into(),
             name: "local".into(),
             env: BTreeMap::new(),
+            hook_timeout,
         }
     }
 }
@@ -269,6 +317,67 @@ fn wait_rusage(pid: u32) -> std::io::Result<(i32, u64)> {
     Ok((code, u64::try_from(usage.ru_maxrss).unwrap_or(0)))
 }
 
+/// Blocks until child `pid` has exited, without reaping it (`waitid` with `WNOWAIT`), so its pid
+/// and process-group id stay reserved until [`wait_rusage`] reaps it.
+#[allow(unsafe_code)]
+fn wait_exited_unreaped(pid: libc::pid_t) -> std::io::Result<()> {
+    let id = libc::id_t::try_from(pid).map_err(|_| std::io::Error::other("pid out of range"))?;
+    loop {
+        // SAFETY: `siginfo_t` is a plain C struct; all-zero bytes are a valid value.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `id` is our own un-reaped child; `info` is a live, exclusively borrowed local
+        // that waitid writes into before returning. WNOWAIT leaves the child waitable.
+        let r = unsafe { libc::waitid(libc::P_PID, id, &mut info, libc::WEXITED | libc::WNOWAIT) };
+        if r == 0 {
+            return Ok(());
+        }
+        let err = std::io::Error::last_os_error();
+        if err.kind() != std::io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+/// Sends SIGKILL to the process group `pgid` (the charm process started as its group leader).
+#[allow(unsafe_code)]
+fn kill_group(pgid: libc::pid_t) {
+    // SAFETY: plain syscall with integer arguments. The caller guarantees the group leader is an
+    // un-reaped child of ours, so `pgid` cannot name a recycled group.
+    unsafe {
+        libc::kill(-pgid, libc::SIGKILL);
+    }
+}
+
+/// Waits for the charm process `pid` (a process-group leader) for at most `timeout`; on expiry
+/// kills its whole process group with SIGKILL. Returns (exit code, peak RSS in KiB, timed out).
+fn wait_child(pid: u32, timeout: Option<Duration>) -> std::io::Result<(i32, u64, bool)> {
+    let Some(limit) = timeout else {
+        let (code, rss) = wait_rusage(pid)?;
+        return Ok((code, rss, false));
+    };
+    let pgid = libc::pid_t::try_from(pid).map_err(|_| std::io::Error::other("pid out of range"))?;
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    // The watchdog only signals while the child is un-reaped: we join it before reaping.
+    let watchdog = std::thread::spawn(move || {
+        if let Err(mpsc::RecvTimeoutError::Timeout) = done_rx.recv_timeout(limit) {
+            kill_group(pgid);
+            true
+        } else {
+            false
+        }
+    });
+    let waited = wait_exited_unreaped(pgid);
+    let _ = done_tx.send(());
+    let timed_out = watchdog.join().unwrap_or(false);
+    if waited.is_err() {
+        // Do not leave a runaway process behind when waiting itself failed.
+        kill_group(pgid);
+    }
+    let (code, rss) = wait_rusage(pid)?;
+    waited?;
+    Ok((code, rss, timed_out))
+}
+
 fn read_pipe<R: Read + Send + 'static>(mut r: R) -> mpsc::Receiver<Vec<u8>> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -354,6 +463,7 @@ impl Model {
         let _lock = self.lock()?;
         let mut st = self.state()?;
         let out = f(&mut st)?;
+        self.ensure_subordinates(&mut st)?;
         tidy(&mut st);
         st.save(&self.dir)?;
         Ok(out)
@@ -424,16 +534,22 @@ impl Model {
                             endpoint: ep.name.clone(),
                             role: Role::Peer,
                         }],
+                        scope: ep.scope.clone(),
                         life: Life::Alive,
                         app_data: BTreeMap::new(),
                         unit_data: BTreeMap::new(),
                     },
                 );
             }
-            let n = if meta.subordinate {
-                0
-            } else {
-                opts.units.unwrap_or(1)
+            // Juju deploys a subordinate with no units (`-n 1`, the default, means none).
+            let n = match (meta.subordinate, opts.units) {
+                (true, None | Some(0 | 1)) => 0,
+                (true, Some(_)) => {
+                    return Err(bad(
+                        "cannot use --num-units or --to with subordinate application",
+                    ));
+                }
+                (false, n) => n.unwrap_or(1),
             };
             for _ in 0..n {
                 self.add_unit_to(st, &name)?;
@@ -469,6 +585,7 @@ impl Model {
                 name: name.clone(),
                 number: n,
                 charm_dir,
+                principal: None,
                 status: Status::new("waiting", "agent initialising"),
                 workload_version: String::new(),
                 ports: Vec::new(),
@@ -485,9 +602,70 @@ impl Model {
         Ok(name)
     }
 
-    /// Adds `count` units to an application.
+    /// Creates the missing subordinate units: one per principal unit that has entered the scope
+    /// of an alive container-scoped relation (relation-created done) with an alive subordinate
+    /// application and has no unit of that application yet, as Juju's principal agents do.
+    fn ensure_subordinates(&self, st: &mut ModelState) -> Result<()> {
+        let mut wanted: Vec<(String, String)> = Vec::new();
+        for rel in st
+            .relations
+            .values()
+            .filter(|r| r.life == Life::Alive && r.is_container() && !r.is_peer())
+        {
+            for (p_ep, s_ep) in [(0, 1), (1, 0)] {
+                let (Some(p_ep), Some(s_ep)) = (rel.endpoints.get(p_ep), rel.endpoints.get(s_ep))
+                else {
+                    continue;
+                };
+                let (Some(pa), Some(sa)) = (
+                    st.applications.get(&p_ep.app),
+                    st.applications.get(&s_ep.app),
+                ) else {
+                    continue;
+                };
+                if pa.meta.subordinate
+                    || !sa.meta.subordinate
+                    || pa.life != Life::Alive
+                    || sa.life != Life::Alive
+                {
+                    continue;
+                }
+                for pu in pa.units.values() {
+                    let in_scope = pu.agent.relations.get(&rel.id).is_some_and(|r| r.created);
+                    let has_sub = sa
+                        .units
+                        .values()
+                        .any(|x| x.principal.as_deref() == Some(pu.name.as_str()));
+                    let pair = (sa.name.clone(), pu.name.clone());
+                    if pu.life == Life::Alive && in_scope && !has_sub && !wanted.contains(&pair) {
+                        wanted.push(pair);
+                    }
+                }
+            }
+        }
+        for (sub_app, principal) in wanted {
+            let name = self.add_unit_to(st, &sub_app)?;
+            if let Some(u) = st.unit_mut(&name) {
+                u.principal = Some(principal);
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds `count` units to a principal application (subordinate units come from relations).
     pub fn add_unit(&self, app: &str, count: u32) -> Result<Vec<String>> {
-        self.mutate(|st| (0..count).map(|_| self.add_unit_to(st, app)).collect())
+        self.mutate(|st| {
+            let a = st
+                .applications
+                .get(app)
+                .ok_or_else(|| Error::not_found("application", app))?;
+            if a.meta.subordinate {
+                return Err(bad(format!(
+                    "cannot add units to subordinate application {app:?}: relate it to a principal application instead"
+                )));
+            }
+            (0..count).map(|_| self.add_unit_to(st, app)).collect()
+        })
     }
 
     /// Sets config values (`key=value`, validated against `config.yaml`) and resets `reset` keys.
@@ -569,6 +747,13 @@ impl Model {
             let u = st
                 .unit_mut(unit)
                 .ok_or_else(|| Error::not_found("unit", unit))?;
+            if u.principal.is_some() {
+                let (app, _) = unit_key(unit);
+                return Err(bad(format!(
+                    "unit {unit:?} is a subordinate, to remove use remove-relation. Note: this will remove all units of {app:?}"
+                )));
+            }
+            // Its subordinates become dying with it (see `tidy`).
             u.life = Life::Dying;
             Ok(())
         })
@@ -817,6 +1002,7 @@ impl Model {
             }
         } else {
             mark_done(&mut st2, unit, spec, queued);
+            self.ensure_subordinates(&mut st2)?;
         }
         tidy(&mut st2);
         st2.save(&self.dir)?;
@@ -900,8 +1086,17 @@ impl Model {
         env.insert("JUJU_AGENT_SOCKET_NETWORK".into(), "unix".into());
         env.insert("JUJU_API_ADDRESSES".into(), "127.0.0.1:17070".into());
         env.insert("JUJU_SLA".into(), "unsupported".into());
-        env.insert("JUJU_MACHINE_ID".into(), u.number.to_string());
-        env.insert("JUJU_PRINCIPAL_UNIT".into(), String::new());
+        let machine = st.machine_of(unit);
+        env.insert(
+            "JUJU_MACHINE_ID".into(),
+            split_unit(&machine)
+                .map_or(u.number, |(_, n)| n)
+                .to_string(),
+        );
+        env.insert(
+            "JUJU_PRINCIPAL_UNIT".into(),
+            u.principal.clone().unwrap_or_default(),
+        );
         env.insert("JUJU_AVAILABILITY_ZONE".into(), String::new());
         env.insert("CLOUD_API_VERSION".into(), String::new());
         for p in ["HTTP", "HTTPS", "FTP", "NO"] {
@@ -981,10 +1176,13 @@ impl Model {
         let dispatch = u.charm_dir.join("dispatch");
         let mut stdout_text = String::new();
         let mut stderr_text = String::new();
+        let mut timed_out = false;
         let (exit_code, max_rss_kb, skipped) = if !dispatch.exists() {
             (if spec.is_action() { 1 } else { 0 }, 0, true)
         } else {
+            // Its own process group, so a timeout kills the dispatch and everything it started.
             let mut child = Command::new(&dispatch)
+                .process_group(0)
                 .current_dir(&u.charm_dir)
                 .env_clear()
                 .envs(&env)
@@ -999,11 +1197,13 @@ impl Model {
                 })?;
             let out_rx = child.stdout.take().map(read_pipe);
             let err_rx = child.stderr.take().map(read_pipe);
-            let (code, rss) = wait_rusage(child.id()).map_err(|e| Error::Spawn {
-                unit: unit.into(),
-                hook: spec.name.clone(),
-                message: format!("wait4: {e}"),
-            })?;
+            let (code, rss, expired) =
+                wait_child(child.id(), self.opts.hook_timeout).map_err(|e| Error::Spawn {
+                    unit: unit.into(),
+                    hook: spec.name.clone(),
+                    message: format!("wait: {e}"),
+                })?;
+            timed_out = expired;
             let grab = |rx: Option<mpsc::Receiver<Vec<u8>>>| -> String {
                 rx.and_then(|r| r.recv_timeout(Duration::from_secs(5)).ok())
                     .map(|b| String::from_utf8_lossy(&b).into_owned())
@@ -1015,8 +1215,13 @@ impl Model {
         };
         let wall = started.elapsed();
 
-        // Apply the journal: immediate changes always, buffered ones only after exit 0.
-        let records = read_journal(&journal)?;
+        // Apply the journal: immediate changes always, buffered ones only after exit 0. A killed
+        // process may have left a torn last line: keep what can be read.
+        let records = if timed_out {
+            read_journal_lenient(&journal)
+        } else {
+            read_journal(&journal)?
+        };
         let before = st.clone();
         let immediate: Vec<&Op> = records
             .iter()
@@ -1031,7 +1236,15 @@ impl Model {
         let mut fx = commit::apply(st, &ctx, &immediate, Mode::Commit).unwrap_or_default();
         let mut error = None;
         let mut committed = false;
-        if exit_code == 0 {
+        if timed_out {
+            let what = if spec.is_action() { "action" } else { "hook" };
+            let limit = self.opts.hook_timeout.map(format_secs).unwrap_or_default();
+            let msg = format!("{what} {} on {unit} timed out after {limit} s", spec.name);
+            if spec.is_action() {
+                fx.action_failed = Some(msg.clone());
+            }
+            error = Some(msg);
+        } else if exit_code == 0 {
             let mut candidate = st.clone();
             match commit::apply(&mut candidate, &ctx, &buffered, Mode::Commit) {
                 Ok(_) => {
@@ -1200,52 +1413,81 @@ fn parse_endpoint_arg(s: &str) -> (String, Option<String>) {
 fn relate(st: &mut ModelState, a: &str, b: &str) -> Result<u64> {
     let (app_a, ep_a) = parse_endpoint_arg(a);
     let (app_b, ep_b) = parse_endpoint_arg(b);
-    let ma = &st
-        .applications
-        .get(&app_a)
-        .ok_or_else(|| Error::not_found("application", &app_a))?
-        .meta;
-    let mb = &st
-        .applications
-        .get(&app_b)
-        .ok_or_else(|| Error::not_found("application", &app_b))?
-        .meta;
+    let lookup = |app: &str| -> Result<(CharmMeta, Life)> {
+        st.applications
+            .get(app)
+            .map(|x| (x.meta.clone(), x.life))
+            .ok_or_else(|| Error::not_found("application", app))
+    };
+    let (ma, life_a) = lookup(&app_a)?;
+    let (mb, life_b) = lookup(&app_b)?;
     if app_a == app_b {
         return Err(bad(format!(
             "cannot relate application {app_a:?} to itself"
         )));
     }
+    for (app, life) in [(&app_a, life_a), (&app_b, life_b)] {
+        if life != Life::Alive {
+            return Err(bad(format!(
+                "cannot add relation: application {app:?} is not alive"
+            )));
+        }
+    }
+    // Every charm also has the implicit `juju-info` provider endpoint.
+    let (eps_a, eps_b) = (ma.relation_endpoints(), mb.relation_endpoints());
+    for (app, ep, eps) in [(&app_a, &ep_a, &eps_a), (&app_b, &ep_b, &eps_b)] {
+        if let Some(n) = ep
+            && !eps.iter().any(|e| &e.name == n)
+        {
+            return Err(bad(format!("application {app:?} has no {n:?} relation")));
+        }
+    }
+    let subordinates = usize::from(ma.subordinate) + usize::from(mb.subordinate);
     let mut candidates = Vec::new();
-    for ea in ma
-        .endpoints
+    let mut scope_refused = false;
+    for ea in eps_a
         .iter()
-        .filter(|e| ep_a.as_ref().is_none_or(|n| &e.name == n))
+        .filter(|e| e.role != Role::Peer && ep_a.as_ref().is_none_or(|n| &e.name == n))
     {
-        for eb in mb
-            .endpoints
+        for eb in eps_b
             .iter()
-            .filter(|e| ep_b.as_ref().is_none_or(|n| &e.name == n))
+            .filter(|e| e.role != Role::Peer && ep_b.as_ref().is_none_or(|n| &e.name == n))
         {
             let roles_ok = matches!(
                 (ea.role, eb.role),
                 (Role::Provider, Role::Requirer) | (Role::Requirer, Role::Provider)
             );
-            if roles_ok && ea.interface == eb.interface {
-                candidates.push((ea.clone(), eb.clone()));
+            if !roles_ok || ea.interface != eb.interface {
+                continue;
             }
+            // Juju's containerScopeOk: a container-scoped relation needs a subordinate.
+            if (ea.is_container() || eb.is_container()) && subordinates == 0 {
+                scope_refused = true;
+                continue;
+            }
+            candidates.push((ea.clone(), eb.clone()));
         }
     }
-    for (app, ep, meta) in [(&app_a, &ep_a, ma), (&app_b, &ep_b, mb)] {
-        if let Some(n) = ep
-            && meta.endpoint(n).is_none()
-        {
-            return Err(bad(format!("application {app:?} has no {n:?} relation")));
+    // As Juju's InferEndpoints: on ambiguity, discard candidates using an implicit endpoint.
+    if candidates.len() > 1 {
+        let explicit: Vec<(Endpoint, Endpoint)> = candidates
+            .iter()
+            .filter(|(x, y)| !ma.is_implicit(&x.name) && !mb.is_implicit(&y.name))
+            .cloned()
+            .collect();
+        if explicit.len() == 1 {
+            candidates = explicit;
         }
     }
     let (ea, eb) = match candidates.len() {
         0 => {
+            let why = if scope_refused {
+                " (a container-scoped relation requires at least one subordinate application)"
+            } else {
+                ""
+            };
             return Err(bad(format!(
-                "no relations found: {a} and {b} have no compatible endpoints (provides/requires with the same interface)"
+                "no relations found: {a} and {b} have no compatible endpoints (provides/requires with the same interface){why}"
             )));
         }
         1 => candidates.remove(0),
@@ -1305,12 +1547,19 @@ fn relate(st: &mut ModelState, a: &str, b: &str) -> Result<u64> {
     endpoints.sort_by_key(|e| e.role != Role::Requirer);
     let id = st.next_relation_id;
     st.next_relation_id += 1;
+    // If either endpoint has container scope, so does the relation (and both sides).
+    let scope = if ea.is_container() || eb.is_container() {
+        "container"
+    } else {
+        "global"
+    };
     st.relations.insert(
         id,
         Relation {
             id,
             interface: ea.interface.clone(),
             endpoints,
+            scope: scope.into(),
             life: Life::Alive,
             app_data: BTreeMap::new(),
             unit_data: BTreeMap::new(),
@@ -1468,6 +1717,8 @@ fn remote_members(st: &ModelState, unit: &Unit, rel: &Relation) -> BTreeSet<Stri
         return out;
     }
     let (app, _) = unit_key(&unit.name);
+    // In a container-scoped relation a unit only sees the units on its own machine.
+    let machine = st.machine_of(&unit.name);
     for ep in &rel.endpoints {
         if ep.app == app && !rel.is_peer() {
             continue;
@@ -1479,6 +1730,7 @@ fn remote_members(st: &ModelState, unit: &Unit, rel: &Relation) -> BTreeSet<Stri
             if v.name != unit.name
                 && v.life == Life::Alive
                 && v.agent.relations.get(&rel.id).is_some_and(|r| r.created)
+                && (!rel.is_container() || st.machine_of(&v.name) == machine)
             {
                 out.insert(v.name.clone());
             }
@@ -1514,11 +1766,9 @@ fn next_hook(st: &ModelState, unit_name: &str) -> Option<(HookSpec, Source)> {
     }
     let leader = app.leader.as_deref() == Some(unit_name);
     if u.life == Life::Alive {
-        for rel in st
-            .relations
-            .values()
-            .filter(|r| r.involves(&app_name) && r.life == Life::Alive)
-        {
+        for rel in st.relations.values().filter(|r| {
+            r.involves(&app_name) && r.life == Life::Alive && st.relation_valid_for(unit_name, r)
+        }) {
             if !ag.relations.get(&rel.id).is_some_and(|r| r.created) {
                 let ep = rel.endpoint_of(&app_name)?;
                 return computed(rel_hook(&ep.endpoint, "created", rel, &app_name));
@@ -1644,6 +1894,10 @@ fn next_hook(st: &ModelState, unit_name: &str) -> Option<(HookSpec, Source)> {
         if ag.started && !ag.stopped {
             return computed(HookSpec::simple("stop"));
         }
+        // A principal is only removed once its subordinates are gone.
+        if !st.subordinates_of(unit_name).is_empty() {
+            return None;
+        }
         return computed(HookSpec::simple("remove"));
     }
     None
@@ -1660,7 +1914,7 @@ fn mark_done(st: &mut ModelState, unit: &str, spec: &HookSpec, queued: bool) {
         app.leader_settings_version,
         app.config_version,
     );
-    let index = app.index;
+    let addr = st.unit_address(unit);
     let rel_versions = spec
         .relation
         .and_then(|rid| st.relations.get(&rid))
@@ -1747,7 +2001,6 @@ fn mark_done(st: &mut ModelState, unit: &str, spec: &HookSpec, queued: bool) {
         && let Some(rid) = spec.relation
         && let Some(rel) = st.relations.get_mut(&rid)
     {
-        let addr = crate::tools::unit_address(index, n);
         let bag = rel.unit_data.entry(unit.to_string()).or_default();
         let mut changed = false;
         for (k, v) in [
@@ -1792,6 +2045,33 @@ fn mark_done(st: &mut ModelState, unit: &str, spec: &HookSpec, queued: bool) {
 
 /// Garbage-collects what teardown left behind and keeps leadership valid.
 fn tidy(st: &mut ModelState) {
+    // A subordinate dies with its principal, or when no alive container-scoped relation links its
+    // application to its principal's application any more (remove-relation, remove-app).
+    let doomed: Vec<String> = st
+        .applications
+        .values()
+        .flat_map(|a| a.units.values())
+        .filter(|u| u.life == Life::Alive)
+        .filter_map(|u| {
+            let principal = u.principal.as_deref()?;
+            let app = u.name.split('/').next().unwrap_or_default();
+            let p_app = principal.split('/').next().unwrap_or_default();
+            let principal_alive = st.unit(principal).is_some_and(|p| p.life == Life::Alive);
+            let linked = st.relations.values().any(|r| {
+                r.life == Life::Alive
+                    && r.is_container()
+                    && !r.is_peer()
+                    && r.involves(app)
+                    && r.involves(p_app)
+            });
+            (!principal_alive || !linked).then(|| u.name.clone())
+        })
+        .collect();
+    for name in doomed {
+        if let Some(u) = st.unit_mut(&name) {
+            u.life = Life::Dying;
+        }
+    }
     // Units that never installed need no teardown hooks.
     for app in st.applications.values_mut() {
         app.units.retain(|_, u| {

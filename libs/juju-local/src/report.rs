@@ -35,39 +35,19 @@ pub fn status_text(st: &ModelState, pending: &[(String, String)]) -> String {
         "\n{:<16} {:<12} {:<10} {:<10} {:<18} {}\n",
         "Unit", "Workload", "Agent", "Version", "Ports", "Message"
     ));
+    // Subordinate units are listed (indented) under their principal, as `juju status` does.
     for a in st.applications.values() {
         for u in a.units.values() {
-            let star = if a.leader.as_deref() == Some(u.name.as_str()) {
-                "*"
-            } else {
-                ""
-            };
-            let (workload, agent, message) = match &u.agent.error {
-                Some(e) => (
-                    "error".to_string(),
-                    "idle".to_string(),
-                    format!("hook failed: {:?} ({})", e.hook.name, e.message),
-                ),
-                None => (
-                    u.status.status.clone(),
-                    if u.life == Life::Dying {
-                        "dying".into()
-                    } else {
-                        "idle".into()
-                    },
-                    u.status.message.clone(),
-                ),
-            };
-            let ports: Vec<String> = u.ports.iter().map(|p| p.display()).collect();
-            out.push_str(&format!(
-                "{:<16} {:<12} {:<10} {:<10} {:<18} {}\n",
-                format!("{}{star}", u.name),
-                workload,
-                agent,
-                u.workload_version,
-                ports.join(","),
-                message
-            ));
+            let orphan = u.principal.as_ref().is_some_and(|p| st.unit(p).is_none());
+            if u.principal.is_some() && !orphan {
+                continue;
+            }
+            out.push_str(&unit_row(st, u, ""));
+            for sub in st.subordinates_of(&u.name) {
+                if let Some(su) = st.unit(&sub) {
+                    out.push_str(&unit_row(st, su, "  "));
+                }
+            }
         }
     }
     if !st.relations.is_empty() {
@@ -81,7 +61,13 @@ pub fn status_text(st: &ModelState, pending: &[(String, String)]) -> String {
             } else {
                 "alive"
             };
-            let kind = if r.is_peer() { " (peer)" } else { "" };
+            let kind = if r.is_peer() {
+                " (peer)"
+            } else if r.is_container() {
+                " (container)"
+            } else {
+                ""
+            };
             out.push_str(&format!(
                 "{:<4} {:<44} {:<16} {}\n",
                 r.id,
@@ -115,6 +101,44 @@ pub fn status_text(st: &ModelState, pending: &[(String, String)]) -> String {
     out
 }
 
+/// One row of the units table, with `indent` before the unit name.
+fn unit_row(st: &ModelState, u: &crate::state::Unit, indent: &str) -> String {
+    let leader = crate::util::split_unit(&u.name)
+        .and_then(|(app, _)| st.applications.get(app))
+        .and_then(|a| a.leader.as_deref());
+    let star = if leader == Some(u.name.as_str()) {
+        "*"
+    } else {
+        ""
+    };
+    let (workload, agent, message) = match &u.agent.error {
+        Some(e) => (
+            "error".to_string(),
+            "idle".to_string(),
+            format!("hook failed: {:?} ({})", e.hook.name, e.message),
+        ),
+        None => (
+            u.status.status.clone(),
+            if u.life == Life::Dying {
+                "dying".into()
+            } else {
+                "idle".into()
+            },
+            u.status.message.clone(),
+        ),
+    };
+    let ports: Vec<String> = u.ports.iter().map(|p| p.display()).collect();
+    format!(
+        "{:<16} {:<12} {:<10} {:<10} {:<18} {}\n",
+        format!("{indent}{}{star}", u.name),
+        workload,
+        agent,
+        u.workload_version,
+        ports.join(","),
+        message
+    )
+}
+
 /// Everything in the model as JSON; secret content is redacted unless `reveal`.
 pub fn show_json(st: &ModelState, pending: &[(String, String)], reveal: bool) -> Value {
     let mut apps = Map::new();
@@ -125,6 +149,8 @@ pub fn show_json(st: &ModelState, pending: &[(String, String)], reveal: bool) ->
                 u.name.clone(),
                 json!({
                     "leader": a.leader.as_deref() == Some(u.name.as_str()),
+                    "principal": u.principal,
+                    "subordinates": st.subordinates_of(&u.name),
                     "life": u.life,
                     "status": u.status,
                     "workload-version": u.workload_version,
@@ -145,6 +171,7 @@ pub fn show_json(st: &ModelState, pending: &[(String, String)], reveal: bool) ->
             a.name.clone(),
             json!({
                 "charm": a.meta.name,
+                "subordinate": a.meta.subordinate,
                 "charm-source": a.charm_source,
                 "life": a.life,
                 "leader": a.leader,
@@ -170,6 +197,7 @@ pub fn show_json(st: &ModelState, pending: &[(String, String)], reveal: bool) ->
                 "peer": r.is_peer(),
                 "life": r.life,
                 "endpoints": r.endpoints,
+                "scope": r.scope,
                 "application-data": bags(&r.app_data),
                 "unit-data": bags(&r.unit_data),
             })

@@ -4,6 +4,7 @@
 //! ```yaml
 //! name: db handshake
 //! settle: true            # settle after every step (default)
+//! hook_timeout: 30        # seconds a charm process may run (0: no limit)
 //! steps:
 //!   - deploy: {charm: ./charms/db, app: db, units: 2, config: {port: "5432"}}
 //!   - deploy: {charm: ./charms/app}
@@ -15,6 +16,12 @@
 //!         - {relation: "app:db db:db", bag: db, contains: {host: 10.1.1.10}}
 //!       events: [{event: DatabaseCreated, unit: app/0}]
 //!   - action: {unit: db/0, name: backup, params: {target: /tmp}, expect: {status: completed}}
+//!   - deploy: {charm: ./charms/agent}          # a subordinate: no units until related
+//!   - relate: [agent, db]                      # through db's implicit juju-info endpoint
+//!   - expect:
+//!       units: {agent: [agent/0, agent/1]}
+//!       principal: {agent/0: db/0, agent/1: db/1}
+//!       status: {agent/1: active}
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -151,9 +158,13 @@ fn run_doc_with(
     doc: &Value,
     base: &Path,
     model_dir: &Path,
-    opts: ModelOptions,
+    mut opts: ModelOptions,
     mut story: Option<&mut dyn std::io::Write>,
 ) -> Result<ScenarioResult> {
+    if let Some(t) = doc.get("hook_timeout") {
+        opts.hook_timeout = crate::model::parse_hook_timeout(&scalar(t))
+            .map_err(|e| fail(format!("scenario `hook_timeout`: {e}")))?;
+    }
     let name = doc
         .get("name")
         .and_then(Value::as_str)
@@ -457,6 +468,44 @@ fn expect(model: &Model, body: &Value) -> Result<()> {
                 .unwrap_or_default();
             if got != scalar(want) {
                 return Err(fail(format!("leader of {app} is {got:?}, expected {want}")));
+            }
+        }
+    }
+    if let Some(apps) = body.get("units").and_then(Value::as_object) {
+        for (app, want) in apps {
+            let got: Vec<String> = st
+                .applications
+                .get(app)
+                .ok_or_else(|| fail(format!("no application {app:?}")))?
+                .units
+                .values()
+                .map(|u| u.name.clone())
+                .collect();
+            let want: Vec<String> = want
+                .as_array()
+                .ok_or_else(|| fail(format!("units of {app}: expected a list of unit names")))?
+                .iter()
+                .map(scalar)
+                .collect();
+            if got != want {
+                return Err(fail(format!(
+                    "units of {app} are {got:?}, expected {want:?}"
+                )));
+            }
+        }
+    }
+    if let Some(subs) = body.get("principal").and_then(Value::as_object) {
+        for (unit, want) in subs {
+            let got = st
+                .unit(unit)
+                .ok_or_else(|| fail(format!("no unit {unit:?}")))?
+                .principal
+                .clone()
+                .unwrap_or_default();
+            if got != scalar(want) {
+                return Err(fail(format!(
+                    "principal of {unit} is {got:?}, expected {want}"
+                )));
             }
         }
     }

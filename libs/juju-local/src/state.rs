@@ -85,6 +85,10 @@ pub struct Relation {
     pub interface: String,
     /// One endpoint (peer) or two (requirer first, then provider).
     pub endpoints: Vec<RelationEndpoint>,
+    /// `global`, or `container` when either endpoint declares container scope (then both sides
+    /// only see the units on their own machine).
+    #[serde(default = "global_scope")]
+    pub scope: String,
     /// Alive, or dying after `remove-relation`/`remove-app`.
     #[serde(default)]
     pub life: Life,
@@ -96,7 +100,16 @@ pub struct Relation {
     pub unit_data: BTreeMap<String, Bag>,
 }
 
+fn global_scope() -> String {
+    "global".into()
+}
+
 impl Relation {
+    /// True for a container-scoped relation.
+    pub fn is_container(&self) -> bool {
+        self.scope == "container"
+    }
+
     /// True for a peer relation.
     pub fn is_peer(&self) -> bool {
         self.endpoints.len() == 1
@@ -319,6 +332,9 @@ pub struct Unit {
     pub number: u32,
     /// This unit's own copy of the charm (`JUJU_CHARM_DIR`).
     pub charm_dir: PathBuf,
+    /// For a subordinate unit: the principal unit it runs next to (`JUJU_PRINCIPAL_UNIT`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
     /// Workload status.
     #[serde(default)]
     pub status: Status,
@@ -650,6 +666,56 @@ impl ModelState {
             .values()
             .flat_map(|a| a.units.values().map(|u| u.name.clone()))
             .collect()
+    }
+
+    /// The "machine" a unit runs on: its principal's name for a subordinate, else its own name.
+    pub fn machine_of(&self, unit: &str) -> String {
+        self.unit(unit)
+            .and_then(|u| u.principal.clone())
+            .unwrap_or_else(|| unit.to_string())
+    }
+
+    /// The subordinate units whose principal is `unit`, ordered by application then number.
+    pub fn subordinates_of(&self, unit: &str) -> Vec<String> {
+        self.applications
+            .values()
+            .flat_map(|a| a.units.values())
+            .filter(|u| u.principal.as_deref() == Some(unit))
+            .map(|u| u.name.clone())
+            .collect()
+    }
+
+    /// The fake address of a unit (`10.1.<app index>.<n + 10>`); a subordinate shares its
+    /// principal's address, as it runs on the same machine.
+    pub fn unit_address(&self, unit: &str) -> String {
+        let machine = self.machine_of(unit);
+        let (app, n) = crate::util::split_unit(&machine).unwrap_or((machine.as_str(), 0));
+        let idx = self.applications.get(app).map_or(0, |a| a.index);
+        crate::tools::unit_address(idx, n)
+    }
+
+    /// Whether `unit` can take part in `rel` at all. In a container-scoped relation between a
+    /// subordinate and a principal application, a subordinate unit only belongs to the relation
+    /// whose principal side is its own principal's application (Juju's `RelationUnit.Valid`).
+    pub fn relation_valid_for(&self, unit: &str, rel: &Relation) -> bool {
+        if !rel.is_container() || rel.is_peer() {
+            return true;
+        }
+        let Some(principal) = self.unit(unit).and_then(|u| u.principal.as_deref()) else {
+            return true;
+        };
+        let app = unit.split('/').next().unwrap_or_default();
+        let Some(other) = rel.remote_app(app) else {
+            return false;
+        };
+        if self
+            .applications
+            .get(other)
+            .is_some_and(|a| a.meta.subordinate)
+        {
+            return true;
+        }
+        principal.split('/').next() == Some(other)
     }
 
     /// Finds a secret by `secret:<xid>`, `secret://<uuid>/<xid>` or bare xid.

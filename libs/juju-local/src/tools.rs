@@ -226,13 +226,7 @@ impl Call<'_> {
     }
 
     fn address(&self) -> String {
-        let idx = self
-            .state
-            .applications
-            .get(&self.ctx.app)
-            .map_or(0, |a| a.index);
-        let n = crate::util::split_unit(&self.ctx.unit).map_or(0, |(_, n)| n);
-        unit_address(idx, n)
+        self.state.unit_address(&self.ctx.unit)
     }
 }
 
@@ -1144,7 +1138,7 @@ fn goal_state(c: &mut Call) -> R {
         .state
         .relations
         .values()
-        .filter(|r| r.involves(&c.ctx.app))
+        .filter(|r| r.involves(&c.ctx.app) && c.state.relation_valid_for(&c.ctx.unit, r))
     {
         let Some(ep) = rel.endpoint_of(&c.ctx.app) else {
             continue;
@@ -1168,7 +1162,12 @@ fn goal_state(c: &mut Call) -> R {
             );
         }
         if let Some(ra) = c.state.applications.get(remote) {
-            for u in ra.units.values().filter(|u| u.name != c.ctx.unit) {
+            // Container-scoped relations only reach the units on this unit's machine.
+            let machine = c.state.machine_of(&c.ctx.unit);
+            for u in ra.units.values().filter(|u| {
+                u.name != c.ctx.unit
+                    && (!rel.is_container() || c.state.machine_of(&u.name) == machine)
+            }) {
                 let s = if u.life == crate::state::Life::Alive {
                     status
                 } else {
