@@ -1,0 +1,5 @@
+//! The `microcluster-node` charm's `dispatch` binary.
+
+fn main() -> std::process::ExitCode {
+    microcluster_node::charm().run()
+}

@@ -1,0 +1,673 @@
+//! The microcluster CLI: `<command> bootstrap|add <name>|join <token>|list -f json|remove <name>`.
+//!
+//! Commands run through [`CommandRunner`], the one seam with the system: [`ProcessRunner`] runs
+//! real programs, tests pass a closure or a fake. Output is parsed into types ([`Members`],
+//! [`Token`]); output that does not parse is a [`CliError::BadOutput`], never a panic.
+
+use crate::wire::{Token, check_node_name};
+use charm::{Classify, Outcome};
+use serde::{Deserialize, Deserializer};
+use std::fmt;
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// What a finished command printed, and how it exited.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CommandOutput {
+    /// The exit code (`None` when killed by a signal).
+    pub code: Option<i32>,
+    /// Standard output (holds a token after `add`: never log it).
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl CommandOutput {
+    /// A successful run that printed `stdout`.
+    pub fn ok(stdout: impl Into<String>) -> Self {
+        CommandOutput {
+            code: Some(0),
+            stdout: stdout.into(),
+            stderr: String::new(),
+        }
+    }
+
+    /// A failed run with this exit code and stderr.
+    pub fn failed(code: i32, stderr: impl Into<String>) -> Self {
+        CommandOutput {
+            code: Some(code),
+            stdout: String::new(),
+            stderr: stderr.into(),
+        }
+    }
+
+    /// Whether it exited 0.
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+}
+
+impl fmt::Debug for CommandOutput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CommandOutput")
+            .field("code", &self.code)
+            .field("stdout", &format_args!("<{} bytes>", self.stdout.len()))
+            .field("stderr", &format_args!("<{} bytes>", self.stderr.len()))
+            .finish()
+    }
+}
+
+/// Runs one program with its arguments (`argv[0]` is the program). Replace it in tests.
+pub trait CommandRunner {
+    /// Runs `argv` to completion; an `Err` means it could not be started or was stopped.
+    fn run(&self, argv: &[String]) -> std::io::Result<CommandOutput>;
+}
+
+impl<F> CommandRunner for F
+where
+    F: Fn(&[String]) -> std::io::Result<CommandOutput>,
+{
+    fn run(&self, argv: &[String]) -> std::io::Result<CommandOutput> {
+        self(argv)
+    }
+}
+
+/// Runs real programs: stdin closed, stdout and stderr captured, killed after a timeout.
+#[derive(Debug, Clone)]
+pub struct ProcessRunner {
+    timeout: Duration,
+}
+
+impl Default for ProcessRunner {
+    fn default() -> Self {
+        ProcessRunner {
+            timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+impl ProcessRunner {
+    /// A runner with the default timeout (5 minutes per command).
+    pub fn new() -> Self {
+        ProcessRunner::default()
+    }
+
+    /// Kills commands that run longer than `timeout`.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+}
+
+fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = pipe.read_to_end(&mut buf);
+        String::from_utf8_lossy(&buf).into_owned()
+    })
+}
+
+impl CommandRunner for ProcessRunner {
+    fn run(&self, argv: &[String]) -> std::io::Result<CommandOutput> {
+        let Some((program, args)) = argv.split_first() else {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "empty command",
+            ));
+        };
+        let mut child = Command::new(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        // Read both pipes while waiting, so a chatty command cannot block on a full pipe.
+        let out = child.stdout.take().map(drain);
+        let err = child.stderr.take().map(drain);
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait()? {
+                break status;
+            }
+            if started.elapsed() >= self.timeout {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("killed after {} s", self.timeout.as_secs()),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let collect = |h: Option<std::thread::JoinHandle<String>>| {
+            h.and_then(|h| h.join().ok()).unwrap_or_default()
+        };
+        Ok(CommandOutput {
+            code: status.code(),
+            stdout: collect(out),
+            stderr: collect(err),
+        })
+    }
+}
+
+/// A cluster CLI call that did not give a usable answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CliError {
+    /// No command is configured.
+    #[error("the cluster command is empty")]
+    NoCommand,
+    /// The program could not be started (not installed, not executable).
+    #[error("cannot run {program:?}: {detail}")]
+    Spawn {
+        /// The program.
+        program: String,
+        /// Why.
+        detail: String,
+    },
+    /// The command exited non-zero.
+    #[error("`{subcommand}` failed (exit {}): {stderr}", code.map_or("signal".to_string(), |c| c.to_string()))]
+    Failed {
+        /// `bootstrap`, `add`, `join`, `list` or `remove`.
+        subcommand: &'static str,
+        /// The exit code (`None`: killed by a signal).
+        code: Option<i32>,
+        /// What it printed on stderr (shortened; a token in it is masked).
+        stderr: String,
+    },
+    /// The command did not finish in time.
+    #[error("`{subcommand}` did not finish in time: {detail}")]
+    TimedOut {
+        /// The subcommand.
+        subcommand: &'static str,
+        /// The runner's message.
+        detail: String,
+    },
+    /// The command succeeded but printed something that does not parse.
+    #[error("`{subcommand}` printed unexpected output: {detail}")]
+    BadOutput {
+        /// The subcommand.
+        subcommand: &'static str,
+        /// What is wrong with it.
+        detail: String,
+    },
+}
+
+impl Classify for CliError {
+    fn outcome(&self) -> Outcome {
+        match self {
+            // A human must fix the command or the workload: retrying the hook cannot help.
+            CliError::NoCommand | CliError::Spawn { .. } | CliError::BadOutput { .. } => {
+                Outcome::Blocked
+            }
+            CliError::Failed { .. } | CliError::TimedOut { .. } => Outcome::Fail,
+        }
+    }
+}
+
+/// A member's dqlite role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum Role {
+    /// Votes in the raft quorum.
+    #[serde(rename = "voter")]
+    Voter,
+    /// Replicates, ready to become a voter.
+    #[serde(rename = "stand-by")]
+    StandBy,
+    /// Holds no replica.
+    #[serde(rename = "spare")]
+    Spare,
+    /// Still joining.
+    #[serde(rename = "PENDING")]
+    Pending,
+}
+
+/// A member's reachability as microcluster reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberStatus {
+    /// `ONLINE`
+    Online,
+    /// `UNREACHABLE`
+    Unreachable,
+    /// `NOT TRUSTED`
+    NotTrusted,
+    /// `NOT FOUND`
+    NotFound,
+    /// `UPGRADING`
+    Upgrading,
+    /// `NEEDS UPGRADE`
+    NeedsUpgrade,
+    /// Anything else (kept as printed; only `ONLINE` matters here).
+    Other(String),
+}
+
+impl<'de> Deserialize<'de> for MemberStatus {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Ok(match text.as_str() {
+            "ONLINE" => MemberStatus::Online,
+            "UNREACHABLE" => MemberStatus::Unreachable,
+            "NOT TRUSTED" => MemberStatus::NotTrusted,
+            "NOT FOUND" => MemberStatus::NotFound,
+            "UPGRADING" => MemberStatus::Upgrading,
+            "NEEDS UPGRADE" => MemberStatus::NeedsUpgrade,
+            _ => MemberStatus::Other(text),
+        })
+    }
+}
+
+/// One entry of `list -f json`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Member {
+    /// The member name (the node's hostname).
+    pub name: String,
+    /// `host:port`, when printed.
+    #[serde(default)]
+    pub address: Option<String>,
+    /// Its role.
+    pub role: Role,
+    /// Its status.
+    pub status: MemberStatus,
+}
+
+/// The cluster members, as `list -f json` printed them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Members(pub Vec<Member>);
+
+impl Members {
+    /// Parses `list -f json` output: a JSON array of objects with `name`, `role` and `status`.
+    pub fn parse(stdout: &str) -> Result<Members, CliError> {
+        let bad = |detail: String| CliError::BadOutput {
+            subcommand: "list",
+            detail,
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(stdout.trim()).map_err(|e| bad(format!("not JSON ({e})")))?;
+        let serde_json::Value::Array(items) = value else {
+            return Err(bad("not a JSON array".into()));
+        };
+        let mut members = Vec::with_capacity(items.len());
+        for (i, item) in items.into_iter().enumerate() {
+            let member: Member =
+                serde_json::from_value(item).map_err(|e| bad(format!("entry {i}: {e}")))?;
+            members.push(member);
+        }
+        Ok(Members(members))
+    }
+
+    /// Whether a member is still joining.
+    pub fn any_pending(&self) -> bool {
+        self.0.iter().any(|m| m.role == Role::Pending)
+    }
+
+    /// Whether `name` is a member (any role).
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.iter().any(|m| m.name == name)
+    }
+
+    /// The communicator: the lowest name among online voters (Python compares `role in "voter"`,
+    /// which also accepts garbage such as `""` or `"vote"`; an unknown role is an error here).
+    pub fn communicator(&self) -> Option<&str> {
+        self.0
+            .iter()
+            .filter(|m| m.role == Role::Voter && m.status == MemberStatus::Online)
+            .map(|m| m.name.as_str())
+            .min()
+    }
+}
+
+/// How long to wait for PENDING members before giving up for this hook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingWait {
+    /// `list` calls at most (at least 1).
+    pub attempts: u32,
+    /// Pause between two calls.
+    pub interval: Duration,
+}
+
+impl Default for PendingWait {
+    /// 10 calls, 1 s apart (the Python library waits forever, 1 s apart).
+    fn default() -> Self {
+        PendingWait {
+            attempts: 10,
+            interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Why the wait for PENDING members ended without an answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WaitError {
+    /// `list` failed.
+    #[error(transparent)]
+    Cli(#[from] CliError),
+    /// Members were still PENDING after every attempt.
+    #[error("members still PENDING after {attempts} `list` calls: {names}")]
+    StillPending {
+        /// The calls made.
+        attempts: u32,
+        /// The pending members.
+        names: String,
+    },
+}
+
+/// Masks `secret` in `text` and shortens it, for messages.
+fn scrub(text: &str, secret: Option<&str>) -> String {
+    let text = match secret {
+        Some(s) if !s.is_empty() => text.replace(s, "<token>"),
+        _ => text.to_string(),
+    };
+    let text = text.trim();
+    match text.char_indices().nth(300) {
+        Some((i, _)) => format!("{}...", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
+/// The cluster CLI: a command prefix (e.g. `microovn cluster`) and a runner.
+pub struct Cli<'a> {
+    command: &'a [String],
+    runner: &'a dyn CommandRunner,
+}
+
+impl<'a> Cli<'a> {
+    /// The CLI `command` run through `runner`.
+    pub fn new(command: &'a [String], runner: &'a dyn CommandRunner) -> Self {
+        Cli { command, runner }
+    }
+
+    fn exec(
+        &self,
+        subcommand: &'static str,
+        args: &[&str],
+        secret: Option<&str>,
+    ) -> Result<CommandOutput, CliError> {
+        let Some(program) = self.command.first() else {
+            return Err(CliError::NoCommand);
+        };
+        let mut argv: Vec<String> = self.command.to_vec();
+        argv.push(subcommand.to_string());
+        argv.extend(args.iter().map(|a| a.to_string()));
+        tracing::debug!("running {} {subcommand}", self.command.join(" "));
+        let out = self.runner.run(&argv).map_err(|e| match e.kind() {
+            std::io::ErrorKind::TimedOut => CliError::TimedOut {
+                subcommand,
+                detail: e.to_string(),
+            },
+            _ => CliError::Spawn {
+                program: program.clone(),
+                detail: e.to_string(),
+            },
+        })?;
+        if !out.success() {
+            return Err(CliError::Failed {
+                subcommand,
+                code: out.code,
+                stderr: scrub(&out.stderr, secret),
+            });
+        }
+        Ok(out)
+    }
+
+    /// `list -f json`, parsed.
+    pub fn list(&self) -> Result<Members, CliError> {
+        let out = self.exec("list", &["-f", "json"], None)?;
+        Members::parse(&out.stdout)
+    }
+
+    /// `add <node>`: mints a join token for `node` (stdout, stripped).
+    pub fn add(&self, node: &str) -> Result<Token, CliError> {
+        check_node_name(node).map_err(|why| CliError::BadOutput {
+            subcommand: "add",
+            detail: format!("refusing node name {node:?}: {why}"),
+        })?;
+        let out = self.exec("add", &[node], None)?;
+        let token = Token::new(&out.stdout);
+        token.check().map_err(|why| CliError::BadOutput {
+            subcommand: "add",
+            detail: format!("the printed token is unusable: {why}"),
+        })?;
+        Ok(token)
+    }
+
+    /// `join <token> [extra...]`.
+    pub fn join(&self, token: &Token, extra: &[String]) -> Result<(), CliError> {
+        let mut args: Vec<&str> = vec![token.expose()];
+        args.extend(extra.iter().map(String::as_str));
+        self.exec("join", &args, Some(token.expose())).map(|_| ())
+    }
+
+    /// `bootstrap [extra...]`.
+    pub fn bootstrap(&self, extra: &[String]) -> Result<(), CliError> {
+        let args: Vec<&str> = extra.iter().map(String::as_str).collect();
+        self.exec("bootstrap", &args, None).map(|_| ())
+    }
+
+    /// `remove <node>`.
+    pub fn remove(&self, node: &str) -> Result<(), CliError> {
+        self.exec("remove", &[node], None).map(|_| ())
+    }
+
+    /// Calls `list` until no member is PENDING, at most `wait.attempts` times.
+    pub fn wait_for_pending(&self, wait: PendingWait) -> Result<Members, WaitError> {
+        let attempts = wait.attempts.max(1);
+        let mut last = Members::default();
+        for attempt in 1..=attempts {
+            last = self.list()?;
+            if !last.any_pending() {
+                return Ok(last);
+            }
+            if attempt < attempts {
+                std::thread::sleep(wait.interval);
+            }
+        }
+        let names: Vec<&str> = last
+            .0
+            .iter()
+            .filter(|m| m.role == Role::Pending)
+            .map(|m| m.name.as_str())
+            .collect();
+        Err(WaitError::StillPending {
+            attempts,
+            names: names.join(", "),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    const LIST: &str = r#"[
+      {"name": "n2", "address": "10.0.0.2:6443", "role": "voter", "fingerprint": "ab", "status": "ONLINE"},
+      {"name": "n1", "address": "10.0.0.1:6443", "role": "voter", "status": "UNREACHABLE"},
+      {"name": "n3", "address": "10.0.0.3:6443", "role": "stand-by", "status": "ONLINE"},
+      {"name": "n0", "address": "10.0.0.4:6443", "role": "spare", "status": "NEEDS UPGRADE"}
+    ]"#;
+
+    #[test]
+    fn list_output_parses_into_members() {
+        let m = Members::parse(LIST).unwrap();
+        assert_eq!(m.0.len(), 4);
+        assert_eq!(m.0[0].address.as_deref(), Some("10.0.0.2:6443"));
+        assert_eq!(m.0[3].status, MemberStatus::NeedsUpgrade);
+        // n1 is a voter but unreachable; n0 and n3 are not voters.
+        assert_eq!(m.communicator(), Some("n2"));
+        assert!(!m.any_pending());
+        assert!(Members::parse("[]").unwrap().communicator().is_none());
+    }
+
+    #[test]
+    fn bad_list_output_is_a_typed_error() {
+        for (text, needle) in [
+            ("Error: daemon not ready", "not JSON"),
+            ("{\"name\": \"n1\"}", "not a JSON array"),
+            (
+                r#"[{"role": "voter", "status": "ONLINE"}]"#,
+                "missing field `name`",
+            ),
+            (
+                r#"[{"name": "n1", "status": "ONLINE"}]"#,
+                "missing field `role`",
+            ),
+            (
+                r#"[{"name": "n1", "role": "voter"}]"#,
+                "missing field `status`",
+            ),
+            (
+                r#"[{"name": "n1", "role": "leader", "status": "ONLINE"}]"#,
+                "unknown variant `leader`",
+            ),
+            (
+                r#"[{"name": 7, "role": "voter", "status": "ONLINE"}]"#,
+                "entry 0",
+            ),
+            ("", "not JSON"),
+        ] {
+            let err = Members::parse(text).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    CliError::BadOutput {
+                        subcommand: "list",
+                        ..
+                    }
+                ),
+                "{text}"
+            );
+            assert!(err.to_string().contains(needle), "{text}: {err}");
+            assert_eq!(err.outcome(), Outcome::Blocked);
+        }
+    }
+
+    type Calls = std::rc::Rc<RefCell<Vec<Vec<String>>>>;
+
+    fn recorder(
+        replies: Vec<CommandOutput>,
+    ) -> (impl Fn(&[String]) -> std::io::Result<CommandOutput>, Calls) {
+        let calls = std::rc::Rc::new(RefCell::new(Vec::new()));
+        let replies = RefCell::new(replies.into_iter());
+        let seen = calls.clone();
+        let run = move |argv: &[String]| {
+            seen.borrow_mut().push(argv.to_vec());
+            Ok(replies
+                .borrow_mut()
+                .next()
+                .unwrap_or_else(|| CommandOutput::failed(99, "no more replies")))
+        };
+        (run, calls)
+    }
+
+    #[test]
+    fn commands_are_built_from_the_prefix() {
+        let cmd = vec!["microovn".to_string(), "cluster".to_string()];
+        let (run, calls) = recorder(vec![
+            CommandOutput::ok("TOKEN-1\n"),
+            CommandOutput::ok(""),
+            CommandOutput::ok(""),
+            CommandOutput::ok(""),
+        ]);
+        let cli = Cli::new(&cmd, &run);
+        assert_eq!(cli.add("n2").unwrap().expose(), "TOKEN-1");
+        cli.join(&Token::new("TOKEN-1"), &["--config".into(), "x=1".into()])
+            .unwrap();
+        cli.bootstrap(&[]).unwrap();
+        cli.remove("n2").unwrap();
+        let calls = calls.borrow();
+        assert_eq!(calls[0], ["microovn", "cluster", "add", "n2"]);
+        assert_eq!(
+            calls[1],
+            ["microovn", "cluster", "join", "TOKEN-1", "--config", "x=1"]
+        );
+        assert_eq!(calls[2], ["microovn", "cluster", "bootstrap"]);
+        assert_eq!(calls[3], ["microovn", "cluster", "remove", "n2"]);
+    }
+
+    #[test]
+    fn failures_are_typed_and_tokens_masked() {
+        let cmd = vec!["mc".to_string()];
+        let (run, _) = recorder(vec![
+            CommandOutput::failed(1, "Error: token SECRET-T is expired\n"),
+            CommandOutput::ok("\n"),
+            CommandOutput::ok("empty"),
+        ]);
+        let cli = Cli::new(&cmd, &run);
+        let err = cli.join(&Token::new("SECRET-T"), &[]).unwrap_err();
+        assert!(!err.to_string().contains("SECRET-T"), "{err}");
+        assert!(err.to_string().contains("<token> is expired"), "{err}");
+        assert_eq!(err.outcome(), Outcome::Fail);
+        assert!(matches!(
+            cli.add("n1"),
+            Err(CliError::BadOutput {
+                subcommand: "add",
+                ..
+            })
+        ));
+        assert!(matches!(cli.add("n1"), Err(CliError::BadOutput { .. })));
+        // A node name that looks like an option is never passed to the CLI.
+        assert!(matches!(cli.add("--help"), Err(CliError::BadOutput { .. })));
+        let empty: Vec<String> = Vec::new();
+        assert_eq!(Cli::new(&empty, &run).list(), Err(CliError::NoCommand));
+    }
+
+    #[test]
+    fn spawn_and_timeout_errors() {
+        let cmd = vec!["/nonexistent/mc".to_string()];
+        let runner = ProcessRunner::new();
+        let err = Cli::new(&cmd, &runner).list().unwrap_err();
+        assert!(matches!(err, CliError::Spawn { .. }), "{err}");
+        assert_eq!(err.outcome(), Outcome::Blocked);
+        let cmd = vec!["sleep".to_string()];
+        let runner = ProcessRunner::new().timeout(Duration::from_millis(50));
+        let out = runner.run(&["sleep".to_string(), "5".to_string()]);
+        assert_eq!(out.unwrap_err().kind(), std::io::ErrorKind::TimedOut);
+        let _ = cmd;
+    }
+
+    #[test]
+    fn the_process_runner_captures_output_and_exit_codes() {
+        let runner = ProcessRunner::new();
+        let sh = |script: &str| {
+            runner
+                .run(&["sh".to_string(), "-c".to_string(), script.to_string()])
+                .unwrap()
+        };
+        let out = sh("echo out; echo err >&2; exit 3");
+        assert_eq!(
+            (out.code, out.stdout.as_str(), out.stderr.as_str()),
+            (Some(3), "out\n", "err\n")
+        );
+        assert!(!format!("{out:?}").contains("out\\n"));
+    }
+
+    #[test]
+    fn the_pending_wait_is_bounded() {
+        let pending = r#"[{"name": "n1", "role": "voter", "status": "ONLINE"},
+                          {"name": "n2", "role": "PENDING", "status": "ONLINE"}]"#;
+        let cmd = vec!["mc".to_string()];
+        let wait = PendingWait {
+            attempts: 3,
+            interval: Duration::ZERO,
+        };
+        let (run, calls) = recorder(vec![CommandOutput::ok(pending); 5]);
+        let err = Cli::new(&cmd, &run).wait_for_pending(wait).unwrap_err();
+        assert_eq!(
+            err,
+            WaitError::StillPending {
+                attempts: 3,
+                names: "n2".into()
+            }
+        );
+        assert_eq!(calls.borrow().len(), 3);
+        let (run, calls) = recorder(vec![CommandOutput::ok(pending), CommandOutput::ok(LIST)]);
+        let members = Cli::new(&cmd, &run).wait_for_pending(wait).unwrap();
+        assert_eq!(members.communicator(), Some("n2"));
+        assert_eq!(calls.borrow().len(), 2);
+        let (run, _) = recorder(vec![CommandOutput::failed(1, "down")]);
+        assert!(matches!(
+            Cli::new(&cmd, &run).wait_for_pending(wait),
+            Err(WaitError::Cli(CliError::Failed { .. }))
+        ));
+    }
+}
