@@ -49,7 +49,7 @@ demo: charms
 	@for story in $(DEMOS); do \
 	  name=$$(basename $$story .yaml); \
 	  rm -rf $(BUILD)/demo/$$name; \
-	  $(RELEASE)/juju-local --model $(BUILD)/demo/$$name scenario $$story --story || exit 1; \
+	  PATH="$(CURDIR)/$(RELEASE):$$PATH" $(RELEASE)/juju-local --model $(BUILD)/demo/$$name scenario $$story --story || exit 1; \
 	done
 
 bench: charms

@@ -133,7 +133,8 @@ pub fn model(name: &str) -> juju_local::Model {
 }
 
 /// Runs `demo/<story>.yaml` with the debug charms (whose paths the story gives as
-/// `../build/charms/<name>`) and returns the result; the model is kept for inspection.
+/// `../build/charms/<name>`) and the debug workspace binaries first on the charms' `PATH`;
+/// returns the result, and keeps the model for inspection.
 pub fn run_story(story: &str) -> juju_local::scenario::ScenarioResult {
     let base = temp_dir(&format!("story-{story}"));
     let demo = base.join("demo");
@@ -153,7 +154,14 @@ pub fn run_story(story: &str) -> juju_local::scenario::ScenarioResult {
             }
         }
     }
-    let opts = juju_local::ModelOptions::new(juju_local());
+    // Workspace binaries (e.g. test doubles a story configures by name) are found on PATH, as
+    // `make demo` finds the release ones.
+    let mut opts = juju_local::ModelOptions::new(juju_local());
+    let path = std::env::var("PATH").unwrap_or_default();
+    opts.env.insert(
+        "PATH".into(),
+        format!("{}:{path}", target_dir().join("debug").display()),
+    );
     match juju_local::scenario::run_file_with(
         demo.join(format!("{story}.yaml")),
         opts,

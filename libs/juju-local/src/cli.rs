@@ -21,7 +21,7 @@ process running longer is killed (SIGKILL to its process group) and the hook fai
 
 Commands:
   init [--name NAME]                          create a fresh model
-  deploy <charm-dir> [<app>] [-n N] [--config k=v]... [--env K=V]...  # {unit} {app} {n} in V
+  deploy <charm-dir> [<app>] [-n N] [--config k=v]... [--env K=V]...  # {unit} {app} {n} {model} in V
   add-unit <app> [-n N]                       principal apps (subordinates follow relations)
   config <app> [k=v ...] [--reset key]...     set config (no args: print it)
   leader <app>/<n>                            move leadership

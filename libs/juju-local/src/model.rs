@@ -66,7 +66,8 @@ pub struct ModelOptions {
     pub tool_binary: PathBuf,
     /// The model name used by `init` (`JUJU_MODEL_NAME`).
     pub name: String,
-    /// Extra environment variables passed to every dispatch.
+    /// Extra environment variables passed to every dispatch. A `PATH` here replaces the
+    /// driver's own `PATH` after the hook-tools directory.
     pub env: BTreeMap<String, String>,
     /// How long one charm process (hook or action) may run before it and its process group are
     /// killed with SIGKILL and the hook fails with `hook <name> on <unit> timed out after N s`.
@@ -101,7 +102,8 @@ pub struct DeployOptions {
     /// Initial config values as `key=value` strings.
     pub config: Vec<(String, String)>,
     /// Extra environment for every hook of every unit of the app. `{unit}` (e.g. `node/1`),
-    /// `{app}` and `{n}` (the unit number) in values are replaced per unit, which lets one
+    /// `{app}`, `{n}` (the unit number) and `{model}` (the model directory) in values are
+    /// replaced per unit, which lets one
     /// machine stand in for several (e.g. `MICROCLUSTER_NODE_NAME=node-{n}`).
     pub env: Vec<(String, String)>,
 }
@@ -1148,7 +1150,8 @@ impl Model {
                 let value = v
                     .replace("{unit}", unit)
                     .replace("{app}", &app_name)
-                    .replace("{n}", &u.number.to_string());
+                    .replace("{n}", &u.number.to_string())
+                    .replace("{model}", &self.dir.to_string_lossy());
                 env.insert(k.clone(), value);
             }
         }
@@ -1158,9 +1161,13 @@ impl Model {
         for (k, v) in &self.opts.env {
             env.insert(k.clone(), v.clone());
         }
-        let base_path = std::env::var("PATH").unwrap_or_else(|_| {
-            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into()
-        });
+        // A PATH in the model options replaces the driver's own (the tools dir still comes first).
+        let base_path = env
+            .remove("PATH")
+            .or_else(|| std::env::var("PATH").ok())
+            .unwrap_or_else(|| {
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into()
+            });
         env.insert(
             "PATH".into(),
             format!("{}:{base_path}", self.tools_dir().to_string_lossy()),

@@ -390,7 +390,7 @@ pub struct Application {
     /// Application status (set by the leader).
     #[serde(default)]
     pub status: Status,
-    /// Extra hook environment (`{unit}`, `{app}`, `{n}` replaced per unit).
+    /// Extra hook environment (`{unit}`, `{app}`, `{n}`, `{model}` replaced per unit).
     #[serde(default)]
     pub env: BTreeMap<String, String>,
     /// The next unit number.

@@ -475,7 +475,7 @@ fn per_unit_environment_from_deploy() {
         None,
         &[(
             "install",
-            "echo \"$NODE_NAME\" > \"$JUJU_CHARM_DIR/node-name\"\n",
+            "echo \"$NODE_NAME\" > \"$JUJU_CHARM_DIR/node-name\"\necho \"$STATE\" > \"$JUJU_CHARM_DIR/state-path\"\n",
         )],
     );
     m.deploy(
@@ -484,7 +484,10 @@ fn per_unit_environment_from_deploy() {
             app: Some("db".into()),
             units: Some(2),
             config: vec![],
-            env: vec![("NODE_NAME".into(), "{app}-node-{n} ({unit})".into())],
+            env: vec![
+                ("NODE_NAME".into(), "{app}-node-{n} ({unit})".into()),
+                ("STATE".into(), "{model}/cluster.json".into()),
+            ],
         },
     )
     .unwrap();
@@ -492,5 +495,7 @@ fn per_unit_environment_from_deploy() {
     for (unit, expected) in [("db/0", "db-node-0 (db/0)"), ("db/1", "db-node-1 (db/1)")] {
         let got = std::fs::read_to_string(unit_dir(&m, unit).join("node-name")).unwrap();
         assert_eq!(got.trim(), expected);
+        let state = std::fs::read_to_string(unit_dir(&m, unit).join("state-path")).unwrap();
+        assert_eq!(state.trim(), format!("{}/cluster.json", m.dir().display()));
     }
 }
