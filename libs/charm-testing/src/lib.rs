@@ -130,6 +130,14 @@ impl Context {
         self
     }
 
+    /// Names the application (default: the charm name), e.g. to run two apps of one charm.
+    pub fn app(mut self, name: &str) -> Self {
+        let n = self.unit.rsplit('/').next().unwrap_or("0").to_string();
+        self.app = name.to_string();
+        self.unit = format!("{name}/{n}");
+        self
+    }
+
     /// Runs as unit number `n` of the application.
     pub fn unit(mut self, n: u32) -> Self {
         self.unit = format!("{}/{n}", self.app);
@@ -269,7 +277,9 @@ pub struct Output {
     pub result: Result<(), charm::Error>,
     /// Library events emitted, in order.
     pub emitted: Vec<EmittedEvent>,
-    /// Log lines (`tracing` records and direct `juju-log` calls).
+    /// Log lines (`tracing` records at DEBUG and above, and direct `juju-log` calls). In production
+    /// each `tracing` record at an enabled level (INFO by default) is one `juju-log` call; they are
+    /// not in [`Output::calls`].
     pub logs: Vec<(LogLevel, String)>,
     /// Every hook-tool call, in order.
     pub calls: Vec<Call>,

@@ -603,3 +603,17 @@ fn events_whose_handler_failed_are_still_reported() {
     assert!(!out.ok());
     assert_eq!(out.emitted::<Ready>().len(), 1);
 }
+
+#[test]
+fn the_context_can_name_the_app_and_unit() {
+    let mut charm = Charm::new();
+    charm.reconcile(|ctx: &mut Ctx| {
+        let who = format!("{} {}", ctx.app_name(), ctx.unit_name());
+        ctx.store("who", &who).map_err(Into::into)
+    });
+    let out = Context::new(charm, META)
+        .app("other")
+        .unit(3)
+        .run(Event::Start, State::default());
+    assert_eq!(out.state.stored["who"], "other other/3");
+}
