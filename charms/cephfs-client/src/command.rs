@@ -201,6 +201,26 @@ impl Classify for CommandError {
     }
 }
 
+/// `argv` as one line: words joined with spaces, single-quoted for a POSIX shell when they hold
+/// anything but letters, digits and `_-+./:,=@%`.
+pub fn display(argv: &[String]) -> String {
+    argv.iter()
+        .map(|word| {
+            let plain = !word.is_empty()
+                && word.chars().all(|c| {
+                    c.is_ascii_alphanumeric()
+                        || matches!(c, '_' | '-' | '+' | '.' | '/' | ':' | ',' | '=' | '@' | '%')
+                });
+            if plain {
+                word.clone()
+            } else {
+                format!("'{}'", word.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Runs `argv` (no shell, stdin closed); `redact` is removed from any error text.
 pub fn run(option: &'static str, argv: &[String], redact: &str) -> Result<(), CommandError> {
     let Some((program, args)) = argv.split_first() else {
@@ -281,6 +301,18 @@ mod tests {
             .to_string();
         let t = CommandTemplate::parse("umount-command", &default).unwrap();
         assert_eq!(t.render(&values()), vec!["umount", "/mnt/my share"]);
+    }
+
+    #[test]
+    fn command_lines_are_shown_as_a_shell_would_read_them() {
+        let argv: Vec<String> = ["mount", "/mnt/my share", "it's", "", "a=b,c:/d"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            display(&argv),
+            r"mount '/mnt/my share' 'it'\''s' '' a=b,c:/d"
+        );
     }
 
     #[test]

@@ -12,11 +12,16 @@
 //!   on `stop`; a server unit leaving does not unmount anything.
 //! - Bad remote data or config is a Blocked status naming the problem; a failing mount or
 //!   unmount command fails the hook so that Juju retries it.
+//! - After a mount or unmount command succeeded the charm reports the command line it ran as a
+//!   [`ShareMounted`] / [`ShareUnmounted`] event (`CHARM_EVENT` on stdout: Juju's debug log, the
+//!   local model's timeline). The line names the key file, never the key.
 
 pub mod command;
 
 use cephfs_interfaces::{CephFsRequirer, MountInfo, MountShare, ServerConnected, UmountShare};
-use charm::{Charm, Ctx, Error, Event, EventKind, RelationId, Status, StatusCollector};
+use charm::{
+    Charm, Ctx, CustomEvent, Error, Event, EventKind, RelationId, Status, StatusCollector,
+};
 use command::{CommandTemplate, Values};
 use serde::{Deserialize, Serialize};
 use std::io::Write as _;
@@ -107,6 +112,37 @@ impl Config {
         self.secret_dir
             .join(format!("{}.secret", unit.replace('/', "-")))
     }
+}
+
+/// Reported after a mount command succeeded: where, and the command line that ran.
+///
+/// `command` is the argv joined with spaces (words quoted for a POSIX shell where needed). It
+/// names the key file (`{secretfile}`), never the key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareMounted {
+    /// The relation to the server.
+    pub relation: RelationId,
+    /// Where the share is mounted.
+    pub mountpoint: String,
+    /// The mount command line that ran.
+    pub command: String,
+}
+
+impl CustomEvent for ShareMounted {
+    const NAME: &'static str = "cephfs-client-mounted";
+}
+
+/// Reported after an unmount command succeeded (or failed on a mountpoint that was not mounted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareUnmounted {
+    /// The mountpoint.
+    pub mountpoint: String,
+    /// The unmount command line that ran.
+    pub command: String,
+}
+
+impl CustomEvent for ShareUnmounted {
+    const NAME: &'static str = "cephfs-client-unmounted";
 }
 
 /// What this unit has mounted (kept in stored state; no key in it).
@@ -301,7 +337,7 @@ fn unescape_mount_field(field: &str) -> String {
 }
 
 /// Unmounts a record; a failure is tolerated when the mountpoint is not mounted anyway.
-fn unmount_record(umount: &CommandTemplate, mounted: &Mounted) -> Result<(), Error> {
+fn unmount_record(ctx: &mut Ctx, umount: &CommandTemplate, mounted: &Mounted) -> Result<(), Error> {
     let argv = umount.render(&mounted.values());
     match command::run(umount.option(), &argv, "") {
         Ok(()) => {}
@@ -312,6 +348,10 @@ fn unmount_record(umount: &CommandTemplate, mounted: &Mounted) -> Result<(), Err
     }
     remove_secret_file(&mounted.secretfile);
     tracing::info!("unmounted {}", mounted.mountpoint);
+    ctx.emit(ShareUnmounted {
+        mountpoint: mounted.mountpoint.clone(),
+        command: command::display(&argv),
+    });
     Ok(())
 }
 
@@ -330,7 +370,7 @@ fn ensure_mounted(ctx: &mut Ctx, relation: &RelationId) -> Result<(), Error> {
             tracing::debug!("{} is already mounted with this share", wanted.mountpoint);
             return Ok(());
         }
-        unmount_record(&config.umount, &current)?;
+        unmount_record(ctx, &config.umount, &current)?;
         ctx.forget(MOUNTED);
     }
     write_secret_file(Path::new(&wanted.secretfile), &info.auth.key)?;
@@ -349,6 +389,11 @@ fn ensure_mounted(ctx: &mut Ctx, relation: &RelationId) -> Result<(), Error> {
         wanted.mons,
         wanted.mountpoint
     );
+    ctx.emit(ShareMounted {
+        relation: relation.clone(),
+        mountpoint: wanted.mountpoint.clone(),
+        command: command::display(&argv),
+    });
     ctx.store(MOUNTED, &wanted)?;
     Ok(())
 }
@@ -359,7 +404,7 @@ fn unmount(ctx: &mut Ctx) -> Result<(), Error> {
         return Ok(());
     };
     let raw = raw_config(ctx)?;
-    unmount_record(&umount_template(&raw)?, &current)?;
+    unmount_record(ctx, &umount_template(&raw)?, &current)?;
     ctx.forget(MOUNTED);
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! Harness tests of the cephfs-client charm, with recording test doubles of mount and umount.
 
-use cephfs_client::{CONFIG, METADATA, MOUNTED, charm};
+use cephfs_client::{CONFIG, METADATA, MOUNTED, ShareMounted, ShareUnmounted, charm};
 use cephfs_interfaces::{MountShare, ServerConnected, UmountShare};
 use charm::secret::SecretContent;
 use charm::{Event, Status, StatusKind};
@@ -212,6 +212,20 @@ fn mount_share_mounts_with_a_private_key_file() {
         out.state.stored[MOUNTED]["secretfile"],
         serde_json::json!(sb.secretfile())
     );
+    // The command line that ran is reported, with the key file but not the key.
+    let mounted = out.emitted::<ShareMounted>();
+    assert_eq!(mounted.len(), 1);
+    assert_eq!(mounted[0].mountpoint, sb.mountpoint());
+    assert_eq!(
+        mounted[0].command,
+        format!(
+            "sh {} {} 0 {}",
+            sb.path("double.sh"),
+            sb.path("mount.log"),
+            mount_line(&sb).trim_start_matches("argv: ")
+        )
+    );
+    assert!(out.emitted::<ShareUnmounted>().is_empty());
 }
 
 #[test]
@@ -224,6 +238,7 @@ fn the_same_share_is_not_mounted_twice() {
     assert_eq!(out.emitted::<MountShare>().len(), 1);
     assert_eq!(sb.log("mount.log").matches("argv:").count(), 1);
     assert_eq!(sb.log("umount.log"), "");
+    assert!(out.emitted::<ShareMounted>().is_empty());
 }
 
 #[test]
@@ -272,6 +287,17 @@ fn a_removed_relation_unmounts_and_forgets_the_key() {
     let out = ctx().run(served().broken(), state);
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(out.emitted::<UmountShare>().len(), 1);
+    let unmounted = out.emitted::<ShareUnmounted>();
+    assert_eq!(unmounted.len(), 1);
+    assert_eq!(
+        unmounted[0].command,
+        format!(
+            "sh {} {} 0 {}",
+            sb.path("double.sh"),
+            sb.path("umount.log"),
+            sb.mountpoint()
+        )
+    );
     assert_eq!(sb.log("umount.log"), format!("argv: {}\n", sb.mountpoint()));
     assert!(!Path::new(&sb.secretfile()).exists());
     assert!(!out.state.stored.contains_key(MOUNTED));

@@ -149,28 +149,46 @@ impl Sandbox {
         self.path("mnt")
     }
 
-    /// The client's key file.
+    /// The client's key file (unit `cephfs-client/0`).
     pub fn secretfile(&self) -> String {
-        self.path("keys/cephfs-client-0.secret")
+        self.secretfile_of("cephfs-client/0")
+    }
+
+    /// The key file of client unit `unit`.
+    pub fn secretfile_of(&self, unit: &str) -> String {
+        self.path(&format!("keys/{}.secret", unit.replace('/', "-")))
     }
 
     fn command(&self, log: &str, args: &str) -> String {
         format!("sh {} {} 0 {args}", self.path("double.sh"), self.path(log))
     }
 
-    /// A client unit configured to mount in the sandbox with the doubles.
-    pub fn client_state(&self) -> State {
-        State::default()
-            .config("mountpoint", self.mountpoint())
-            .config(
-                "mount-command",
+    /// The client config that mounts in the sandbox with the doubles (`mount.log`, `umount.log`).
+    pub fn client_config(&self) -> Vec<(String, String)> {
+        vec![
+            ("mountpoint".into(), self.mountpoint()),
+            (
+                "mount-command".into(),
                 self.command(
                     "mount.log",
                     "-t ceph {mons}:{path} {mountpoint} -o name={user},secretfile={secretfile},fsid={fsid},mds_namespace={name}",
                 ),
-            )
-            .config("umount-command", self.command("umount.log", "{mountpoint}"))
-            .config("secret-dir", self.path("keys"))
+            ),
+            (
+                "umount-command".into(),
+                self.command("umount.log", "{mountpoint}"),
+            ),
+            ("secret-dir".into(), self.path("keys")),
+        ]
+    }
+
+    /// A client unit configured to mount in the sandbox with the doubles.
+    pub fn client_state(&self) -> State {
+        self.client_config()
+            .into_iter()
+            .fold(State::default(), |state, (key, value)| {
+                state.config(&key, value)
+            })
     }
 
     /// `cksum` of `text`, as the double records a key file.

@@ -1,0 +1,249 @@
+//! Providers that do not use the library, through the local Juju model: a shell-script charm
+//! (`interface-tests/cephfs/raw-provider`) writes `share_info`, `auth` and `auth-rev` verbatim
+//! with `relation-set`, as an old reactive provider (`auth=plain:...`) or a broken one would.
+//! The real cephfs-client binary mounts what is usable and is Blocked, naming the problem, by
+//! what is not; no hook fails and no key is ever shown.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod local;
+
+use cephfs_contract::{KEY, NEW_KEY, PATH, SHARE_INFO, USERNAME};
+use juju_local::timeline::HookRecord;
+use local::*;
+use serde_json::json;
+
+const UNIT: &str = "cephfs-client/0";
+
+/// The client next to one principal unit, related to the shell provider (which sends nothing
+/// until configured).
+fn related(name: &str) -> (Local, u64) {
+    let local = Local::new(name, 1).with_raw_provider();
+    let rel = local.relate(RAW);
+    (local, rel)
+}
+
+fn plain(username: &str, key: &str) -> String {
+    format!(r#"plain:{{"username": "{username}", "key": "{key}"}}"#)
+}
+
+fn client_records(records: Vec<HookRecord>) -> Vec<HookRecord> {
+    records.into_iter().filter(|r| r.unit == UNIT).collect()
+}
+
+/// Sends `values` from the provider; the client must end up Blocked saying `expected` (and
+/// naming the relation and the provider), with every hook succeeding.
+fn assert_blocked_by(local: &Local, rel: u64, values: &[(&str, &str)], expected: &str) {
+    let mark = local.mark();
+    local.config(RAW, values);
+    let records = local.since(mark);
+    assert!(
+        records
+            .iter()
+            .any(|r| r.unit == UNIT && r.hook.name == "cephfs-share-relation-changed"),
+        "the client was not told about {values:?}"
+    );
+    assert!(records.iter().all(|r| r.outcome == "ok"));
+    let (status, message) = local.status(UNIT);
+    assert_eq!(status, "blocked", "{values:?}: {message}");
+    assert!(
+        message.contains(expected),
+        "{values:?}: {message:?} should say {expected:?}"
+    );
+    assert!(
+        message.contains(&format!("relation cephfs-share:{rel}")) && message.contains(RAW),
+        "{message} should name the relation and the provider"
+    );
+    assert!(!message.contains(KEY), "{message}");
+    assert_never_logged(&client_records(records), KEY);
+}
+
+#[test]
+fn a_plain_auth_provider_is_mounted() {
+    let (local, rel) = related("bi-plain");
+    assert_eq!(
+        local.status(UNIT),
+        (
+            "waiting".into(),
+            format!(
+                "waiting for the CephFS server to share {}",
+                local.sb.mountpoint()
+            )
+        )
+    );
+    let mark = local.mark();
+    local.config(
+        RAW,
+        &[("share_info", SHARE_INFO), ("auth", &plain(USERNAME, KEY))],
+    );
+    let records = local.since(mark);
+
+    let st = local.state();
+    assert_eq!(
+        bag(&st, rel, CLIENT),
+        [("name".to_string(), local.sb.mountpoint())].into()
+    );
+    assert!(st.secrets.is_empty(), "no secrets with plain auth");
+    let mount_events = events(&records, "cephfs-mount-share");
+    assert_eq!(mount_events.len(), 1);
+    assert_eq!(mount_events[0].1["changed"], json!(["share_info", "auth"]));
+    assert_eq!(
+        local.mounts(),
+        format!(
+            "{}\nsecretfile: 600 {}\n",
+            mount_line(&local.sb, PATH, USERNAME, UNIT),
+            local.sb.cksum(KEY)
+        )
+    );
+    assert_eq!(
+        local.status(UNIT),
+        (
+            "active".into(),
+            format!("mounted filesystem:{PATH} at {}", local.sb.mountpoint())
+        )
+    );
+    assert_never_logged(&client_records(records), KEY);
+
+    // A reactive provider rotates by rewriting the plain auth: the client remounts.
+    local.config(RAW, &[("auth", &plain(USERNAME, NEW_KEY))]);
+    assert_eq!(local.umounts().matches("argv:").count(), 1);
+    assert!(
+        local
+            .mounts()
+            .ends_with(&format!("secretfile: 600 {}\n", local.sb.cksum(NEW_KEY))),
+        "{}",
+        local.mounts()
+    );
+}
+
+#[test]
+fn malformed_auth_and_share_info_block_the_client_naming_the_problem() {
+    let (local, rel) = related("bi-malformed");
+    let good_auth = plain(USERNAME, KEY);
+    local.config(RAW, &[("share_info", SHARE_INFO)]);
+    for (auth, expected) in [
+        (
+            "nokind",
+            "auth has no kind (expected secret:<id> or plain:<json>)",
+        ),
+        ("token:abc", r#"auth has unknown kind "token""#),
+        ("secret:", "auth names a secret but gives no secret id"),
+        ("plain:{not json", "plain auth is not valid JSON"),
+        (r#"plain:["user"]"#, "plain auth is not a JSON object"),
+        (
+            r#"plain:{"username": "user"}"#,
+            r#"auth info has no "key" field"#,
+        ),
+        (
+            r#"plain:{"username": "user", "key": 7}"#,
+            r#"auth info field "key" is not a string"#,
+        ),
+    ] {
+        assert_blocked_by(&local, rel, &[("auth", auth)], expected);
+    }
+    for (share_info, expected) in [
+        ("not json", "share_info is not valid JSON"),
+        ("[]", "share_info is not a JSON object"),
+        (
+            r#"{"fsid": "f", "name": "n", "path": "/p"}"#,
+            r#"share_info has no "monitor_hosts" field"#,
+        ),
+        (
+            r#"{"fsid": 1, "name": "n", "path": "/p", "monitor_hosts": []}"#,
+            r#"share_info field "fsid" is not"#,
+        ),
+    ] {
+        assert_blocked_by(
+            &local,
+            rel,
+            &[("share_info", share_info), ("auth", &good_auth)],
+            expected,
+        );
+    }
+    // Values the wire format allows but a mount line cannot take safely.
+    assert_blocked_by(
+        &local,
+        rel,
+        &[("share_info", SHARE_INFO), ("auth", &plain("user,rw", KEY))],
+        r#"cannot mount the share from raw"#,
+    );
+    assert_eq!(local.mounts(), "", "nothing was mounted");
+
+    // Good data again: the client mounts and is active.
+    local.config(RAW, &[("auth", &good_auth)]);
+    assert_eq!(local.status(UNIT).0, "active");
+    assert_eq!(local.mounts().matches("argv:").count(), 1);
+}
+
+#[test]
+fn secrets_that_are_malformed_ungranted_or_removed_block_the_client() {
+    let (local, rel) = related("bi-secret");
+    let raw_secret = |local: &Local| secret(&local.state(), "raw-auth").cloned();
+
+    // A granted secret without a key.
+    local.config(RAW, &[("share_info", SHARE_INFO)]);
+    assert_blocked_by(
+        &local,
+        rel,
+        &[
+            ("auth", "secret"),
+            ("secret-content", "username=user"),
+            ("auth-rev", "1"),
+        ],
+        r#"auth info has no "key" field"#,
+    );
+    let first = raw_secret(&local).unwrap();
+    assert!(first.granted_to(UNIT, CLIENT));
+
+    // Removed, but still named in `auth`.
+    assert_blocked_by(
+        &local,
+        rel,
+        &[("remove-secret", "true"), ("auth-rev", "2")],
+        &format!("auth secret {} does not exist", first.uri()),
+    );
+    assert!(raw_secret(&local).is_none());
+
+    // A new secret the provider forgot to grant.
+    assert_blocked_by(
+        &local,
+        rel,
+        &[
+            ("remove-secret", "false"),
+            ("grant", "false"),
+            ("secret-content", &format!("username={USERNAME} key={KEY}")),
+            ("auth-rev", "3"),
+        ],
+        "is not granted to this application",
+    );
+    let second = raw_secret(&local).unwrap();
+    assert!(second.grants.is_empty());
+    assert_eq!(
+        bag(&local.state(), rel, RAW)["auth"],
+        second.uri(),
+        "auth names the new secret"
+    );
+
+    // Granted: the client mounts with its key.
+    local.config(RAW, &[("grant", "true"), ("auth-rev", "4")]);
+    assert_eq!(local.status(UNIT).0, "active");
+    assert_eq!(
+        local.mounts(),
+        format!(
+            "{}\nsecretfile: 600 {}\n",
+            mount_line(&local.sb, PATH, USERNAME, UNIT),
+            local.sb.cksum(KEY)
+        )
+    );
+
+    // The mounted share's secret is removed: Blocked, and the mount is left alone.
+    assert_blocked_by(
+        &local,
+        rel,
+        &[("remove-secret", "true"), ("auth-rev", "5")],
+        &format!("auth secret {} does not exist", second.uri()),
+    );
+    assert_eq!(local.umounts(), "");
+    assert!(exists(&local.sb.secretfile()));
+    assert_never_shown(&client_records(local.since(0)), KEY);
+}
