@@ -53,7 +53,7 @@ demo: charms
 	done
 
 bench: charms
-	$(RELEASE)/charm-bench --charms $(BUILD)/charms --juju-local $(RELEASE)/juju-local
+	PATH="$(CURDIR)/$(RELEASE):$$PATH" $(RELEASE)/charm-bench --charms $(BUILD)/charms --juju-local $(RELEASE)/juju-local
 
 clean:
 	$(CARGO) clean

@@ -137,6 +137,7 @@ pub fn run(args: &[String]) -> Result<String> {
         return Ok(USAGE.to_string());
     };
     let args = &rest[1..];
+    let explicit_model = global_model.is_some() || std::env::var_os("JUJU_LOCAL_MODEL").is_some();
     let dir = model_dir(global_model);
     let open = || Model::open(&dir, options(hook_timeout.as_deref())?);
     match cmd.as_str() {
@@ -441,7 +442,9 @@ pub fn run(args: &[String]) -> Result<String> {
                     &mut stdout,
                 )?
             } else {
-                crate::scenario::run_file_with(file, options(hook_timeout.as_deref())?, None)?
+                // In the model directory given (--model or JUJU_LOCAL_MODEL), else a fresh temp dir.
+                let target = explicit_model.then_some(dir.as_path());
+                crate::scenario::run_file_with(file, options(hook_timeout.as_deref())?, target)?
             };
             if json_out(&p)? {
                 return Ok(pretty(&res));

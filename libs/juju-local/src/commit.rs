@@ -454,9 +454,48 @@ pub enum Change {
     },
 }
 
+/// Whether a databag key holds a credential that a printed story must not show. Always true for
+/// `secret-key`, `access-key`, `password` and keys containing `token` or ending in `-password`;
+/// `extra` adds patterns (`*` matches any run of characters, e.g. `mirror-*`).
+pub fn is_sensitive_key(key: &str, extra: &[String]) -> bool {
+    let builtin = matches!(key, "secret-key" | "access-key" | "password")
+        || key.ends_with("-password")
+        || key.contains("token");
+    builtin || extra.iter().any(|p| glob(p, key))
+}
+
+fn glob(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((head, rest)) => {
+            let Some(tail) = text.strip_prefix(head) else {
+                return false;
+            };
+            if rest.is_empty() {
+                return true;
+            }
+            (0..=tail.len())
+                .filter(|i| tail.is_char_boundary(*i))
+                .any(|i| glob(rest, &tail[i..]))
+        }
+    }
+}
+
 impl Change {
     /// A one-line human description.
     pub fn describe(&self) -> String {
+        self.describe_redacted(&|_| false)
+    }
+
+    /// A one-line description in which the values of keys `hide` selects are replaced by their length.
+    pub fn describe_redacted(&self, hide: &dyn Fn(&str) -> bool) -> String {
+        let show = |key: &str, v: &str| {
+            if hide(key) {
+                format!("<redacted, {} chars>", v.chars().count())
+            } else {
+                short(v)
+            }
+        };
         match self {
             Change::Bag {
                 relation,
@@ -465,10 +504,14 @@ impl Change {
                 old,
                 new,
             } => match (old, new) {
-                (None, Some(n)) => format!("rel {relation} [{bag}] +{key}={}", short(n)),
+                (None, Some(n)) => format!("rel {relation} [{bag}] +{key}={}", show(key, n)),
                 (Some(_), None) => format!("rel {relation} [{bag}] -{key}"),
                 (Some(o), Some(n)) => {
-                    format!("rel {relation} [{bag}] {key}: {} -> {}", short(o), short(n))
+                    format!(
+                        "rel {relation} [{bag}] {key}: {} -> {}",
+                        show(key, o),
+                        show(key, n)
+                    )
                 }
                 (None, None) => format!("rel {relation} [{bag}] {key}"),
             },
@@ -640,4 +683,30 @@ pub fn diff(before: &ModelState, after: &ModelState) -> Vec<Change> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::*;
+
+    #[test]
+    fn sensitive_keys_and_globs() {
+        assert!(is_sensitive_key("secret-key", &[]));
+        assert!(is_sensitive_key("join-token", &[]));
+        assert!(is_sensitive_key("db-password", &[]));
+        assert!(!is_sensitive_key("bucket", &[]));
+        let extra = vec!["mirror-*".to_string(), "*-cert".to_string()];
+        assert!(is_sensitive_key("mirror-node-1", &extra));
+        assert!(!is_sensitive_key("mirror", &extra));
+        assert!(is_sensitive_key("tls-cert", &extra));
+        let change = Change::Bag {
+            relation: 1,
+            bag: "a".into(),
+            key: "secret-key".into(),
+            old: None,
+            new: Some("hunter2".into()),
+        };
+        let shown = change.describe_redacted(&|k| is_sensitive_key(k, &[]));
+        assert_eq!(shown, "rel 1 [a] +secret-key=<redacted, 7 chars>");
+    }
 }

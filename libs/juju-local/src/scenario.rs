@@ -181,6 +181,19 @@ fn run_doc_with(
         .ok_or_else(|| fail("scenario has no `steps` list"))?;
     let model = Model::init(model_dir, opts)?;
     let story_io = |e: std::io::Error| Error::io("cannot write the story", "stdout", e);
+    // Keys whose values the printed story hides (credentials travel in plain bags in some
+    // interfaces): built-in names plus the scenario's `redact:` patterns.
+    let redact: Vec<String> = doc
+        .get("redact")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let hide = |key: &str| crate::commit::is_sensitive_key(key, &redact);
     if let Some(out) = story.as_deref_mut() {
         writeln!(out, "### {name}").map_err(story_io)?;
     }
@@ -227,8 +240,35 @@ fn run_doc_with(
             let records = model.timeline()?;
             let new = records.get(told..).unwrap_or_default();
             told = records.len();
-            out.write_all(crate::timeline::render_story(new, false).as_bytes())
+            out.write_all(crate::timeline::render_story_redacted(new, false, &hide).as_bytes())
                 .map_err(story_io)?;
+            let st = model.state()?;
+            for r in new.iter().filter(|r| r.kind == "action") {
+                let Some(outcome) = r.hook.action_id.and_then(|id| st.actions.get(&id)) else {
+                    continue;
+                };
+                let mut results = Vec::new();
+                flatten_results("", &outcome.results, &mut results);
+                for (k, v) in results {
+                    if matches!(k.as_str(), "return-code" | "stdout" | "stderr") {
+                        continue;
+                    }
+                    let shown = if hide(k.rsplit('.').next().unwrap_or(&k)) {
+                        format!("<redacted, {} chars>", v.chars().count())
+                    } else {
+                        v.replace('\n', "\n        |   ")
+                    };
+                    writeln!(out, "        result {k}: {shown}").map_err(story_io)?;
+                }
+                if !outcome.message.is_empty() {
+                    writeln!(
+                        out,
+                        "        action {}: {}",
+                        outcome.status, outcome.message
+                    )
+                    .map_err(story_io)?;
+                }
+            }
             if let Err(e) = &outcome {
                 writeln!(out, "!! step {} ({kind}) failed: {e}", i + 1).map_err(story_io)?;
             }
@@ -251,6 +291,24 @@ fn run_doc_with(
         writeln!(out, "\n{}", crate::report::status_text(&st, &pending)).map_err(story_io)?;
     }
     Ok(result)
+}
+
+/// Action results as dotted keys and text, in order.
+fn flatten_results(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::Object(map) => {
+            for (k, v) in map {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten_results(&key, v, out);
+            }
+        }
+        Value::String(s) => out.push((prefix.to_string(), s.clone())),
+        other => out.push((prefix.to_string(), other.to_string())),
+    }
 }
 
 fn s(v: &Value, key: &str) -> Option<String> {

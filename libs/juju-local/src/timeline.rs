@@ -112,6 +112,15 @@ pub fn read(path: &Path) -> Result<Vec<HookRecord>> {
 
 /// A compact, readable story: one line per dispatch, then what changed and which events fired.
 pub fn render_story(records: &[HookRecord], verbose: bool) -> String {
+    render_story_redacted(records, verbose, &|_| false)
+}
+
+/// [`render_story`], with the values of the bag keys `hide` selects replaced by their length.
+pub fn render_story_redacted(
+    records: &[HookRecord],
+    verbose: bool,
+    hide: &dyn Fn(&str) -> bool,
+) -> String {
     let mut out = String::new();
     for r in records {
         let mark = match r.outcome.as_str() {
@@ -132,7 +141,7 @@ pub fn render_story(records: &[HookRecord], verbose: bool) -> String {
             out.push_str(&format!("        ! {e}\n"));
         }
         for c in &r.changes {
-            out.push_str(&format!("        {}\n", c.describe()));
+            out.push_str(&format!("        {}\n", c.describe_redacted(hide)));
         }
         for ev in &r.events {
             let fields = if ev.fields.is_null() {

@@ -6,6 +6,9 @@
 //! 2. In-memory harness runs per second on one core.
 //! 3. Every story in `demo/` through the local model with the release charms: per charm and hook,
 //!    median own time, hook-tool calls and peak RSS (the charms' own `CHARM_METRICS_FILE` lines).
+//! 4. resource-dispatcher reading a 1,000-manifest list (`manifests.rs`).
+
+mod manifests;
 
 use charm_testing::{Context, Relation, State, StubTools};
 use std::collections::BTreeMap;
@@ -260,6 +263,7 @@ fn main() -> ExitCode {
         sample_charm(&args)?;
         harness_speed();
         local_model(&args)?;
+        manifests::run()?;
         Ok(())
     };
     match run() {
