@@ -205,10 +205,10 @@ fn status(ctx: &mut Ctx, statuses: &mut StatusCollector) -> Result<(), Error> {
 
 fn sent_manifests(ctx: &mut Ctx, _action: &ActionEvent) -> Result<(), Error> {
     if !ctx.is_leader()? {
-        ctx.action_fail(
+        // A Blocked error from an action handler becomes `action-fail <message>`.
+        return Err(Error::blocked(
             "run sent-manifests on the leader: only it reads the application's secrets",
-        )?;
-        return Ok(());
+        ));
     }
     let mut results = serde_json::Map::new();
     for (_, endpoint) in ROUTES {

@@ -309,8 +309,15 @@ fn sent_manifests_lists_identities_only() {
     assert!(!r["secrets"].contains("access_key"));
     let mut state = first.state;
     state.leader = false;
+    let before = state.unit_status.clone();
     let out = ctx().run_action("sent-manifests", serde_json::json!({}), state);
-    assert!(out.action.failed.is_some());
+    assert_eq!(
+        out.action.failed.as_deref(),
+        Some("run sent-manifests on the leader: only it reads the application's secrets")
+    );
+    assert!(out.action.results.is_empty());
+    // An action's problem is the user's to see, not a unit status.
+    assert_eq!(out.state.unit_status, before);
 }
 
 #[test]

@@ -2,7 +2,6 @@
 
 use crate::manifest::KubernetesManifest;
 use crate::wire::{self, ListError, ManifestsSecretContent, RequirerAppBag};
-use charm::backend::HookToolError;
 use charm::error::{Classify, Outcome};
 use charm::secret::{NewSecret, SecretOwner, SecretRead, SecretUpdate};
 use charm::{
@@ -264,7 +263,7 @@ impl ManifestsSender {
         {
             match ctx.set_secret(id, &update) {
                 Ok(()) => return Ok(id.to_string()),
-                Err(ModelError::HookTool(HookToolError::SecretNotFound { .. })) => {
+                Err(e) if e.is_secret_not_found() => {
                     tracing::warn!(relation = %relation, "our manifests secret {id} is gone; creating a new one");
                 }
                 Err(e) => return Err(self.model(Some(relation), "update the manifests secret")(e)),
@@ -277,7 +276,7 @@ impl ManifestsSender {
                     .map_err(self.model(Some(relation), "update the manifests secret"))?;
                 info.id
             }
-            Err(ModelError::HookTool(HookToolError::SecretNotFound { .. })) => ctx
+            Err(e) if e.is_secret_not_found() => ctx
                 .add_secret(&NewSecret {
                     content,
                     label: Some(label),
@@ -330,7 +329,7 @@ impl ManifestsSender {
         };
         let content = match ctx.get_secret(Some(&id), None, SecretRead::Peek) {
             Ok(content) => content,
-            Err(ModelError::HookTool(HookToolError::SecretNotFound { .. })) => return Ok(None),
+            Err(e) if e.is_secret_not_found() => return Ok(None),
             Err(e) => return Err(self.model(Some(relation), "read the manifests secret")(e)),
         };
         let text = ManifestsSecretContent::from_content(&content).manifests;
@@ -365,7 +364,7 @@ impl ManifestsSender {
         }
         let info = match ctx.secret_info(Some(&event.id), None) {
             Ok(info) => info,
-            Err(ModelError::HookTool(HookToolError::SecretNotFound { .. })) => {
+            Err(e) if e.is_secret_not_found() => {
                 tracing::info!(
                     "secret-remove for {} which no longer exists: ignored",
                     event.id
@@ -408,7 +407,7 @@ impl ManifestsSender {
                     .map_err(self.model(Some(relation), "remove the manifests secret"))?;
                 Ok(true)
             }
-            Err(ModelError::HookTool(HookToolError::SecretNotFound { .. })) => Ok(false),
+            Err(e) if e.is_secret_not_found() => Ok(false),
             Err(e) => Err(self.model(Some(relation), "look up the manifests secret")(
                 e,
             )),
