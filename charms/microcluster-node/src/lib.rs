@@ -8,6 +8,11 @@
 //!   `Joined cluster`, `Token not in mirror`, `Waiting on pending nodes`, ...).
 //! - `pending-wait-attempts` and `pending-wait-interval` bound how long one hook waits for
 //!   PENDING members (default 10 calls of `list`, 1 s apart) before it retries at the next hook.
+//! - Action `cluster-members` runs `list -f json` and returns `members` (the names, sorted,
+//!   comma-separated), `count`, `roles` (`name=role,...`) and `communicator`.
+//! - Logging goes to `juju-log` down to DEBUG: one DEBUG line per CLI call
+//!   (`cluster CLI: microovn cluster list -f json -> exit 0 (3.1 ms)`; a token is shown as
+//!   `<token>`), so the calls a hook made can be counted in its log.
 //!
 //! # Node name
 //!
@@ -16,19 +21,19 @@
 //! a test and local-model aid (several units on one machine need distinct names); a real
 //! deployment leaves it unset.
 
-use charm::{Charm, Ctx, Error, Status, StatusCollector};
+use charm::{ActionEvent, Charm, Ctx, Error, Status, StatusCollector};
 use serde::Deserialize;
 use std::rc::Rc;
 use std::time::Duration;
 use token_distributor::hostname::{self, HostnameError};
-use token_distributor::{
-    Bootstrapped, CommandRunner, Joined, PendingWait, TokenConsumer, TokenGenerated,
-};
+use token_distributor::{Cli, CommandRunner, PendingWait, ProcessRunner, Role, TokenConsumer};
 
 /// `metadata.yaml`, built in.
 pub const METADATA: &str = include_str!("../metadata.yaml");
 /// `config.yaml`.
 pub const CONFIG: &str = include_str!("../config.yaml");
+/// `actions.yaml`.
+pub const ACTIONS: &str = include_str!("../actions.yaml");
 /// The endpoint related to the distributor.
 pub const ENDPOINT: &str = "cluster";
 /// Overrides the node name when set (tests and the local model only).
@@ -106,18 +111,16 @@ pub struct Options {
     pub wait: Option<PendingWait>,
 }
 
-/// The token consumer as this charm configures it.
-pub fn consumer(options: Options) -> TokenConsumer {
+/// The token consumer as this charm configures it, running the CLI through `runner`.
+fn consumer_with(runner: Rc<dyn CommandRunner>, options: &Options) -> TokenConsumer {
     let mut consumer = TokenConsumer::new(ENDPOINT, Vec::<String>::new())
         .command_with(command)
         .bootstrap_args(|ctx: &mut Ctx| Ok(words(&ctx.config::<Config>()?.bootstrap_args)))
         .join_args(|ctx: &mut Ctx| Ok(words(&ctx.config::<Config>()?.join_args)))
         .pending_wait_with(pending_wait)
-        .hostname(|| hostname::from_env_or_system(NODE_NAME_ENV));
-    if let Some(runner) = options.runner {
-        consumer = consumer.shared_runner(runner);
-    }
-    if let Some(f) = options.hostname {
+        .hostname(|| hostname::from_env_or_system(NODE_NAME_ENV))
+        .shared_runner(runner);
+    if let Some(f) = options.hostname.clone() {
         consumer = consumer.hostname(move || f());
     }
     if let Some(wait) = options.wait {
@@ -126,25 +129,73 @@ pub fn consumer(options: Options) -> TokenConsumer {
     consumer
 }
 
+/// The token consumer as this charm configures it.
+pub fn consumer(options: Options) -> TokenConsumer {
+    let runner = runner(&options);
+    consumer_with(runner, &options)
+}
+
+fn runner(options: &Options) -> Rc<dyn CommandRunner> {
+    options
+        .runner
+        .clone()
+        .unwrap_or_else(|| Rc::new(ProcessRunner::new()))
+}
+
+/// A role as microcluster prints it.
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Voter => "voter",
+        Role::StandBy => "stand-by",
+        Role::Spare => "spare",
+        Role::Pending => "PENDING",
+    }
+}
+
+/// Action `cluster-members`: the cluster as `list -f json` shows it from this unit. A problem
+/// (no command, the CLI failing or printing garbage) fails the action with its message.
+fn cluster_members(
+    runner: &dyn CommandRunner,
+    ctx: &mut Ctx,
+    _action: &ActionEvent,
+) -> Result<(), Error> {
+    let command = command(ctx)?;
+    let members = Cli::new(&command, runner)
+        .list()
+        .map_err(|e| Error::blocked(format!("cluster list: {e}")))?;
+    let mut rows: Vec<(&str, &str)> = members
+        .0
+        .iter()
+        .map(|m| (m.name.as_str(), role_name(m.role)))
+        .collect();
+    rows.sort();
+    let names: Vec<&str> = rows.iter().map(|(name, _)| *name).collect();
+    let roles: Vec<String> = rows
+        .iter()
+        .map(|(name, role)| format!("{name}={role}"))
+        .collect();
+    ctx.action_set(&serde_json::json!({
+        "members": names.join(","),
+        "count": names.len().to_string(),
+        "roles": roles.join(","),
+        "communicator": members.communicator().unwrap_or(""),
+    }))?;
+    Ok(())
+}
+
 /// The charm with test replacements.
 pub fn charm_with(options: Options) -> Charm {
+    let runner = runner(&options);
     let mut charm = Charm::new();
+    let action_runner = runner.clone();
     charm
         .metadata(METADATA)
-        .plugin(consumer(options))
-        .on_event(|_: &mut Ctx, _: &Bootstrapped| {
-            tracing::debug!("this unit bootstrapped the cluster");
-            Ok(())
-        })
-        .on_event(|_: &mut Ctx, e: &Joined| {
-            tracing::debug!("in the cluster (bootstrapper: {})", e.bootstrapper);
-            Ok(())
-        })
-        .on_event(|_: &mut Ctx, e: &TokenGenerated| {
-            tracing::debug!("published a join token for {}", e.node);
-            Ok(())
-        })
-        .collect_status(config_status);
+        .log_level(tracing::Level::DEBUG)
+        .plugin(consumer_with(runner, &options))
+        .collect_status(config_status)
+        .action("cluster-members", move |ctx: &mut Ctx, a: &ActionEvent| {
+            cluster_members(&*action_runner, ctx, a)
+        });
     charm
 }
 

@@ -273,3 +273,73 @@ fn the_pending_wait_comes_from_config_and_is_checked() {
         assert_eq!(out.state.deferred.len(), 1, "retried once config is fixed");
     }
 }
+
+#[test]
+fn the_cluster_members_action_lists_what_the_cli_prints() {
+    let (ctx, script) = node("n0", 0);
+    script
+        .members
+        .borrow_mut()
+        .extend(["n2".to_string(), "n0".to_string()]);
+    let state = State::default().config("cluster-command", "microovn cluster");
+    let out = ctx.run_action("cluster-members", serde_json::json!({}), state);
+    assert!(out.ok(), "{:?}", out.error());
+    assert_eq!(out.action.failed, None);
+    let r = &out.action.results;
+    assert_eq!(r["members"], "n0,n2");
+    assert_eq!(r["count"], "2");
+    assert_eq!(r["roles"], "n0=voter,n2=voter");
+    assert_eq!(r["communicator"], "n0");
+    assert_eq!(
+        script.calls.borrow().clone(),
+        [["microovn", "cluster", "list", "-f", "json"]]
+    );
+    // One DEBUG line for the one CLI call.
+    let cli_lines: Vec<&(charm::LogLevel, String)> = out
+        .logs
+        .iter()
+        .filter(|(_, l)| l.starts_with("cluster CLI: "))
+        .collect();
+    assert_eq!(cli_lines.len(), 1, "{:?}", out.logs);
+    assert_eq!(cli_lines[0].0, charm::LogLevel::Debug);
+    assert!(
+        cli_lines[0]
+            .1
+            .starts_with("cluster CLI: microovn cluster list -f json -> exit 0 ("),
+        "{:?}",
+        cli_lines[0]
+    );
+}
+
+#[test]
+fn the_cluster_members_action_fails_with_the_problem() {
+    let (ctx, script) = node("n0", 0);
+    let out = ctx.run_action("cluster-members", serde_json::json!({}), State::default());
+    assert_eq!(out.action.failed.as_deref(), Some("set cluster-command"));
+    assert!(script.calls.borrow().is_empty());
+    // The CLI prints garbage.
+    let garbage = |_: &[String]| -> std::io::Result<CommandOutput> {
+        Ok(CommandOutput::ok("Error: not ready"))
+    };
+    let options = Options {
+        runner: Some(Rc::new(garbage)),
+        ..Options::default()
+    };
+    let ctx = Context::new(charm_with(options), METADATA).config_yaml(CONFIG);
+    let out = ctx.run_action(
+        "cluster-members",
+        serde_json::json!({}),
+        State::default().config("cluster-command", "microovn cluster"),
+    );
+    let failed = out.action.failed.unwrap_or_default();
+    assert!(
+        failed.starts_with("cluster list: `list` printed unexpected output: not JSON"),
+        "{failed}"
+    );
+    assert!(out.action.results.is_empty());
+    // An action's problem is reported to its caller, not as the unit's status.
+    assert_eq!(
+        out.state.unit_status,
+        Some(Status::maintenance("Waiting for token distrbutor relation"))
+    );
+}

@@ -15,7 +15,13 @@
 //! Two front ends share it: [`InProcess`] (a [`CommandRunner`] for harness tests, one per unit)
 //! and the `fake-microcluster` binary, which keeps the state in the JSON file named by
 //! `$FAKE_MICROCLUSTER_STATE` (locked while in use, replaced atomically) and takes the caller's
-//! name from `$MICROCLUSTER_NODE_NAME` (else the hostname).
+//! name from `$MICROCLUSTER_NODE_NAME` (else the hostname). Faults are injected by editing that
+//! file between hooks ([`load`], change `fail` / `garbage` / `pending_lists`, [`save`]).
+//!
+//! The crate has a second binary, `worker-cluster-probe`: a charm (metadata in `probe/`) that
+//! publishes whatever its config says on either side of the interface, so the local-model tests
+//! (`tests/local_model.rs`) can play a misbehaving distributor or consumer against the real
+//! charms. The demo story `demo/token_distributor.yaml` uses the fake binary the same way.
 
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
@@ -302,11 +308,13 @@ impl FakeCluster {
             );
         }
         let addresses: Vec<String> = self.members.iter().map(|m| m.address.clone()).collect();
+        // microcluster puts `secret` second; here it comes last, so that the start of a token
+        // (which the local model's story prints for a changed bag key) holds no secret part.
         let body = serde_json::json!({
             "name": name,
-            "secret": random_hex(self.minted.len()),
             "fingerprint": random_hex(self.minted.len() + 1000),
             "join_addresses": addresses,
+            "secret": random_hex(self.minted.len()),
         });
         let token = base64(body.to_string().as_bytes());
         self.tokens.push(FakeToken {

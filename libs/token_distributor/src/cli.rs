@@ -364,6 +364,16 @@ fn scrub(text: &str, secret: Option<&str>) -> String {
     }
 }
 
+/// How the debug line shows extra arguments from config: only their number (they are the
+/// operator's, and may hold anything).
+fn extra_args(n: usize) -> String {
+    match n {
+        0 => String::new(),
+        1 => " (+1 argument)".to_string(),
+        n => format!(" (+{n} arguments)"),
+    }
+}
+
 /// The cluster CLI: a command prefix (e.g. `microovn cluster`) and a runner.
 pub struct Cli<'a> {
     command: &'a [String],
@@ -376,10 +386,13 @@ impl<'a> Cli<'a> {
         Cli { command, runner }
     }
 
+    /// Runs `<command> <subcommand> <args...>`. `shown` is what the debug line may print of
+    /// `args` (never a token); `secret` is masked in the stderr kept for messages.
     fn exec(
         &self,
         subcommand: &'static str,
         args: &[&str],
+        shown: &str,
         secret: Option<&str>,
     ) -> Result<CommandOutput, CliError> {
         let Some(program) = self.command.first() else {
@@ -388,8 +401,22 @@ impl<'a> Cli<'a> {
         let mut argv: Vec<String> = self.command.to_vec();
         argv.push(subcommand.to_string());
         argv.extend(args.iter().map(|a| a.to_string()));
-        tracing::debug!("running {} {subcommand}", self.command.join(" "));
-        let out = self.runner.run(&argv).map_err(|e| match e.kind() {
+        let started = Instant::now();
+        let result = self.runner.run(&argv);
+        // One line per call, so the calls a hook made can be counted in its log.
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        let prefix = self.command.join(" ");
+        match &result {
+            Ok(out) => tracing::debug!(
+                "cluster CLI: {prefix} {subcommand}{shown} -> exit {} ({ms:.1} ms)",
+                out.code.map_or("signal".to_string(), |c| c.to_string())
+            ),
+            Err(e) => tracing::debug!(
+                "cluster CLI: {prefix} {subcommand}{shown} -> not run: {} ({ms:.1} ms)",
+                scrub(&e.to_string(), secret)
+            ),
+        }
+        let out = result.map_err(|e| match e.kind() {
             std::io::ErrorKind::TimedOut => CliError::TimedOut {
                 subcommand,
                 detail: e.to_string(),
@@ -411,7 +438,7 @@ impl<'a> Cli<'a> {
 
     /// `list -f json`, parsed.
     pub fn list(&self) -> Result<Members, CliError> {
-        let out = self.exec("list", &["-f", "json"], None)?;
+        let out = self.exec("list", &["-f", "json"], " -f json", None)?;
         Members::parse(&out.stdout)
     }
 
@@ -421,7 +448,7 @@ impl<'a> Cli<'a> {
             subcommand: "add",
             detail: format!("refusing node name {node:?}: {why}"),
         })?;
-        let out = self.exec("add", &[node], None)?;
+        let out = self.exec("add", &[node], &format!(" {node}"), None)?;
         let token = Token::new(&out.stdout);
         token.check().map_err(|why| CliError::BadOutput {
             subcommand: "add",
@@ -434,18 +461,22 @@ impl<'a> Cli<'a> {
     pub fn join(&self, token: &Token, extra: &[String]) -> Result<(), CliError> {
         let mut args: Vec<&str> = vec![token.expose()];
         args.extend(extra.iter().map(String::as_str));
-        self.exec("join", &args, Some(token.expose())).map(|_| ())
+        let shown = format!(" <token>{}", extra_args(extra.len()));
+        self.exec("join", &args, &shown, Some(token.expose()))
+            .map(|_| ())
     }
 
     /// `bootstrap [extra...]`.
     pub fn bootstrap(&self, extra: &[String]) -> Result<(), CliError> {
         let args: Vec<&str> = extra.iter().map(String::as_str).collect();
-        self.exec("bootstrap", &args, None).map(|_| ())
+        self.exec("bootstrap", &args, &extra_args(extra.len()), None)
+            .map(|_| ())
     }
 
     /// `remove <node>`.
     pub fn remove(&self, node: &str) -> Result<(), CliError> {
-        self.exec("remove", &[node], None).map(|_| ())
+        self.exec("remove", &[node], &format!(" {node}"), None)
+            .map(|_| ())
     }
 
     /// Calls `list` until no member is PENDING, at most `wait.attempts` times.
@@ -639,6 +670,66 @@ mod tests {
             (Some(3), "out\n", "err\n")
         );
         assert!(!format!("{out:?}").contains("out\\n"));
+    }
+
+    #[derive(Clone, Default)]
+    struct Lines(std::sync::Arc<std::sync::Mutex<Vec<(charm::LogLevel, String)>>>);
+
+    impl charm::log::LogSink for Lines {
+        fn log(&self, level: charm::LogLevel, message: &str) {
+            if let Ok(mut lines) = self.0.lock() {
+                lines.push((level, message.to_string()));
+            }
+        }
+    }
+
+    #[test]
+    fn every_call_logs_one_debug_line_without_the_token() {
+        let lines = Lines::default();
+        let subscriber =
+            charm::log::JujuLogSubscriber::new(lines.clone(), tracing::Level::DEBUG, false);
+        let cmd = vec!["mc".to_string(), "cluster".to_string()];
+        let (run, calls) = recorder(vec![
+            CommandOutput::ok("[]"),
+            CommandOutput::ok("SECRET-T\n"),
+            CommandOutput::failed(1, "Error: SECRET-T expired"),
+            CommandOutput::ok(""),
+            CommandOutput::ok(""),
+        ]);
+        tracing::subscriber::with_default(subscriber, || {
+            let cli = Cli::new(&cmd, &run);
+            cli.list().unwrap();
+            let token = cli.add("n1").unwrap();
+            cli.join(&token, &["--x".into()]).unwrap_err();
+            cli.bootstrap(&[]).unwrap();
+            cli.remove("n1").unwrap();
+        });
+        let lines = lines.0.lock().unwrap().clone();
+        assert_eq!(lines.len(), calls.borrow().len());
+        let texts: Vec<String> = lines
+            .iter()
+            .map(|(level, text)| {
+                assert_eq!(*level, charm::LogLevel::Debug, "{text}");
+                assert!(!text.contains("SECRET-T"), "{text}");
+                // Drop the timing, which varies.
+                text.split(" (").next().unwrap().to_string()
+            })
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                "cluster CLI: mc cluster list -f json -> exit 0",
+                "cluster CLI: mc cluster add n1 -> exit 0",
+                "cluster CLI: mc cluster join <token>",
+                "cluster CLI: mc cluster bootstrap -> exit 0",
+                "cluster CLI: mc cluster remove n1 -> exit 0",
+            ]
+        );
+        assert!(
+            lines[2].1.contains("(+1 argument) -> exit 1"),
+            "{:?}",
+            lines[2]
+        );
     }
 
     #[test]

@@ -14,7 +14,6 @@ use charm::{
     RelationEvent, RelationId, Status, StatusCollector,
 };
 use serde::{Deserialize, Serialize};
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -89,26 +88,11 @@ impl CustomEvent for JoinStep {
     const NAME: &'static str = "TokenDistributorJoinStep";
 }
 
-/// The answer of the bounded wait for PENDING members, kept for the rest of one dispatch so that
-/// several handlers in the same dispatch (a deferred re-run and the new event) wait only once.
-/// Cleared when membership changes (bootstrap, join) and at collect-status, the end of every
-/// dispatch.
-#[derive(Clone, Default)]
-struct Memo(Rc<RefCell<Option<Result<Members, WaitError>>>>);
-
-impl Memo {
-    fn get(&self) -> Option<Result<Members, WaitError>> {
-        self.0.borrow().clone()
-    }
-
-    fn set(&self, value: Result<Members, WaitError>) {
-        *self.0.borrow_mut() = Some(value);
-    }
-
-    fn clear(&self) {
-        *self.0.borrow_mut() = None;
-    }
-}
+/// The answers of the bounded wait for PENDING members in this dispatch, by endpoint (a
+/// per-dispatch `Ctx::scratch` value), so that several handlers of one dispatch (a deferred
+/// re-run and the new event) wait only once. Dropped when membership changes (bootstrap, join).
+#[derive(Default)]
+struct ListAnswers(BTreeMap<String, Result<Members, WaitError>>);
 
 /// Gives the command prefix or extra arguments at dispatch time (e.g. from config).
 pub type ArgsFn = Rc<dyn Fn(&mut Ctx<'_>) -> Result<Vec<String>, Error>>;
@@ -129,7 +113,6 @@ pub struct TokenConsumer {
     runner: Rc<dyn CommandRunner>,
     hostname: HostnameFn,
     wait: WaitFn,
-    memo: Memo,
 }
 
 impl std::fmt::Debug for TokenConsumer {
@@ -155,7 +138,6 @@ impl TokenConsumer {
             runner: Rc::new(ProcessRunner::new()),
             hostname: Rc::new(hostname::system),
             wait: Rc::new(|_: &mut Ctx<'_>| Ok(PendingWait::default())),
-            memo: Memo::default(),
         }
     }
 
@@ -488,7 +470,7 @@ impl TokenConsumer {
                     st.in_cluster = true;
                     st.bootstrapper = true;
                     st.phase = Phase::Idle;
-                    self.memo.clear();
+                    ctx.scratch::<ListAnswers>().0.remove(&self.endpoint);
                     ctx.emit(Bootstrapped {});
                     ctx.emit(Joined { bootstrapper: true });
                 }
@@ -549,7 +531,7 @@ impl TokenConsumer {
                     st.in_cluster = true;
                     st.bootstrapper = false;
                     st.phase = Phase::Idle;
-                    self.memo.clear();
+                    ctx.scratch::<ListAnswers>().0.remove(&self.endpoint);
                     ctx.emit(Joined {
                         bootstrapper: false,
                     });
@@ -598,11 +580,14 @@ impl TokenConsumer {
             }
         };
         let cli = Cli::new(&command, &*self.runner);
-        let (answer, fresh) = match self.memo.get() {
+        let known = ctx.scratch::<ListAnswers>().0.get(&self.endpoint).cloned();
+        let (answer, fresh) = match known {
             Some(answer) => (answer, false),
             None => {
                 let answer = cli.wait_for_pending(wait);
-                self.memo.set(answer.clone());
+                ctx.scratch::<ListAnswers>()
+                    .0
+                    .insert(self.endpoint.clone(), answer.clone());
                 (answer, true)
             }
         };
@@ -728,7 +713,6 @@ impl Plugin for TokenConsumer {
         charm.on_event(move |ctx, step: &JoinStep| c.on_join_step(ctx, step));
         let c = self;
         charm.collect_status(move |ctx, statuses: &mut StatusCollector| {
-            c.memo.clear();
             statuses.add_unit(c.status(ctx)?);
             Ok(())
         });
