@@ -101,11 +101,11 @@ fn status(ctx: &mut Ctx<'_>, statuses: &mut StatusCollector) -> Result<(), Error
 fn credentials_info(ctx: &mut Ctx<'_>, _action: &ActionEvent) -> Result<(), Error> {
     let requirer = requirer();
     let Some(relation) = requirer.relations(ctx)?.into_iter().next() else {
-        ctx.action_fail(&format!("no {ENDPOINT} relation"))?;
-        return Ok(());
+        return Err(Error::blocked(format!("no {ENDPOINT} relation")));
     };
-    match requirer.connection_state(ctx, &relation) {
-        Ok(ConnectionState::Ready(info)) => {
+    // Malformed provider data is a Blocked error: it fails the action with its message.
+    match requirer.connection_state(ctx, &relation)? {
+        ConnectionState::Ready(info) => {
             let mut shown = info
                 .to_bag()
                 .map_err(|e| Error::fail(format!("cannot encode the connection info: {e}")))?;
@@ -117,15 +117,13 @@ fn credentials_info(ctx: &mut Ctx<'_>, _action: &ActionEvent) -> Result<(), Erro
             }
             ctx.action_set(&serde_json::json!(shown))?;
         }
-        Ok(ConnectionState::Incomplete { missing }) => {
+        ConnectionState::Incomplete { missing } => {
             let names: Vec<&str> = missing.iter().map(|k| k.as_str()).collect();
-            ctx.action_fail(&format!(
+            return Err(Error::waiting(format!(
                 "no usable credentials yet (missing {})",
                 names.join(", ")
-            ))?;
+            )));
         }
-        Err(e) if charm::Classify::outcome(&e) == Outcome::Fail => return Err(e.into()),
-        Err(e) => ctx.action_fail(&e.to_string())?,
     }
     Ok(())
 }

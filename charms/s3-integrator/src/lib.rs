@@ -13,11 +13,13 @@
 //!   data-platform-libs#240).
 //! - On upgrade from the Python charm, credentials found in the peer relation's app bag are moved
 //!   into the secret and deleted from the bag.
+//! - New credentials are announced to the other units through the peer app bag
+//!   ([`GENERATION_KEY`]): Juju never tells the owner's units that their own secret changed.
 
 use charm::secret::{NewSecret, SecretContent, SecretOwner, SecretRead, SecretUpdate};
 use charm::{
-    ActionEvent, Bag, Charm, Ctx, Error, Event, EventKind, HookToolError, ModelError, Outcome,
-    SecretEvent, Status, StatusCollector,
+    ActionEvent, Bag, Charm, Ctx, Error, Event, EventKind, Outcome, SecretEvent, Status,
+    StatusCollector,
 };
 use s3::S3Provider;
 use std::fmt;
@@ -44,6 +46,12 @@ pub const REDACTED: &str = "<redacted>";
 /// The status while no credentials are stored.
 pub const MISSING_CREDENTIALS: &str = "missing credentials: run the sync-s3-credentials action";
 
+/// The key of the peer application bag the leader bumps whenever it stores new credentials.
+///
+/// Juju sends `secret-changed` to consumers of a secret, never to the units of the application
+/// owning it, so without this the other units' statuses would not learn of the credentials.
+pub const GENERATION_KEY: &str = "credentials-generation";
+
 const PRUNED_KEY: &str = "pruned-credential-revisions";
 
 /// The S3 credentials. Its `Debug` output never shows them.
@@ -68,18 +76,11 @@ fn provider() -> S3Provider {
     S3Provider::new(ENDPOINT)
 }
 
-fn secret_not_found(e: &ModelError) -> bool {
-    matches!(
-        e,
-        ModelError::HookTool(HookToolError::SecretNotFound { .. })
-    )
-}
-
 /// The stored credentials (`None` before the first `sync-s3-credentials`).
 pub fn read_credentials(ctx: &mut Ctx<'_>, read: SecretRead) -> Result<Option<Credentials>, Error> {
     let content = match ctx.get_secret(None, Some(CREDENTIALS_LABEL), read) {
         Ok(content) => content,
-        Err(e) if secret_not_found(&e) => return Ok(None),
+        Err(e) if e.is_secret_not_found() => return Ok(None),
         Err(e) => return Err(e.into()),
     };
     match (content.get("access-key"), content.get("secret-key")) {
@@ -95,7 +96,8 @@ pub fn read_credentials(ctx: &mut Ctx<'_>, read: SecretRead) -> Result<Option<Cr
     }
 }
 
-/// Stores the credentials in the application's secret (leader only): a new revision, or a new secret.
+/// Stores the credentials in the application's secret (leader only): a new revision, or a new
+/// secret; then tells the other units (see [`GENERATION_KEY`]).
 pub fn store_credentials(ctx: &mut Ctx<'_>, credentials: &Credentials) -> Result<(), Error> {
     let content = SecretContent::new()
         .with("access-key", credentials.access_key.clone())
@@ -108,7 +110,7 @@ pub fn store_credentials(ctx: &mut Ctx<'_>, credentials: &Credentials) -> Result
                 ..SecretUpdate::default()
             },
         )?,
-        Err(e) if secret_not_found(&e) => {
+        Err(e) if e.is_secret_not_found() => {
             ctx.add_secret(&NewSecret {
                 content,
                 label: Some(CREDENTIALS_LABEL.to_string()),
@@ -119,6 +121,26 @@ pub fn store_credentials(ctx: &mut Ctx<'_>, credentials: &Credentials) -> Result
         }
         Err(e) => return Err(e.into()),
     }
+    announce_credentials(ctx)
+}
+
+/// Bumps [`GENERATION_KEY`] in the peer application bag (leader only), so that every other unit
+/// runs a hook and re-reads the credentials. Does nothing before the peer relation exists.
+fn announce_credentials(ctx: &mut Ctx<'_>) -> Result<(), Error> {
+    let Some(peer) = ctx.relations(PEER)?.into_iter().next() else {
+        return Ok(());
+    };
+    let bag = ctx.read(&peer, &Bag::LocalApp)?;
+    let generation = bag
+        .get(GENERATION_KEY)
+        .and_then(|g| g.parse::<u64>().ok())
+        .unwrap_or(0);
+    ctx.set(
+        &peer,
+        &Bag::LocalApp,
+        GENERATION_KEY,
+        &generation.saturating_add(1).to_string(),
+    )?;
     Ok(())
 }
 
@@ -170,7 +192,16 @@ fn status(ctx: &mut Ctx<'_>, statuses: &mut StatusCollector) -> Result<(), Error
         statuses.add_unit(Status::blocked(e.message()));
         return Ok(());
     }
-    if read_credentials(ctx, SecretRead::Tracked)?.is_none() {
+    // The leader's reconcile has just refreshed the credentials (this read is cached). The other
+    // units refresh too, whenever they run (new credentials are announced to them): no unit keeps
+    // tracking a revision the leader replaced, which could keep it from being reported unused and
+    // pruned.
+    let read = if ctx.is_leader()? {
+        SecretRead::Tracked
+    } else {
+        SecretRead::Refresh
+    };
+    if read_credentials(ctx, read)?.is_none() {
         statuses.add_unit(Status::blocked(MISSING_CREDENTIALS));
         return Ok(());
     }
@@ -186,8 +217,7 @@ fn status(ctx: &mut Ctx<'_>, statuses: &mut StatusCollector) -> Result<(), Error
 
 fn sync_credentials(ctx: &mut Ctx<'_>, _action: &ActionEvent) -> Result<(), Error> {
     if !ctx.is_leader()? {
-        ctx.action_fail("run sync-s3-credentials on the leader unit")?;
-        return Ok(());
+        return Err(Error::blocked("run sync-s3-credentials on the leader unit"));
     }
     // Read the parameters by hand: a type error must never echo a value back.
     let params: serde_json::Value = ctx.action_params()?;
@@ -199,38 +229,44 @@ fn sync_credentials(ctx: &mut Ctx<'_>, _action: &ActionEvent) -> Result<(), Erro
             .map(String::from)
     };
     let (Some(access_key), Some(secret_key)) = (param("access-key"), param("secret-key")) else {
-        ctx.action_fail("access-key and secret-key are both required, as non-empty strings")?;
-        return Ok(());
+        return Err(Error::blocked(
+            "access-key and secret-key are both required, as non-empty strings",
+        ));
     };
     let credentials = Credentials {
         access_key,
         secret_key,
     };
-    store_credentials(ctx, &credentials)?;
-    tracing::info!("S3 credentials stored in the application secret");
+    // The same credentials again: no new revision, no hooks on the other units.
+    let unchanged = matches!(
+        read_credentials(ctx, SecretRead::Peek),
+        Ok(Some(stored)) if stored == credentials
+    );
+    let stored = if unchanged {
+        tracing::info!("S3 credentials unchanged");
+        "credentials unchanged"
+    } else {
+        store_credentials(ctx, &credentials)?;
+        tracing::info!("S3 credentials stored in the application secret");
+        "credentials stored"
+    };
     let result = match Options::load(ctx) {
         Ok(options) => match publish(ctx, &options, &credentials) {
-            Ok(n) => format!("credentials stored; {n} relation(s) updated"),
+            Ok(n) => format!("{stored}; sent to {n} relation(s)"),
             Err(e) if e.outcome() == Outcome::Fail => return Err(e),
-            Err(e) => format!("credentials stored; relations not updated: {}", e.message()),
+            Err(e) => format!("{stored}; relations not updated: {}", e.message()),
         },
         Err(e) if e.outcome() == Outcome::Fail => return Err(e),
-        Err(e) => format!("credentials stored; relations not updated: {}", e.message()),
+        Err(e) => format!("{stored}; relations not updated: {}", e.message()),
     };
     ctx.action_set(&serde_json::json!({ "result": result }))?;
     Ok(())
 }
 
 fn connection_info(ctx: &mut Ctx<'_>, _action: &ActionEvent) -> Result<(), Error> {
-    let options = match Options::load(ctx) {
-        Ok(options) => options,
-        Err(e) if e.outcome() == Outcome::Fail => return Err(e),
-        Err(e) => {
-            ctx.action_fail(e.message())?;
-            return Ok(());
-        }
-    };
-    let credentials = read_credentials(ctx, SecretRead::Tracked)?;
+    // A Blocked error (bad config, incomplete secret) fails the action with its message.
+    let options = Options::load(ctx)?;
+    let credentials = read_credentials(ctx, SecretRead::Peek)?;
     let info = options.connection_info(
         REDACTED,
         REDACTED,
@@ -245,8 +281,9 @@ fn connection_info(ctx: &mut Ctx<'_>, _action: &ActionEvent) -> Result<(), Error
     }
     shown.retain(|_, v| !v.is_empty());
     if shown.is_empty() {
-        ctx.action_fail("nothing is set: configure the charm and run sync-s3-credentials")?;
-        return Ok(());
+        return Err(Error::blocked(
+            "nothing is set: configure the charm and run sync-s3-credentials",
+        ));
     }
     ctx.action_set(&serde_json::json!(shown))?;
     Ok(())
@@ -254,18 +291,17 @@ fn connection_info(ctx: &mut Ctx<'_>, _action: &ActionEvent) -> Result<(), Error
 
 fn credentials(ctx: &mut Ctx<'_>, _action: &ActionEvent) -> Result<(), Error> {
     if !ctx.is_leader()? {
-        ctx.action_fail("run get-s3-credentials on the leader unit")?;
-        return Ok(());
+        return Err(Error::blocked("run get-s3-credentials on the leader unit"));
     }
-    match read_credentials(ctx, SecretRead::Refresh) {
-        Ok(Some(c)) => ctx.action_set(&serde_json::json!({
-            "access-key": c.access_key,
-            "secret-key": c.secret_key,
-        }))?,
-        Ok(None) => ctx.action_fail("credentials are not set: run sync-s3-credentials")?,
-        Err(e) if e.outcome() == Outcome::Fail => return Err(e),
-        Err(e) => ctx.action_fail(e.message())?,
-    }
+    let Some(c) = read_credentials(ctx, SecretRead::Refresh)? else {
+        return Err(Error::blocked(
+            "credentials are not set: run sync-s3-credentials",
+        ));
+    };
+    ctx.action_set(&serde_json::json!({
+        "access-key": c.access_key,
+        "secret-key": c.secret_key,
+    }))?;
     Ok(())
 }
 

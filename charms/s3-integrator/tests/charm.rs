@@ -7,7 +7,9 @@ use charm::secret::SecretContent;
 use charm::{Event, Status, StatusKind};
 use charm_testing::{Context, Output, Relation, Secret, State};
 use s3::CredentialsRequested;
-use s3_integrator::{CONFIG, CREDENTIALS_LABEL, ENDPOINT, METADATA, MISSING_CREDENTIALS, PEER};
+use s3_integrator::{
+    CONFIG, CREDENTIALS_LABEL, ENDPOINT, GENERATION_KEY, METADATA, MISSING_CREDENTIALS, PEER,
+};
 
 const ACCESS: &str = "AKIA-TEST-ACCESS";
 const SECRET: &str = "s3cr3t-TEST-SECRET-value";
@@ -69,7 +71,7 @@ fn sync_stores_a_secret_and_updates_every_relation() {
     assert_eq!(out.action.failed, None);
     assert_eq!(
         out.action.results["result"],
-        "credentials stored; 2 relation(s) updated"
+        "credentials stored; sent to 2 relation(s)"
     );
     let secret = out
         .state
@@ -105,6 +107,50 @@ fn rotating_credentials_adds_a_revision_and_resends() {
     let bag = &out.state.rel(1).unwrap().local_app_data;
     assert_eq!(bag["secret-key"], "rotated-secret");
     assert_eq!(bag["access-key"], ACCESS);
+}
+
+#[test]
+fn new_credentials_are_announced_to_the_other_units_once() {
+    // Juju never sends secret-changed to the owner's own units: the leader bumps a counter in the
+    // peer app bag so that the others re-read the secret (their status depends on it).
+    let peer = Relation::peer(PEER, 9, "s3-integrator");
+    let state = State::default().leader(true).relation(peer);
+    let params = serde_json::json!({"access-key": ACCESS, "secret-key": SECRET});
+    let out = ctx().run_action("sync-s3-credentials", params.clone(), state);
+    assert!(out.ok(), "{:?}", out.error());
+    assert_eq!(
+        out.state.rel(9).unwrap().local_app_data[GENERATION_KEY],
+        "1"
+    );
+    // The same credentials again: no revision, no announcement.
+    let out = ctx().run_action("sync-s3-credentials", params, out.state);
+    assert!(out.ok(), "{:?}", out.error());
+    assert_eq!(
+        out.action.results["result"],
+        "credentials unchanged; sent to 0 relation(s)"
+    );
+    assert_eq!(out.state.secret_by(CREDENTIALS_LABEL).unwrap().latest(), 1);
+    assert_eq!(
+        out.state.rel(9).unwrap().local_app_data[GENERATION_KEY],
+        "1"
+    );
+    let out = ctx().run_action(
+        "sync-s3-credentials",
+        serde_json::json!({"access-key": ACCESS, "secret-key": "rotated"}),
+        out.state,
+    );
+    assert_eq!(out.state.secret_by(CREDENTIALS_LABEL).unwrap().latest(), 2);
+    assert_eq!(
+        out.state.rel(9).unwrap().local_app_data[GENERATION_KEY],
+        "2"
+    );
+    // The peer bag never holds a credential.
+    let peer_bag = &out.state.rel(9).unwrap().local_app_data;
+    assert!(
+        !peer_bag
+            .values()
+            .any(|v| v.contains(SECRET) || v == "rotated")
+    );
 }
 
 #[test]

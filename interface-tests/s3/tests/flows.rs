@@ -302,7 +302,12 @@ fn a_secret_synced_from_the_python_charm_peer_data_flows_on() {
     model.to_provider(&provider(0), 3);
     let out = model.run_provider(&provider(0), Event::UpgradeCharm);
     assert!(out.ok(), "{:?}", out.error());
-    assert!(model.provider.rel(9).unwrap().local_app_data.is_empty());
+    // The credentials left the peer bag; only the counter telling the other units remains.
+    let peer_bag = &model.provider.rel(9).unwrap().local_app_data;
+    assert_eq!(
+        peer_bag.iter().collect::<Vec<_>>(),
+        [(&s3_integrator::GENERATION_KEY.to_string(), &"1".to_string())]
+    );
     let secret = model
         .provider
         .secret_by(s3_integrator::CREDENTIALS_LABEL)
