@@ -5,7 +5,7 @@ use std::fmt::{self, Write as _};
 use std::sync::Mutex;
 use tracing_core::field::{Field, Visit};
 use tracing_core::span::{Attributes, Id, Record};
-use tracing_core::{Event, Level, LevelFilter, Metadata, Subscriber};
+use tracing_core::{Event, Level, Metadata, Subscriber};
 
 /// Where log lines go.
 pub trait LogSink: Send + Sync + 'static {
@@ -41,8 +41,11 @@ impl LogSink for JujuLogSink {
 
 /// A `tracing` subscriber that writes every enabled event to a [`LogSink`].
 ///
-/// Spans are accepted and ignored. Events above `max` never reach the sink, and
-/// `max_level_hint` lets the `tracing` macros skip them without formatting anything.
+/// Spans are accepted and ignored. Events above `max` never reach the sink: `register_callsite`
+/// (the default, which asks [`Subscriber::enabled`]) marks their call sites "never", so the
+/// `tracing` macros skip them without formatting anything. No global `max_level_hint` is given:
+/// with several scoped subscribers (parallel tests), tracing's global level filter can drop
+/// events another subscriber wants.
 #[derive(Debug)]
 pub struct JujuLogSubscriber<S> {
     sink: S,
@@ -98,10 +101,6 @@ impl Visit for Line {
 impl<S: LogSink> Subscriber for JujuLogSubscriber<S> {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
         metadata.level() <= &self.max
-    }
-
-    fn max_level_hint(&self) -> Option<LevelFilter> {
-        Some(LevelFilter::from_level(self.max))
     }
 
     fn new_span(&self, _span: &Attributes<'_>) -> Id {
