@@ -41,10 +41,10 @@
 //! let rel = Relation::new(ENDPOINT, 1, "client").remote_app_data([("name", "/data")]);
 //! let out = server.run(rel.changed(None), State::default().leader(true).relation(rel));
 //! assert!(out.ok());
-//! let served = out.state.rel(1).unwrap().local_app_data.clone();
+//! let served = out.state.get_relation(1).local_app_data.clone();
 //! assert!(served["share_info"].starts_with(r#"{"fsid": "123456789-0abc-defg-hijk-lmnopqrstuvw", "name""#));
 //! assert_eq!(served["auth-rev"], "1");
-//! let secret = out.state.secret_by(&served["auth"]).unwrap();
+//! let secret = out.state.get_secret(&served["auth"]);
 //!
 //! // The client mounts what it was given (here it only remembers the path).
 //! fn mount(ctx: &mut Ctx, event: &MountShare) -> Result<(), Error> {

@@ -31,14 +31,14 @@
 //! let db = Relation::new("db", 1, "pg").remote_unit(0, [("x", "1")]);
 //! let out = ctx.run(db.joined(0), State::default().leader(true).relation(db));
 //! assert!(out.ok());
-//! assert_eq!(out.state.rel(1).unwrap().local_app_data["greeting"], "hello");
+//! assert_eq!(out.state.get_relation(1).local_app_data["greeting"], "hello");
 //! assert_eq!(out.state.unit_status, Some(Status::active("ready")));
 //!
 //! // A follower may not write its app bag: the hook fails and nothing is committed.
 //! let db = Relation::new("db", 1, "pg").remote_unit(0, [("x", "1")]);
 //! let out = ctx.run(db.joined(0), State::default().relation(db));
 //! assert!(!out.ok());
-//! assert!(out.state.rel(1).unwrap().local_app_data.is_empty());
+//! assert!(out.state.get_relation(1).local_app_data.is_empty());
 //! ```
 
 mod backend;

@@ -306,6 +306,24 @@ impl State {
         self.relations.iter().find(|r| r.id == id)
     }
 
+    /// The relation with that id; panics (a test failure) when there is none.
+    #[allow(clippy::panic)]
+    pub fn get_relation(&self, id: u32) -> &Relation {
+        match self.rel(id) {
+            Some(rel) => rel,
+            None => panic!("the state has no relation {id}"),
+        }
+    }
+
+    /// The secret with that URI (any form) or label; panics (a test failure) when there is none.
+    #[allow(clippy::panic)]
+    pub fn get_secret(&self, id_or_label: &str) -> &Secret {
+        match self.secret_by(id_or_label) {
+            Some(secret) => secret,
+            None => panic!("the state has no secret {id_or_label:?}"),
+        }
+    }
+
     /// The secret with that URI (any form) or label.
     pub fn secret_by(&self, id_or_label: &str) -> Option<&Secret> {
         let unique = charm::secret::unique_id(id_or_label);

@@ -36,9 +36,9 @@
 //! let rel = Relation::new("service-accounts", 3, "dispatcher");
 //! let out = requirer.run(rel.created(), State::default().leader(true).relation(rel));
 //! assert!(out.ok());
-//! let sent = out.state.rel(3).unwrap().local_app_data.clone();
+//! let sent = out.state.get_relation(3).local_app_data.clone();
 //! assert_eq!(sent["is_secret"], "true");
-//! let secret = out.state.secret_by("manifest.service-accounts.3").unwrap();
+//! let secret = out.state.get_secret("manifest.service-accounts.3");
 //! assert_eq!(
 //!     secret.revisions[&1].get("manifests"),
 //!     Some(r#"[{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "dummy-sa-1"}}]"#)

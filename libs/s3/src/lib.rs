@@ -53,14 +53,14 @@
 //! // The requirer's leader asks for its bucket when the relation joins...
 //! let rel = Relation::new("s3-credentials", 7, "s3").remote_unit(0, [("", ""); 0]);
 //! let out = requirer_ctx.run(rel.joined(0), State::default().leader(true).relation(rel.clone()));
-//! let request = out.state.rel(7).unwrap().local_app_data.clone();
+//! let request = out.state.get_relation(7).local_app_data.clone();
 //! assert_eq!(request["bucket"], "backups");
 //!
 //! // ...the provider's leader answers (and keeps the Python library's `data` cache)...
 //! let prel = Relation::new("s3-credentials", 7, "app").remote_app_data(request);
 //! let out = provider_ctx.run(prel.changed(None), State::default().leader(true).relation(prel));
 //! assert_eq!(out.emitted::<CredentialsRequested>()[0].bucket, "backups");
-//! let answer = out.state.rel(7).unwrap().local_app_data.clone();
+//! let answer = out.state.get_relation(7).local_app_data.clone();
 //! assert_eq!(answer["data"], r#"{"bucket": "backups"}"#);
 //!
 //! // ...and every requirer unit gets typed connection info.

@@ -47,7 +47,7 @@
 //! assert_eq!(out.emitted::<Joined>(), [&Joined { bootstrapper: true }]);
 //! assert_eq!(out.state.unit_status, Some(Status::active("Cluster bootstrapped")));
 //! // It is the communicator: its mirror goes up.
-//! assert_eq!(out.state.rel(1).unwrap().local_unit_data["mirror"], "up");
+//! assert_eq!(out.state.get_relation(1).local_unit_data["mirror"], "up");
 //!
 //! // The distributor leader mirrors it, with a placeholder for each consumer hostname.
 //! let mut distributor = Charm::new();
@@ -60,9 +60,9 @@
 //!     .remote_unit(0, [("hostname", "n0"), ("mirror", "up")])
 //!     .remote_unit(1, [("hostname", "n1")]);
 //! let out = distributor.run(rel.changed(Some(1)), State::default().leader(true).relation(rel));
-//! let mine = &out.state.rel(1).unwrap().local_unit_data;
+//! let mine = &out.state.get_relation(1).local_unit_data;
 //! assert_eq!((mine["mirror"].as_str(), mine["mirror-n1"].as_str()), ("up", "empty"));
-//! assert_eq!(out.state.rel(1).unwrap().local_app_data["bootstrap-app"], "node");
+//! assert_eq!(out.state.get_relation(1).local_app_data["bootstrap-app"], "node");
 //! ```
 
 pub mod cli;
