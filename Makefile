@@ -3,7 +3,7 @@
 
 CARGO    ?= cargo
 BUILD    ?= build
-RELEASE  := target/release
+RELEASE  := $(or $(CARGO_TARGET_DIR),target)/release
 DEMOS    := $(sort $(wildcard demo/*.yaml))
 
 .PHONY: all test fmt-check lint unit charms charmcraft-src demo bench clean help

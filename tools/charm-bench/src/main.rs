@@ -204,6 +204,7 @@ fn local_model(args: &Args) -> Result<(), String> {
     let metrics = work.join("metrics.jsonl");
     let mut by_hook: BTreeMap<(String, String), Vec<Metric>> = BTreeMap::new();
     let mut apps: BTreeMap<String, String> = BTreeMap::new();
+    let mut cli_calls: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for story in &stories {
         let name = story
             .file_stem()
@@ -212,6 +213,12 @@ fn local_model(args: &Args) -> Result<(), String> {
         let mut opts = juju_local::ModelOptions::new(&args.juju_local);
         opts.env
             .insert("CHARM_METRICS_FILE".into(), metrics.display().to_string());
+        // Stories name workspace binaries (test doubles) that live beside juju-local.
+        if let Some(bin_dir) = args.juju_local.parent().and_then(|d| d.canonicalize().ok()) {
+            let path = std::env::var("PATH").unwrap_or_default();
+            opts.env
+                .insert("PATH".into(), format!("{}:{path}", bin_dir.display()));
+        }
         let dir = work.join(name);
         let result = juju_local::scenario::run_file_with(story, opts, Some(&dir))
             .map_err(|e| format!("{}: {e}", story.display()))?;
@@ -222,6 +229,29 @@ fn local_model(args: &Args) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
         for (app, a) in model.state().map_err(|e| e.to_string())?.applications {
             apps.insert(app, a.meta.name.clone());
+        }
+        // Workload commands a charm runs show in its DEBUG log (microcluster-node logs one line
+        // per cluster CLI call): count them per hook.
+        for record in model.timeline().map_err(|e| e.to_string())? {
+            let calls = record
+                .juju_log
+                .iter()
+                .filter(|(_, line)| line.starts_with("cluster CLI:"))
+                .count();
+            if calls > 0
+                || apps
+                    .get(record.unit.split('/').next().unwrap_or(""))
+                    .is_some_and(|c| c == "microcluster-node")
+            {
+                let hook = record
+                    .hook
+                    .name
+                    .split_once("-relation-")
+                    .map_or(record.hook.name.clone(), |(_, kind)| {
+                        format!("*-relation-{kind}")
+                    });
+                cli_calls.entry(hook).or_default().push(calls as f64);
+            }
         }
     }
     for m in read_metrics(&metrics) {
@@ -252,6 +282,25 @@ fn local_model(args: &Args) -> Result<(), String> {
             median(ms.iter().map(|m| m.calls).collect()),
             median(ms.iter().map(|m| m.rss_kb).collect()) / 1024.0,
         );
+    }
+    if !cli_calls.is_empty() {
+        println!(
+            "\n== microcluster-node: cluster CLI calls per hook (fake CLI, from its DEBUG log)"
+        );
+        println!(
+            "{:<28} {:>5} {:>7} {:>5} {:>6}",
+            "hook", "runs", "median", "max", "total"
+        );
+        for (hook, calls) in &cli_calls {
+            println!(
+                "{:<28} {:>5} {:>7} {:>5} {:>6}",
+                hook,
+                calls.len(),
+                median(calls.clone()),
+                calls.iter().copied().fold(0.0, f64::max),
+                calls.iter().sum::<f64>()
+            );
+        }
     }
     let _ = std::fs::remove_dir_all(&work);
     Ok(())
