@@ -179,3 +179,27 @@ fn caches() {
     assert!(parse_cache("[]").is_err());
     assert!(parse_cache("").is_err());
 }
+
+#[test]
+fn snapshots_never_repeat_a_plain_key_but_see_it_change() {
+    let bag = |auth: &str| -> BagData {
+        [
+            ("auth".to_string(), auth.to_string()),
+            ("auth-rev".to_string(), "1".to_string()),
+        ]
+        .into_iter()
+        .collect()
+    };
+    let a = snapshot(&bag(r#"plain:{"username": "u", "key": "SECRETKEY1"}"#));
+    let b = snapshot(&bag(r#"plain:{"username": "u", "key": "SECRETKEY2"}"#));
+    assert!(
+        !encode_cache(&a).contains("SECRETKEY1"),
+        "{}",
+        encode_cache(&a)
+    );
+    assert!(a["auth"].starts_with("plain-sha256:"));
+    assert_ne!(a["auth"], b["auth"]);
+    // A secret URI is not a credential: kept as it is.
+    let c = snapshot(&bag("secret:abc"));
+    assert_eq!(c["auth"], "secret:abc");
+}
