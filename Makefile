@@ -6,7 +6,7 @@ BUILD    ?= build
 RELEASE  := $(or $(CARGO_TARGET_DIR),target)/release
 DEMOS    := $(sort $(wildcard demo/*.yaml))
 
-.PHONY: all test fmt-check lint unit charms charmcraft-src demo bench clean help
+.PHONY: all test toolchain fmt-check lint unit charms charmcraft-src demo bench clean help
 
 all: test
 
@@ -19,10 +19,15 @@ help:
 
 test: fmt-check lint unit
 
-fmt-check:
+# rustfmt and clippy come with rustup's default profile; add them if a minimal toolchain lacks them.
+toolchain:
+	@$(CARGO) fmt --version >/dev/null 2>&1 && $(CARGO) clippy --version >/dev/null 2>&1 || \
+	  rustup component add rustfmt clippy
+
+fmt-check: toolchain
 	$(CARGO) fmt --all -- --check
 
-lint:
+lint: toolchain
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 # Contract tests run the charm binaries and juju-local: build every binary first.
