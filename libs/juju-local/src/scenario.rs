@@ -240,10 +240,12 @@ fn run_doc_with(
             let records = model.timeline()?;
             let new = records.get(told..).unwrap_or_default();
             told = records.len();
-            out.write_all(crate::timeline::render_story_redacted(new, false, &hide).as_bytes())
-                .map_err(story_io)?;
             let st = model.state()?;
-            for r in new.iter().filter(|r| r.kind == "action") {
+            for r in new {
+                let one = std::slice::from_ref(r);
+                out.write_all(crate::timeline::render_story_redacted(one, false, &hide).as_bytes())
+                    .map_err(story_io)?;
+                // An action's results right under it.
                 let Some(outcome) = r.hook.action_id.and_then(|id| st.actions.get(&id)) else {
                     continue;
                 };
