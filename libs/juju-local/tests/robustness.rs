@@ -224,3 +224,64 @@ steps:
     assert_eq!(cli(&["scenario", &good.to_string_lossy()]).0, 0);
     assert_eq!(cli(&["scenario", &bad.to_string_lossy()]).0, 1);
 }
+
+#[test]
+fn story_mode_narrates_redacts_and_shows_action_results() {
+    let base = tmp("story");
+    charm(
+        &base,
+        "db",
+        DB_META,
+        None,
+        Some("show:\n  description: shows things\n"),
+        &[
+            (
+                "db-relation-changed",
+                "if [ \"$(is-leader)\" = True ]; then relation-set --app host=db.local secret-key=hunter2 node-token=t0ps3cret; fi\n",
+            ),
+            ("show", "action-set answer=42 secret-key=hunter2\n"),
+        ],
+    );
+    charm(&base, "app", APP_META, None, None, &[]);
+    let story = base.join("story.yaml");
+    std::fs::write(
+        &story,
+        r#"name: a small story
+redact: [host]
+steps:
+  - say: Deploy and relate
+  - deploy: {charm: charm-db, app: db}
+  - deploy: {charm: charm-app}
+  - relate: [app:db, db:db]
+  - say: Ask the database
+  - action: {unit: db/0, name: show}
+"#,
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    let res = juju_local::scenario::run_file_story(
+        &story,
+        juju_local::ModelOptions::new(bin()),
+        &base.join("model"),
+        &mut out,
+    )
+    .unwrap();
+    assert!(res.passed, "{:?}", res.failure());
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.starts_with("### a small story\n"), "{text}");
+    assert!(text.contains("\n== Deploy and relate\n"), "{text}");
+    assert!(text.contains("+host=<redacted, 8 chars>"), "{text}");
+    assert!(text.contains("+secret-key=<redacted, 7 chars>"), "{text}");
+    assert!(text.contains("+node-token=<redacted, 9 chars>"), "{text}");
+    assert!(text.contains("result answer: 42"), "{text}");
+    assert!(
+        text.contains("result secret-key: <redacted, 7 chars>"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("hunter2") && !text.contains("t0ps3cret"),
+        "{text}"
+    );
+    // The final status table closes the story.
+    assert!(text.contains("Unit "), "{text}");
+}
