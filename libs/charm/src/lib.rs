@@ -73,6 +73,11 @@ pub mod state;
 pub mod status;
 pub mod yaml;
 
+/// The README's example charm, compiled as a doc-test so that it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeExample;
+
 pub use backend::{BagData, HookToolError, HookTools, LogLevel, ProcessBackend};
 pub use charm::{Charm, DispatchReport, EmittedEvent, Plugin};
 pub use context::{ContextError, JujuContext, JujuVersion};
