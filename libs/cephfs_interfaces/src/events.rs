@@ -18,6 +18,10 @@ pub struct ServerConnected {
 
 impl CustomEvent for ServerConnected {
     const NAME: &'static str = "cephfs-server-connected";
+
+    fn live_relation(&self) -> Option<&RelationId> {
+        Some(&self.relation)
+    }
 }
 
 /// Requirer: the share can be (re)mounted: its share info, auth or auth revision changed.
@@ -38,6 +42,10 @@ pub struct MountShare {
 
 impl CustomEvent for MountShare {
     const NAME: &'static str = "cephfs-mount-share";
+
+    fn live_relation(&self) -> Option<&RelationId> {
+        Some(&self.relation)
+    }
 }
 
 /// Requirer: the relation is going away; unmount the share (emitted on every unit, on relation-broken).
@@ -68,4 +76,8 @@ pub struct ShareRequested {
 
 impl CustomEvent for ShareRequested {
     const NAME: &'static str = "cephfs-share-requested";
+
+    fn live_relation(&self) -> Option<&RelationId> {
+        Some(&self.relation)
+    }
 }

@@ -617,3 +617,58 @@ fn the_context_can_name_the_app_and_unit() {
         .run(Event::Start, State::default());
     assert_eq!(out.state.stored["who"], "other other/3");
 }
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct OnRelation {
+    relation: charm::RelationId,
+}
+
+impl CustomEvent for OnRelation {
+    const NAME: &'static str = "OnRelation";
+
+    fn live_relation(&self) -> Option<&charm::RelationId> {
+        Some(&self.relation)
+    }
+}
+
+#[test]
+fn deferred_custom_events_of_a_removed_relation_are_dropped() {
+    let mut charm = Charm::new();
+    charm
+        .on(
+            EventKind::RelationChanged,
+            |ctx: &mut Ctx, rel: &RelationEvent| {
+                ctx.emit(OnRelation {
+                    relation: rel.relation.clone(),
+                });
+                Ok(())
+            },
+        )
+        .on_event(|ctx: &mut Ctx, _: &OnRelation| {
+            note(ctx, "on-relation")?;
+            ctx.defer().map_err(Into::into)
+        });
+    let ctx = Context::new(charm, META);
+    let s = ctx
+        .run(db().changed(Some(0)), State::default().relation(db()))
+        .state;
+    assert_eq!(s.deferred.len(), 1);
+    // While the relation lives, the deferred event keeps coming back ...
+    let s = ctx.run(Event::UpdateStatus, s).state;
+    assert_eq!(log_of(&s), ["on-relation", "on-relation"]);
+    // ... and once it is gone, it is dropped instead of running against a dead relation.
+    let out = ctx.run(
+        Event::UpdateStatus,
+        State {
+            relations: vec![],
+            ..s
+        },
+    );
+    assert!(out.state.deferred.is_empty());
+    assert_eq!(log_of(&out.state).len(), 2);
+    assert!(
+        out.logged("dropping a deferred OnRelation"),
+        "{:?}",
+        out.logs
+    );
+}

@@ -37,7 +37,10 @@ type JujuHandler = Box<dyn Fn(&mut Ctx<'_>, &Event) -> Result<(), Error>>;
 type CustomHandler = Box<dyn Fn(&mut Ctx<'_>, &dyn Any) -> Result<(), Error>>;
 type Reconciler = Box<dyn Fn(&mut Ctx<'_>) -> Result<(), Error>>;
 type Collector = Box<dyn Fn(&mut Ctx<'_>, &mut StatusCollector) -> Result<(), Error>>;
-type Restore = fn(serde_json::Value) -> Result<Box<dyn Any>, serde_json::Error>;
+/// Rebuilds a deferred custom event, with the relation it needs to still exist.
+type Restore = fn(
+    serde_json::Value,
+) -> Result<(Box<dyn Any>, Option<crate::event::RelationId>), serde_json::Error>;
 
 struct JujuObserver {
     id: String,
@@ -241,7 +244,10 @@ impl Charm {
             }
         }
         self.restorers.insert(E::NAME, |data| {
-            serde_json::from_value::<E>(data).map(|e| Box::new(e) as Box<dyn Any>)
+            serde_json::from_value::<E>(data).map(|e| {
+                let relation = e.live_relation().cloned();
+                (Box::new(e) as Box<dyn Any>, relation)
+            })
         });
         self.custom_observers.push(CustomObserver {
             id,
@@ -476,15 +482,11 @@ impl Run<'_> {
                         );
                         continue;
                     };
-                    if let Some(rel) = event.relation() {
-                        let live = ctx
-                            .relations(&rel.relation.endpoint)
-                            .map(|ids| ids.contains(&rel.relation))
-                            .unwrap_or(false);
-                        if !live {
-                            tracing::warn!(relation = %rel.relation, "dropping a deferred {}: the relation is gone", event.hook_name());
-                            continue;
-                        }
+                    if let Some(rel) = event.relation()
+                        && !relation_is_live(ctx, &rel.relation)
+                    {
+                        tracing::warn!(relation = %rel.relation, "dropping a deferred {}: the relation is gone", event.hook_name());
+                        continue;
                     }
                     match self.call_juju(ctx, observer, event) {
                         Ok(again) => again,
@@ -510,7 +512,7 @@ impl Run<'_> {
                         );
                         continue;
                     };
-                    let value = match restore(data.clone()) {
+                    let (value, relation) = match restore(data.clone()) {
                         Ok(v) => v,
                         Err(e) => {
                             tracing::warn!(
@@ -520,6 +522,15 @@ impl Run<'_> {
                             continue;
                         }
                     };
+                    if let Some(rel) = relation
+                        && !relation_is_live(ctx, &rel)
+                    {
+                        tracing::warn!(
+                            relation = %rel,
+                            "dropping a deferred {name}: the relation is gone"
+                        );
+                        continue;
+                    }
                     self.call_custom(ctx, observer, &*value, 0)?
                 }
             };
@@ -645,6 +656,13 @@ impl Run<'_> {
         ctx.converge_status(collector.unit_status(), collector.app_status())?;
         Ok(())
     }
+}
+
+/// Whether a relation still exists (and is not the one breaking in this dispatch).
+fn relation_is_live(ctx: &mut Ctx<'_>, relation: &crate::event::RelationId) -> bool {
+    ctx.relations(&relation.endpoint)
+        .map(|ids| ids.contains(relation))
+        .unwrap_or(false)
 }
 
 fn add_deferred(state: &mut StateDoc, observer: &str, event: DeferredEvent) {

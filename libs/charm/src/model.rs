@@ -172,6 +172,13 @@ pub struct Relation {
 pub trait CustomEvent: Serialize + DeserializeOwned + fmt::Debug + 'static {
     /// A stable name, used in deferral records and in the local model's timeline.
     const NAME: &'static str;
+
+    /// The relation this event only makes sense on, if any: a deferred copy is dropped once that
+    /// relation is gone (as deferred Juju relation events are). Leave it `None` for events that
+    /// report a relation going away.
+    fn live_relation(&self) -> Option<&RelationId> {
+        None
+    }
 }
 
 /// An event emitted during a dispatch, waiting to be handled.

@@ -18,6 +18,10 @@ pub struct CredentialsRequested {
 
 impl CustomEvent for CredentialsRequested {
     const NAME: &'static str = "s3.credentials_requested";
+
+    fn live_relation(&self) -> Option<&RelationId> {
+        Some(&self.relation)
+    }
 }
 
 /// Requirer side: usable credentials arrived on a relation, or something in them changed.
@@ -35,6 +39,10 @@ pub struct CredentialsChanged {
 
 impl CustomEvent for CredentialsChanged {
     const NAME: &'static str = "s3.credentials_changed";
+
+    fn live_relation(&self) -> Option<&RelationId> {
+        Some(&self.relation)
+    }
 }
 
 /// Requirer side: the relation is being removed, with its credentials.

@@ -76,6 +76,10 @@ struct BootstrapStep {
 
 impl CustomEvent for BootstrapStep {
     const NAME: &'static str = "TokenDistributorBootstrapStep";
+
+    fn live_relation(&self) -> Option<&RelationId> {
+        Some(&self.relation)
+    }
 }
 
 /// The library step that runs `join`, queued right behind [`PreJoin`].
@@ -86,6 +90,10 @@ struct JoinStep {
 
 impl CustomEvent for JoinStep {
     const NAME: &'static str = "TokenDistributorJoinStep";
+
+    fn live_relation(&self) -> Option<&RelationId> {
+        Some(&self.relation)
+    }
 }
 
 /// The answers of the bounded wait for PENDING members in this dispatch, by endpoint (a
