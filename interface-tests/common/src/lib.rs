@@ -78,10 +78,32 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 static UNIQUE: AtomicU32 = AtomicU32::new(0);
 
-/// A fresh directory under the system temp dir, unique to this process and call.
+/// Where the contract tests keep their models: one directory under the system temp dir, from
+/// which directories older than an hour (earlier runs) are removed when a test process starts.
+fn temp_root() -> &'static Path {
+    static ROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    ROOT.get_or_init(|| {
+        let root = std::env::temp_dir().join("charm-contract-tests");
+        let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        if let Ok(entries) = std::fs::read_dir(&root) {
+            for entry in entries.flatten() {
+                let old = entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t < hour_ago);
+                if old {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+        root
+    })
+}
+
+/// A fresh directory for a test, unique to this process and call.
 pub fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "contract-{name}-{}-{}",
+    let dir = temp_root().join(format!(
+        "{name}-{}-{}",
         std::process::id(),
         UNIQUE.fetch_add(1, Ordering::Relaxed)
     ));
@@ -107,7 +129,8 @@ pub fn juju_local() -> PathBuf {
 }
 
 /// Writes an unpacked charm directory for `charms/<name>` under `into`: the charm's YAML files and
-/// a `dispatch` that is its debug binary.
+/// a `dispatch` that is a symbolic link to its debug binary (every unit's copy of the charm keeps
+/// the link, so a model costs kilobytes, not a binary per unit).
 pub fn charm_dir(name: &str, into: &Path) -> PathBuf {
     let src = workspace_root().join("charms").join(name);
     let dir = into.join(name);
@@ -118,8 +141,8 @@ pub fn charm_dir(name: &str, into: &Path) -> PathBuf {
         }
     }
     let _ = std::fs::remove_file(dir.join("dispatch"));
-    let copied = std::fs::copy(binary(name), dir.join("dispatch"));
-    assert!(copied.is_ok(), "cannot copy the {name} binary: {copied:?}");
+    let linked = std::os::unix::fs::symlink(binary(name), dir.join("dispatch"));
+    assert!(linked.is_ok(), "cannot link the {name} binary: {linked:?}");
     dir
 }
 

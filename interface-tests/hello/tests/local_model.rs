@@ -21,7 +21,7 @@ fn probe_dir() -> PathBuf {
     for f in ["metadata.yaml", "config.yaml"] {
         std::fs::copy(src.join(f), dir.join(f)).unwrap();
     }
-    std::fs::copy(
+    std::os::unix::fs::symlink(
         interface_tests_common::binary("probe"),
         dir.join("dispatch"),
     )

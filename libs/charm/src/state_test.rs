@@ -32,6 +32,7 @@ fn file_round_trip_and_mode() {
     assert_eq!(mode & 0o777, 0o600);
     let text = std::fs::read_to_string(store.path()).unwrap();
     assert!(text.contains(r#""kind":"update-status""#), "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -43,4 +44,5 @@ fn corrupt_or_future_files_are_errors_not_panics() {
     std::fs::write(store.path(), br#"{"version": 99}"#).unwrap();
     let err = store.read().unwrap_err();
     assert!(err.to_string().contains("unknown version 99"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
