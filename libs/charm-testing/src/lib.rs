@@ -42,33 +42,22 @@
 //! ```
 
 mod backend;
+mod logs;
 mod state;
 mod stubs;
 
 pub use backend::{ActionOutput, Call, Failure};
+pub use logs::capture_logs;
 pub use state::{Relation, Secret, State, bag};
 pub use stubs::{HOOK_TOOLS, StubTools};
 
 use backend::MockTools;
 use charm::backend::LogLevel;
-use charm::log::{JujuLogSubscriber, LogSink};
 use charm::meta::{ConfigMeta, Metadata};
 use charm::state::{MemoryStore, StateDoc};
 use charm::{
     ActionEvent, Charm, CustomEvent, EmittedEvent, Event, JujuContext, JujuVersion, Status,
 };
-use std::sync::{Arc, Mutex};
-
-#[derive(Clone, Default)]
-struct Recorder(Arc<Mutex<Vec<(LogLevel, String)>>>);
-
-impl LogSink for Recorder {
-    fn log(&self, level: LogLevel, message: &str) {
-        if let Ok(mut lines) = self.0.lock() {
-            lines.push((level, message.to_string()));
-        }
-    }
-}
 
 /// A charm under test, with its metadata and config schema. Reusable across runs.
 pub struct Context {
@@ -78,8 +67,6 @@ pub struct Context {
     juju_version: JujuVersion,
     config_defaults: serde_json::Map<String, serde_json::Value>,
     failures: Vec<Failure>,
-    logger: tracing::Dispatch,
-    recorder: Recorder,
 }
 
 impl Context {
@@ -95,12 +82,6 @@ impl Context {
         };
         let app = meta.name.clone();
         charm.metadata_parsed(meta);
-        let recorder = Recorder::default();
-        let logger = tracing::Dispatch::new(JujuLogSubscriber::new(
-            recorder.clone(),
-            tracing::Level::DEBUG,
-            false,
-        ));
         Context {
             charm,
             unit: format!("{app}/0"),
@@ -112,8 +93,6 @@ impl Context {
             },
             config_defaults: serde_json::Map::new(),
             failures: Vec::new(),
-            logger,
-            recorder,
         }
     }
 
@@ -225,19 +204,14 @@ impl Context {
             flush_error: None,
             next_secret: u32::try_from(state.secrets.len()).unwrap_or(0),
         };
-        let report = tracing::dispatcher::with_default(&self.logger, || {
-            self.charm.dispatch(&juju, &mut tools, &mut store)
-        });
+        let (report, mut logs) =
+            capture_logs(|| self.charm.dispatch(&juju, &mut tools, &mut store));
         let mut result = report.result;
         if let (Ok(()), Some(problem)) = (&result, tools.flush_error.take()) {
             result = Err(charm::Error::fail(format!(
                 "the hook failed when Juju committed it: {problem}"
             )));
         }
-        let mut logs = match self.recorder.0.lock() {
-            Ok(mut lines) => std::mem::take(&mut *lines),
-            Err(_) => Vec::new(),
-        };
         logs.extend(tools.logs);
         let out_state = if result.is_ok() {
             let mut s = tools.state;

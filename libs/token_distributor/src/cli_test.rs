@@ -165,22 +165,8 @@ fn the_process_runner_captures_output_and_exit_codes() {
     assert!(!format!("{out:?}").contains("out\\n"));
 }
 
-#[derive(Clone, Default)]
-struct Lines(std::sync::Arc<std::sync::Mutex<Vec<(charm::LogLevel, String)>>>);
-
-impl charm::log::LogSink for Lines {
-    fn log(&self, level: charm::LogLevel, message: &str) {
-        if let Ok(mut lines) = self.0.lock() {
-            lines.push((level, message.to_string()));
-        }
-    }
-}
-
 #[test]
 fn every_call_logs_one_debug_line_without_the_token() {
-    let lines = Lines::default();
-    let subscriber =
-        charm::log::JujuLogSubscriber::new(lines.clone(), tracing::Level::DEBUG, false);
     let cmd = vec!["mc".to_string(), "cluster".to_string()];
     let (run, calls) = recorder(vec![
         CommandOutput::ok("[]"),
@@ -189,7 +175,7 @@ fn every_call_logs_one_debug_line_without_the_token() {
         CommandOutput::ok(""),
         CommandOutput::ok(""),
     ]);
-    tracing::subscriber::with_default(subscriber, || {
+    let ((), lines) = charm_testing::capture_logs(|| {
         let cli = Cli::new(&cmd, &run);
         cli.list().unwrap();
         let token = cli.add("n1").unwrap();
@@ -197,7 +183,6 @@ fn every_call_logs_one_debug_line_without_the_token() {
         cli.bootstrap(&[]).unwrap();
         cli.remove("n1").unwrap();
     });
-    let lines = lines.0.lock().unwrap().clone();
     assert_eq!(lines.len(), calls.borrow().len());
     let texts: Vec<String> = lines
         .iter()
