@@ -251,21 +251,19 @@ impl CephFsProvider {
 
 impl Plugin for CephFsProvider {
     fn build(self, charm: &mut Charm) {
-        let me = self.clone();
-        charm.on(
-            EventKind::RelationChanged.on(self.endpoint.clone()),
-            move |ctx: &mut Ctx, e: &RelationEvent| me.on_changed(ctx, e),
-        );
-        let me = self.clone();
-        charm.on(
-            EventKind::RelationBroken.on(self.endpoint.clone()),
-            move |ctx: &mut Ctx, e: &RelationEvent| me.on_broken(ctx, e),
-        );
-        let me = self;
-        charm.on(
-            EventKind::SecretRemove,
-            move |ctx: &mut Ctx, e: &SecretEvent| me.on_secret_remove(ctx, e),
-        );
+        let endpoint = self.endpoint.clone();
+        charm
+            .on_method(
+                EventKind::RelationChanged.on(endpoint.clone()),
+                &self,
+                Self::on_changed,
+            )
+            .on_method(
+                EventKind::RelationBroken.on(endpoint),
+                &self,
+                Self::on_broken,
+            )
+            .on_method(EventKind::SecretRemove, &self, Self::on_secret_remove);
     }
 
     fn key(&self) -> Option<String> {

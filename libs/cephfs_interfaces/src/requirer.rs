@@ -289,26 +289,24 @@ pub(crate) fn read_cache(relation: &RelationId, place: &str, text: Option<&Strin
 
 impl Plugin for CephFsRequirer {
     fn build(self, charm: &mut Charm) {
-        let me = self.clone();
-        charm.on(
-            EventKind::RelationJoined.on(self.endpoint.clone()),
-            move |ctx: &mut Ctx, e: &RelationEvent| me.on_joined(ctx, e),
-        );
-        let me = self.clone();
-        charm.on(
-            EventKind::RelationChanged.on(self.endpoint.clone()),
-            move |ctx: &mut Ctx, e: &RelationEvent| me.on_changed(ctx, e),
-        );
-        let me = self.clone();
-        charm.on(
-            EventKind::RelationBroken.on(self.endpoint.clone()),
-            move |ctx: &mut Ctx, e: &RelationEvent| me.on_broken(ctx, e),
-        );
-        let me = self;
-        charm.on(
-            EventKind::SecretChanged,
-            move |ctx: &mut Ctx, e: &SecretEvent| me.on_secret_changed(ctx, e),
-        );
+        let endpoint = self.endpoint.clone();
+        charm
+            .on_method(
+                EventKind::RelationJoined.on(endpoint.clone()),
+                &self,
+                Self::on_joined,
+            )
+            .on_method(
+                EventKind::RelationChanged.on(endpoint.clone()),
+                &self,
+                Self::on_changed,
+            )
+            .on_method(
+                EventKind::RelationBroken.on(endpoint),
+                &self,
+                Self::on_broken,
+            )
+            .on_method(EventKind::SecretChanged, &self, Self::on_secret_changed);
     }
 
     fn key(&self) -> Option<String> {

@@ -672,3 +672,34 @@ fn deferred_custom_events_of_a_removed_relation_are_dropped() {
         out.logs
     );
 }
+
+#[derive(Clone)]
+struct Lib {
+    tag: &'static str,
+}
+
+impl Lib {
+    fn on_changed(&self, ctx: &mut Ctx, rel: &RelationEvent) -> Result<(), Error> {
+        note(ctx, &format!("{} {}", self.tag, rel.relation))?;
+        ctx.defer().map_err(Into::into)
+    }
+}
+
+#[test]
+fn methods_register_with_their_receiver_and_are_named_by_path() {
+    let mut charm = Charm::new();
+    charm.on_method(
+        EventKind::RelationChanged,
+        &Lib { tag: "lib" },
+        Lib::on_changed,
+    );
+    let ctx = Context::new(charm, META);
+    let out = ctx.run(db().changed(Some(0)), State::default().relation(db()));
+    assert_eq!(log_of(&out.state), ["lib db:1"]);
+    // The deferral record names the method, not an anonymous closure.
+    assert!(
+        out.state.deferred[0].observer.contains("Lib::on_changed"),
+        "{:?}",
+        out.state.deferred
+    );
+}

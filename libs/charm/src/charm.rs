@@ -205,9 +205,38 @@ impl Charm {
         H: Fn(&mut Ctx<'_>, &E) -> Result<(), Error> + 'static,
     {
         let id = self.next_id::<H>();
+        self.push_observer(id, filter.into(), handler)
+    }
+
+    /// Runs `method` of a copy of `receiver` for Juju events that pass `filter`: the way a
+    /// library's plugin registers its handlers (`charm.on_method(filter, &self, Self::on_changed)`).
+    /// The method's path names the handler in deferral records, so they survive reordering.
+    pub fn on_method<T, E, M>(
+        &mut self,
+        filter: impl Into<Filter>,
+        receiver: &T,
+        method: M,
+    ) -> &mut Self
+    where
+        T: Clone + 'static,
+        E: FromEvent + 'static,
+        M: Fn(&T, &mut Ctx<'_>, &E) -> Result<(), Error> + 'static,
+    {
+        let id = self.next_id::<M>();
+        let receiver = receiver.clone();
+        self.push_observer(id, filter.into(), move |ctx: &mut Ctx<'_>, e: &E| {
+            method(&receiver, ctx, e)
+        })
+    }
+
+    fn push_observer<E, H>(&mut self, id: String, filter: Filter, handler: H) -> &mut Self
+    where
+        E: FromEvent + 'static,
+        H: Fn(&mut Ctx<'_>, &E) -> Result<(), Error> + 'static,
+    {
         self.juju_observers.push(JujuObserver {
             id,
-            filter: filter.into(),
+            filter,
             call: Box::new(move |ctx, event| match E::from_event(event) {
                 Some(payload) => handler(ctx, payload),
                 None => Ok(()),

@@ -431,21 +431,18 @@ impl Plugin for KubernetesManifestsProvider {
     fn build(self, charm: &mut Charm) {
         let endpoint = self.endpoint.clone();
         let refresh = self.refresh.clone();
-        let p = self.clone();
-        charm.on(
-            EventKind::RelationChanged.on(endpoint.clone()),
-            move |ctx: &mut Ctx<'_>, e: &RelationEvent| p.on_changed(ctx, e),
-        );
-        let p = self.clone();
-        charm.on(
-            EventKind::RelationBroken.on(endpoint),
-            move |ctx: &mut Ctx<'_>, e: &RelationEvent| p.on_broken(ctx, e),
-        );
-        let p = self.clone();
-        charm.on(
-            EventKind::SecretChanged,
-            move |ctx: &mut Ctx<'_>, e: &SecretEvent| p.on_secret_changed(ctx, e),
-        );
+        charm
+            .on_method(
+                EventKind::RelationChanged.on(endpoint.clone()),
+                &self,
+                Self::on_changed,
+            )
+            .on_method(
+                EventKind::RelationBroken.on(endpoint),
+                &self,
+                Self::on_broken,
+            )
+            .on_method(EventKind::SecretChanged, &self, Self::on_secret_changed);
         for filter in refresh {
             let p = self.clone();
             charm.on(filter, move |ctx: &mut Ctx<'_>, _: &charm::Event| {

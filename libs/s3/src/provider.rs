@@ -393,10 +393,10 @@ impl S3Provider {
 
 impl Plugin for S3Provider {
     fn build(self, charm: &mut Charm) {
-        let changed = self.clone();
-        charm.on(
+        charm.on_method(
             EventKind::RelationChanged.on(self.endpoint.clone()),
-            move |ctx: &mut Ctx<'_>, event: &RelationEvent| changed.on_changed(ctx, event),
+            &self,
+            Self::on_changed,
         );
         charm.on(
             EventKind::LeaderElected,

@@ -306,21 +306,23 @@ fn digest(info: &S3ConnectionInfo) -> String {
 
 impl Plugin for S3Requirer {
     fn build(self, charm: &mut Charm) {
-        let joined = self.clone();
-        charm.on(
-            EventKind::RelationJoined.on(self.endpoint.clone()),
-            move |ctx: &mut Ctx<'_>, event: &RelationEvent| joined.on_joined(ctx, event),
-        );
-        let changed = self.clone();
-        charm.on(
-            EventKind::RelationChanged.on(self.endpoint.clone()),
-            move |ctx: &mut Ctx<'_>, event: &RelationEvent| changed.on_changed(ctx, event),
-        );
-        let broken = self.clone();
-        charm.on(
-            EventKind::RelationBroken.on(self.endpoint.clone()),
-            move |ctx: &mut Ctx<'_>, event: &RelationEvent| broken.on_broken(ctx, event),
-        );
+        let endpoint = self.endpoint.clone();
+        charm
+            .on_method(
+                EventKind::RelationJoined.on(endpoint.clone()),
+                &self,
+                Self::on_joined,
+            )
+            .on_method(
+                EventKind::RelationChanged.on(endpoint.clone()),
+                &self,
+                Self::on_changed,
+            )
+            .on_method(
+                EventKind::RelationBroken.on(endpoint),
+                &self,
+                Self::on_broken,
+            );
         charm.on(
             EventKind::LeaderElected,
             move |ctx: &mut Ctx<'_>, _event: &Event| self.request_buckets(ctx),
