@@ -164,11 +164,35 @@ fn bad_context_is_a_clear_error() {
 fn a_corrupt_state_file_fails_the_hook_without_touching_the_file() {
     let (stubs, charm_dir) = setup();
     std::fs::write(charm_dir.join(".charm-state.json"), "{oops").unwrap();
-    let out = run(&stubs, &charm_dir, "hooks/update-status", &[]);
+    // config-changed changes state (a hook counter), so a charm that ignored the error would save.
+    let out = run(&stubs, &charm_dir, "hooks/config-changed", &[]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("corrupt"));
-    assert_eq!(
-        std::fs::read_to_string(charm_dir.join(".charm-state.json")).unwrap(),
-        "{oops"
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let file = charm_dir.join(".charm-state.json");
+    // The message names the file and how to get out of it, on stderr and in the Juju log.
+    assert!(stderr.contains("corrupt"), "{stderr}");
+    assert!(stderr.contains(&file.display().to_string()), "{stderr}");
+    assert!(stderr.contains("move it aside"), "{stderr}");
+    let logged = stubs
+        .calls()
+        .into_iter()
+        .any(|c| c[0] == "juju-log" && c.iter().any(|w| w.contains("move it aside")));
+    assert!(logged, "{:?}", stubs.calls());
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "{oops");
+    // Every retry fails the same way until an operator moves the file aside.
+    let out = run(&stubs, &charm_dir, "hooks/config-changed", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "{oops");
+    std::fs::rename(&file, charm_dir.join("state.broken")).unwrap();
+    let out = run(&stubs, &charm_dir, "hooks/config-changed", &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .contains(r#""version":1"#)
     );
 }

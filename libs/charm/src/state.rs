@@ -2,8 +2,14 @@
 //!
 //! # On-disk format
 //!
-//! By default the state lives in `<charm dir>/.charm-state.json` (mode 0600), written atomically
-//! (temporary file + rename) at the end of every successful dispatch that changed it:
+//! By default the state lives in `<charm dir>/.charm-state.json` (mode 0600), written at the end
+//! of every successful dispatch that changed it. The write is atomic and durable: the document goes
+//! to `.charm-state.json.tmp` (created exclusively, mode 0600), which is fsynced, the directory is
+//! fsynced, the file is renamed over the old one, and the directory is fsynced again. So after a
+//! crash or power loss the file holds either the old or the new document, never a mix; a
+//! temporary file left by an interrupted write is removed by the next write. A file that does not
+//! parse fails the hook with a message that names it and says how to recover; the charm never
+//! overwrites it.
 //!
 //! ```json
 //! {
@@ -115,14 +121,19 @@ pub enum StateError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// The state document is not valid.
-    #[error("state in {place} is corrupt: {detail}")]
+    /// The state document is not valid. The hook fails, and the document is left as it is.
+    #[error("state in {place} is corrupt: {detail}; {recovery}")]
     Corrupt {
         /// Where it came from.
         place: String,
         /// What is wrong.
         detail: String,
+        /// What an operator can do about it.
+        recovery: String,
     },
+    /// The state document could not be encoded (a stored value JSON cannot hold).
+    #[error("cannot encode the charm state: {0}")]
+    Encode(String),
     /// A state hook tool failed.
     #[error(transparent)]
     HookTool(#[from] HookToolError),
@@ -170,7 +181,7 @@ impl FileStore {
     /// Reads the file (a fresh document if there is none).
     pub fn read(&self) -> Result<StateDoc, StateError> {
         match std::fs::read(&self.path) {
-            Ok(bytes) => parse_doc(&bytes, &self.path.display().to_string()),
+            Ok(bytes) => parse_doc(&bytes, &self.path.display().to_string(), &self.recovery()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(StateDoc::default()),
             Err(source) => Err(StateError::Io {
                 path: self.path.clone(),
@@ -179,32 +190,94 @@ impl FileStore {
         }
     }
 
-    /// Writes the file atomically, readable by its owner only.
+    /// Writes the file atomically and durably, readable by its owner only (see the module docs).
     pub fn write(&self, doc: &StateDoc) -> Result<(), StateError> {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
-        let io = |source| StateError::Io {
-            path: self.path.clone(),
-            source,
+        let body = serde_json::to_vec(doc).map_err(|e| StateError::Encode(e.to_string()))?;
+        let dir = self.dir();
+        let tmp = self.tmp_path();
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| StateError::Io { path, source }
         };
-        let body = serde_json::to_vec(doc).map_err(|e| StateError::Corrupt {
-            place: self.path.display().to_string(),
-            detail: e.to_string(),
-        })?;
-        let tmp = self
-            .path
-            .with_extension(format!("tmp{}", std::process::id()));
+        self.remove_stale_temps().map_err(io(&tmp))?;
+        // Exclusive creation: a file or symlink someone put at the temporary path is never
+        // written through.
         let mut file = std::fs::OpenOptions::new()
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .mode(0o600)
             .open(&tmp)
-            .map_err(io)?;
-        file.write_all(&body).map_err(io)?;
-        drop(file);
-        std::fs::rename(&tmp, &self.path).map_err(io)
+            .map_err(io(&tmp))?;
+        let written = (|| {
+            file.write_all(&body)?;
+            file.sync_all()?;
+            drop(file);
+            sync_dir(&dir)?;
+            std::fs::rename(&tmp, &self.path)
+        })();
+        if let Err(source) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(StateError::Io {
+                path: self.path.clone(),
+                source,
+            });
+        }
+        sync_dir(&dir).map_err(io(&dir))
     }
+
+    fn dir(&self) -> PathBuf {
+        match self.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+
+    /// The temporary file a write goes through: `<file>.tmp`.
+    fn tmp_path(&self) -> PathBuf {
+        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
+        name.push(".tmp");
+        self.path.with_file_name(name)
+    }
+
+    /// Removes temporary files of interrupted writes: `<file>.tmp`, and `<stem>.tmp<pid>` as
+    /// written by earlier versions of this crate.
+    fn remove_stale_temps(&self) -> std::io::Result<()> {
+        let tmp = self.tmp_path();
+        match std::fs::remove_file(&tmp) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        let Some(stem) = self.path.file_stem().and_then(|s| s.to_str()) else {
+            return Ok(());
+        };
+        let legacy = format!("{stem}.tmp");
+        for entry in std::fs::read_dir(self.dir())?.flatten() {
+            let name = entry.file_name();
+            let is_legacy = name.to_str().is_some_and(|n| {
+                n.strip_prefix(&legacy)
+                    .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+            });
+            if is_legacy {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+        Ok(())
+    }
+
+    fn recovery(&self) -> String {
+        format!(
+            "the charm leaves it untouched: move it aside (e.g. `mv {0} {0}.broken`) to start \
+             fresh, and the deferred events and stored state in it are lost",
+            self.path.display()
+        )
+    }
+}
+
+/// Makes a directory's entries (a created or renamed file) durable.
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
 }
 
 impl StateStore for FileStore {
@@ -226,15 +299,12 @@ impl StateStore for JujuStore {
         let all = tools.state_get()?;
         match all.get(JUJU_STATE_KEY) {
             None => Ok(StateDoc::default()),
-            Some(text) => parse_doc(text.as_bytes(), "Juju charm state"),
+            Some(text) => parse_doc(text.as_bytes(), "Juju charm state", JUJU_RECOVERY),
         }
     }
 
     fn save(&mut self, tools: &mut dyn HookTools, doc: &StateDoc) -> Result<(), StateError> {
-        let text = serde_json::to_string(doc).map_err(|e| StateError::Corrupt {
-            place: "Juju charm state".into(),
-            detail: e.to_string(),
-        })?;
+        let text = serde_json::to_string(doc).map_err(|e| StateError::Encode(e.to_string()))?;
         let mut data = BTreeMap::new();
         data.insert(JUJU_STATE_KEY.to_string(), text);
         tools.state_set(&data)?;
@@ -260,19 +330,24 @@ impl StateStore for MemoryStore {
     }
 }
 
-fn parse_doc(bytes: &[u8], place: &str) -> Result<StateDoc, StateError> {
-    let doc: StateDoc = serde_json::from_slice(bytes).map_err(|e| StateError::Corrupt {
+/// How to recover from a corrupt document in Juju's charm state.
+const JUJU_RECOVERY: &str = "the charm leaves it untouched: delete the `charm-state` key \
+    (`state-delete charm-state` in a `juju exec` or debug-hooks session on the unit) to start \
+    fresh, and the deferred events and stored state in it are lost";
+
+fn parse_doc(bytes: &[u8], place: &str, recovery: &str) -> Result<StateDoc, StateError> {
+    let corrupt = |detail: String| StateError::Corrupt {
         place: place.to_string(),
-        detail: e.to_string(),
-    })?;
+        detail,
+        recovery: recovery.to_string(),
+    };
+    let doc: StateDoc = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
     if doc.version != STATE_VERSION {
-        return Err(StateError::Corrupt {
-            place: place.to_string(),
-            detail: format!(
-                "unknown version {} (this charm writes {STATE_VERSION})",
-                doc.version
-            ),
-        });
+        return Err(corrupt(format!(
+            "unknown version {} (this charm writes {STATE_VERSION}; a newer revision of the \
+             charm may have written it)",
+            doc.version
+        )));
     }
     Ok(doc)
 }

@@ -46,3 +46,52 @@ fn corrupt_or_future_files_are_errors_not_panics() {
     assert!(err.to_string().contains("unknown version 99"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn corrupt_file_errors_name_the_file_and_the_way_out() {
+    let dir = temp_dir("hint");
+    let store = FileStore::in_dir(&dir);
+    std::fs::write(store.path(), b"{not json").unwrap();
+    let message = store.read().unwrap_err().to_string();
+    assert!(
+        message.contains(&store.path().display().to_string()),
+        "{message}"
+    );
+    assert!(message.contains("move it aside"), "{message}");
+    assert!(message.contains("stored state in it are lost"), "{message}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn writes_remove_stale_temporary_files_and_never_follow_a_planted_link() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir("stale");
+    let store = FileStore::in_dir(&dir);
+    // Left by interrupted writes: this version's name and the pid-suffixed name of older ones.
+    std::fs::write(dir.join(".charm-state.json.tmp"), b"{half").unwrap();
+    std::fs::write(dir.join(".charm-state.tmp4242"), b"{half").unwrap();
+    // Files that only look similar are not ours to remove.
+    std::fs::write(dir.join(".charm-state.tmpx"), b"keep").unwrap();
+    store.write(&StateDoc::default()).unwrap();
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, [".charm-state.json", ".charm-state.tmpx"]);
+
+    // A symlink at the temporary path is replaced, not written through.
+    let victim = dir.join("victim");
+    std::fs::write(&victim, b"precious").unwrap();
+    std::os::unix::fs::symlink(&victim, dir.join(".charm-state.json.tmp")).unwrap();
+    let mut doc = StateDoc::default();
+    doc.stored.insert("k".into(), serde_json::json!(1));
+    store.write(&doc).unwrap();
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    assert_eq!(store.read().unwrap(), doc);
+    let meta = std::fs::symlink_metadata(store.path()).unwrap();
+    assert!(meta.file_type().is_file());
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    assert!(!dir.join(".charm-state.json.tmp").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
