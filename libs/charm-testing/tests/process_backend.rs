@@ -321,6 +321,94 @@ fn secret_content_goes_through_private_files_never_argv() {
     assert!(!format!("{:?}", s.calls()).contains("hunter3"));
 }
 
+/// The `key#file=<path>` paths of the last call.
+fn secret_paths(call: &[String]) -> Vec<std::path::PathBuf> {
+    call.iter()
+        .filter_map(|a| {
+            a.split_once("#file=")
+                .map(|(_, p)| Path::new(p).to_path_buf())
+        })
+        .collect()
+}
+
+#[test]
+fn secret_content_files_have_unguessable_names_so_squatting_cannot_block_or_capture_them() {
+    // A local user who knows the charm's pid pre-creates the directories a predictable scheme
+    // (pid plus a counter) would use next. The charm must neither fail nor write into them.
+    let squatted: Vec<std::path::PathBuf> = (0..64)
+        .map(|n| std::env::temp_dir().join(format!("charm-secret-{}-{n}", std::process::id())))
+        .collect();
+    for dir in &squatted {
+        let _ = std::fs::create_dir(dir);
+    }
+    let s = stubs();
+    let mut t = backend(&s);
+    s.answer("secret-add", "secret:d1k3m8fbo5jc738pq1ig\n")
+        .unwrap();
+    let added = t.secret_add(&NewSecret {
+        content: SecretContent::new().with("password", "hunter2"),
+        label: None,
+        description: None,
+        expire: None,
+        rotate: None,
+        owner: SecretOwner::Application,
+    });
+    let call = s.last();
+    for dir in &squatted {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    assert_eq!(added.unwrap(), "secret:d1k3m8fbo5jc738pq1ig");
+    let paths = secret_paths(&call);
+    assert_eq!(paths.len(), 1, "{call:?}");
+    let dir = paths[0].parent().unwrap();
+    assert!(!squatted.iter().any(|d| d == dir), "{dir:?}");
+    // 128 random bits in the name, nothing derived from the process.
+    let name = dir.file_name().unwrap().to_str().unwrap();
+    let random = name.strip_prefix("charm-secret-").unwrap();
+    assert_eq!(random.len(), 32, "{name}");
+    assert!(!random.contains(&std::process::id().to_string()), "{name}");
+    assert!(s.files().contains("password 600 hunter2"), "{}", s.files());
+}
+
+#[test]
+fn secret_content_files_are_removed_when_the_tool_fails() {
+    let s = stubs();
+    let mut t = backend(&s);
+    s.fail("secret-set", 1, "ERROR quota exceeded\n").unwrap();
+    let err = t
+        .secret_set(
+            "secret:d1k3m8fbo5jc738pq1ig",
+            &SecretUpdate {
+                content: Some(SecretContent::new().with("password", "hunter3")),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("quota exceeded"), "{err}");
+    let paths = secret_paths(&s.last());
+    assert_eq!(paths.len(), 1);
+    // The tool saw the file (mode 0600); it and its directory are gone after the error.
+    assert!(s.files().contains("password 600 hunter3"), "{}", s.files());
+    assert!(!paths[0].exists());
+    assert!(!paths[0].parent().unwrap().exists());
+    // Keys become file names, so a key that is not Juju's syntax never reaches the disk.
+    let err = t
+        .secret_add(&NewSecret {
+            content: SecretContent::new().with("../escape", "x"),
+            label: None,
+            description: None,
+            expire: None,
+            rotate: None,
+            owner: SecretOwner::Application,
+        })
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("invalid secret content key"),
+        "{err}"
+    );
+    assert!(!std::env::temp_dir().join("escape").exists());
+}
+
 #[test]
 fn secret_lookups() {
     let s = stubs();

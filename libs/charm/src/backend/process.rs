@@ -171,8 +171,12 @@ fn bool_word(b: bool) -> &'static str {
     if b { "True" } else { "False" }
 }
 
-/// A private directory holding one file per secret value, removed when dropped, so that
-/// secret content never appears in a process's argv.
+/// A private directory holding one file per secret value, removed when dropped (on every exit
+/// path of the call that made it), so that secret content never appears in a process's argv.
+///
+/// The directory has an unpredictable name (128 random bits) and is created exclusively with mode
+/// 0700; each file in it is created exclusively with mode 0600. Another user can neither guess the
+/// path in advance (to squat on it or plant a link) nor read the files.
 struct SecretFiles {
     dir: PathBuf,
     args: Vec<String>,
@@ -181,20 +185,33 @@ struct SecretFiles {
 impl SecretFiles {
     fn write(tool: &str, content: &SecretContent) -> Result<SecretFiles, HookToolError> {
         use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        /// Fresh names to try when one is taken (with 128 random bits, only by an attacker who
+        /// can read this process's memory).
+        const ATTEMPTS: usize = 4;
         let err = |e: std::io::Error| HookToolError::Spawn {
             tool: tool.to_string(),
             detail: format!("cannot write secret content file: {e}"),
         };
-        let dir = std::env::temp_dir().join(format!(
-            "charm-secret-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&dir)
-            .map_err(err)?;
+        if let Err(bad) = content.validate() {
+            // Keys become file names: only Juju's key syntax (no `/`, no `..`) gets that far.
+            return Err(HookToolError::Spawn {
+                tool: tool.to_string(),
+                detail: bad.to_string(),
+            });
+        }
+        let mut attempt = 0;
+        let dir = loop {
+            let dir = std::env::temp_dir().join(format!("charm-secret-{}", unpredictable_name()));
+            match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+                Ok(()) => break dir,
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::AlreadyExists && attempt + 1 < ATTEMPTS =>
+                {
+                    attempt += 1;
+                }
+                Err(e) => return Err(err(e)),
+            }
+        };
         let mut files = SecretFiles {
             dir,
             args: Vec::new(),
@@ -218,6 +235,24 @@ impl Drop for SecretFiles {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// 128 unpredictable bits in hex, from the OS's random generator.
+fn unpredictable_name() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::io::Read;
+    let mut bytes = [0u8; 16];
+    let from_os = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
+    if from_os.is_err() {
+        // std seeds every `RandomState` from the OS's generator too (SipHash keys).
+        static SALT: AtomicU32 = AtomicU32::new(0);
+        for half in bytes.chunks_mut(8) {
+            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+            hasher.write_u32(SALT.fetch_add(1, Ordering::Relaxed));
+            half.copy_from_slice(&hasher.finish().to_le_bytes());
+        }
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn push_opt<'a>(args: &mut Vec<&'a str>, flag: &'a str, value: Option<&'a str>) {
