@@ -30,8 +30,13 @@
 //!   `"1"`): `json.dumps` writes the key twice, a `serde_json::Map` cannot →
 //!   [`YamlError::DuplicateJsonKey`];
 //! * circular structures (`&a [*a]`): `json.dumps` raises `ValueError` → [`YamlError::RecursiveAlias`];
-//! * resource caps PyYAML does not have: at most [`YAML11_MAX_NODES`] nodes added by aliases and
-//!   merge keys (alias and merge bombs) and [`YAML11_MAX_DEPTH`] nesting levels.
+//! * resource caps PyYAML does not have: at most [`YAML11_MAX_NODES`] nodes and
+//!   [`YAML11_MAX_ALIAS_BYTES`] bytes of scalar text added by aliases and merge keys (alias and
+//!   merge bombs, "billion laughs" with long strings), and [`YAML11_MAX_DEPTH`] nesting levels;
+//! * sexagesimal integers (`1:2:3`, base 60) whose value has more than 4300 decimal digits:
+//!   Python builds the int, then `json.dumps` refuses to write it (`sys.int_info`'s string
+//!   conversion limit) → [`YamlError::IntegerTooLong`]. The loader stops as soon as the value
+//!   grows past the limit, so a long run of `:59` cannot make it loop.
 //!
 //! The syntax itself is read by `granit-parser` (a YAML 1.2 parser run in its PyYAML-compatible
 //! mode), not by PyYAML's scanner, so a few malformed inputs PyYAML rejects load here: tabs used as
@@ -180,6 +185,22 @@ pub enum YamlError {
         /// The cap, [`YAML11_MAX_NODES`].
         limit: usize,
     },
+    /// Aliases and merge keys expand the document by more scalar text than allowed.
+    #[error(
+        "YAML expands by more than {limit} bytes of text through aliases or merge keys (alias bomb?)"
+    )]
+    TooManyBytes {
+        /// The cap, [`YAML11_MAX_ALIAS_BYTES`].
+        limit: usize,
+    },
+    /// An integer whose decimal text would be longer than Python converts (4300 digits).
+    #[error("integer at {mark} has more than {limit} decimal digits")]
+    IntegerTooLong {
+        /// The cap, Python's `sys.int_info.default_max_str_digits`.
+        limit: usize,
+        /// Where.
+        mark: YamlMark,
+    },
     /// The document nests deeper than allowed.
     #[error("YAML nests deeper than {limit} levels at {mark}")]
     TooDeep {
@@ -209,6 +230,12 @@ pub fn to_string<T: Serialize>(value: &T) -> Result<String, YamlError> {
 /// [`load_yaml11`]/[`load_all_yaml11`] call: a guard against alias ("billion laughs") and merge
 /// bombs. A document without aliases always fits, whatever its size.
 pub const YAML11_MAX_NODES: usize = 1_000_000;
+
+/// Most bytes of scalar text that aliases and merge keys may add, beyond the text itself, in one
+/// [`load_yaml11`]/[`load_all_yaml11`] call: with [`YAML11_MAX_NODES`] alone, a 1 MB string
+/// aliased a million times would still ask for a terabyte. A document without aliases always
+/// fits, whatever its size.
+pub const YAML11_MAX_ALIAS_BYTES: usize = 16 * 1024 * 1024;
 
 /// Deepest nesting [`load_yaml11`]/[`load_all_yaml11`] construct (PyYAML itself exceeds Python's
 /// recursion limit somewhere between 400 and 500 nested collections).
@@ -250,11 +277,11 @@ impl YamlMark {
 /// them (timestamps, non-finite floats, integers beyond 64 bits, ...).
 pub fn load_all_yaml11(text: &str) -> Result<Vec<Value>, YamlError> {
     let mut composer = Composer::new(text);
-    let mut budget = YAML11_MAX_NODES;
+    let mut budget = Budget::new(text);
     let mut documents = Vec::new();
     while composer.next_document_start()?.is_some() {
         let document = composer.compose_document()?;
-        budget = budget.saturating_add(document.nodes.len());
+        budget.nodes = budget.nodes.saturating_add(document.nodes.len());
         documents.push(construct_document(document, &mut budget)?);
     }
     Ok(documents)
@@ -273,8 +300,27 @@ pub fn load_yaml11(text: &str) -> Result<Value, YamlError> {
     if let Some(mark) = composer.next_document_start()? {
         return Err(YamlError::MultipleDocuments { mark });
     }
-    let mut budget = YAML11_MAX_NODES.saturating_add(document.nodes.len());
+    let mut budget = Budget::new(text);
+    budget.nodes = budget.nodes.saturating_add(document.nodes.len());
     construct_document(document, &mut budget)
+}
+
+/// What one load may still construct: the guard against alias and merge bombs.
+struct Budget {
+    /// Nodes: those of the text plus [`YAML11_MAX_NODES`].
+    nodes: usize,
+    /// Bytes of scalar text: twice the text's length (an escape such as `\L` decodes to more
+    /// bytes than it takes) plus [`YAML11_MAX_ALIAS_BYTES`].
+    bytes: usize,
+}
+
+impl Budget {
+    fn new(text: &str) -> Self {
+        Budget {
+            nodes: YAML11_MAX_NODES,
+            bytes: YAML11_MAX_ALIAS_BYTES.saturating_add(text.len().saturating_mul(2)),
+        }
+    }
 }
 
 const CORE_TAG_PREFIX: &str = "tag:yaml.org,2002:";
@@ -738,6 +784,15 @@ impl BigUint {
         Some(value)
     }
 
+    /// The number of decimal digits (1 for zero).
+    fn decimal_digits(&self) -> usize {
+        let mut limbs = self.limbs.iter().rev().skip_while(|&&limb| limb == 0);
+        match limbs.next() {
+            None => 1,
+            Some(top) => top.to_string().len() + 9 * limbs.count(),
+        }
+    }
+
     fn to_decimal(&self) -> String {
         let mut limbs = self.limbs.iter().rev().skip_while(|&&limb| limb == 0);
         let Some(first) = limbs.next() else {
@@ -823,8 +878,21 @@ fn py_int(text: &str, radix: u32) -> Option<PyInt> {
     Some(PyInt::new(negative, magnitude))
 }
 
+/// Why a scalar is not a Python int.
+enum IntError {
+    /// Not int syntax.
+    Invalid,
+    /// More decimal digits than Python converts.
+    TooLong,
+}
+
 /// `SafeConstructor.construct_yaml_int`.
-fn construct_int(text: &str) -> Option<PyInt> {
+fn construct_int(text: &str) -> Result<PyInt, IntError> {
+    construct_int_parts(text).unwrap_or(Err(IntError::Invalid))
+}
+
+/// [`construct_int`]: `None` for bad syntax, `Some(Err)` for a value too long to write.
+fn construct_int_parts(text: &str) -> Option<Result<PyInt, IntError>> {
     let value = text.replace('_', "");
     let first = value.chars().next()?;
     let negative = first == '-';
@@ -847,12 +915,16 @@ fn construct_int(text: &str) -> Option<PyInt> {
             let part = py_int(part, 10)?.signed_magnitude()?;
             total.mul_add(60, 0);
             total.add(&part);
+            // Each `:` multiplies by 60: stop before the number (and the time per part) grows.
+            if total.decimal_digits() > MAX_INT_DIGITS {
+                return Some(Err(IntError::TooLong));
+            }
         }
         total
     } else {
         py_int(rest, 10)?.signed_magnitude()?
     };
-    Some(PyInt::new(negative, magnitude))
+    Some(Ok(PyInt::new(negative, magnitude)))
 }
 
 impl PyInt {
@@ -971,10 +1043,10 @@ fn integral_float_decimal(f: f64) -> Option<String> {
 struct Constructor<'b> {
     nodes: Vec<Node>,
     in_progress: Vec<bool>,
-    budget: &'b mut usize,
+    budget: &'b mut Budget,
 }
 
-fn construct_document(document: Document, budget: &mut usize) -> Result<Value, YamlError> {
+fn construct_document(document: Document, budget: &mut Budget) -> Result<Value, YamlError> {
     let mut constructor = Constructor {
         in_progress: vec![false; document.nodes.len()],
         nodes: document.nodes,
@@ -991,13 +1063,26 @@ impl Constructor<'_> {
     }
 
     fn tick(&mut self, count: usize) -> Result<(), YamlError> {
-        match self.budget.checked_sub(count) {
+        match self.budget.nodes.checked_sub(count) {
             Some(rest) => {
-                *self.budget = rest;
+                self.budget.nodes = rest;
                 Ok(())
             }
             None => Err(YamlError::TooManyNodes {
                 limit: YAML11_MAX_NODES,
+            }),
+        }
+    }
+
+    /// Counts `count` bytes of constructed scalar text.
+    fn spend_bytes(&mut self, count: usize) -> Result<(), YamlError> {
+        match self.budget.bytes.checked_sub(count) {
+            Some(rest) => {
+                self.budget.bytes = rest;
+                Ok(())
+            }
+            None => Err(YamlError::TooManyBytes {
+                limit: YAML11_MAX_ALIAS_BYTES,
             }),
         }
     }
@@ -1138,13 +1223,14 @@ impl Constructor<'_> {
 
     /// The scalar constructors of `SafeConstructor` (null, bool, int, float, str).
     fn scalar(
-        &self,
+        &mut self,
         id: usize,
         tag: &NodeTag,
         mark: YamlMark,
         depth: usize,
     ) -> Result<PyScalar, YamlError> {
         let text = self.scalar_text(id, mark, depth)?;
+        self.spend_bytes(text.len())?;
         let parsed = match tag {
             NodeTag::Null => Some(PyScalar::None),
             NodeTag::Bool => match text.to_lowercase().as_str() {
@@ -1152,7 +1238,16 @@ impl Constructor<'_> {
                 "no" | "false" | "off" => Some(PyScalar::Bool(false)),
                 _ => None,
             },
-            NodeTag::Int => construct_int(&text).map(PyScalar::Int),
+            NodeTag::Int => match construct_int(&text) {
+                Ok(int) => Some(PyScalar::Int(int)),
+                Err(IntError::Invalid) => None,
+                Err(IntError::TooLong) => {
+                    return Err(YamlError::IntegerTooLong {
+                        limit: MAX_INT_DIGITS,
+                        mark,
+                    });
+                }
+            },
             NodeTag::Float => construct_float(&text).map(PyScalar::Float),
             _ => return Ok(PyScalar::Str(text)),
         };
@@ -1936,6 +2031,73 @@ mod tests {
     }
 
     #[test]
+    fn alias_bomb_of_long_strings_is_capped_by_bytes() {
+        // Few nodes (about 4000, far below YAML11_MAX_NODES), but each is a 10 kB string: 40 MB
+        // from a 10 kB document.
+        let long = "x".repeat(10_000);
+        let mut text = format!("a: &a \"{long}\"\n");
+        for (name, previous) in [("b", "a"), ("c", "b"), ("d", "c")] {
+            let items = vec![format!("*{previous}"); 10].join(", ");
+            text.push_str(&format!("{name}: &{name} [{items}]\n"));
+        }
+        text.push_str("e: [*d, *d, *d, *d]\n");
+        match load_err(&text) {
+            YamlError::TooManyBytes { limit } => assert_eq!(limit, YAML11_MAX_ALIAS_BYTES),
+            other => panic!("unexpected {other}"),
+        }
+        // The same through merge keys: a mapping with a long key merged many times.
+        let mut merged = format!("base: &base\n  ? \"{long}\"\n  : 1\n");
+        for i in 0..2000 {
+            merged.push_str(&format!("m{i}: {{<<: *base}}\n"));
+        }
+        match load_err(&merged) {
+            YamlError::TooManyBytes { .. } => {}
+            other => panic!("unexpected {other}"),
+        }
+        // Below the cap the same shape loads: 1000 copies, 10 MB.
+        let mut small = format!("a: &a \"{long}\"\n");
+        for (name, previous) in [("b", "a"), ("c", "b"), ("d", "c")] {
+            let items = vec![format!("*{previous}"); 10].join(", ");
+            small.push_str(&format!("{name}: &{name} [{items}]\n"));
+        }
+        let value = load(&small);
+        assert_eq!(
+            value.pointer("/d/9/9/9").and_then(Value::as_str),
+            Some(long.as_str())
+        );
+    }
+
+    #[test]
+    fn sexagesimal_integers_are_capped_like_pythons_int_to_text_limit() {
+        // 60^2500 has 4446 digits: Python builds it, then json.dumps refuses to write it.
+        let long = format!("1{}", ":59".repeat(2500));
+        for text in [
+            format!("x: {long}"),
+            format!("? {long}\n: x"),
+            format!("x: !!int {long}"),
+        ] {
+            match load_err(&text) {
+                YamlError::IntegerTooLong { limit, mark } => {
+                    assert_eq!(limit, MAX_INT_DIGITS);
+                    assert_eq!(mark.line, 1);
+                }
+                other => panic!("unexpected {other}"),
+            }
+        }
+        // 90 kB of `:59` stops at the limit instead of multiplying a 53,000-digit number 30,000
+        // times.
+        let huge = format!("x: 1{}", ":59".repeat(30_000));
+        assert!(matches!(load_err(&huge), YamlError::IntegerTooLong { .. }));
+        // Up to the limit keys keep their exact decimal text, as json.dumps writes them.
+        let fits = format!("? 1{}\n: x", ":00".repeat(2000));
+        let value = load(&fits);
+        let key = value.as_object().unwrap().keys().next().unwrap().clone();
+        // Python: len(str(60**2000)) == 3557, and it starts with these digits.
+        assert_eq!(key.len(), 3557);
+        assert!(key.starts_with("20067846354902095384"), "{key}");
+    }
+
+    #[test]
     fn alias_bomb_is_capped() {
         let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
         for level in 1..10 {
@@ -2287,7 +2449,7 @@ spec:
 
     #[test]
     fn big_int_helpers() {
-        let int = |text: &str| construct_int(text).map(|i| i.to_decimal());
+        let int = |text: &str| construct_int(text).ok().map(|i| i.to_decimal());
         assert_eq!(
             int("0x_ffff_ffff_ffff_ffff_ffff").as_deref(),
             Some("1208925819614629174706175")
