@@ -30,7 +30,7 @@ Commands:
   remove-unit <app>/<n>
   remove-app <app>
   run <unit> <hook> [--relation ID] [--remote-unit U] [--departing-unit U]
-                    [--secret URI] [--revision N] [--env K=V]...
+                    [--secret URI] [--revision N] [--env K=V]... [--reveal]
   action <unit> <action> [k=v ...] [--format json]
   resolve <unit> [--no-retry]
   secret-rotate <uri>
@@ -38,7 +38,7 @@ Commands:
   settle [--max-hooks N]                      run queued hooks until quiet (default 500)
   status [--format json]
   show [--format json] [--reveal]
-  timeline [--verbose] [--format json]
+  timeline [--verbose] [--format json] [--reveal]  credentials print redacted unless --reveal
   metrics [--format json]
   scenario <file> [--story] [--format json]  --story: print the timeline as it runs (in --model DIR)
   tool <hook-tool> [args...]                  run a hook tool (inside a hook)
@@ -274,6 +274,7 @@ pub fn run(args: &[String]) -> Result<String> {
                     Flag::value("revision", &[]),
                     Flag::value("env", &[]),
                     Flag::value("format", &[]),
+                    Flag::boolean("reveal", &[]),
                 ],
                 args,
             )?;
@@ -304,13 +305,16 @@ pub fn run(args: &[String]) -> Result<String> {
                 let (k, v) = kv(&e)?;
                 spec.env.insert(k, v);
             }
-            let rec = open()?.run_hook(unit, spec)?;
+            let model = open()?;
+            let rec = model.run_hook(unit, spec)?;
+            let redaction = model.redaction(p.flag("reveal"))?;
             if json_out(&p)? {
-                return Ok(pretty(&rec));
+                return Ok(pretty(&redaction.record(&rec)));
             }
             Ok(crate::timeline::render_story(
                 std::slice::from_ref(&rec),
                 true,
+                &redaction,
             ))
         }
         "action" | "run-action" => {
@@ -406,14 +410,25 @@ pub fn run(args: &[String]) -> Result<String> {
         }
         "timeline" => {
             let p = parse(
-                &[Flag::value("format", &[]), Flag::boolean("verbose", &["v"])],
+                &[
+                    Flag::value("format", &[]),
+                    Flag::boolean("verbose", &["v"]),
+                    Flag::boolean("reveal", &[]),
+                ],
                 args,
             )?;
-            let records = open()?.timeline()?;
+            let model = open()?;
+            let records = model.timeline()?;
+            let redaction = model.redaction(p.flag("reveal"))?;
             if json_out(&p)? {
-                return Ok(pretty(&records));
+                let shown: Vec<_> = records.iter().map(|r| redaction.record(r)).collect();
+                return Ok(pretty(&shown));
             }
-            Ok(crate::timeline::render_story(&records, p.flag("verbose")))
+            Ok(crate::timeline::render_story(
+                &records,
+                p.flag("verbose"),
+                &redaction,
+            ))
         }
         "metrics" => {
             let p = parse(&[Flag::value("format", &[])], args)?;

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::context::{HookContext, Op};
+use crate::redact::Redaction;
 use crate::state::{Bag, ModelState, Secret, SecretConsumer, SecretRevision, Status};
 use crate::util::{now_secs, rfc3339};
 
@@ -454,44 +455,17 @@ pub enum Change {
     },
 }
 
-/// Whether a databag key holds a credential that a printed story must not show. Always true for
-/// `secret-key`, `access-key`, `password` and keys containing `token` or ending in `-password`;
-/// `extra` adds patterns (`*` matches any run of characters, e.g. `mirror-*`).
-pub fn is_sensitive_key(key: &str, extra: &[String]) -> bool {
-    let builtin = matches!(key, "secret-key" | "access-key" | "password")
-        || key.ends_with("-password")
-        || key.contains("token");
-    builtin || extra.iter().any(|p| glob(p, key))
-}
-
-fn glob(pattern: &str, text: &str) -> bool {
-    match pattern.split_once('*') {
-        None => pattern == text,
-        Some((head, rest)) => {
-            let Some(tail) = text.strip_prefix(head) else {
-                return false;
-            };
-            if rest.is_empty() {
-                return true;
-            }
-            (0..=tail.len())
-                .filter(|i| tail.is_char_boundary(*i))
-                .any(|i| glob(rest, &tail[i..]))
-        }
-    }
-}
-
 impl Change {
     /// A one-line human description.
     pub fn describe(&self) -> String {
-        self.describe_redacted(&|_| false)
+        self.describe_redacted(&Redaction::reveal_all())
     }
 
-    /// A one-line description in which the values of keys `hide` selects are replaced by their length.
-    pub fn describe_redacted(&self, hide: &dyn Fn(&str) -> bool) -> String {
+    /// A one-line description in which the values `redaction` hides are replaced by their length.
+    pub fn describe_redacted(&self, redaction: &Redaction) -> String {
         let show = |key: &str, v: &str| {
-            if hide(key) {
-                format!("<redacted, {} chars>", v.chars().count())
+            if redaction.hides(key, v) {
+                redaction.show(key, v).into_owned()
             } else {
                 short(v)
             }
@@ -598,7 +572,11 @@ pub fn diff(before: &ModelState, after: &ModelState) -> Vec<Change> {
         {
             out.push(Change::Other {
                 entity: name.clone(),
-                what: format!("leader settings {:?}", app.leader_settings),
+                // Keys only, as for charm state: values may be credentials (`show` has them).
+                what: format!(
+                    "leader settings keys {:?}",
+                    app.leader_settings.keys().collect::<Vec<_>>()
+                ),
             });
         }
         for unit in app.units.values() {
@@ -690,15 +668,7 @@ mod redaction_tests {
     use super::*;
 
     #[test]
-    fn sensitive_keys_and_globs() {
-        assert!(is_sensitive_key("secret-key", &[]));
-        assert!(is_sensitive_key("join-token", &[]));
-        assert!(is_sensitive_key("db-password", &[]));
-        assert!(!is_sensitive_key("bucket", &[]));
-        let extra = vec!["mirror-*".to_string(), "*-cert".to_string()];
-        assert!(is_sensitive_key("mirror-node-1", &extra));
-        assert!(!is_sensitive_key("mirror", &extra));
-        assert!(is_sensitive_key("tls-cert", &extra));
+    fn bag_changes_describe_redacted() {
         let change = Change::Bag {
             relation: 1,
             bag: "a".into(),
@@ -706,7 +676,8 @@ mod redaction_tests {
             old: None,
             new: Some("hunter2".into()),
         };
-        let shown = change.describe_redacted(&|k| is_sensitive_key(k, &[]));
+        let shown = change.describe_redacted(&Redaction::default());
         assert_eq!(shown, "rel 1 [a] +secret-key=<redacted, 7 chars>");
+        assert_eq!(change.describe(), "rel 1 [a] +secret-key=\"hunter2\"");
     }
 }

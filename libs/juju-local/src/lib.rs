@@ -38,7 +38,9 @@
 //! let state = model.state()?;
 //! let bag = juju_local::model::bag(&state, rel, "db/0").unwrap_or_default();
 //! println!("db/0 published {bag:?} after {} hooks", report.hooks_run);
-//! print!("{}", juju_local::timeline::render_story(&model.timeline()?, false));
+//! // Credentials (by key, `plain:` auth, caches holding them) print as `<redacted, N chars>`.
+//! let redaction = juju_local::redact::Redaction::default();
+//! print!("{}", juju_local::timeline::render_story(&model.timeline()?, false, &redaction));
 //! # Ok(())
 //! # }
 //! ```
@@ -53,6 +55,7 @@ pub mod flags;
 pub mod format;
 pub mod meta;
 pub mod model;
+pub mod redact;
 pub mod report;
 pub mod scenario;
 pub mod state;

@@ -17,6 +17,7 @@ use crate::context::{
 };
 use crate::error::{Error, Result};
 use crate::meta::{CharmMeta, Endpoint, Role, parse_config_arg};
+use crate::redact::Redaction;
 use crate::state::{
     AgentState, Application, HookFailure, HookSpec, Life, ModelState, Relation, RelationEndpoint,
     Status, Unit,
@@ -394,7 +395,7 @@ impl Model {
     /// Creates a fresh model in `dir` (which may exist but must not hold a model).
     pub fn init(dir: impl Into<PathBuf>, opts: ModelOptions) -> Result<Model> {
         let dir: PathBuf = dir.into();
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io("cannot create", &dir, e))?;
+        crate::util::create_private_dir(&dir)?;
         let dir = dir
             .canonicalize()
             .map_err(|e| Error::io("cannot resolve", &dir, e))?;
@@ -973,6 +974,30 @@ impl Model {
         crate::timeline::read(&self.dir.join("timeline.jsonl"))
     }
 
+    /// Adds key patterns whose values printed output hides (kept in the model for `timeline`).
+    pub fn add_redactions(&self, patterns: &[String]) -> Result<()> {
+        if patterns.is_empty() {
+            return Ok(());
+        }
+        self.mutate(|st| {
+            for p in patterns {
+                if !st.redact.contains(p) {
+                    st.redact.push(p.clone());
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// What printed output of this model hides: everything of [`Redaction`]'s rules, or nothing
+    /// with `reveal`.
+    pub fn redaction(&self, reveal: bool) -> Result<Redaction> {
+        if reveal {
+            return Ok(Redaction::reveal_all());
+        }
+        Ok(Redaction::new(self.state()?.redact))
+    }
+
     // ------------------------------------------------------------------ running hooks
 
     fn run_agent_hook(
@@ -1029,7 +1054,7 @@ impl Model {
         let (app_name, _) = unit_key(unit);
         let leader = st.is_leader(unit);
         let run_dir = self.dir.join("run");
-        std::fs::create_dir_all(&run_dir).map_err(|e| Error::io("cannot create", &run_dir, e))?;
+        crate::util::create_private_dir(&run_dir)?;
         let ctx_path = run_dir.join(format!("{seq}.context.json"));
         let journal = run_dir.join(format!("{seq}.journal.jsonl"));
         let _ = std::fs::remove_file(&journal);

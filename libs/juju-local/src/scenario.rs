@@ -193,7 +193,8 @@ fn run_doc_with(
                 .collect()
         })
         .unwrap_or_default();
-    let hide = |key: &str| crate::commit::is_sensitive_key(key, &redact);
+    model.add_redactions(&redact)?;
+    let redaction = crate::redact::Redaction::new(redact);
     if let Some(out) = story.as_deref_mut() {
         writeln!(out, "### {name}").map_err(story_io)?;
     }
@@ -243,7 +244,7 @@ fn run_doc_with(
             let st = model.state()?;
             for r in new {
                 let one = std::slice::from_ref(r);
-                out.write_all(crate::timeline::render_story_redacted(one, false, &hide).as_bytes())
+                out.write_all(crate::timeline::render_story(one, false, &redaction).as_bytes())
                     .map_err(story_io)?;
                 // An action's results right under it.
                 let Some(outcome) = r.hook.action_id.and_then(|id| st.actions.get(&id)) else {
@@ -255,8 +256,8 @@ fn run_doc_with(
                     if matches!(k.as_str(), "return-code" | "stdout" | "stderr") {
                         continue;
                     }
-                    let shown = if hide(k.rsplit('.').next().unwrap_or(&k)) {
-                        format!("<redacted, {} chars>", v.chars().count())
+                    let shown = if redaction.hides(&k, &v) {
+                        redaction.show(&k, &v).into_owned()
                     } else {
                         v.replace('\n', "\n        |   ")
                     };

@@ -572,6 +572,10 @@ pub struct ModelState {
     /// Completed actions by id.
     #[serde(default)]
     pub actions: BTreeMap<u64, crate::model::ActionOutcome>,
+    /// Key patterns whose values printed output hides, besides the built-in ones (a scenario's
+    /// `redact:` list).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redact: Vec<String>,
 }
 
 fn default_juju_version() -> String {
@@ -600,6 +604,7 @@ impl ModelState {
             relations: BTreeMap::new(),
             secrets: BTreeMap::new(),
             actions: BTreeMap::new(),
+            redact: Vec::new(),
         }
     }
 

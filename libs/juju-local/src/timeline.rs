@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::commit::Change;
 use crate::error::{Error, Result};
+use crate::redact::Redaction;
 use crate::state::HookSpec;
 
 /// A library event printed by a charm as `CHARM_EVENT {"event":"<Name>","fields":{...}}`.
@@ -110,17 +111,10 @@ pub fn read(path: &Path) -> Result<Vec<HookRecord>> {
         .collect()
 }
 
-/// A compact, readable story: one line per dispatch, then what changed and which events fired.
-pub fn render_story(records: &[HookRecord], verbose: bool) -> String {
-    render_story_redacted(records, verbose, &|_| false)
-}
-
-/// [`render_story`], with the values of the bag keys `hide` selects replaced by their length.
-pub fn render_story_redacted(
-    records: &[HookRecord],
-    verbose: bool,
-    hide: &dyn Fn(&str) -> bool,
-) -> String {
+/// A compact, readable story: one line per dispatch, then what changed and which events fired;
+/// with `verbose`, the hook-tool calls, `juju-log` lines and output too. The values `redaction`
+/// hides (bag values, tool arguments, event fields) print as `<redacted, N chars>`.
+pub fn render_story(records: &[HookRecord], verbose: bool, redaction: &Redaction) -> String {
     let mut out = String::new();
     for r in records {
         let mark = match r.outcome.as_str() {
@@ -141,9 +135,9 @@ pub fn render_story_redacted(
             out.push_str(&format!("        ! {e}\n"));
         }
         for c in &r.changes {
-            out.push_str(&format!("        {}\n", c.describe_redacted(hide)));
+            out.push_str(&format!("        {}\n", c.describe_redacted(redaction)));
         }
-        for ev in &r.events {
+        for ev in r.events.iter().map(|e| redaction.event(e)) {
             let fields = if ev.fields.is_null() {
                 String::new()
             } else {
@@ -155,7 +149,7 @@ pub fn render_story_redacted(
             for (level, msg) in &r.juju_log {
                 out.push_str(&format!("        log {level}: {msg}\n"));
             }
-            for t in &r.tools {
+            for t in r.tools.iter().map(|t| redaction.tool_call(t)) {
                 out.push_str(&format!(
                     "        $ {} {} -> {} ({:.1}ms)\n",
                     t.tool,

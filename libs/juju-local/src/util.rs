@@ -147,8 +147,26 @@ pub fn parse_go_duration(s: &str) -> Option<f64> {
     Some(if neg { -total } else { total })
 }
 
-/// Writes `data` to `path` atomically: a temporary file in the same directory, fsync, then rename.
+/// Mode of every file the model writes: model state, hook contexts, journals, the timeline and
+/// locks hold relation data, action results and charm state, which may be credentials.
+pub const PRIVATE_FILE_MODE: u32 = 0o600;
+/// Mode of the directories the model creates for those files.
+pub const PRIVATE_DIR_MODE: u32 = 0o700;
+
+/// Creates `dir` and its missing parents readable by the owner only (existing ones keep their mode).
+pub fn create_private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(PRIVATE_DIR_MODE)
+        .create(dir)
+        .map_err(|e| Error::io("cannot create", dir, e))
+}
+
+/// Writes `data` to `path` atomically, readable by the owner only: a temporary file in the same
+/// directory, fsync, then rename.
 pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     let name = path
         .file_name()
@@ -156,7 +174,16 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
         .unwrap_or_else(|| "file".into());
     let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
     let result = (|| -> std::io::Result<()> {
-        let mut f = File::create(&tmp)?;
+        // A leftover of a killed writer with this pid may have another mode: start afresh.
+        match std::fs::remove_file(&tmp) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(PRIVATE_FILE_MODE)
+            .open(&tmp)?;
         f.write_all(data)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
@@ -182,7 +209,9 @@ pub struct FileLock {
 impl FileLock {
     /// Opens (creating if needed) `path` and blocks until the exclusive lock is held.
     pub fn acquire(path: &Path) -> Result<FileLock> {
+        use std::os::unix::fs::OpenOptionsExt;
         let file = OpenOptions::new()
+            .mode(PRIVATE_FILE_MODE)
             .create(true)
             .truncate(false)
             .read(true)
@@ -194,9 +223,12 @@ impl FileLock {
     }
 }
 
-/// Appends one line to `path` under an exclusive lock, in a single write.
+/// Appends one line to `path` under an exclusive lock, in a single write; a new file is readable
+/// by the owner only.
 pub fn append_line(path: &Path, line: &str) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
     let mut file = OpenOptions::new()
+        .mode(PRIVATE_FILE_MODE)
         .create(true)
         .append(true)
         .open(path)

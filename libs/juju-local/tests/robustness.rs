@@ -285,3 +285,129 @@ steps:
     // The final status table closes the story.
     assert!(text.contains("Unit "), "{text}");
 }
+
+#[test]
+fn timeline_redacts_credentials_unless_revealed() {
+    let base = tmp("redact");
+    let db = charm(
+        &base,
+        "db",
+        DB_META,
+        None,
+        Some("show: {}\n"),
+        &[
+            (
+                "db-relation-changed",
+                // A reactive cephfs provider's `plain:` auth, a library's cache of a bag holding an
+                // s3 key, and a harmless value.
+                "if [ \"$(is-leader)\" = True ]; then relation-set --app 'auth=plain:{\"username\": \"u\", \"key\": \"AQBxCEPHKEY==\"}' 'cache={\"secret-key\": \"S3CRETS3KEY\"}' bucket=b1; fi\n",
+            ),
+            (
+                "show",
+                "action-set answer=42 creds.secret-key=hunter2\necho 'CHARM_EVENT {\"event\":\"Creds\",\"fields\":{\"access-key\":\"AKIAACCESS\",\"bucket\":\"b1\"}}'\n",
+            ),
+        ],
+    );
+    let app = charm(&base, "app", APP_META, None, None, &[]);
+    let model = base.join("m").to_string_lossy().into_owned();
+    let run = |args: &[&str]| {
+        let mut full = vec!["--model", model.as_str()];
+        full.extend_from_slice(args);
+        let r = cli(&full);
+        assert_eq!(r.0, 0, "{args:?}: {}", r.2);
+        r.1
+    };
+    run(&["init"]);
+    run(&["deploy", &db.to_string_lossy(), "db"]);
+    run(&["deploy", &app.to_string_lossy()]);
+    run(&["relate", "app:db", "db:db"]);
+    run(&["settle"]);
+    run(&["action", "db/0", "show"]);
+    let secrets = ["AQBxCEPHKEY", "S3CRETS3KEY", "hunter2", "AKIAACCESS"];
+    for args in [
+        vec!["timeline"],
+        vec!["timeline", "--verbose"],
+        vec!["timeline", "--format", "json"],
+        vec!["run", "db/0", "update-status", "--format", "json"],
+    ] {
+        let text = run(&args);
+        for secret in secrets {
+            assert!(!text.contains(secret), "{args:?} shows {secret}:\n{text}");
+        }
+    }
+    let verbose = run(&["timeline", "--verbose"]);
+    assert!(verbose.contains("bucket=b1"), "{verbose}");
+    assert!(verbose.contains("+bucket=\"b1\""), "{verbose}");
+    assert!(verbose.contains("+auth=<redacted, "), "{verbose}");
+    assert!(verbose.contains("+cache=<redacted, "), "{verbose}");
+    assert!(verbose.contains("answer=42"), "{verbose}");
+    assert!(
+        verbose.contains("creds.secret-key=<redacted, 7 chars>"),
+        "{verbose}"
+    );
+    assert!(
+        verbose.contains(r#""access-key":"<redacted, 10 chars>""#),
+        "{verbose}"
+    );
+    // --reveal shows everything, in text and JSON.
+    for args in [
+        vec!["timeline", "--verbose", "--reveal"],
+        vec!["timeline", "--format", "json", "--reveal"],
+    ] {
+        let text = run(&args);
+        for secret in secrets {
+            assert!(text.contains(secret), "{args:?} hides {secret}:\n{text}");
+        }
+    }
+}
+
+#[test]
+fn model_files_are_readable_by_the_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let (m, base) = model("private");
+    let db = charm(
+        &base,
+        "db",
+        DB_META,
+        None,
+        None,
+        // The hook's context and journal exist only while it runs: record their modes then
+        // (after one tool call, so that the journal exists).
+        &[(
+            "install",
+            "status-set maintenance installing\nstat -c '%a %n' \"$(dirname \"$JUJU_LOCAL_CONTEXT\")\"/* > \"$JUJU_CHARM_DIR/modes\"\n",
+        )],
+    );
+    deploy(&m, &db, "db", 1);
+    m.settle(50).unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(m.dir()), 0o700);
+    let mut files = Vec::new();
+    for dir in [m.dir().to_path_buf(), m.dir().join("run")] {
+        if dir != m.dir() {
+            assert_eq!(mode(&dir), 0o700, "{dir:?}");
+        }
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_file() {
+                files.push(entry.path());
+            }
+        }
+    }
+    let names: Vec<String> = files
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for expected in ["state.json", "timeline.jsonl", "lock"] {
+        assert!(names.iter().any(|n| n == expected), "{names:?}");
+    }
+    for file in &files {
+        assert_eq!(mode(file), 0o600, "{file:?}");
+    }
+    let during = std::fs::read_to_string(unit_dir(&m, "db/0").join("modes")).unwrap();
+    assert!(during.contains(".context.json"), "{during}");
+    assert!(during.contains(".journal.jsonl"), "{during}");
+    for line in during.lines() {
+        assert!(line.starts_with("600 "), "{during}");
+    }
+}
