@@ -164,6 +164,7 @@ fn stale_deferred_records_from_an_older_charm_are_dropped() {
         deferred: vec![Deferred {
             seq: 0,
             observer: "a handler that no longer exists#0".into(),
+            filter: None,
             event: DeferredEvent::Juju(Event::UpdateStatus),
         }],
         ..State::default()

@@ -42,14 +42,28 @@ type Restore = fn(
     serde_json::Value,
 ) -> Result<(Box<dyn Any>, Option<crate::event::RelationId>), serde_json::Error>;
 
+/// A handler's identity in deferral records (the `state` module docs say how it is matched).
+#[derive(Debug, Clone)]
+struct HandlerId {
+    /// The explicit name, the fn or method path, or `<fn>::{{closure}}`; after the plugin's key.
+    name: String,
+    /// The filter's text, or `event:<name>` for a library event.
+    filter: String,
+    /// Rust's type name of the handler: how records older than `filter` named it (`<type>#<n>`).
+    type_name: &'static str,
+}
+
+/// Marks the type name of a closure: it says where the closure is written, not which one it is.
+const CLOSURE_MARK: &str = "{{closure}}";
+
 struct JujuObserver {
-    id: String,
+    id: HandlerId,
     filter: Filter,
     call: JujuHandler,
 }
 
 struct CustomObserver {
-    id: String,
+    id: HandlerId,
     type_id: TypeId,
     call: CustomHandler,
 }
@@ -120,7 +134,10 @@ pub struct Charm {
     collectors: Vec<Collector>,
     plugin_keys: Vec<String>,
     build_errors: Vec<String>,
-    id_counts: HashMap<String, u32>,
+    /// Handlers per (name, filter): more than one cannot be told apart by a deferral record.
+    id_counts: HashMap<(String, String), u32>,
+    /// The key of the plugin being built, which prefixes its handlers' names.
+    plugin_scope: Option<String>,
     meta: MetaCell,
     store: StoreKind,
     log_level: tracing_core::Level,
@@ -145,6 +162,7 @@ impl Charm {
             plugin_keys: Vec::new(),
             build_errors: Vec::new(),
             id_counts: HashMap::new(),
+            plugin_scope: None,
             meta: MetaCell::from_charm_dir(),
             store: StoreKind::Local,
             log_level: tracing_core::Level::INFO,
@@ -177,24 +195,69 @@ impl Charm {
 
     /// Adds a plugin (a library's provider or requirer, or any `FnOnce(&mut Charm)`).
     pub fn plugin(&mut self, plugin: impl Plugin) -> &mut Self {
+        let saved = self.plugin_scope.clone();
         if let Some(key) = plugin.key() {
             if self.plugin_keys.contains(&key) {
                 self.build_errors
                     .push(format!("plugin {key} was added twice"));
                 return self;
             }
-            self.plugin_keys.push(key);
+            self.plugin_keys.push(key.clone());
+            self.plugin_scope = Some(key);
         }
         plugin.build(self);
+        self.plugin_scope = saved;
         self
     }
 
-    fn next_id<H>(&mut self) -> String {
-        let name = std::any::type_name::<H>().to_string();
-        let n = self.id_counts.entry(name.clone()).or_insert(0);
-        let id = format!("{name}#{n}");
-        *n += 1;
-        id
+    /// The identity of a handler of type `H` registered now (see the `state` module docs).
+    fn handler_id<H>(&mut self, explicit: Option<&str>, filter: String) -> HandlerId {
+        let type_name = std::any::type_name::<H>();
+        let base = match explicit {
+            Some(name) => {
+                if name.is_empty() || name.chars().any(char::is_control) {
+                    self.build_errors.push(format!(
+                        "handler name {name:?} must be non-empty printable text"
+                    ));
+                }
+                name
+            }
+            None => type_name,
+        };
+        let name = match &self.plugin_scope {
+            Some(key) => format!("{key}/{base}"),
+            None => base.to_string(),
+        };
+        let count = self
+            .id_counts
+            .entry((name.clone(), filter.clone()))
+            .or_insert(0);
+        *count += 1;
+        if explicit.is_some() && *count == 2 {
+            self.build_errors.push(format!(
+                "two handlers are named {name:?} for {filter}: a deferred event could not tell them apart"
+            ));
+        }
+        HandlerId {
+            name,
+            filter,
+            type_name,
+        }
+    }
+
+    /// Why the handler may not defer: another handler has its name and filter.
+    fn defer_refusal(&self, id: &HandlerId) -> Option<String> {
+        let key = (id.name.clone(), id.filter.clone());
+        let count = self.id_counts.get(&key).copied().unwrap_or(0);
+        (count > 1).then(|| {
+            format!(
+                "handler {} on {} cannot defer: {count} handlers share that name and filter \
+                 (closures written in one function for the same events), so a deferred event \
+                 could not find it again after an upgrade; register it with Charm::on_named, or \
+                 as a fn or method",
+                id.name, id.filter
+            )
+        })
     }
 
     /// Runs `handler` for Juju events that pass `filter` and carry an `E` payload
@@ -204,8 +267,22 @@ impl Charm {
         E: FromEvent + 'static,
         H: Fn(&mut Ctx<'_>, &E) -> Result<(), Error> + 'static,
     {
-        let id = self.next_id::<H>();
-        self.push_observer(id, filter.into(), handler)
+        let filter = filter.into();
+        let id = self.handler_id::<H>(None, filter.to_string());
+        self.push_observer(id, filter, handler)
+    }
+
+    /// [`Charm::on`] with an explicit name for deferral records: a deferred event finds this
+    /// handler by `name` (and its filter) whatever the order of handlers in a later revision.
+    /// Use it for a closure that defers; two handlers may not share a name and filter.
+    pub fn on_named<E, H>(&mut self, name: &str, filter: impl Into<Filter>, handler: H) -> &mut Self
+    where
+        E: FromEvent + 'static,
+        H: Fn(&mut Ctx<'_>, &E) -> Result<(), Error> + 'static,
+    {
+        let filter = filter.into();
+        let id = self.handler_id::<H>(Some(name), filter.to_string());
+        self.push_observer(id, filter, handler)
     }
 
     /// Runs `method` of a copy of `receiver` for Juju events that pass `filter`: the way a
@@ -222,14 +299,15 @@ impl Charm {
         E: FromEvent + 'static,
         M: Fn(&T, &mut Ctx<'_>, &E) -> Result<(), Error> + 'static,
     {
-        let id = self.next_id::<M>();
+        let filter = filter.into();
+        let id = self.handler_id::<M>(None, filter.to_string());
         let receiver = receiver.clone();
-        self.push_observer(id, filter.into(), move |ctx: &mut Ctx<'_>, e: &E| {
+        self.push_observer(id, filter, move |ctx: &mut Ctx<'_>, e: &E| {
             method(&receiver, ctx, e)
         })
     }
 
-    fn push_observer<E, H>(&mut self, id: String, filter: Filter, handler: H) -> &mut Self
+    fn push_observer<E, H>(&mut self, id: HandlerId, filter: Filter, handler: H) -> &mut Self
     where
         E: FromEvent + 'static,
         H: Fn(&mut Ctx<'_>, &E) -> Result<(), Error> + 'static,
@@ -259,7 +337,25 @@ impl Charm {
         E: CustomEvent,
         H: Fn(&mut Ctx<'_>, &E) -> Result<(), Error> + 'static,
     {
-        let id = self.next_id::<H>();
+        let id = self.handler_id::<H>(None, format!("event:{}", E::NAME));
+        self.push_custom(id, handler)
+    }
+
+    /// [`Charm::on_event`] with an explicit name for deferral records (see [`Charm::on_named`]).
+    pub fn on_event_named<E, H>(&mut self, name: &str, handler: H) -> &mut Self
+    where
+        E: CustomEvent,
+        H: Fn(&mut Ctx<'_>, &E) -> Result<(), Error> + 'static,
+    {
+        let id = self.handler_id::<H>(Some(name), format!("event:{}", E::NAME));
+        self.push_custom(id, handler)
+    }
+
+    fn push_custom<E, H>(&mut self, id: HandlerId, handler: H) -> &mut Self
+    where
+        E: CustomEvent,
+        H: Fn(&mut Ctx<'_>, &E) -> Result<(), Error> + 'static,
+    {
         // Deferred events are restored by name: two event types may not share one.
         match self.event_types.get(E::NAME) {
             Some(existing) if *existing != TypeId::of::<E>() => {
@@ -460,7 +556,7 @@ impl Run<'_> {
                 .state
                 .deferred
                 .iter()
-                .any(|d| d.observer == observer.id && d.event == record)
+                .any(|d| is_record_of(d, &observer.id) && d.event == record)
             {
                 // Already re-run from the deferred queue in this dispatch (ops' de-duplication).
                 continue;
@@ -492,24 +588,29 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Re-runs deferred (event, handler) pairs, oldest first.
+    /// Re-runs deferred (event, handler) pairs, oldest first, each by the handler that deferred it.
     fn reemit(&mut self, ctx: &mut Ctx<'_>) -> Result<(), Error> {
         let notices = std::mem::take(&mut ctx.state.deferred);
         let mut kept: Vec<Deferred> = Vec::new();
         for (i, notice) in notices.iter().enumerate() {
-            let deferred_again = match &notice.event {
+            let again = match &notice.event {
                 DeferredEvent::Juju(event) => {
-                    let Some(observer) = self
-                        .charm
-                        .juju_observers
-                        .iter()
-                        .find(|o| o.id == notice.observer)
-                    else {
-                        tracing::warn!(
-                            observer = notice.observer.as_str(),
-                            "dropping a deferred event: its handler no longer exists"
-                        );
-                        continue;
+                    let found = resolve(
+                        &self.charm.juju_observers,
+                        |o| &o.id,
+                        |o| o.filter.matches(event),
+                        notice,
+                    );
+                    let observer = match found {
+                        Ok(observer) => observer,
+                        Err(why) => {
+                            tracing::warn!(
+                                handler = notice.observer.as_str(),
+                                "dropping a deferred {}: {why}",
+                                event.hook_name()
+                            );
+                            continue;
+                        }
                     };
                     if let Some(rel) = event.relation()
                         && !relation_is_live(ctx, &rel.relation)
@@ -518,7 +619,7 @@ impl Run<'_> {
                         continue;
                     }
                     match self.call_juju(ctx, observer, event) {
-                        Ok(again) => again,
+                        Ok(again) => again.then_some(&observer.id),
                         Err(e) => {
                             // Keep the queue intact: the hook fails and nothing is saved anyway.
                             kept.extend(notices[i..].iter().cloned());
@@ -528,18 +629,29 @@ impl Run<'_> {
                     }
                 }
                 DeferredEvent::Custom { name, data } => {
-                    let (Some(restore), Some(observer)) = (
-                        self.charm.restorers.get(name.as_str()),
-                        self.charm
-                            .custom_observers
-                            .iter()
-                            .find(|o| o.id == notice.observer),
-                    ) else {
+                    let Some(restore) = self.charm.restorers.get(name.as_str()) else {
                         tracing::warn!(
                             event = name.as_str(),
-                            "dropping a deferred event: its handler no longer exists"
+                            "dropping a deferred {name}: no handler takes this event any more"
                         );
                         continue;
+                    };
+                    let type_id = self.charm.event_types.get(name.as_str()).copied();
+                    let found = resolve(
+                        &self.charm.custom_observers,
+                        |o| &o.id,
+                        |o| Some(o.type_id) == type_id,
+                        notice,
+                    );
+                    let observer = match found {
+                        Ok(observer) => observer,
+                        Err(why) => {
+                            tracing::warn!(
+                                handler = notice.observer.as_str(),
+                                "dropping a deferred {name}: {why}"
+                            );
+                            continue;
+                        }
                     };
                     let (value, relation) = match restore(data.clone()) {
                         Ok(v) => v,
@@ -561,10 +673,17 @@ impl Run<'_> {
                         continue;
                     }
                     self.call_custom(ctx, observer, &*value, 0)?
+                        .then_some(&observer.id)
                 }
             };
-            if deferred_again {
-                kept.push(notice.clone());
+            if let Some(id) = again {
+                // Kept in its place, and written in the current form (an older record is upgraded).
+                kept.push(Deferred {
+                    seq: notice.seq,
+                    observer: id.name.clone(),
+                    filter: Some(id.filter.clone()),
+                    event: notice.event.clone(),
+                });
             }
         }
         let fresh = std::mem::take(&mut ctx.state.deferred);
@@ -583,8 +702,10 @@ impl Run<'_> {
     ) -> Result<bool, Error> {
         ctx.current = Some(event.clone());
         ctx.defer_requested = false;
+        ctx.defer_refusal = self.charm.defer_refusal(&observer.id);
         self.calls += 1;
         let result = (observer.call)(ctx, event);
+        ctx.defer_refusal = None;
         let deferred = std::mem::take(&mut ctx.defer_requested);
         self.absorb(result)?;
         self.drain(ctx, 0)?;
@@ -600,9 +721,11 @@ impl Run<'_> {
         depth: usize,
     ) -> Result<bool, Error> {
         ctx.defer_requested = false;
+        ctx.defer_refusal = self.charm.defer_refusal(&observer.id);
         let saved = ctx.current.take();
         self.calls += 1;
         let result = (observer.call)(ctx, value);
+        ctx.defer_refusal = None;
         ctx.current = saved;
         let deferred = std::mem::take(&mut ctx.defer_requested);
         self.absorb(result)?;
@@ -694,18 +817,119 @@ fn relation_is_live(ctx: &mut Ctx<'_>, relation: &crate::event::RelationId) -> b
         .unwrap_or(false)
 }
 
-fn add_deferred(state: &mut StateDoc, observer: &str, event: DeferredEvent) {
+/// Whether a deferral record (in the current form) names this handler.
+fn is_record_of(record: &Deferred, id: &HandlerId) -> bool {
+    record.observer == id.name && record.filter.as_deref() == Some(id.filter.as_str())
+}
+
+fn add_deferred(state: &mut StateDoc, id: &HandlerId, event: DeferredEvent) {
     if state
         .deferred
         .iter()
-        .any(|d| d.observer == observer && d.event == event)
+        .any(|d| is_record_of(d, id) && d.event == event)
     {
         return;
     }
     state.deferred.push(Deferred {
         seq: state.next_seq,
-        observer: observer.to_string(),
+        observer: id.name.clone(),
+        filter: Some(id.filter.clone()),
         event,
     });
     state.next_seq += 1;
+}
+
+/// The handler a deferral record names, or why no handler may run it (see the `state` module
+/// docs). `takes` says whether a handler's filter still matches the recorded event.
+fn resolve<'o, O>(
+    observers: &'o [O],
+    id_of: impl Fn(&O) -> &HandlerId,
+    takes: impl Fn(&O) -> bool,
+    record: &Deferred,
+) -> Result<&'o O, String> {
+    let Some(filter) = &record.filter else {
+        return resolve_legacy(observers, id_of, takes, &record.observer);
+    };
+    let named: Vec<&O> = observers
+        .iter()
+        .filter(|o| id_of(o).name == record.observer)
+        .collect();
+    let exact: Vec<&O> = named
+        .iter()
+        .copied()
+        .filter(|o| id_of(o).filter == *filter)
+        .collect();
+    let chosen = match exact.as_slice() {
+        [one] => *one,
+        [] if record.observer.contains(CLOSURE_MARK) => {
+            // A closure is known only by where it is written and what it subscribes to.
+            return Err(format!(
+                "no handler {} on {filter} any more",
+                record.observer
+            ));
+        }
+        [] => {
+            // A named fn, method or explicit name whose filter changed: still the same code.
+            let taking: Vec<&O> = named.into_iter().filter(|o| takes(o)).collect();
+            match taking.as_slice() {
+                [one] => *one,
+                [] => {
+                    return Err(format!(
+                        "no handler {} takes this event any more",
+                        record.observer
+                    ));
+                }
+                _ => {
+                    return Err(format!(
+                        "{} handlers named {} take this event",
+                        taking.len(),
+                        record.observer
+                    ));
+                }
+            }
+        }
+        _ => {
+            return Err(format!(
+                "{} handlers are named {} on {filter}",
+                exact.len(),
+                record.observer
+            ));
+        }
+    };
+    if !takes(chosen) {
+        return Err(format!(
+            "handler {} no longer subscribes to this event (its filter is {})",
+            record.observer,
+            id_of(chosen).filter
+        ));
+    }
+    Ok(chosen)
+}
+
+/// [`resolve`] for a record written before handler names: `<type name>#<registration counter>`.
+fn resolve_legacy<'o, O>(
+    observers: &'o [O],
+    id_of: impl Fn(&O) -> &HandlerId,
+    takes: impl Fn(&O) -> bool,
+    observer: &str,
+) -> Result<&'o O, String> {
+    let type_name = observer.rsplit_once('#').map_or(observer, |(name, _)| name);
+    if type_name.contains(CLOSURE_MARK) {
+        return Err(format!(
+            "it was deferred by a closure ({observer}) under an id from an older charm revision \
+             that gave only its position, which cannot be matched safely"
+        ));
+    }
+    let taking: Vec<&O> = observers
+        .iter()
+        .filter(|o| id_of(o).type_name == type_name && takes(o))
+        .collect();
+    match taking.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(format!("no handler {type_name} takes this event any more")),
+        _ => Err(format!(
+            "{} handlers {type_name} take this event, and an older record cannot tell which",
+            taking.len()
+        )),
+    }
 }

@@ -345,6 +345,44 @@ impl Event {
 }
 
 impl EventKind {
+    /// The kind's name, as in Juju's hook names without the scope (`relation-changed`,
+    /// `pebble-ready`, `action`). Deferral records store it (in a [`Filter`]'s text): stable.
+    pub fn as_str(self) -> &'static str {
+        use EventKind as K;
+        match self {
+            K::Install => "install",
+            K::Start => "start",
+            K::Stop => "stop",
+            K::Remove => "remove",
+            K::ConfigChanged => "config-changed",
+            K::UpdateStatus => "update-status",
+            K::UpgradeCharm => "upgrade-charm",
+            K::LeaderElected => "leader-elected",
+            K::LeaderSettingsChanged => "leader-settings-changed",
+            K::PreSeriesUpgrade => "pre-series-upgrade",
+            K::PostSeriesUpgrade => "post-series-upgrade",
+            K::RelationCreated => "relation-created",
+            K::RelationJoined => "relation-joined",
+            K::RelationChanged => "relation-changed",
+            K::RelationDeparted => "relation-departed",
+            K::RelationBroken => "relation-broken",
+            K::SecretChanged => "secret-changed",
+            K::SecretRotate => "secret-rotate",
+            K::SecretExpired => "secret-expired",
+            K::SecretRemove => "secret-remove",
+            K::StorageAttached => "storage-attached",
+            K::StorageDetaching => "storage-detaching",
+            K::PebbleReady => "pebble-ready",
+            K::PebbleCustomNotice => "pebble-custom-notice",
+            K::PebbleCheckFailed => "pebble-check-failed",
+            K::PebbleCheckRecovered => "pebble-check-recovered",
+            K::CollectMetrics => "collect-metrics",
+            K::MeterStatusChanged => "meter-status-changed",
+            K::Action => "action",
+            K::Unknown => "unknown",
+        }
+    }
+
     /// Restricts this kind to one scope: an endpoint, storage, container or action name.
     pub fn on(self, scope: impl Into<String>) -> Filter {
         Filter {
@@ -392,6 +430,20 @@ impl Filter {
             (None, Some(endpoint)) => event
                 .relation()
                 .is_some_and(|r| r.relation.endpoint == *endpoint),
+        }
+    }
+}
+
+/// `any`, a kind (`update-status`), a kind with its scope (`relation-changed@db`, `action@backup`)
+/// or every relation hook of an endpoint (`relation@db`). Deferral records store this text to
+/// check that a handler still subscribes to what it deferred: it is stable.
+impl fmt::Display for Filter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.kind, &self.scope) {
+            (None, None) => f.write_str("any"),
+            (Some(kind), None) => f.write_str(kind.as_str()),
+            (Some(kind), Some(scope)) => write!(f, "{}@{scope}", kind.as_str()),
+            (None, Some(endpoint)) => write!(f, "relation@{endpoint}"),
         }
     }
 }

@@ -64,3 +64,33 @@ fn events_serialise_with_a_kind_tag() {
     let back: Event = serde_json::from_value(json).unwrap();
     assert_eq!(back, changed("db"));
 }
+
+#[test]
+fn filter_texts_are_stable_and_distinct() {
+    // Deferral records store these: changing one would orphan deferred events after an upgrade.
+    let texts = [
+        (Filter::any(), "any"),
+        (Filter::from(EventKind::UpdateStatus), "update-status"),
+        (EventKind::RelationChanged.on("db"), "relation-changed@db"),
+        (Filter::relation("db"), "relation@db"),
+        (Filter::action("backup"), "action@backup"),
+        (
+            EventKind::PebbleReady.on("workload"),
+            "pebble-ready@workload",
+        ),
+    ];
+    for (filter, text) in texts {
+        assert_eq!(filter.to_string(), text);
+    }
+    // Every kind's name is the hook name's generic part.
+    assert_eq!(changed("db").hook_name(), "db-relation-changed");
+    assert!(
+        changed("db")
+            .hook_name()
+            .ends_with(changed("db").kind().as_str())
+    );
+    assert_eq!(
+        Event::LeaderSettingsChanged.kind().as_str(),
+        Event::LeaderSettingsChanged.hook_name()
+    );
+}

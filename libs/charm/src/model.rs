@@ -111,6 +111,9 @@ pub enum ModelError {
     /// The event cannot be deferred.
     #[error("{0} cannot be deferred")]
     CannotDefer(String),
+    /// The handler cannot defer: a deferral record could not tell it from another handler.
+    #[error("{0}")]
+    UnidentifiableHandler(String),
     /// `error` and `unknown` are Juju's statuses.
     #[error("a charm cannot set the {0} status")]
     StatusNotSettable(&'static str),
@@ -212,6 +215,8 @@ pub struct Ctx<'a> {
     staged: BTreeMap<(RelationId, bool), BagData>,
     pub(crate) emitted: Vec<Emitted>,
     pub(crate) defer_requested: bool,
+    /// Set while a handler runs that may not defer, with the reason.
+    pub(crate) defer_refusal: Option<String>,
     pub(crate) current: Option<Event>,
     pub(crate) status_set_now: bool,
     scratch: HashMap<TypeId, Box<dyn Any>>,
@@ -234,6 +239,7 @@ impl<'a> Ctx<'a> {
             staged: BTreeMap::new(),
             emitted: Vec::new(),
             defer_requested: false,
+            defer_refusal: None,
             current: None,
             status_set_now: false,
             scratch: HashMap::new(),
@@ -888,6 +894,10 @@ impl<'a> Ctx<'a> {
     }
 
     /// Defers the event being handled: this handler runs it again at the start of the next dispatch.
+    ///
+    /// Refused for events Juju does not let a charm defer, and for a handler a deferral record
+    /// could not find again after an upgrade (two closures in one function with the same filter:
+    /// name it with [`Charm::on_named`](crate::Charm::on_named)).
     pub fn defer(&mut self) -> Result<(), ModelError> {
         let deferrable = match &self.current {
             Some(e) => e.is_deferrable(),
@@ -895,6 +905,9 @@ impl<'a> Ctx<'a> {
         };
         if !deferrable {
             return Err(ModelError::CannotDefer(self.event().hook_name()));
+        }
+        if let Some(reason) = &self.defer_refusal {
+            return Err(ModelError::UnidentifiableHandler(reason.clone()));
         }
         self.defer_requested = true;
         Ok(())

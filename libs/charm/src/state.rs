@@ -16,15 +16,45 @@
 //!   "version": 1,
 //!   "stored": { "<key>": <any JSON value> },
 //!   "deferred": [
-//!     { "seq": 3, "observer": "<handler id>",
+//!     { "seq": 3, "observer": "<handler name>", "filter": "relation-changed@db",
 //!       "event": { "juju": { "kind": "relation-changed", "relation": {...}, ... } } },
-//!     { "seq": 4, "observer": "<handler id>",
+//!     { "seq": 4, "observer": "<handler name>", "filter": "event:CredentialsChanged",
 //!       "event": { "custom": { "name": "CredentialsChanged", "data": {...} } } }
 //!   ],
 //!   "next_seq": 5,
 //!   "last_status": { "unit": { "kind": "active", "message": "ready" }, "app": null }
 //! }
 //! ```
+//!
+//! # Deferral records across upgrades
+//!
+//! A deferred event is re-run only by the handler that deferred it, found by its stable identity,
+//! never by its position among the handlers (which a new charm revision may reorder):
+//!
+//! * `observer` is the handler's name: the one given to [`Charm::on_named`](crate::Charm::on_named)
+//!   / [`Charm::on_event_named`](crate::Charm::on_event_named), else the path of the fn or method
+//!   (`my_charm::on_db_changed`, `s3::requirer::S3Requirer::on_changed`), else, for a closure, the
+//!   path of the function it is written in (`my_charm::main::{{closure}}`); handlers a plugin
+//!   registers carry the plugin's key as a prefix (`s3-requirer:s3-credentials/...`), so two
+//!   instances of one library stay apart.
+//! * `filter` is the text of the handler's [`Filter`](crate::Filter) (`update-status`,
+//!   `relation-changed@db`, `relation@db`, `any`) or `event:<name>` for a library event.
+//!
+//! On re-run the record goes to the one handler with that name and filter (for a named fn, method
+//! or explicit name whose filter changed: the one handler of that name whose filter still matches
+//! the event). The handler's filter must still match the event. Two handlers with the same name
+//! and filter (two closures in one function subscribing to the same events) cannot be told apart:
+//! such a handler may not defer (`Ctx::defer` returns an error that says to name it), and a record
+//! that would match several is dropped with a warning. A record that finds no handler is dropped
+//! with a warning: never re-run by another.
+//!
+//! Format change (still version 1, readable both ways): records written before `filter` existed
+//! name the handler `<rust type name>#<registration counter>` and have no `filter`. Such a record
+//! is matched only when the type name is a fn or method path and exactly one current handler has
+//! that path and a filter matching the event; a closure's old id (the counter gave its position)
+//! cannot be matched safely, so that record is dropped with a warning. A re-deferred record is
+//! rewritten in the current form. An older charm reading a current record finds no handler of
+//! that name and drops it (serde ignores the `filter` field).
 //!
 //! With [`StoreKind::Juju`] the same document is kept in Juju's charm state under the one key
 //! `charm-state` (one `state-get` per dispatch, one `state-set` when it changed), so it survives
@@ -64,8 +94,11 @@ pub enum DeferredEvent {
 pub struct Deferred {
     /// Order of deferral: re-run oldest first.
     pub seq: u64,
-    /// The handler's id.
+    /// The handler's name (see [the module docs](self)); `<type name>#<n>` in older records.
     pub observer: String,
+    /// The text of the handler's filter; `None` in records older than this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
     /// The event.
     pub event: DeferredEvent,
 }

@@ -19,7 +19,8 @@ fn file_round_trip_and_mode() {
     doc.stored.insert("count".into(), serde_json::json!(3));
     doc.deferred.push(Deferred {
         seq: 0,
-        observer: "h#0".into(),
+        observer: "h".into(),
+        filter: Some("update-status".into()),
         event: DeferredEvent::Juju(Event::UpdateStatus),
     });
     doc.next_seq = 1;
