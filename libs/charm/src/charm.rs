@@ -252,7 +252,7 @@ impl Charm {
         (count > 1).then(|| {
             format!(
                 "handler {} on {} cannot defer: {count} handlers share that name and filter \
-                 (closures written in one function for the same events), so a deferred event \
+                 (e.g. closures written in one function for the same events), so a deferred event \
                  could not find it again after an upgrade; register it with Charm::on_named, or \
                  as a fn or method",
                 id.name, id.filter
