@@ -7,11 +7,14 @@
 //!   debug binary `cargo build --workspace --bins` made (`make test` builds it first).
 //! - [`model`]: a fresh local Juju model (`juju-local`) in a unique temporary directory.
 //! - [`run_story`]: runs a `demo/` story against the debug charms, as `make demo` does in release.
+//! - [`python`]: real Python `ops` charms in a model (the virtualenv of `make python-peers`).
 
 // Test support: a missing binary or an unusable temp dir is a broken test setup, reported loudly.
 #![allow(clippy::panic)]
 
 use std::path::{Path, PathBuf};
+
+pub mod python;
 
 /// The repository root (the directory holding the workspace `Cargo.toml`).
 pub fn workspace_root() -> PathBuf {
