@@ -8,6 +8,7 @@
 //! - [`model`]: a fresh local Juju model (`juju-local`) in a unique temporary directory.
 //! - [`run_story`]: runs a `demo/` story against the debug charms, as `make demo` does in release.
 //! - [`python`]: real Python `ops` charms in a model (the virtualenv of `make python-peers`).
+//! - [`charm_events`]: the `CHARM_EVENT`s a model's charms recorded, from a [`timeline_len`] mark.
 
 // Test support: a missing binary or an unusable temp dir is a broken test setup, reported loudly.
 #![allow(clippy::panic)]
@@ -195,5 +196,38 @@ pub fn run_story(story: &str) -> juju_local::scenario::ScenarioResult {
     ) {
         Ok(result) => result,
         Err(e) => panic!("story {story} did not run: {e}"),
+    }
+}
+
+/// The charm events named `name` (`CHARM_EVENT` lines: library events of the Rust charms, the
+/// observations of the Python peers) recorded after the first `from` dispatches of the model's
+/// timeline, as (unit, fields), in order.
+pub fn charm_events(
+    model: &juju_local::Model,
+    from: usize,
+    name: &str,
+) -> Vec<(String, serde_json::Value)> {
+    let timeline = match model.timeline() {
+        Ok(timeline) => timeline,
+        Err(e) => panic!("cannot read the timeline: {e}"),
+    };
+    timeline
+        .into_iter()
+        .skip(from)
+        .flat_map(|r| {
+            let unit = r.unit;
+            r.events
+                .into_iter()
+                .filter(|e| e.event == name)
+                .map(move |e| (unit.clone(), e.fields))
+        })
+        .collect()
+}
+
+/// How many dispatches the model's timeline holds (a mark for [`charm_events`]).
+pub fn timeline_len(model: &juju_local::Model) -> usize {
+    match model.timeline() {
+        Ok(timeline) => timeline.len(),
+        Err(e) => panic!("cannot read the timeline: {e}"),
     }
 }
