@@ -195,6 +195,7 @@ fn relations_actions_secrets_ports_and_teardown_as_ops_sees_them() {
     );
     assert_eq!(db["units"], json!(["peer/0"]));
     assert_eq!(db["remote_model"], json!(st.uuid));
+    assert_eq!(db["bind_address"], "10.1.1.10", "network-get -r");
     assert_eq!(db["app_bag"]["leader"], "probe/0");
     let mut own = seeded("10.1.1.10");
     own["hello"] = json!("probe/0");
@@ -435,5 +436,45 @@ fn stored_state_in_juju_and_deferral() {
     assert!(
         !m.dir().join("units/js-0/charm/.unit-state.db").exists(),
         "nothing stored locally"
+    );
+
+    // Owner-only secret events: rotate (the handler makes a new revision), remove of the revision
+    // nobody tracks, expired (the handler removes the revision, and so the secret).
+    let out = m
+        .run_action("js/0", "owner-secrets", &[("step".into(), "create".into())])
+        .unwrap();
+    assert_eq!(out.status, "completed", "{out:?}");
+    let uri = m
+        .state()
+        .unwrap()
+        .secrets
+        .values()
+        .find(|s| s.label.as_deref() == Some("owner-a"))
+        .map(|s| s.uri())
+        .expect("owner-a was created");
+    let mark = timeline_len(&m);
+    m.secret_rotate(&uri).unwrap();
+    settle(&m);
+    assert_eq!(
+        one(&m, mark, "secret_rotate", "js/0"),
+        json!({"label": "owner-a"})
+    );
+    assert_eq!(
+        one(&m, mark, "secret_remove", "js/0"),
+        json!({"label": "owner-a", "revision": 1})
+    );
+    let mark = timeline_len(&m);
+    m.secret_expire(&uri, Some(2)).unwrap();
+    settle(&m);
+    assert_eq!(
+        one(&m, mark, "secret_expired", "js/0"),
+        json!({"label": "owner-a", "revision": 2})
+    );
+    let st = m.state().unwrap();
+    assert!(
+        !st.secrets
+            .values()
+            .any(|s| s.label.as_deref() == Some("owner-a")),
+        "removing the last revision removes the secret"
     );
 }

@@ -69,7 +69,11 @@ impl Peers {
 
     fn settle(&self) {
         let report = self.m.settle(400).unwrap();
-        assert!(report.errors.is_empty(), "hooks failed: {:?}", report.errors);
+        assert!(
+            report.errors.is_empty(),
+            "hooks failed: {:?}",
+            report.errors
+        );
     }
 
     fn config(&self, app: &str, set: &[(&str, &str)]) {
@@ -188,7 +192,10 @@ fn python_v1_requirer_and_python_v1_provider_baseline() {
             .all(|e| e["requirer_v0"] == json!(false) && e["requested"]["bucket"] == "wanted"),
         "{requested:?}"
     );
-    assert!(p.events(0, "py.requested", "prov/1").is_empty(), "leader only");
+    assert!(
+        p.events(0, "py.requested", "prov/1").is_empty(),
+        "leader only"
+    );
     let info = p.last_info(0, "req/0");
     assert_eq!(
         info,
@@ -230,13 +237,17 @@ fn python_v1_requirer_and_python_v1_provider_baseline() {
 #[test]
 fn python_v1_requirer_and_rust_v0_provider() {
     let p = Peers::new("py-s3-rust-provider");
-    p.deploy("s3-integrator", "s3-integrator", 2, &[("endpoint", "http://minio:9000")]);
+    p.deploy(
+        "s3-integrator",
+        "s3-integrator",
+        2,
+        &[("endpoint", "http://minio:9000")],
+    );
     p.deploy(PY_REQUIRER, "req", 1, &[]);
     p.deploy(PY_REQUIRER, "named", 1, &[("bucket", "named-bucket")]);
     p.settle();
-    let out = p
-        .m
-        .run_action(
+    let out =
+        p.m.run_action(
             "s3-integrator/0",
             "sync-s3-credentials",
             &[
@@ -295,16 +306,22 @@ fn python_v1_requirer_and_rust_v0_provider() {
     .unwrap();
     p.settle();
     let changed = p.events(mark, "py.changed", "req/0");
-    assert_eq!(changed.last().unwrap()["info"]["secret-key"], digest("SK-R2"));
-    assert!(changed.iter().all(|e| e["hook"] == "s3-credentials-relation-changed"));
+    assert_eq!(
+        changed.last().unwrap()["info"]["secret-key"],
+        digest("SK-R2")
+    );
+    assert!(
+        changed
+            .iter()
+            .all(|e| e["hook"] == "s3-credentials-relation-changed")
+    );
 
     // Leader change on the provider, then a rotation by the new leader.
     let mark = p.mark();
     p.m.set_leader("s3-integrator/1").unwrap();
     p.settle();
-    let out = p
-        .m
-        .run_action(
+    let out =
+        p.m.run_action(
             "s3-integrator/1",
             "sync-s3-credentials",
             &[
@@ -365,12 +382,17 @@ fn rust_v0_requirer_and_python_v1_provider() {
     assert_eq!(provider["secret-key"], "SK-P1");
     assert_eq!(provider["version"], "1");
     assert!(!provider.contains_key("bucket") && !provider.contains_key("secret-extra"));
-    assert!(p.secrets_of("prov").is_empty(), "no secret for a v0 requirer");
+    assert!(
+        p.secrets_of("prov").is_empty(),
+        "no secret for a v0 requirer"
+    );
     // Interop gap: our v0 requirer insists on `bucket` (the Python v0 library needs only the two
     // keys), so against a v1 provider without a configured bucket it waits for ever.
-    assert!(charm_events(&p.m, 0, "s3.credentials_changed")
-        .iter()
-        .all(|(u, _)| u != "cons/0"));
+    assert!(
+        charm_events(&p.m, 0, "s3.credentials_changed")
+            .iter()
+            .all(|(u, _)| u != "cons/0")
+    );
     assert_eq!(
         p.status("cons/0"),
         (

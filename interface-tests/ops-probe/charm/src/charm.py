@@ -218,6 +218,7 @@ class ProbeCharm(ops.CharmBase):
                     "units": names(rel.units),
                     "unit_bag": dict(rel.data[self.unit]),
                     "remote_model": rel.remote_model.uuid,
+                    "bind_address": str(self.model.get_binding(rel).network.bind_address),
                 }
                 if leader or endpoint == "cluster":
                     view["app_bag"] = dict(rel.data[self.app])
