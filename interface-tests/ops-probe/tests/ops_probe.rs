@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use interface_tests_common::python::python_charm_dir;
-use interface_tests_common::{charm_events, model, timeline_len};
+use interface_tests_common::{charm_events, failure_details, model, timeline_len};
 use juju_local::{ActionOutcome, DeployOptions, Model};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -36,8 +36,9 @@ fn settle(m: &Model) {
     let report = m.settle(300).unwrap();
     assert!(
         report.errors.is_empty(),
-        "hooks failed: {:?}",
-        report.errors
+        "hooks failed: {:?}\n{}",
+        report.errors,
+        failure_details(m)
     );
 }
 

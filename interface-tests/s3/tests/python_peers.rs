@@ -12,7 +12,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use interface_tests_common::python::python_charm_dir;
-use interface_tests_common::{charm_dir, charm_events, model, timeline_len};
+use interface_tests_common::{charm_dir, charm_events, failure_details, model, timeline_len};
 use juju_local::{DeployOptions, Model};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -71,8 +71,9 @@ impl Peers {
         let report = self.m.settle(400).unwrap();
         assert!(
             report.errors.is_empty(),
-            "hooks failed: {:?}",
-            report.errors
+            "hooks failed: {:?}\n{}",
+            report.errors,
+            failure_details(&self.m)
         );
     }
 
