@@ -205,6 +205,17 @@ fn python_v1_requirer_and_python_v1_provider_baseline() {
         "no version, secret-extra or data in the info"
     );
 
+    // A new request (update_requests from config-changed) is honoured; the credentials stay.
+    let mark = p.mark();
+    p.config("req", &[("bucket", "other")]);
+    assert_eq!(p.bag(rel, "req")["bucket"], "other");
+    assert_eq!(p.bag(rel, "prov")["bucket"], "other");
+    let info = p.last_info(mark, "req/0");
+    assert_eq!(
+        (&info["bucket"], &info["secret-key"]),
+        (&json!("other"), &json!(digest("SK-1")))
+    );
+
     // Rotation: a new secret revision; the requirer hears it through secret-changed.
     let mark = p.mark();
     p.config("prov", &[("access-key", "AK-2"), ("secret-key", "SK-2")]);
