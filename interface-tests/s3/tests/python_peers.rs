@@ -255,7 +255,7 @@ fn python_v1_requirer_and_rust_v0_provider() {
         2,
         &[("endpoint", "http://minio:9000")],
     );
-    p.deploy(PY_REQUIRER, "req", 1, &[]);
+    p.deploy(PY_REQUIRER, "req", 2, &[]);
     p.deploy(PY_REQUIRER, "named", 1, &[("bucket", "named-bucket")]);
     p.settle();
     let out =
@@ -288,6 +288,11 @@ fn python_v1_requirer_and_rust_v0_provider() {
     assert_eq!(info["secret-key"], digest("SK-R1"));
     assert_eq!(info["bucket"], format!("relation-{unnamed}"));
     assert_eq!(info["endpoint"], "http://minio:9000");
+    assert_eq!(
+        p.last_info(0, "req/1"),
+        info,
+        "a follower reads the same info (the v0 branch is the leader's)"
+    );
     assert_eq!(
         info["data"]["version"], "1",
         "the v0 provider's data cache reaches the charm as a dict (json.loads of every value)"
@@ -328,10 +333,16 @@ fn python_v1_requirer_and_rust_v0_provider() {
             .all(|e| e["hook"] == "s3-credentials-relation-changed")
     );
 
-    // Leader change on the provider, then a rotation by the new leader.
+    // Leader changes on both sides, then a rotation by the provider's new leader.
     let mark = p.mark();
     p.m.set_leader("s3-integrator/1").unwrap();
+    p.m.set_leader("req/1").unwrap();
     p.settle();
+    assert_eq!(
+        p.bag(unnamed, "req")["bucket"],
+        format!("relation-{unnamed}"),
+        "the requirer's new leader keeps the request"
+    );
     let out =
         p.m.run_action(
             "s3-integrator/1",
@@ -346,6 +357,7 @@ fn python_v1_requirer_and_rust_v0_provider() {
     p.settle();
     assert_eq!(p.last_info(mark, "named/0")["access-key"], digest("AK-R3"));
     assert_eq!(p.last_info(mark, "req/0")["access-key"], digest("AK-R3"));
+    assert_eq!(p.last_info(mark, "req/1")["access-key"], digest("AK-R3"));
 
     // Relation removed.
     let mark = p.mark();
@@ -370,7 +382,7 @@ fn rust_v0_requirer_and_python_v1_provider() {
         &[creds[0], creds[1], ("bucket", "cfg-bucket")],
     );
     p.deploy("s3-consumer", "cons", 1, &[]);
-    p.deploy("s3-consumer", "consb", 1, &[]);
+    p.deploy("s3-consumer", "consb", 2, &[]);
     let plain = p.m.relate("cons", "prov").unwrap();
     let configured = p.m.relate("consb", "provb").unwrap();
     p.settle();
@@ -419,6 +431,11 @@ fn rust_v0_requirer_and_python_v1_provider() {
     assert_eq!(changed[0]["bucket"], "cfg-bucket");
     assert_eq!(changed[0]["endpoint"], "http://s3.local:9000");
     assert_eq!(p.status("consb/0").0, "active");
+    assert_eq!(
+        p.events(0, "s3.credentials_changed", "consb/1").len(),
+        1,
+        "a follower too"
+    );
 
     // Rotation: plain keys change, the requirer hears it.
     let mark = p.mark();
@@ -426,14 +443,20 @@ fn rust_v0_requirer_and_python_v1_provider() {
     assert_eq!(p.bag(configured, "provb")["secret-key"], "SK-P2");
     assert_eq!(p.events(mark, "s3.credentials_changed", "consb/0").len(), 1);
 
-    // Leader change, then a rotation by the new leader.
+    // Leader changes on both sides, then a rotation by the provider's new leader.
     let mark = p.mark();
     p.m.set_leader("provb/1").unwrap();
+    p.m.set_leader("consb/1").unwrap();
     p.settle();
+    assert_eq!(
+        p.bag(configured, "consb"),
+        BTreeMap::from([("bucket".into(), format!("relation-{configured}"))])
+    );
     p.config("provb", &[("access-key", "AK-P3"), ("secret-key", "SK-P3")]);
     assert_eq!(p.events(mark, "py.published", "provb/1").len(), 1);
     assert_eq!(p.bag(configured, "provb")["access-key"], "AK-P3");
     assert_eq!(p.events(mark, "s3.credentials_changed", "consb/0").len(), 1);
+    assert_eq!(p.events(mark, "s3.credentials_changed", "consb/1").len(), 1);
 
     // Relation removed.
     let mark = p.mark();
