@@ -85,12 +85,14 @@ fn relations_actions_secrets_ports_and_teardown_as_ops_sees_them() {
     let config = one(&m, 0, "config_changed", "probe/1");
     assert_eq!(
         config["config"],
-        json!({"count": 3, "defer-updates": false, "enabled": true, "greeting": "hello", "ratio": 0.5}),
+        json!({"count": 3, "defer-broken": false, "defer-updates": false, "enabled": true,
+               "greeting": "hello", "ratio": 0.5}),
         "an option without a default is absent"
     );
     assert_eq!(
         config["types"],
-        json!({"count": "int", "defer-updates": "bool", "enabled": "bool", "greeting": "str", "ratio": "float"})
+        json!({"count": "int", "defer-broken": "bool", "defer-updates": "bool", "enabled": "bool",
+               "greeting": "str", "ratio": "float"})
     );
     assert_eq!(one(&m, 0, "start", "probe/0")["leader"], json!(true));
     assert_eq!(one(&m, 0, "start", "probe/1")["leader"], json!(false));
@@ -383,18 +385,53 @@ fn relations_actions_secrets_ports_and_teardown_as_ops_sees_them() {
     one(&m, mark, "stop", "probe/0");
     one(&m, mark, "remove", "probe/0");
 
+    // peer/0 defers its relation-broken: ops re-emits it in the next dispatch, when the relation
+    // is gone; the relation tools' "relation not found" must reach ops as RelationNotFoundError.
+    m.config("peer", &[("defer-broken".into(), "true".into())], &[])
+        .unwrap();
+    settle(&m);
     let mark = timeline_len(&m);
     m.remove_relation("probe", Some("peer")).unwrap();
     settle(&m);
-    for (unit, name) in [
-        ("probe/1", "db_relation_broken"),
-        ("peer/0", "upstream_relation_broken"),
-    ] {
-        let broken = one(&m, mark, name, unit);
-        assert_eq!(broken["active"], json!(false), "{unit}");
-        assert_eq!(broken["unit"], Value::Null, "{unit}");
-        assert_eq!(broken["units"], json!([]), "{unit}");
-    }
+    let broken = one(&m, mark, "db_relation_broken", "probe/1");
+    assert_eq!(
+        (&broken["active"], &broken["unit"], &broken["units"]),
+        (&json!(false), &Value::Null, &json!([]))
+    );
+    assert_eq!(broken["remote_app_data"], json!({"leader": "peer/0"}));
+    assert_eq!(
+        one(&m, mark, "deferred", "peer/0"),
+        json!({"kind": "upstream_relation_broken"})
+    );
+    assert!(charm_events(&m, mark, "upstream_relation_broken").is_empty());
+    let record = m
+        .run_hook(
+            "peer/0",
+            juju_local::state::HookSpec::simple("update-status"),
+        )
+        .unwrap();
+    assert_eq!(record.outcome, "ok", "{}", failure_details(&m));
+    let gone = one(&m, mark, "upstream_relation_broken", "peer/0");
+    assert_eq!(
+        gone,
+        json!({"endpoint": "upstream", "id": rel, "app": "probe", "unit": null, "units": [],
+               "active": false}),
+        "restored on a relation ops no longer finds: inactive, no remote app to read"
+    );
+    let calls: Vec<String> = record
+        .tools
+        .iter()
+        .filter(|t| t.tool == "relation-list")
+        .map(|t| format!("{} {}", t.exit, t.args.join(" ")))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            format!("2 --format=json -r upstream:{rel}"),
+            format!("2 --format=json --app -r upstream:{rel}")
+        ],
+        "Juju's flag error for a relation the unit left"
+    );
 }
 
 #[test]

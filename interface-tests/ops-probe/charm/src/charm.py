@@ -46,7 +46,7 @@ class ProbeCharm(ops.CharmBase):
 
     def __init__(self, framework: ops.Framework):
         super().__init__(framework)
-        self._stored.set_default(dispatches=0, deferred_once=False)
+        self._stored.set_default(dispatches=0, deferred_once=False, broken_deferred=False)
         self._stored.dispatches += 1
         record(
             "dispatch",
@@ -136,6 +136,11 @@ class ProbeCharm(ops.CharmBase):
         if event.unit is not None and event.unit in rel.data:
             fields["remote_unit_data"] = dict(rel.data[event.unit])
         if kind == "relation_broken":
+            if self.config["defer-broken"] and not self._stored.broken_deferred:
+                self._stored.broken_deferred = True
+                record("deferred", kind=event.handle.kind)
+                event.defer()
+                return
             record(event.handle.kind, **fields)
             return
         if kind in ("relation_joined", "relation_changed"):
