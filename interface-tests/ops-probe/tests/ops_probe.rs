@@ -224,6 +224,32 @@ fn relations_actions_secrets_ports_and_teardown_as_ops_sees_them() {
     );
     assert_eq!(out.results["partial"], "yes");
     assert_eq!(out.logs, vec!["about to fail"]);
+    // An uncaught exception: ops tells the user on stderr, the action fails, the unit does not.
+    let out = action(
+        &m,
+        "probe/1",
+        "fail",
+        &[("message", "kaput"), ("crash", "true")],
+    );
+    assert_eq!(
+        (out.status.as_str(), out.message.as_str()),
+        ("failed", "exit status 1")
+    );
+    assert_eq!(out.results["return-code"], "1");
+    let stderr = out.results["stderr"].as_str().unwrap_or_default();
+    assert!(
+        stderr.contains("Uncaught RuntimeError in charm code: kaput"),
+        "{stderr}"
+    );
+    assert!(
+        m.state()
+            .unwrap()
+            .unit("probe/1")
+            .unwrap()
+            .agent
+            .error
+            .is_none()
+    );
 
     // Owner-side secrets, one step per action.
     let step = |s: &str| observed(&action(&m, "probe/0", "owner-secrets", &[("step", s)]));

@@ -252,6 +252,8 @@ class ProbeCharm(ops.CharmBase):
 
     def _on_fail(self, event: ops.ActionEvent):
         event.log("about to fail")
+        if event.params["crash"]:
+            raise RuntimeError(event.params["message"])
         event.set_results({"partial": "yes"})
         event.fail(event.params["message"])
 
