@@ -5,8 +5,12 @@ CARGO    ?= cargo
 BUILD    ?= build
 RELEASE  := $(or $(CARGO_TARGET_DIR),target)/release
 DEMOS    := $(sort $(wildcard demo/*.yaml))
+PYTHON   ?= python3
+# The Python peers of the contract tests (real `ops` charms using published libraries).
+VENV     := $(BUILD)/python-venv
+PY_REQS  := interface-tests/python/requirements.txt
 
-.PHONY: all test toolchain fmt-check lint unit charms charmcraft-src demo bench clean help
+.PHONY: all test toolchain fmt-check lint unit python-peers charms charmcraft-src demo bench clean help
 
 all: test
 
@@ -15,6 +19,7 @@ help:
 	@echo "make test    fmt check, clippy (warnings denied), build, every test"
 	@echo "make charms  build/charms/<name>/ and build/<name>.charm for every charm in charms/"
 	@echo "make bench   per-dispatch cost of the charms, and harness runs per second"
+	@echo "make python-peers   $(VENV): ops and the published charm libraries, for the Python peer tests"
 	@echo "make charmcraft-src CHARM=<name>   a source tree for 'charmcraft pack'"
 
 test: fmt-check lint unit
@@ -30,10 +35,28 @@ fmt-check: toolchain
 lint: toolchain
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-# Contract tests run the charm binaries and juju-local: build every binary first.
-unit:
+# Contract tests run the charm binaries and juju-local: build every binary first. The Python peer
+# tests find the virtualenv through PYTHON_PEERS_VENV (default: build/python-venv).
+unit: python-peers
 	$(CARGO) build --workspace --bins
-	$(CARGO) test --workspace
+	PYTHON_PEERS_VENV="$(abspath $(VENV))" $(CARGO) test --workspace
+
+# The virtualenv, from the hash-pinned requirements; reinstalled only when they change (the stamp),
+# so no network is needed once it is there.
+python-peers: $(VENV)/.installed
+
+$(VENV)/.installed: $(PY_REQS)
+	@command -v $(PYTHON) >/dev/null 2>&1 || { \
+	  echo "make python-peers: '$(PYTHON)' not found. The Python peer tests need Python >= 3.10 with the venv module" >&2; \
+	  echo "  (Debian/Ubuntu: apt-get install python3 python3-venv; or make PYTHON=/path/to/python3)" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { \
+	  echo "make python-peers: $$($(PYTHON) --version 2>&1) is too old: ops 3.9 needs Python >= 3.10 (make PYTHON=...)" >&2; exit 1; }
+	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || { \
+	  echo "make python-peers: $(PYTHON) has no venv/ensurepip module (Debian/Ubuntu: apt-get install python3-venv)" >&2; exit 1; }
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-input --require-hashes -r $(PY_REQS)
+	touch $@
 
 charms:
 	$(CARGO) build --release --workspace --bins

@@ -7,11 +7,16 @@
 //!   debug binary `cargo build --workspace --bins` made (`make test` builds it first).
 //! - [`model`]: a fresh local Juju model (`juju-local`) in a unique temporary directory.
 //! - [`run_story`]: runs a `demo/` story against the debug charms, as `make demo` does in release.
+//! - [`python`]: real Python `ops` charms in a model (the virtualenv of `make python-peers`).
+//! - [`charm_events`]: the `CHARM_EVENT`s a model's charms recorded, from a [`timeline_len`] mark.
+//! - [`failure_details`]: the failed dispatches with their tracebacks, for assertion messages.
 
 // Test support: a missing binary or an unusable temp dir is a broken test setup, reported loudly.
 #![allow(clippy::panic)]
 
 use std::path::{Path, PathBuf};
+
+pub mod python;
 
 /// The repository root (the directory holding the workspace `Cargo.toml`).
 pub fn workspace_root() -> PathBuf {
@@ -192,5 +197,98 @@ pub fn run_story(story: &str) -> juju_local::scenario::ScenarioResult {
     ) {
         Ok(result) => result,
         Err(e) => panic!("story {story} did not run: {e}"),
+    }
+}
+
+/// The charm events named `name` (`CHARM_EVENT` lines: library events of the Rust charms, the
+/// observations of the Python peers) recorded after the first `from` dispatches of the model's
+/// timeline, as (unit, fields), in order.
+pub fn charm_events(
+    model: &juju_local::Model,
+    from: usize,
+    name: &str,
+) -> Vec<(String, serde_json::Value)> {
+    let timeline = match model.timeline() {
+        Ok(timeline) => timeline,
+        Err(e) => panic!("cannot read the timeline: {e}"),
+    };
+    timeline
+        .into_iter()
+        .skip(from)
+        .flat_map(|r| {
+            let unit = r.unit;
+            r.events
+                .into_iter()
+                .filter(|e| e.event == name)
+                .map(move |e| (unit.clone(), e.fields))
+        })
+        .collect()
+}
+
+/// How many dispatches the model's timeline holds (a mark for [`charm_events`]).
+pub fn timeline_len(model: &juju_local::Model) -> usize {
+    match model.timeline() {
+        Ok(timeline) => timeline.len(),
+        Err(e) => panic!("cannot read the timeline: {e}"),
+    }
+}
+
+/// Every failed dispatch of the model with what it said: the `juju-log` ERROR records (where
+/// `ops` puts a charm's traceback) and stderr. Empty when nothing failed; for assertion messages.
+pub fn failure_details(model: &juju_local::Model) -> String {
+    let timeline = model.timeline().unwrap_or_default();
+    let mut out = String::new();
+    for r in timeline.iter().filter(|r| r.outcome == "failed") {
+        out.push_str(&format!(
+            "#{} {} {}: {}\n",
+            r.seq,
+            r.unit,
+            r.hook.describe(),
+            r.error.as_deref().unwrap_or("failed")
+        ));
+        for (level, message) in &r.juju_log {
+            if level == "ERROR" {
+                out.push_str(message);
+                out.push('\n');
+            }
+        }
+        for line in &r.stderr {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_details_show_what_a_failed_hook_said() {
+        let m = model("failure-details");
+        let charm = m
+            .dir()
+            .parent()
+            .map(|p| p.join("failing"))
+            .unwrap_or_default();
+        let _ = std::fs::create_dir_all(&charm);
+        let _ = std::fs::write(charm.join("metadata.yaml"), "name: failing\n");
+        let script = "#!/bin/sh\n[ \"$JUJU_HOOK_NAME\" = install ] || exit 0\njuju-log -l ERROR -- 'Traceback: boom'\necho 'on stderr' >&2\nexit 1\n";
+        let _ = std::fs::write(charm.join("dispatch"), script);
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(
+            charm.join("dispatch"),
+            std::fs::Permissions::from_mode(0o755),
+        );
+        assert!(failure_details(&m).is_empty());
+        let deployed = m.deploy(&charm, juju_local::DeployOptions::default());
+        assert!(deployed.is_ok(), "{deployed:?}");
+        let _ = m.settle(20);
+        let details = failure_details(&m);
+        assert!(details.contains("failing/0 install"), "{details}");
+        assert!(details.contains("Traceback: boom"), "{details}");
+        assert!(details.contains("on stderr"), "{details}");
+        assert_eq!(timeline_len(&m), 1, "the unit waits in error");
     }
 }
