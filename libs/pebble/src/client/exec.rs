@@ -322,9 +322,11 @@ fn connect_ws(
 fn ws_error(socket: &std::path::Path, e: tungstenite::Error) -> Error {
     match e {
         tungstenite::Error::Io(e) => http::stream_error(socket, e, "exec output", 0),
-        tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => {
-            http::io_error(socket, &io::Error::from(io::ErrorKind::UnexpectedEof))
-        }
+        tungstenite::Error::ConnectionClosed
+        | tungstenite::Error::AlreadyClosed
+        | tungstenite::Error::Protocol(
+            tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+        ) => http::io_error(socket, &io::Error::from(io::ErrorKind::UnexpectedEof)),
         tungstenite::Error::Capacity(e) => Error::Protocol(format!("websocket message: {e}")),
         e => Error::Protocol(format!("websocket: {e}")),
     }
@@ -468,6 +470,15 @@ impl<'c> ExecProcess<'c> {
         let raw = raw.map_err(|e| http::io_error(&socket, &e))?;
         let stdin = self.stdin.take();
         let stderr_ws = self.stderr.take();
+        let stderr_raw = match &stderr_ws {
+            Some(ws) => Some(
+                ws.get_ref()
+                    .read
+                    .try_clone()
+                    .map_err(|e| http::io_error(&socket, &e))?,
+            ),
+            None => None,
+        };
         let lock = self.lock.clone();
         let (out_result, err_result, in_result) = std::thread::scope(|scope| {
             let writer = match stdin {
@@ -484,6 +495,12 @@ impl<'c> ExecProcess<'c> {
             let err_reader =
                 stderr_ws.map(|mut ws| scope.spawn(move || read_output(&mut ws, stderr)));
             let out_result = read_output(&mut self.stdio, stdout);
+            if out_result.is_err()
+                && let Some(raw) = &stderr_raw
+            {
+                // The command's output is lost anyway: do not wait for stderr's timeout.
+                let _ = raw.shutdown(Shutdown::Both);
+            }
             let in_result = match writer {
                 Some(handle) => {
                     if !handle.is_finished() {
