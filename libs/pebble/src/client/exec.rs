@@ -357,7 +357,8 @@ impl Signaller {
 }
 
 /// A started command. Wait for it with [`ExecProcess::wait_output`] or
-/// [`ExecProcess::wait_stream`]; signal it meanwhile with a [`Signaller`].
+/// [`ExecProcess::wait_stream`]; signal it meanwhile with a [`Signaller`]. Dropped without
+/// waiting, it closes the websockets abruptly, and Pebble then kills the command.
 pub struct ExecProcess<'c> {
     client: &'c Client,
     command: Vec<String>,
