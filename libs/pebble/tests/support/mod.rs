@@ -147,7 +147,7 @@ type Handler = dyn Fn(&Request) -> Reply + Send + Sync;
 /// The running server; stops and removes its socket when dropped.
 pub struct Server {
     pub socket: PathBuf,
-    dir: PathBuf,
+    dir: TempDir,
     requests: Arc<Mutex<Vec<Request>>>,
     stop: Arc<AtomicBool>,
     accept: Option<thread::JoinHandle<()>>,
@@ -155,8 +155,26 @@ pub struct Server {
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
-/// A fresh temp dir (short, so the socket path fits in sun_path).
-pub fn temp_dir() -> PathBuf {
+/// A fresh temp dir (short, so the socket path fits in sun_path), removed when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn temp_dir() -> TempDir {
     let dir = std::env::temp_dir().join(format!(
         "pebble-test-{}-{}",
         std::process::id(),
@@ -164,7 +182,7 @@ pub fn temp_dir() -> PathBuf {
     ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    TempDir(dir)
 }
 
 impl Server {
@@ -228,7 +246,6 @@ impl Drop for Server {
         if let Some(accept) = self.accept.take() {
             let _ = accept.join();
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
