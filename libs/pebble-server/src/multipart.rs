@@ -1,0 +1,206 @@
+//! `multipart/form-data` as the files API uses it: parsing a push (metadata part named
+//! `request`, then parts named `files` whose `filename` is the full path) and writing a pull.
+
+use crate::http::find;
+
+/// One part of a multipart body.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Part {
+    /// The `name` of its `Content-Disposition`.
+    pub name: String,
+    /// The `filename` of its `Content-Disposition` (the full path for the files API).
+    pub filename: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// Splits a buffered multipart body into its parts.
+pub(crate) fn parse(body: &[u8], boundary: &str) -> Result<Vec<Part>, String> {
+    let delimiter = format!("--{boundary}");
+    let delim = delimiter.as_bytes();
+    let start = find(body, delim).ok_or("multipart: NextPart: EOF")?;
+    let mut rest = &body[start + delim.len()..];
+    let mut parts = Vec::new();
+    loop {
+        if rest.starts_with(b"--") {
+            return Ok(parts);
+        }
+        rest = skip_line_end(rest).ok_or("multipart: boundary not followed by a line end")?;
+        let head_end = find(rest, b"\r\n\r\n").ok_or("multipart: part headers not terminated")?;
+        let head = std::str::from_utf8(&rest[..head_end])
+            .map_err(|_| "multipart: part headers are not UTF-8")?;
+        let after_head = &rest[head_end + 4..];
+        let mut close = b"\r\n".to_vec();
+        close.extend_from_slice(delim);
+        let body_end = find(after_head, &close).ok_or("multipart: unexpected EOF")?;
+        let (name, filename) = disposition(head)?;
+        parts.push(Part {
+            name,
+            filename,
+            body: after_head[..body_end].to_vec(),
+        });
+        rest = &after_head[body_end + close.len()..];
+    }
+}
+
+fn skip_line_end(b: &[u8]) -> Option<&[u8]> {
+    // Transport padding (spaces/tabs) may precede the line end.
+    let trimmed = b
+        .iter()
+        .position(|c| *c != b' ' && *c != b'\t')
+        .map_or(b, |i| &b[i..]);
+    trimmed
+        .strip_prefix(b"\r\n")
+        .or_else(|| trimmed.strip_prefix(b"\n"))
+}
+
+/// The `name` and `filename` of a part's `Content-Disposition` header.
+fn disposition(head: &str) -> Result<(String, Option<String>), String> {
+    for line in head.split("\r\n") {
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        if key.trim().eq_ignore_ascii_case("content-disposition") {
+            let params = header_params(value);
+            let name = params
+                .iter()
+                .find(|(k, _)| k == "name")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            let filename = params
+                .into_iter()
+                .find(|(k, _)| k == "filename")
+                .map(|(_, v)| v);
+            return Ok((name, filename));
+        }
+    }
+    Ok((String::new(), None))
+}
+
+/// The `key=value` parameters after the first `;` of a header value (quoted values unescaped).
+pub(crate) fn header_params(value: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let chars: Vec<char> = value.chars().collect();
+    let mut i = chars
+        .iter()
+        .position(|c| *c == ';')
+        .map_or(chars.len(), |p| p + 1);
+    while i < chars.len() {
+        while i < chars.len() && (chars[i] == ' ' || chars[i] == '\t' || chars[i] == ';') {
+            i += 1;
+        }
+        let key_start = i;
+        while i < chars.len() && chars[i] != '=' && chars[i] != ';' {
+            i += 1;
+        }
+        let key: String = chars[key_start..i]
+            .iter()
+            .collect::<String>()
+            .trim()
+            .to_ascii_lowercase();
+        if i >= chars.len() || chars[i] == ';' {
+            continue;
+        }
+        i += 1; // '='
+        let mut val = String::new();
+        if chars.get(i) == Some(&'"') {
+            i += 1;
+            while i < chars.len() && chars[i] != '"' {
+                if chars[i] == '\\' && i + 1 < chars.len() {
+                    i += 1;
+                }
+                val.push(chars[i]);
+                i += 1;
+            }
+            i += 1;
+        } else {
+            while i < chars.len() && chars[i] != ';' {
+                val.push(chars[i]);
+                i += 1;
+            }
+            val = val.trim().to_string();
+        }
+        if !key.is_empty() {
+            out.push((key, val));
+        }
+    }
+    out
+}
+
+/// Builds a multipart body from parts given as (headers, body).
+pub(crate) fn write(boundary: &str, parts: &[(Vec<(String, String)>, Vec<u8>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (headers, body) in parts {
+        out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        for (k, v) in headers {
+            out.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
+        }
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    out
+}
+
+/// Quotes a parameter value for a header (`"` and `\` escaped).
+pub(crate) fn quote(value: &str) -> String {
+    let mut s = String::from("\"");
+    for c in value.chars() {
+        if c == '"' || c == '\\' {
+            s.push('\\');
+        }
+        s.push(c);
+    }
+    s.push('"');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_request_ops_builds() {
+        let b = "0123456789abcdef0123456789abcdef";
+        let body = format!(
+            "--{b}\r\nContent-Type: application/json\r\nContent-Disposition: form-data; name=\"request\"\r\n\r\n\
+             {{\"action\": \"write\"}}\r\n--{b}\r\nContent-Type: application/octet-stream\r\n\
+             Content-Disposition: form-data; name=\"files\"; filename=\"/etc/app.conf\"\r\n\r\nline\r\n\r\n--{b}--\r\n"
+        );
+        let parts = parse(body.as_bytes(), b);
+        let parts = parts.unwrap_or_default();
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[0].name, "request");
+        assert_eq!(parts[0].body, b"{\"action\": \"write\"}");
+        assert_eq!(parts[1].filename.as_deref(), Some("/etc/app.conf"));
+        assert_eq!(parts[1].body, b"line\r\n");
+    }
+
+    #[test]
+    fn round_trips_what_it_writes_and_refuses_truncation() {
+        let parts = vec![(
+            vec![(
+                "Content-Disposition".to_string(),
+                format!("form-data; name=\"files\"; filename={}", quote("/a \"b\"")),
+            )],
+            b"--not-a-boundary".to_vec(),
+        )];
+        let body = write("XYZ", &parts);
+        let back = parse(&body, "XYZ").unwrap_or_default();
+        assert_eq!(back[0].filename.as_deref(), Some("/a \"b\""));
+        assert_eq!(back[0].body, b"--not-a-boundary");
+        assert!(parse(&body[..body.len() - 12], "XYZ").is_err());
+        assert!(parse(b"garbage", "XYZ").is_err());
+    }
+
+    #[test]
+    fn reads_quoted_and_bare_params() {
+        assert_eq!(
+            header_params("multipart/form-data; boundary=\"abc\"; x=1"),
+            vec![
+                ("boundary".to_string(), "abc".to_string()),
+                ("x".to_string(), "1".to_string())
+            ]
+        );
+    }
+}

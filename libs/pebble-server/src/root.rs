@@ -1,0 +1,139 @@
+//! The container's filesystem: absolute container paths mapped under a host directory, never
+//! escaping it (`..` is refused, and so is any symlink that resolves outside the root).
+
+use std::io;
+use std::path::{Component, Path, PathBuf};
+
+use crate::files::FileError;
+
+/// A container root directory.
+#[derive(Debug, Clone)]
+pub(crate) struct Root {
+    dir: PathBuf,
+}
+
+impl Root {
+    /// Creates the directory if needed; the stored path is canonical.
+    pub fn new(dir: &Path) -> io::Result<Root> {
+        std::fs::create_dir_all(dir)?;
+        Ok(Root {
+            dir: dir.canonicalize()?,
+        })
+    }
+
+    /// The host directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The host path of a container path. With `follow_last`, a symlink as the last component is
+    /// resolved (and must stay inside the root); without it the last component is kept as is
+    /// (remove, write-by-rename). Missing components are fine: they are created or reported by
+    /// the operation itself.
+    pub fn host_path(&self, path: &str, follow_last: bool) -> Result<PathBuf, FileError> {
+        if !path.starts_with('/') {
+            return Err(FileError::generic(format!(
+                "paths must be absolute, got {path:?}"
+            )));
+        }
+        let mut names: Vec<&str> = Vec::new();
+        for c in Path::new(path).components() {
+            match c {
+                Component::Normal(n) => names.push(n.to_str().unwrap_or_default()),
+                Component::ParentDir => {
+                    return Err(FileError::permission(format!(
+                        "cannot access {path:?}: \"..\" is not allowed in container paths"
+                    )));
+                }
+                Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+            }
+        }
+        let last = if follow_last { None } else { names.pop() };
+        // Walk down to the deepest existing prefix; resolve it and check it stays inside.
+        let mut existing = self.dir.clone();
+        let mut depth = 0;
+        for n in &names {
+            let next = existing.join(n);
+            if std::fs::symlink_metadata(&next).is_err() {
+                break;
+            }
+            existing = next;
+            depth += 1;
+        }
+        let resolved = match existing.canonicalize() {
+            Ok(p) => p,
+            Err(e) => return Err(FileError::from_io("stat", path, &e)),
+        };
+        if !resolved.starts_with(&self.dir) {
+            return Err(FileError::permission(format!(
+                "cannot access {path:?}: it resolves outside the container root"
+            )));
+        }
+        let mut out = resolved;
+        for n in &names[depth..] {
+            out.push(n);
+        }
+        if let Some(n) = last {
+            out.push(n);
+        }
+        Ok(out)
+    }
+
+    /// The container path of a host path under the root (`/` for the root itself).
+    pub fn container_path(&self, host: &Path) -> Option<String> {
+        let rel = host.strip_prefix(&self.dir).ok()?;
+        let s = rel.to_str()?;
+        Some(format!("/{s}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_root(name: &str) -> io::Result<(PathBuf, Root)> {
+        let base = std::env::temp_dir().join(format!("pebble-root-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let root = Root::new(&base.join("root"))?;
+        Ok((base, root))
+    }
+
+    #[test]
+    fn maps_paths_under_the_root_and_refuses_escapes() -> io::Result<()> {
+        let (base, root) = temp_root("map")?;
+        let host = |p: &str, f: bool| root.host_path(p, f);
+        assert_eq!(
+            host("/etc/app.conf", true).ok(),
+            Some(root.dir().join("etc/app.conf"))
+        );
+        assert_eq!(host("/", true).ok(), Some(root.dir().to_path_buf()));
+        assert_eq!(
+            host("etc", true).map_err(|e| e.message),
+            Err("paths must be absolute, got \"etc\"".into())
+        );
+        assert_eq!(
+            host("/a/../../x", true).map_err(|e| e.kind),
+            Err("permission-denied")
+        );
+        // A symlink inside the root to a place inside is fine; one to the outside is refused.
+        std::fs::create_dir_all(root.dir().join("data"))?;
+        std::os::unix::fs::symlink(root.dir().join("data"), root.dir().join("in"))?;
+        std::os::unix::fs::symlink(&base, root.dir().join("out"))?;
+        assert_eq!(host("/in/f", true).ok(), Some(root.dir().join("data/f")));
+        assert_eq!(
+            host("/out/f", true).map_err(|e| e.kind),
+            Err("permission-denied")
+        );
+        assert_eq!(
+            host("/out", true).map_err(|e| e.kind),
+            Err("permission-denied")
+        );
+        // Not following the last component: the link itself (remove it, replace it).
+        assert_eq!(host("/out", false).ok(), Some(root.dir().join("out")));
+        assert_eq!(
+            root.container_path(&root.dir().join("data/f")).as_deref(),
+            Some("/data/f")
+        );
+        std::fs::remove_dir_all(&base)
+    }
+}
