@@ -215,7 +215,7 @@ fn abort_change(d: &Arc<Daemon>, id: &str, req: &Request) -> ApiResult {
     });
     let (running, shown) = aborted.ok_or_else(|| change_not_found(id))??;
     for task in running {
-        services::abort_task(d, &task);
+        exec::abort(d, &task);
     }
     Ok(Reply::Sync(shown))
 }

@@ -247,6 +247,11 @@ impl Changes {
         self.push_log(task_id, "INFO", message, now);
     }
 
+    /// Adds `<time> ERROR <message>` to a task's log without failing it.
+    pub fn log_error(&mut self, task_id: &str, message: &str, now: SystemTime) {
+        self.push_log(task_id, "ERROR", message, now);
+    }
+
     /// Fails a task: logs `ERROR <message>`, remembers it for `err`, status `Error`.
     pub fn fail(&mut self, task_id: &str, message: &str, now: SystemTime) {
         self.push_log(task_id, "ERROR", message, now);

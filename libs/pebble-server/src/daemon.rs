@@ -57,6 +57,7 @@ pub(crate) struct State {
     pub checks: crate::checks::Checks,
     pub identities: crate::identities::Identities,
     pending: Vec<Event>,
+    pending_shutdown: Option<(String, bool)>,
 }
 
 impl Daemon {
@@ -85,12 +86,23 @@ impl Daemon {
         let mut st = self.lock();
         let r = f(&mut st);
         let events = std::mem::take(&mut st.pending);
+        let shutdown = st.pending_shutdown.take();
         drop(st);
         self.cond.notify_all();
         for e in &events {
             self.events.emit(e);
         }
+        if let Some((reason, failure)) = shutdown {
+            self.request_shutdown(&reason, failure);
+        }
         r
+    }
+
+    /// Sleeps for `d` unless the daemon starts shutting down; false if it did.
+    pub fn sleep(&self, d: Duration) -> bool {
+        let deadline = Instant::now() + d;
+        self.wait_for(deadline, |_| None::<()>, || self.stopping());
+        !self.stopping()
     }
 
     /// Waits until `ready` returns a value, `deadline` passes (`None`), or `give_up()` is true
@@ -163,6 +175,11 @@ impl Daemon {
 }
 
 impl State {
+    /// Asks for the daemon to shut down once the lock is released.
+    pub fn request_shutdown(&mut self, reason: String, failure: bool) {
+        self.pending_shutdown.get_or_insert((reason, failure));
+    }
+
     /// Queues an event, delivered once the lock is released.
     pub fn emit(&mut self, event: Event) {
         self.pending.push(event);
@@ -219,6 +236,11 @@ impl State {
     /// Logs an INFO line on a task.
     pub fn task_log(&mut self, task_id: &str, message: &str) {
         self.changes.log(task_id, message, SystemTime::now());
+    }
+
+    /// Logs an ERROR line on a task without failing it.
+    pub fn task_log_error(&mut self, task_id: &str, message: &str) {
+        self.changes.log_error(task_id, message, SystemTime::now());
     }
 
     /// Fails a task with `message` and refreshes its change.

@@ -385,7 +385,9 @@ fn finish_task(st: &mut State, task_id: &str, outcome: &Outcome) {
     if let Some(t) = st.changes.task_mut(task_id) {
         t.data.insert("exit-code".into(), json!(code));
     }
+    let aborted = st.changes.task(task_id).map(|t| t.status) == Some(Status::Abort);
     match outcome {
+        Outcome::Exited(_) if aborted => st.set_task_status(task_id, Status::Undone),
         Outcome::Exited(_) => st.set_task_status(task_id, Status::Done),
         Outcome::TimedOut(t) => st.task_fail(
             task_id,
@@ -650,6 +652,16 @@ fn close(mut ws: WebSocket<UnixStream>) {
             Err(e) if timed_out(&e) => {}
             Err(_) => break,
             Ok(_) => {}
+        }
+    }
+}
+
+/// Aborts a running exec task: its process group is killed.
+pub(crate) fn abort(d: &Daemon, task_id: &str) {
+    if let Some(io) = d.exec.get(task_id) {
+        let proc = io.lock().proc.clone();
+        if let Some(p) = proc {
+            let _ = p.signal_group(libc::SIGKILL);
         }
     }
 }

@@ -26,4 +26,5 @@ mod users;
 
 pub use daemon::Shutdown;
 pub use events::{Event, EventCallback};
+pub use sys::{block_termination_signals, wait_termination_signal};
 pub use server::{DEFAULT_MAX_BODY, Error, RunningServer, Server, ServerConfig, StopHandle, VERSION};

@@ -149,6 +149,10 @@ impl Server {
             crate::planstate::load_layers_dir(&daemon, dir).map_err(Error::Layers)?;
         }
         let listener = bind(&config.socket)?;
+        let socket = config.socket.clone();
+        daemon.set_wake(Box::new(move || {
+            let _ = UnixStream::connect(&socket);
+        }));
         Ok(Server {
             daemon,
             listener,
@@ -173,10 +177,6 @@ impl Server {
     /// every service, check and command, removes the socket, and says why it stopped.
     pub fn serve(self) -> Shutdown {
         let d = self.daemon.clone();
-        let socket = self.socket.clone();
-        d.set_wake(Box::new(move || {
-            let _ = UnixStream::connect(&socket);
-        }));
         d.emit(&Event::Started {
             boot_id: d.boot_id.clone(),
         });
@@ -185,6 +185,7 @@ impl Server {
         }
         let active = Arc::new(AtomicUsize::new(0));
         for stream in self.listener.incoming() {
+            // The wake-up connection of a stop arrives here too.
             if d.stopping() {
                 break;
             }

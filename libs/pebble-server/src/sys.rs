@@ -113,6 +113,41 @@ pub(crate) fn peer_closed(stream: &UnixStream) -> bool {
     )
 }
 
+/// The signals that ask the daemon binary to stop.
+const TERMINATION: [libc::c_int; 3] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP];
+
+fn termination_set() -> libc::sigset_t {
+    // SAFETY: `sigset_t` is a plain C bitmask; sigemptyset initialises it fully before use.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a live local; sigemptyset/sigaddset only write into it.
+    unsafe {
+        libc::sigemptyset(&mut set);
+        for sig in TERMINATION {
+            libc::sigaddset(&mut set, sig);
+        }
+    }
+    set
+}
+
+/// Blocks SIGTERM, SIGINT and SIGHUP in the calling thread and every thread it spawns later, so
+/// that [`wait_termination_signal`] receives them. Call first thing in `main`. (Children get an
+/// empty mask again: std resets it before `exec`.)
+pub fn block_termination_signals() -> io::Result<()> {
+    let set = termination_set();
+    // SAFETY: `set` is a valid, initialised sigset; the old mask is not requested (null).
+    let r = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+    if r == 0 { Ok(()) } else { Err(io::Error::from_raw_os_error(r)) }
+}
+
+/// Waits for one of the blocked termination signals and returns its number.
+pub fn wait_termination_signal() -> io::Result<i32> {
+    let set = termination_set();
+    let mut sig: libc::c_int = 0;
+    // SAFETY: `set` is a valid sigset and `sig` a live local that sigwait writes before returning.
+    let r = unsafe { libc::sigwait(&set, &mut sig) };
+    if r == 0 { Ok(sig) } else { Err(io::Error::from_raw_os_error(r)) }
+}
+
 /// The real UID and GID of this process.
 pub(crate) fn current_ids() -> (u32, u32) {
     // SAFETY: getuid and getgid take no arguments, cannot fail and touch no memory of ours.
