@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -449,6 +448,7 @@ fn execute(
     let stdin = child.stdin.take();
     let proc = Proc::new(child);
     io.lock().proc = Some(proc.clone());
+    io.cond.notify_all();
 
     let exited: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
     let (stdin_tx, stdin_rx) = mpsc::sync_channel::<Vec<u8>>(8);
@@ -456,18 +456,19 @@ fn execute(
         std::thread::spawn(move || write_stdin(stdin, stdin_rx));
     }
     let stdout_rx = spawn_reader(out_reader);
-    let mut pumps: Vec<JoinHandle<()>> = Vec::new();
+    // Each pump drops its sender once its output is sent (`end` included); the task ends then,
+    // while the pumps finish the close handshake on their own.
+    let (sent_tx, sent_rx) = mpsc::channel::<()>();
     {
-        let exited = exited.clone();
-        pumps.push(std::thread::spawn(move || {
-            pump(stdio, stdout_rx, Some(stdin_tx), &exited);
-        }));
+        let (exited, sent) = (exited.clone(), sent_tx.clone());
+        std::thread::spawn(move || pump(stdio, stdout_rx, Some(stdin_tx), &exited, sent));
     }
     if let (Some(ws), Some(reader)) = (stderr_ws, err_reader) {
         let rx = spawn_reader(reader);
-        let exited = exited.clone();
-        pumps.push(std::thread::spawn(move || pump(ws, rx, None, &exited)));
+        let (exited, sent) = (exited.clone(), sent_tx.clone());
+        std::thread::spawn(move || pump(ws, rx, None, &exited, sent));
     }
+    drop(sent_tx);
 
     // The timeout kills the whole process group.
     let (done_tx, done_rx) = mpsc::channel::<()>();
@@ -486,9 +487,8 @@ fn execute(
     drop(done_tx);
     let timed_out = watchdog.is_some_and(|w| w.join().unwrap_or(false));
     *exited.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
-    for p in pumps {
-        let _ = p.join();
-    }
+    // Bounded: a pump gives up on its output DRAIN_AFTER_EXIT after the exit.
+    while sent_rx.recv().is_ok() {}
     match (timed_out, spec.timeout) {
         (true, Some(limit)) => Outcome::TimedOut(limit),
         _ => Outcome::Exited(code),
@@ -559,13 +559,18 @@ fn pump(
     output: Receiver<Vec<u8>>,
     mut stdin: Option<SyncSender<Vec<u8>>>,
     exited: &Mutex<Option<Instant>>,
+    sent: mpsc::Sender<()>,
 ) {
+    let mut sent = Some(sent);
     let _ = ws.get_ref().set_read_timeout(Some(POLL));
     let _ = ws.get_ref().set_write_timeout(Some(WRITE_TIMEOUT));
     let mut out_done = false;
     let mut peer_open = true;
     let mut pending_stdin: Option<Vec<u8>> = None;
     loop {
+        if out_done {
+            sent.take();
+        }
         // Output first: forward everything already read.
         while !out_done {
             match output.try_recv() {
@@ -596,6 +601,9 @@ fn pump(
             if out_done {
                 break;
             }
+        }
+        if out_done {
+            sent.take();
         }
         if !peer_open {
             if out_done {
@@ -640,6 +648,7 @@ fn pump(
             }
         }
     }
+    drop(sent);
     close(ws);
 }
 
@@ -730,6 +739,17 @@ pub(crate) fn attach(d: &Daemon, task_id: &str, ws_id: &str, conn: Conn, key: &s
 /// The control websocket: forwards signals until the process is done; a connection dropped
 /// without a close handshake kills the process (Pebble does the same).
 fn control(io: &ExecIo, mut ws: WebSocket<UnixStream>) {
+    // Like Pebble, read nothing before the process exists: an early signal waits for it.
+    {
+        let mut inner = io.lock();
+        while inner.proc.is_none() && !inner.finished {
+            inner = io
+                .cond
+                .wait_timeout(inner, POLL * 10)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
     let _ = ws.get_ref().set_read_timeout(Some(Duration::from_millis(100)));
     let _ = ws.get_ref().set_write_timeout(Some(WRITE_TIMEOUT));
     loop {
