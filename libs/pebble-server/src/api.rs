@@ -26,7 +26,9 @@ pub(crate) fn route(d: &Arc<Daemon>, req: &Request, conn: &Conn) -> ApiResult {
     let not_allowed = || Err(ApiError::new(405, format!("method {m:?} not allowed")));
     match segs.as_slice() {
         ["v1", "system-info"] => match m {
-            "GET" => Ok(Reply::Sync(json!({"boot-id": d.boot_id, "version": d.opts.version}))),
+            "GET" => Ok(Reply::Sync(
+                json!({"boot-id": d.boot_id, "version": d.opts.version}),
+            )),
             _ => not_allowed(),
         },
         ["v1", "health"] => match m {
@@ -143,7 +145,10 @@ fn websocket(d: &Arc<Daemon>, req: &Request, task_id: &str, ws_id: &str) -> ApiR
 // Changes.
 
 fn get_changes(d: &Arc<Daemon>, req: &Request) -> ApiResult {
-    let select = req.query("select").filter(|s| !s.is_empty()).unwrap_or("in-progress");
+    let select = req
+        .query("select")
+        .filter(|s| !s.is_empty())
+        .unwrap_or("in-progress");
     let want: fn(bool) -> bool = match select {
         "all" => |_| true,
         "in-progress" => |ready| !ready,
@@ -154,7 +159,10 @@ fn get_changes(d: &Arc<Daemon>, req: &Request) -> ApiResult {
             ));
         }
     };
-    let service = req.query("for").filter(|s| !s.is_empty()).map(str::to_string);
+    let service = req
+        .query("for")
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
     let list = d.with_state(|st| {
         st.changes
             .all()
@@ -185,9 +193,8 @@ fn abort_change(d: &Arc<Daemon>, id: &str, req: &Request) -> ApiResult {
     if d.with_state(|st| st.changes.change(id).is_none()) {
         return Err(change_not_found(id));
     }
-    let body: Body = serde_json::from_slice(&req.body).map_err(|e| {
-        ApiError::bad_request(format!("cannot decode data from request body: {e}"))
-    })?;
+    let body: Body = serde_json::from_slice(&req.body)
+        .map_err(|e| ApiError::bad_request(format!("cannot decode data from request body: {e}")))?;
     let action = body.action.unwrap_or_default();
     if action != "abort" {
         return Err(ApiError::bad_request(format!("invalid action {action:?}")));
@@ -241,7 +248,10 @@ fn wait_change(d: &Arc<Daemon>, id: &str, req: &Request, conn: &Conn) -> ApiResu
         Some(None) => Err(change_not_found(id)),
         None if Instant::now() >= deadline => Err(ApiError::new(
             504,
-            format!("timed out waiting for change after {}", duration::format(limit)),
+            format!(
+                "timed out waiting for change after {}",
+                duration::format(limit)
+            ),
         )),
         None => Err(ApiError::internal("request cancelled")),
     }
@@ -259,7 +269,9 @@ fn get_notices(d: &Arc<Daemon>, req: &Request, conn: &Conn) -> ApiResult {
     }
     let user_id = if has_users {
         if req.query("users") != Some("all") {
-            return Err(ApiError::bad_request("invalid \"users\" filter: must be \"all\""));
+            return Err(ApiError::bad_request(
+                "invalid \"users\" filter: must be \"all\"",
+            ));
         }
         None
     } else if has_user_id {
@@ -278,7 +290,10 @@ fn get_notices(d: &Arc<Daemon>, req: &Request, conn: &Conn) -> ApiResult {
         Some(id)
     } else {
         Some(req.peer_uid.ok_or_else(|| {
-            ApiError::new(403, "cannot determine UID of request, so cannot retrieve notices")
+            ApiError::new(
+                403,
+                "cannot determine UID of request, so cannot retrieve notices",
+            )
         })?)
     };
     let asked_types = req.query_list("types");
@@ -352,7 +367,10 @@ fn post_notice(d: &Arc<Daemon>, req: &Request) -> ApiResult {
         data: Option<Value>,
     }
     let uid = req.peer_uid.ok_or_else(|| {
-        ApiError::new(403, "cannot determine UID of request, so cannot create notice")
+        ApiError::new(
+            403,
+            "cannot determine UID of request, so cannot create notice",
+        )
     })?;
     let body: Body = decode(req)?;
     let action = body.action.unwrap_or_default();
@@ -395,13 +413,16 @@ fn post_notice(d: &Arc<Daemon>, req: &Request) -> ApiResult {
                 .map_err(|e| ApiError::bad_request(format!("cannot decode notice data: {e}")))?
         }
     };
-    let recorded =
-        d.with_state(|st| st.record_custom_notice(Some(uid), &key, data, repeat_after));
+    let recorded = d.with_state(|st| st.record_custom_notice(Some(uid), &key, data, repeat_after));
     Ok(Reply::Sync(json!({"id": recorded.id.to_string()})))
 }
 
 fn get_notice(d: &Arc<Daemon>, id: &str) -> ApiResult {
-    d.with_state(|st| st.notices.get(id, SystemTime::now()).map(notices::Notice::to_json))
-        .map(Reply::Sync)
-        .ok_or_else(|| ApiError::not_found(format!("cannot find notice with ID {id:?}")))
+    d.with_state(|st| {
+        st.notices
+            .get(id, SystemTime::now())
+            .map(notices::Notice::to_json)
+    })
+    .map(Reply::Sync)
+    .ok_or_else(|| ApiError::not_found(format!("cannot find notice with ID {id:?}")))
 }

@@ -64,7 +64,9 @@ impl CheckRec {
     }
 
     fn threshold(&self) -> u64 {
-        u64::try_from(self.config.threshold_or_default()).unwrap_or(3).max(1)
+        u64::try_from(self.config.threshold_or_default())
+            .unwrap_or(3)
+            .max(1)
     }
 
     fn status(&self) -> &'static str {
@@ -127,7 +129,12 @@ pub(crate) struct Checks {
 // Starting and stopping.
 
 fn spawn_check_change(st: &mut State, name: &str, recover: bool) -> (String, String) {
-    let config = st.checks.by_name.get(name).map(|r| r.config.clone()).unwrap_or_default();
+    let config = st
+        .checks
+        .by_name
+        .get(name)
+        .map(|r| r.config.clone())
+        .unwrap_or_default();
     let (kind, verb) = if recover {
         ("recover-check", "Recover")
     } else {
@@ -284,7 +291,13 @@ fn run(d: &Arc<Daemon>, name: &str, generation: u64) {
 }
 
 /// Records one result; false if the run is no longer current.
-fn record(d: &Arc<Daemon>, st: &mut State, name: &str, generation: u64, result: Result<(), String>) -> bool {
+fn record(
+    d: &Arc<Daemon>,
+    st: &mut State,
+    name: &str,
+    generation: u64,
+    result: Result<(), String>,
+) -> bool {
     let Some(rec) = st.checks.by_name.get_mut(name) else {
         return false;
     };
@@ -336,7 +349,11 @@ fn record(d: &Arc<Daemon>, st: &mut State, name: &str, generation: u64, result: 
 }
 
 fn run_probe(d: &Arc<Daemon>, p: &Probe) -> Result<(), String> {
-    let period = p.config.period_or_default().to_std().unwrap_or(Duration::from_secs(10));
+    let period = p
+        .config
+        .period_or_default()
+        .to_std()
+        .unwrap_or(Duration::from_secs(10));
     let timeout = p
         .config
         .timeout_or_default()
@@ -346,7 +363,11 @@ fn run_probe(d: &Arc<Daemon>, p: &Probe) -> Result<(), String> {
     if let Some(exec) = &p.config.exec {
         run_exec(d, exec, &p.context, timeout)
     } else if let Some(tcp) = &p.config.tcp {
-        let host = if tcp.host.is_empty() { "localhost" } else { tcp.host.as_str() };
+        let host = if tcp.host.is_empty() {
+            "localhost"
+        } else {
+            tcp.host.as_str()
+        };
         run_tcp(host, tcp.port, timeout)
     } else if let Some(http) = &p.config.http {
         run_http(&http.url, &http.headers, timeout)
@@ -378,7 +399,10 @@ fn run_exec(
         None => d.root.dir().to_path_buf(),
     };
     cmd.current_dir(dir);
-    let user_given = exec.user_id.is_some() || !exec.user.is_empty() || exec.group_id.is_some() || !exec.group.is_empty();
+    let user_given = exec.user_id.is_some()
+        || !exec.user.is_empty()
+        || exec.group_id.is_some()
+        || !exec.group.is_empty();
     let owner = if user_given {
         users::normalize(
             users::id_from_i64(exec.user_id, "user-id")?,
@@ -387,7 +411,12 @@ fn run_exec(
             Some(exec.group.as_str()),
         )
     } else {
-        users::normalize(context.user_id, context.user.as_deref(), context.group_id, context.group.as_deref())
+        users::normalize(
+            context.user_id,
+            context.user.as_deref(),
+            context.group_id,
+            context.group.as_deref(),
+        )
     }?;
     if let Some((uid, gid)) = owner.ids
         && (uid, gid) != crate::sys::current_ids()
@@ -399,7 +428,8 @@ fn run_exec(
     cmd.stdout(writer).stderr(writer2);
     let child = cmd.spawn();
     drop(cmd);
-    let child = child.map_err(|e| format!("cannot start {program:?}: {}", crate::files::errno_text(&e)))?;
+    let child =
+        child.map_err(|e| format!("cannot start {program:?}: {}", crate::files::errno_text(&e)))?;
     let tail = Arc::new(Mutex::new(Tail::new(OUTPUT_LINES, OUTPUT_BYTES)));
     spawn_tail_reader(reader, tail.clone());
     let proc = Proc::new(child);
@@ -418,12 +448,19 @@ fn run_exec(
     drop(done_tx);
     let timed_out = watchdog.join().unwrap_or(false);
     if timed_out {
-        return Err(format!("exec check timed out after {}", crate::duration::format(timeout)));
+        return Err(format!(
+            "exec check timed out after {}",
+            crate::duration::format(timeout)
+        ));
     }
     if code == 0 {
         return Ok(());
     }
-    let mut output = tail.lock().map(|t| t.lines()).unwrap_or_default().join("\n");
+    let mut output = tail
+        .lock()
+        .map(|t| t.lines())
+        .unwrap_or_default()
+        .join("\n");
     if output.len() > OUTPUT_BYTES {
         let mut cut = output.len() - OUTPUT_BYTES;
         while !output.is_char_boundary(cut) {
@@ -441,7 +478,10 @@ fn run_exec(
 fn run_tcp(host: &str, port: i64, timeout: Duration) -> Result<(), String> {
     let fail = |e: &dyn std::fmt::Display| format!("dial tcp {host}:{port}: {e}");
     let port = u16::try_from(port).map_err(|_| fail(&"invalid port"))?;
-    let addrs: Vec<_> = (host, port).to_socket_addrs().map_err(|e| fail(&e))?.collect();
+    let addrs: Vec<_> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| fail(&e))?
+        .collect();
     let mut last = String::from("no addresses");
     for addr in addrs {
         match TcpStream::connect_timeout(&addr, timeout) {
@@ -453,7 +493,11 @@ fn run_tcp(host: &str, port: i64, timeout: Duration) -> Result<(), String> {
 }
 
 /// A plain-HTTP GET: success on any 2xx status.
-fn run_http(url: &str, headers: &BTreeMap<String, String>, timeout: Duration) -> Result<(), String> {
+fn run_http(
+    url: &str,
+    headers: &BTreeMap<String, String>,
+    timeout: Duration,
+) -> Result<(), String> {
     let fail = |e: &dyn std::fmt::Display| format!("Get {url:?}: {e}");
     let rest = url
         .strip_prefix("http://")
@@ -516,7 +560,9 @@ fn level_param(req: &Request) -> Result<Option<CheckLevel>, ApiError> {
         "" => Ok(None),
         "alive" => Ok(Some(CheckLevel::Alive)),
         "ready" => Ok(Some(CheckLevel::Ready)),
-        _ => Err(ApiError::bad_request("level must be \"alive\" or \"ready\"")),
+        _ => Err(ApiError::bad_request(
+            "level must be \"alive\" or \"ready\"",
+        )),
     }
 }
 
@@ -643,9 +689,11 @@ mod tests {
 
     #[test]
     fn check_info_omits_empty_fields() {
-        let mut config = Check::default();
-        config.threshold = 3;
-        config.startup = Some(Startup::Disabled);
+        let config = Check {
+            threshold: 3,
+            startup: Some(Startup::Disabled),
+            ..Check::default()
+        };
         let rec = CheckRec::new(config);
         let v = rec.to_json("db");
         assert_eq!(

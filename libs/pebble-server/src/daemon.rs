@@ -37,7 +37,6 @@ pub(crate) struct Daemon {
     pub boot_id: String,
     pub root: Root,
     pub opts: Options,
-    pub daemon_uid: u32,
     state: Mutex<State>,
     cond: Condvar,
     events: EventSink,
@@ -66,7 +65,6 @@ impl Daemon {
             boot_id: uuid::Uuid::new_v4().to_string(),
             root,
             opts,
-            daemon_uid: crate::sys::current_ids().0,
             state: Mutex::new(State::default()),
             cond: Condvar::new(),
             events,
@@ -160,7 +158,12 @@ impl Daemon {
         }
         self.stopping.store(true, Ordering::SeqCst);
         self.cond.notify_all();
-        if let Some(wake) = self.wake.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+        if let Some(wake) = self
+            .wake
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
             wake();
         }
     }
@@ -213,8 +216,14 @@ impl State {
             data.insert("kind".to_string(), c.kind.clone());
             data.extend(c.notice_data.clone());
         }
-        self.notices
-            .record(None, "change-update", change_id, data, None, SystemTime::now());
+        self.notices.record(
+            None,
+            "change-update",
+            change_id,
+            data,
+            None,
+            SystemTime::now(),
+        );
     }
 
     /// Adds a task to a change.
@@ -285,9 +294,14 @@ impl State {
         data: BTreeMap<String, String>,
         repeat_after: Option<Duration>,
     ) -> Recorded {
-        let r = self
-            .notices
-            .record(user_id, "custom", key, data, repeat_after, SystemTime::now());
+        let r = self.notices.record(
+            user_id,
+            "custom",
+            key,
+            data,
+            repeat_after,
+            SystemTime::now(),
+        );
         if r.repeated {
             self.emit(Event::CustomNotice {
                 id: r.id.to_string(),
@@ -297,12 +311,5 @@ impl State {
             });
         }
         r
-    }
-
-    /// Whether a change is ready (unknown changes count as ready: they were pruned).
-    pub fn change_ready(&self, change_id: &str) -> bool {
-        self.changes
-            .change(change_id)
-            .is_none_or(|c| self.changes.status(c).ready())
     }
 }

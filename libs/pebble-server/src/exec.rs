@@ -182,9 +182,8 @@ pub(crate) fn post(d: &Arc<Daemon>, req: &Request) -> ApiResult {
         None => None,
     };
     let daemon_path = std::env::var("PATH").unwrap_or_else(|_| DEFAULT_PATH.to_string());
-    let program = find_executable(&command[0], &daemon_path).ok_or_else(|| {
-        ApiError::bad_request(format!("cannot find executable {:?}", command[0]))
-    })?;
+    let program = find_executable(&command[0], &daemon_path)
+        .ok_or_else(|| ApiError::bad_request(format!("cannot find executable {:?}", command[0])))?;
     let context = match r.service_context.as_deref().filter(|s| !s.is_empty()) {
         Some(name) => d
             .with_state(|st| st.exec_context(name))
@@ -199,7 +198,12 @@ pub(crate) fn post(d: &Arc<Daemon>, req: &Request) -> ApiResult {
         || r.user.as_deref().is_some_and(|u| !u.is_empty())
         || r.group.as_deref().is_some_and(|g| !g.is_empty());
     let owner = if user_given {
-        users::normalize(request_ids.0, r.user.as_deref(), request_ids.1, r.group.as_deref())
+        users::normalize(
+            request_ids.0,
+            r.user.as_deref(),
+            request_ids.1,
+            r.group.as_deref(),
+        )
     } else {
         users::normalize(
             context.user_id,
@@ -230,15 +234,17 @@ pub(crate) fn post(d: &Arc<Daemon>, req: &Request) -> ApiResult {
     }
     env.extend(context.environment.clone());
     env.extend(r.environment.clone().unwrap_or_default());
-    env.entry("PATH".into()).or_insert_with(|| DEFAULT_PATH.into());
-    if env.get("HOME").is_none_or(String::is_empty) || env.get("USER").is_none_or(String::is_empty) {
-        if let Some((home, name)) = users::home_of(target_uid) {
-            if env.get("HOME").is_none_or(String::is_empty) {
-                env.insert("HOME".into(), home);
-            }
-            if env.get("USER").is_none_or(String::is_empty) {
-                env.insert("USER".into(), name);
-            }
+    env.entry("PATH".into())
+        .or_insert_with(|| DEFAULT_PATH.into());
+    let missing = |env: &BTreeMap<String, String>, k: &str| env.get(k).is_none_or(String::is_empty);
+    if (missing(&env, "HOME") || missing(&env, "USER"))
+        && let Some((home, name)) = users::home_of(target_uid)
+    {
+        if missing(&env, "HOME") {
+            env.insert("HOME".into(), home);
+        }
+        if missing(&env, "USER") {
+            env.insert("USER".into(), name);
         }
     }
     env.entry("LANG".into()).or_insert_with(|| "C.UTF-8".into());
@@ -390,7 +396,10 @@ fn finish_task(st: &mut State, task_id: &str, outcome: &Outcome) {
         Outcome::Exited(_) => st.set_task_status(task_id, Status::Done),
         Outcome::TimedOut(t) => st.task_fail(
             task_id,
-            &format!("timed out after {}: context deadline exceeded", duration::format(*t)),
+            &format!(
+                "timed out after {}: context deadline exceeded",
+                duration::format(*t)
+            ),
         ),
         Outcome::StartFailed(e) => st.task_fail(task_id, e),
     }
@@ -680,7 +689,9 @@ pub(crate) fn claim(d: &Daemon, task_id: &str, ws_id: &str) -> Result<(), ApiErr
     let kind = d.with_state(|st| st.changes.task(task_id).map(|t| t.kind.clone()));
     match kind.as_deref() {
         None => {
-            return Err(ApiError::not_found(format!("cannot find task with id {task_id:?}")));
+            return Err(ApiError::not_found(format!(
+                "cannot find task with id {task_id:?}"
+            )));
         }
         Some("exec") => {}
         Some(_) => {
@@ -689,8 +700,11 @@ pub(crate) fn claim(d: &Daemon, task_id: &str, ws_id: &str) -> Result<(), ApiErr
             )));
         }
     }
-    let not_found =
-        || ApiError::not_found(format!("cannot find {ws_id} websocket for task {task_id:?}"));
+    let not_found = || {
+        ApiError::not_found(format!(
+            "cannot find {ws_id} websocket for task {task_id:?}"
+        ))
+    };
     let io = d.exec.get(task_id).ok_or_else(not_found)?;
     let known = ws_id == "control" || ws_id == "stdio" || (ws_id == "stderr" && io.split_stderr);
     if !known {
@@ -701,7 +715,9 @@ pub(crate) fn claim(d: &Daemon, task_id: &str, ws_id: &str) -> Result<(), ApiErr
         return Err(not_found());
     }
     if !inner.claimed.insert(ws_id.to_string()) {
-        return Err(ApiError::internal(format!("{ws_id} websocket already connected")));
+        return Err(ApiError::internal(format!(
+            "{ws_id} websocket already connected"
+        )));
     }
     Ok(())
 }
@@ -750,7 +766,9 @@ fn control(io: &ExecIo, mut ws: WebSocket<UnixStream>) {
                 .0;
         }
     }
-    let _ = ws.get_ref().set_read_timeout(Some(Duration::from_millis(100)));
+    let _ = ws
+        .get_ref()
+        .set_read_timeout(Some(Duration::from_millis(100)));
     let _ = ws.get_ref().set_write_timeout(Some(WRITE_TIMEOUT));
     loop {
         if io.lock().finished {

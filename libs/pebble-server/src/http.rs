@@ -115,10 +115,6 @@ impl Conn {
         }
     }
 
-    pub fn stream(&self) -> &UnixStream {
-        &self.stream
-    }
-
     /// The stream and any bytes already read past the request (for a websocket upgrade).
     pub fn into_parts(self) -> (UnixStream, Vec<u8>) {
         (self.stream, self.buf)

@@ -47,7 +47,10 @@ fn validate(name: &str, identity: &Map<String, Value>) -> Result<(), ApiError> {
             "identity {name:?} has invalid access {access:?}"
         )));
     }
-    if !["local", "basic", "cert"].iter().any(|k| identity.contains_key(*k)) {
+    if !["local", "basic", "cert"]
+        .iter()
+        .any(|k| identity.contains_key(*k))
+    {
         return Err(ApiError::bad_request(format!(
             "identity {name:?} must have at least one type (\"local\", \"basic\" or \"cert\")"
         )));

@@ -1,5 +1,4 @@
 //! A Pebble-compatible daemon for the local model.
-#![allow(dead_code)]
 
 mod api;
 mod changes;
@@ -26,5 +25,7 @@ mod users;
 
 pub use daemon::Shutdown;
 pub use events::{Event, EventCallback};
+pub use server::{
+    DEFAULT_MAX_BODY, Error, RunningServer, Server, ServerConfig, StopHandle, VERSION,
+};
 pub use sys::{block_termination_signals, wait_termination_signal};
-pub use server::{DEFAULT_MAX_BODY, Error, RunningServer, Server, ServerConfig, StopHandle, VERSION};

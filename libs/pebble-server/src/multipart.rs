@@ -126,8 +126,11 @@ pub(crate) fn header_params(value: &str) -> Vec<(String, String)> {
     out
 }
 
-/// Builds a multipart body from parts given as (headers, body).
-pub(crate) fn write(boundary: &str, parts: &[(Vec<(String, String)>, Vec<u8>)]) -> Vec<u8> {
+/// A part to write: its headers (name, value) and its body.
+pub(crate) type OutPart = (Vec<(String, String)>, Vec<u8>);
+
+/// Builds a multipart body from parts.
+pub(crate) fn write(boundary: &str, parts: &[OutPart]) -> Vec<u8> {
     let mut out = Vec::new();
     for (headers, body) in parts {
         out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());

@@ -27,7 +27,13 @@ impl PlanState {
     }
 
     /// Adds a layer as `POST /v1/layers` does; on error nothing changes.
-    pub fn add(&mut self, label: &str, text: &str, combine: bool, inner: bool) -> Result<(), ApiError> {
+    pub fn add(
+        &mut self,
+        label: &str,
+        text: &str,
+        combine: bool,
+        inner: bool,
+    ) -> Result<(), ApiError> {
         let layer = Layer::parse(label, text, &[]).map_err(|e| {
             ApiError::bad_request(format!("cannot parse layer YAML: {}", e.message()))
         })?;
@@ -116,7 +122,9 @@ pub(crate) fn load_layers_dir(d: &Arc<Daemon>, dir: &Path) -> Result<(), String>
         };
         let parsed = stem
             .split_once('-')
-            .filter(|(n, label)| n.len() == 3 && n.bytes().all(|c| c.is_ascii_digit()) && !label.is_empty())
+            .filter(|(n, label)| {
+                n.len() == 3 && n.bytes().all(|c| c.is_ascii_digit()) && !label.is_empty()
+            })
             .and_then(|(n, label)| Some((n.parse::<u32>().ok()?, label.to_string())));
         let Some((order, label)) = parsed else {
             return Err(format!(
@@ -124,14 +132,17 @@ pub(crate) fn load_layers_dir(d: &Arc<Daemon>, dir: &Path) -> Result<(), String>
             ));
         };
         if let Some((_, other, _)) = layers.iter().find(|(o, l, _)| *o == order || *l == label) {
-            return Err(format!("invalid layer filename: {name:?} clashes with layer {other:?}"));
+            return Err(format!(
+                "invalid layer filename: {name:?} clashes with layer {other:?}"
+            ));
         }
         layers.push((order, label, entry.path()));
     }
     layers.sort();
     d.with_state(|st| {
         for (_, label, path) in &layers {
-            let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
             st.plan
                 .add(label, &text, false, false)
                 .map_err(|e| format!("{}: {}", path.display(), e.message))?;

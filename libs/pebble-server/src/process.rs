@@ -25,10 +25,6 @@ impl Proc {
         })
     }
 
-    pub fn pid(&self) -> u32 {
-        self.pid
-    }
-
     fn lock(&self) -> MutexGuard<'_, Option<Child>> {
         self.child.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -67,11 +63,6 @@ impl Proc {
             Ok(status) => exit_code(status),
             Err(_) => -1,
         }
-    }
-
-    /// Whether the process has been reaped.
-    pub fn reaped(&self) -> bool {
-        self.lock().is_none()
     }
 }
 
@@ -216,7 +207,6 @@ mod tests {
         proc.signal_group(libc::SIGTERM)?;
         let code = proc.wait(|| true);
         assert_eq!(code, 128 + libc::SIGTERM);
-        assert!(proc.reaped());
         assert!(proc.signal(libc::SIGTERM).is_err());
         Ok(())
     }

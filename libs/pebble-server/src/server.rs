@@ -5,8 +5,8 @@ use std::fmt;
 use std::io;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -135,8 +135,10 @@ pub struct Server {
 impl Server {
     /// Creates the root, binds the socket and loads the layers directory.
     pub fn new(config: ServerConfig) -> Result<Server, Error> {
-        let root = Root::new(&config.root)
-            .map_err(io_err(format!("cannot create root {}", config.root.display())))?;
+        let root = Root::new(&config.root).map_err(io_err(format!(
+            "cannot create root {}",
+            config.root.display()
+        )))?;
         let events = EventSink::new(config.on_event.clone(), config.events_file.as_deref())
             .map_err(io_err("cannot open the events file"))?;
         let opts = Options {
@@ -307,15 +309,16 @@ impl Drop for RunningServer {
 
 fn bind(socket: &Path) -> Result<UnixListener, Error> {
     if let Some(dir) = socket.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(io_err(format!("cannot create {}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(io_err(format!("cannot create {}", dir.display())))?;
     }
     if socket.exists() {
         if UnixStream::connect(socket).is_ok() {
             return Err(Error::SocketInUse(socket.to_path_buf()));
         }
-        std::fs::remove_file(socket)
-            .map_err(io_err(format!("cannot remove stale socket {}", socket.display())))?;
+        std::fs::remove_file(socket).map_err(io_err(format!(
+            "cannot remove stale socket {}",
+            socket.display()
+        )))?;
     }
     UnixListener::bind(socket).map_err(io_err(format!("cannot bind {}", socket.display())))
 }

@@ -138,15 +138,6 @@ pub(crate) struct Services {
     by_name: BTreeMap<String, Svc>,
 }
 
-impl Services {
-    /// Whether a service is starting or running (a check's `service-context` needs nothing more).
-    pub fn is_running(&self, name: &str) -> bool {
-        self.by_name
-            .get(name)
-            .is_some_and(|s| matches!(s.state, SvcState::Starting | SvcState::Running))
-    }
-}
-
 fn action_for(config: &Service, success: bool) -> (ServiceAction, &'static str) {
     let (action, on) = if success {
         (config.on_success.clone(), "on-success")
@@ -190,7 +181,8 @@ fn spawn_process(d: &Arc<Daemon>, name: &str, svc: &mut Svc) -> Result<(), Strin
         if (uid, gid) != crate::sys::current_ids() {
             cmd.uid(uid).gid(gid);
         }
-        if (env.get("HOME").is_none_or(String::is_empty) || env.get("USER").is_none_or(String::is_empty))
+        if (env.get("HOME").is_none_or(String::is_empty)
+            || env.get("USER").is_none_or(String::is_empty))
             && let Some((home, user)) = users::home_of(uid)
         {
             env.entry("HOME".into()).or_insert(home);
@@ -231,7 +223,13 @@ fn spawn_process(d: &Arc<Daemon>, name: &str, svc: &mut Svc) -> Result<(), Strin
 }
 
 /// Runs `f` on the service after `delay`, unless the daemon stops first.
-fn after(d: &Arc<Daemon>, delay: Duration, name: &str, f: fn(&Arc<Daemon>, &mut State, &str, u64), generation: u64) {
+fn after(
+    d: &Arc<Daemon>,
+    delay: Duration,
+    name: &str,
+    f: fn(&Arc<Daemon>, &mut State, &str, u64),
+    generation: u64,
+) {
     let (d, name) = (d.clone(), name.to_string());
     std::thread::spawn(move || {
         if d.sleep(delay) {
@@ -324,8 +322,14 @@ fn exited(d: &Arc<Daemon>, st: &mut State, name: &str, generation: u64, code: i3
 }
 
 fn next_backoff(config: &Service, current: Duration) -> Duration {
-    let delay = config.backoff_delay_or_default().to_std().unwrap_or_default();
-    let limit = config.backoff_limit_or_default().to_std().unwrap_or_default();
+    let delay = config
+        .backoff_delay_or_default()
+        .to_std()
+        .unwrap_or_default();
+    let limit = config
+        .backoff_limit_or_default()
+        .to_std()
+        .unwrap_or_default();
     if current.is_zero() {
         return delay;
     }
@@ -509,10 +513,9 @@ fn run_task(d: &Arc<Daemon>, task: &str, op: Op, name: &str) {
     // Bounded by the service's own timers; the margin only guards against a lost wake-up.
     let margin = Duration::from_secs(30);
     let limit = d.with_state(|st| {
-        st.services
-            .by_name
-            .get(name)
-            .map_or(margin, |s| s.kill_delay() + FAIL_DELAY + d.opts.okay_delay + margin)
+        st.services.by_name.get(name).map_or(margin, |s| {
+            s.kill_delay() + FAIL_DELAY + d.opts.okay_delay + margin
+        })
     });
     let result = d.wait_for(
         Instant::now() + limit,
@@ -539,7 +542,10 @@ fn run_task(d: &Arc<Daemon>, task: &str, op: Op, name: &str) {
                 .unwrap_or_default();
             if !lines.is_empty() {
                 let shown: Vec<String> = lines.iter().map(|l| format!("    {l}")).collect();
-                st.task_log(task, &format!("Most recent service output:\n{}", shown.join("\n")));
+                st.task_log(
+                    task,
+                    &format!("Most recent service output:\n{}", shown.join("\n")),
+                );
             }
             st.task_fail(task, &format!("service start attempt: {e}"));
         }
@@ -551,6 +557,9 @@ fn run_task(d: &Arc<Daemon>, task: &str, op: Op, name: &str) {
 
 /// A task of a service change: its id, what it does, to which service.
 type Step = (String, Op, String);
+
+/// A phase of a service change before its tasks exist: what it does, in which lanes.
+type Phase = (Op, Vec<Vec<String>>);
 
 /// Runs a change's phases in order; within a phase, lanes in parallel, a lane's steps in order.
 fn run_change(d: Arc<Daemon>, phases: Vec<Vec<Vec<Step>>>) {
@@ -570,8 +579,9 @@ fn run_change(d: Arc<Daemon>, phases: Vec<Vec<Vec<Step>>>) {
                 let d = d.clone();
                 std::thread::spawn(move || {
                     for (task, op, name) in &lane {
-                        let pending =
-                            d.with_state(|st| st.changes.task(task).map(|t| t.status) == Some(Status::Do));
+                        let pending = d.with_state(|st| {
+                            st.changes.task(task).map(|t| t.status) == Some(Status::Do)
+                        });
                         if !pending {
                             continue;
                         }
@@ -579,7 +589,9 @@ fn run_change(d: Arc<Daemon>, phases: Vec<Vec<Vec<Step>>>) {
                         run_task(&d, task, *op, name);
                     }
                     lane.iter().any(|(task, _, _)| {
-                        d.with_state(|st| st.changes.task(task).map(|t| t.status) != Some(Status::Done))
+                        d.with_state(|st| {
+                            st.changes.task(task).map(|t| t.status) != Some(Status::Done)
+                        })
                     })
                 })
             })
@@ -604,7 +616,11 @@ pub(crate) fn get(d: &Arc<Daemon>, req: &Request) -> ApiResult {
             .map(|(name, config)| {
                 let mut m = Map::new();
                 m.insert("name".into(), json!(name));
-                let startup = if config.is_enabled() { "enabled" } else { "disabled" };
+                let startup = if config.is_enabled() {
+                    "enabled"
+                } else {
+                    "disabled"
+                };
                 m.insert("startup".into(), json!(startup));
                 let svc = st.services.by_name.get(name);
                 let current = svc.map_or("inactive", |s| s.state.status());
@@ -646,7 +662,12 @@ pub(crate) fn post(d: &Arc<Daemon>, req: &Request) -> ApiResult {
     })
 }
 
-fn create_change(d: &Arc<Daemon>, st: &mut State, action: &str, names: &[String]) -> Result<String, ApiError> {
+fn create_change(
+    d: &Arc<Daemon>,
+    st: &mut State,
+    action: &str,
+    names: &[String],
+) -> Result<String, ApiError> {
     match action {
         "start" | "stop" | "restart" => {
             if names.is_empty() {
@@ -657,7 +678,9 @@ fn create_change(d: &Arc<Daemon>, st: &mut State, action: &str, names: &[String]
         }
         "replan" | "autostart" => {
             if !names.is_empty() {
-                return Err(ApiError::bad_request(format!("{action} accepts no service names")));
+                return Err(ApiError::bad_request(format!(
+                    "{action} accepts no service names"
+                )));
             }
         }
         other => return Err(ApiError::bad_request(format!("invalid action {other:?}"))),
@@ -677,14 +700,18 @@ fn create_change(d: &Arc<Daemon>, st: &mut State, action: &str, names: &[String]
         order::lanes(&plan, &order).map_err(|e| fail(e.message().to_string()))
     };
     // (op, lanes) per phase, and the names shown in the summary.
-    let (phases, shown): (Vec<(Op, Vec<Vec<String>>)>, Vec<String>) = match action {
+    let (phases, shown): (Vec<Phase>, Vec<String>) = match action {
         "start" => (vec![(Op::Start, ordered(false, names)?)], names.to_vec()),
         "stop" => (vec![(Op::Stop, ordered(true, names)?)], names.to_vec()),
         "restart" => {
             // Only the named services stop (not their dependents); starts bring their requires.
             let stop_lanes: Vec<Vec<String>> = ordered(true, names)?
                 .into_iter()
-                .map(|lane| lane.into_iter().filter(|n| names.contains(n)).collect::<Vec<_>>())
+                .map(|lane| {
+                    lane.into_iter()
+                        .filter(|n| names.contains(n))
+                        .collect::<Vec<_>>()
+                })
                 .filter(|lane| !lane.is_empty())
                 .collect();
             (
@@ -699,7 +726,9 @@ fn create_change(d: &Arc<Daemon>, st: &mut State, action: &str, names: &[String]
                 .map(|(n, _)| n.clone())
                 .collect();
             if enabled.is_empty() {
-                return Err(ApiError::bad_request("no default services").kind("no-default-services"));
+                return Err(
+                    ApiError::bad_request("no default services").kind("no-default-services")
+                );
             }
             let lanes = ordered(false, &enabled)?;
             let shown = lanes.iter().flatten().cloned().collect();
@@ -708,16 +737,15 @@ fn create_change(d: &Arc<Daemon>, st: &mut State, action: &str, names: &[String]
         _ => {
             // replan: services whose config changed since they were started, plus every
             // enabled service.
-            let changed: Vec<String> = plan
-                .iter()
-                .filter(|(n, config)| {
-                    st.services
-                        .by_name
-                        .get(*n)
-                        .is_some_and(|svc| svc.state != SvcState::Initial && svc.config != **config)
-                })
-                .map(|(n, _)| n.clone())
-                .collect();
+            let changed: Vec<String> =
+                plan.iter()
+                    .filter(|(n, config)| {
+                        st.services.by_name.get(*n).is_some_and(|svc| {
+                            svc.state != SvcState::Initial && svc.config != **config
+                        })
+                    })
+                    .map(|(n, _)| n.clone())
+                    .collect();
             let mut start: Vec<String> = changed.clone();
             for (n, s) in &plan {
                 if s.is_enabled() && !start.contains(n) {
@@ -729,7 +757,11 @@ fn create_change(d: &Arc<Daemon>, st: &mut State, action: &str, names: &[String]
             } else {
                 ordered(true, &changed)?
                     .into_iter()
-                    .map(|lane| lane.into_iter().filter(|n| changed.contains(n)).collect::<Vec<_>>())
+                    .map(|lane| {
+                        lane.into_iter()
+                            .filter(|n| changed.contains(n))
+                            .collect::<Vec<_>>()
+                    })
                     .filter(|lane| !lane.is_empty())
                     .collect()
             };
@@ -740,13 +772,20 @@ fn create_change(d: &Arc<Daemon>, st: &mut State, action: &str, names: &[String]
             };
             crate::checks::start_enabled(d, st);
             let shown = start_lanes.iter().flatten().cloned().collect();
-            (vec![(Op::Stop, stop_lanes), (Op::Start, start_lanes)], shown)
+            (
+                vec![(Op::Stop, stop_lanes), (Op::Start, start_lanes)],
+                shown,
+            )
         }
     };
     let summary = match shown.as_slice() {
         [] => format!("{} - no services", title(action)),
         [one] => format!("{} service {one:?}", title(action)),
-        [first, rest @ ..] => format!("{} service {first:?} and {} more", title(action), rest.len()),
+        [first, rest @ ..] => format!(
+            "{} service {first:?} and {} more",
+            title(action),
+            rest.len()
+        ),
     };
     let change = st.spawn_change(action, &summary);
     let mut involved: BTreeSet<String> = BTreeSet::new();
@@ -837,10 +876,17 @@ pub(crate) fn check_failed(d: &Arc<Daemon>, st: &mut State, check: &str) {
         .plan()
         .services
         .iter()
-        .filter_map(|(n, s)| s.on_check_failure.get(check).map(|a| (n.clone(), a.clone())))
+        .filter_map(|(n, s)| {
+            s.on_check_failure
+                .get(check)
+                .map(|a| (n.clone(), a.clone()))
+        })
         .collect();
     for (name, action) in actions {
-        let reason = format!("service {name:?} on-check-failure action is {:?}", action.as_str());
+        let reason = format!(
+            "service {name:?} on-check-failure action is {:?}",
+            action.as_str()
+        );
         match action {
             ServiceAction::Shutdown => st.request_shutdown(reason, true),
             ServiceAction::SuccessShutdown => st.request_shutdown(reason, false),
@@ -870,7 +916,9 @@ pub(crate) fn stop_all(d: &Arc<Daemon>) {
                     svc.transition(SvcState::Terminating);
                     longest = longest.max(svc.kill_delay());
                 }
-                SvcState::Terminating | SvcState::Killing => longest = longest.max(svc.kill_delay()),
+                SvcState::Terminating | SvcState::Killing => {
+                    longest = longest.max(svc.kill_delay())
+                }
                 SvcState::Backoff => {
                     svc.generation += 1;
                     svc.transition(SvcState::Stopped);
@@ -887,7 +935,9 @@ pub(crate) fn stop_all(d: &Arc<Daemon>) {
             .all(|s| s.proc.is_none())
             .then_some(())
     };
-    if d.wait_for(Instant::now() + kill_delay, all_stopped, || false).is_some() {
+    if d.wait_for(Instant::now() + kill_delay, all_stopped, || false)
+        .is_some()
+    {
         return;
     }
     d.with_state(|st| {
@@ -917,8 +967,14 @@ mod tests {
         }
         assert_eq!(seen, [100, 300, 500, 500]);
         let defaults = Service::replace("x");
-        assert_eq!(next_backoff(&defaults, Duration::ZERO), Duration::from_millis(500));
-        assert_eq!(next_backoff(&defaults, Duration::from_millis(500)), Duration::from_secs(1));
+        assert_eq!(
+            next_backoff(&defaults, Duration::ZERO),
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            next_backoff(&defaults, Duration::from_millis(500)),
+            Duration::from_secs(1)
+        );
     }
 
     #[test]

@@ -136,7 +136,11 @@ pub fn block_termination_signals() -> io::Result<()> {
     let set = termination_set();
     // SAFETY: `set` is a valid, initialised sigset; the old mask is not requested (null).
     let r = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
-    if r == 0 { Ok(()) } else { Err(io::Error::from_raw_os_error(r)) }
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::from_raw_os_error(r))
+    }
 }
 
 /// Waits for one of the blocked termination signals and returns its number.
@@ -145,7 +149,11 @@ pub fn wait_termination_signal() -> io::Result<i32> {
     let mut sig: libc::c_int = 0;
     // SAFETY: `set` is a valid sigset and `sig` a live local that sigwait writes before returning.
     let r = unsafe { libc::sigwait(&set, &mut sig) };
-    if r == 0 { Ok(sig) } else { Err(io::Error::from_raw_os_error(r)) }
+    if r == 0 {
+        Ok(sig)
+    } else {
+        Err(io::Error::from_raw_os_error(r))
+    }
 }
 
 /// The real UID and GID of this process.

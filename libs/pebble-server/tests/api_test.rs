@@ -16,13 +16,18 @@ fn system_info_is_a_sync_envelope_with_a_stable_boot_id() {
     let boot = body["result"]["boot-id"].as_str().unwrap().to_string();
     assert_eq!(boot, p.server.as_ref().unwrap().boot_id());
     assert_eq!(body["result"]["version"], pebble_server::VERSION);
-    assert_eq!(p.get("/v1/system-info").1["result"]["boot-id"], boot.as_str());
+    assert_eq!(
+        p.get("/v1/system-info").1["result"]["boot-id"],
+        boot.as_str()
+    );
     // A restarted server (same socket) has a new boot id: Juju's pebble-ready trigger.
     let socket = p.socket.clone();
     let root = p.root.clone();
     let mut p = p;
     drop(p.server.take());
-    let again = pebble_server::Server::new(pebble_server::ServerConfig::new(&socket, &root)).unwrap().spawn();
+    let again = pebble_server::Server::new(pebble_server::ServerConfig::new(&socket, &root))
+        .unwrap()
+        .spawn();
     let (_, body) = json(&socket, "GET", "/v1/system-info", None);
     assert_ne!(body["result"]["boot-id"], boot.as_str());
     assert_eq!(body["result"]["boot-id"], again.boot_id());
@@ -43,7 +48,10 @@ fn unknown_paths_and_methods_get_pebbles_errors() {
     assert_eq!(status, 405);
     assert_eq!(body["result"]["message"], r#"method "PUT" not allowed"#);
     let (status, body) = p.get("/v1/services/web");
-    assert_eq!((status, body["result"]["message"].as_str()), (400, Some("not implemented")));
+    assert_eq!(
+        (status, body["result"]["message"].as_str()),
+        (400, Some("not implemented"))
+    );
 }
 
 #[test]
@@ -55,10 +63,16 @@ fn unknown_changes_are_404_on_get_and_wait() {
         r#"{"type":"error","status-code":404,"status":"Not Found","result":{"message":"cannot find change with id \"99\""}}"#
     );
     let (status, body) = p.get("/v1/changes/99/wait?timeout=1s");
-    assert_eq!((status, body["result"]["message"].as_str()), (404, Some("cannot find change with id \"99\"")));
+    assert_eq!(
+        (status, body["result"]["message"].as_str()),
+        (404, Some("cannot find change with id \"99\""))
+    );
     let (status, body) = p.get("/v1/changes?select=some");
     assert_eq!(status, 400);
-    assert_eq!(body["result"]["message"], "select should be one of: all,in-progress,ready");
+    assert_eq!(
+        body["result"]["message"],
+        "select should be one of: all,in-progress,ready"
+    );
     // No changes yet: an empty list, never null.
     assert_eq!(p.get("/v1/changes?select=all").1["result"], json!([]));
 }
@@ -66,17 +80,32 @@ fn unknown_changes_are_404_on_get_and_wait() {
 #[test]
 fn bad_bodies_and_bad_requests_are_400() {
     let p = start("badbody");
-    let r = request(&p.socket, "POST", "/v1/services", &[("Content-Type", "application/json")], b"{nope");
+    let r = request(
+        &p.socket,
+        "POST",
+        "/v1/services",
+        &[("Content-Type", "application/json")],
+        b"{nope",
+    );
     assert_eq!(r.status, 400);
     let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
-    assert!(v["result"]["message"].as_str().unwrap().starts_with("cannot decode request body: "));
+    assert!(
+        v["result"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("cannot decode request body: ")
+    );
     // Garbage instead of HTTP.
     let r = raw(&p.socket, b"NOT HTTP AT ALL\r\n\r\n");
     assert_eq!(r.status, 400);
     // A body over the limit is refused before it is read.
     let r = raw(
         &p.socket,
-        format!("POST /v1/layers HTTP/1.1\r\nContent-Length: {}\r\n\r\n", u64::MAX / 2).as_bytes(),
+        format!(
+            "POST /v1/layers HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
+            u64::MAX / 2
+        )
+        .as_bytes(),
     );
     assert_eq!(r.status, 413);
 }
@@ -94,7 +123,9 @@ fn chunked_bodies_and_keep_alive_work() {
     req.extend_from_slice(b);
     req.extend_from_slice(b"\r\n0\r\n\r\n");
     // Two requests on one connection: the first keeps it open.
-    req.extend_from_slice(b"GET /v1/notices?types=custom HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    req.extend_from_slice(
+        b"GET /v1/notices?types=custom HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    );
     let mut s = std::os::unix::net::UnixStream::connect(&p.socket).unwrap();
     s.set_read_timeout(Some(DEADLINE)).unwrap();
     s.write_all(&req).unwrap();
@@ -118,8 +149,14 @@ fn stopping_removes_the_socket_and_reports_why() {
     assert!(!shutdown.failure);
     assert!(!p.socket.exists());
     let events = p.events();
-    assert!(matches!(events.first(), Some(pebble_server::Event::Started { .. })));
-    assert!(matches!(events.last(), Some(pebble_server::Event::Shutdown { .. })));
+    assert!(matches!(
+        events.first(),
+        Some(pebble_server::Event::Started { .. })
+    ));
+    assert!(matches!(
+        events.last(),
+        Some(pebble_server::Event::Shutdown { .. })
+    ));
 }
 
 #[test]
@@ -138,12 +175,24 @@ fn identities_are_stored_with_secrets_masked() {
         &json!({"action": "add", "identities": {"bob": {"access": "read", "basic": {"password": "hash"}}}}),
     );
     assert_eq!(status, 200, "{body}");
-    assert!(body.get("result").is_none(), "a nil result is omitted: {body}");
+    assert!(
+        body.get("result").is_none(),
+        "a nil result is omitted: {body}"
+    );
     let (_, body) = p.get("/v1/identities");
-    assert_eq!(body["result"], json!({"bob": {"access": "read", "basic": {"password": "*****"}}}));
+    assert_eq!(
+        body["result"],
+        json!({"bob": {"access": "read", "basic": {"password": "*****"}}})
+    );
     let (status, body) = p.post("/v1/identities", &json!({"action": "add", "identities": {"bob": {"access": "read", "local": {"user-id": 5}}}}));
-    assert_eq!((status, body["result"]["message"].as_str()), (400, Some("identity \"bob\" already exists")));
-    let (status, _) = p.post("/v1/identities", &json!({"action": "remove", "identities": {"bob": null}}));
+    assert_eq!(
+        (status, body["result"]["message"].as_str()),
+        (400, Some("identity \"bob\" already exists"))
+    );
+    let (status, _) = p.post(
+        "/v1/identities",
+        &json!({"action": "remove", "identities": {"bob": null}}),
+    );
     assert_eq!(status, 200);
     assert_eq!(p.get("/v1/identities").1["result"], json!({}));
 }

@@ -33,7 +33,10 @@ fn push(p: &Pebble, meta: &Value, files: &[(&str, &[u8])]) -> (u16, Value) {
         &p.socket,
         "POST",
         "/v1/files",
-        &[("Content-Type", &format!("multipart/form-data; boundary=\"{BOUNDARY}\""))],
+        &[(
+            "Content-Type",
+            &format!("multipart/form-data; boundary=\"{BOUNDARY}\""),
+        )],
         &push_body(meta, files),
     );
     (r.status, serde_json::from_slice(&r.body).unwrap())
@@ -50,7 +53,12 @@ fn pull(p: &Pebble, path: &str) -> (Vec<(String, Vec<u8>)>, Value) {
     );
     assert_eq!(r.status, 200);
     let ct = r.header("Content-Type").unwrap().to_string();
-    let boundary = ct.split("boundary=").nth(1).unwrap().trim_matches('"').to_string();
+    let boundary = ct
+        .split("boundary=")
+        .nth(1)
+        .unwrap()
+        .trim_matches('"')
+        .to_string();
     let delim = format!("--{boundary}");
     let text = r.body;
     let mut parts = Vec::new();
@@ -67,7 +75,13 @@ fn pull(p: &Pebble, path: &str) -> (Vec<(String, Vec<u8>)>, Value) {
             response = serde_json::from_str(body).unwrap();
         } else {
             assert!(head.contains("name=\"files\""), "{head}");
-            let filename = head.split("filename=\"").nth(1).unwrap().split('"').next().unwrap();
+            let filename = head
+                .split("filename=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap();
             parts.push((filename.to_string(), body.as_bytes().to_vec()));
         }
     }
@@ -88,15 +102,35 @@ fn push_writes_under_the_root_with_permissions_and_pull_reads_it_back() {
     assert_eq!(body["result"], json!([{"path": "/etc/app.conf"}]));
     let host = p.host("/etc/app.conf");
     assert_eq!(std::fs::read(&host).unwrap(), b"key: value\n");
-    assert_eq!(std::fs::metadata(&host).unwrap().permissions().mode() & 0o777, 0o600);
-    assert_eq!(std::fs::metadata(p.host("/etc")).unwrap().permissions().mode() & 0o777, 0o755);
+    assert_eq!(
+        std::fs::metadata(&host).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(
+        std::fs::metadata(p.host("/etc"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o755
+    );
     let (parts, result) = pull(&p, "/etc/app.conf");
-    assert_eq!(parts, vec![("/etc/app.conf".to_string(), b"key: value\n".to_vec())]);
+    assert_eq!(
+        parts,
+        vec![("/etc/app.conf".to_string(), b"key: value\n".to_vec())]
+    );
     assert_eq!(result, json!([{"path": "/etc/app.conf"}]));
     // Overwrite with the default mode.
-    let (_, body) = push(&p, &json!({"action": "write", "files": [{"path": "/etc/app.conf"}]}), &[("/etc/app.conf", b"new")]);
+    let (_, body) = push(
+        &p,
+        &json!({"action": "write", "files": [{"path": "/etc/app.conf"}]}),
+        &[("/etc/app.conf", b"new")],
+    );
     assert_eq!(body["result"][0].get("error"), None);
-    assert_eq!(std::fs::metadata(&host).unwrap().permissions().mode() & 0o777, 0o644);
+    assert_eq!(
+        std::fs::metadata(&host).unwrap().permissions().mode() & 0o777,
+        0o644
+    );
 }
 
 #[test]
@@ -115,30 +149,74 @@ fn push_and_pull_errors_are_per_path() {
     assert_eq!(status, 200, "{body}");
     let r = &body["result"];
     assert_eq!(r[0]["error"]["kind"], "not-found", "{body}");
-    assert_eq!(r[0]["error"]["message"], "open /no/parent/f.*~: no such file or directory");
-    assert_eq!(r[1]["error"], json!({"kind": "generic-file-error", "message": "permissions must be a 3-digit octal string, got \"0644\""}));
-    assert_eq!(r[2]["error"]["message"], "paths must be absolute, got \"relative\"");
-    assert_eq!(r[3]["error"]["message"], "no file content for path \"/missing-content\"");
+    assert_eq!(
+        r[0]["error"]["message"],
+        "open /no/parent/f.*~: no such file or directory"
+    );
+    assert_eq!(
+        r[1]["error"],
+        json!({"kind": "generic-file-error", "message": "permissions must be a 3-digit octal string, got \"0644\""})
+    );
+    assert_eq!(
+        r[2]["error"]["message"],
+        "paths must be absolute, got \"relative\""
+    );
+    assert_eq!(
+        r[3]["error"]["message"],
+        "no file content for path \"/missing-content\""
+    );
     // Pull: always 200, failed paths get no part.
     let (parts, result) = pull(&p, "/nope");
     assert!(parts.is_empty());
-    assert_eq!(result, json!([{"path": "/nope", "error": {"kind": "not-found", "message": "stat /nope: no such file or directory"}}]));
+    assert_eq!(
+        result,
+        json!([{"path": "/nope", "error": {"kind": "not-found", "message": "stat /nope: no such file or directory"}}])
+    );
     std::fs::create_dir_all(p.host("/dir")).unwrap();
     let (_, result) = pull(&p, "/dir");
-    assert_eq!(result[0]["error"]["message"], "can only read a regular file: \"/dir\"");
+    assert_eq!(
+        result[0]["error"]["message"],
+        "can only read a regular file: \"/dir\""
+    );
     // Whole-request errors.
     let r = request(&p.socket, "GET", "/v1/files?action=read&path=/x", &[], b"");
     assert_eq!(r.status, 400);
     assert!(r.text().contains("must accept multipart/form-data"));
-    let r = request(&p.socket, "POST", "/v1/files", &[("Content-Type", "multipart/form-data; boundary=short")], b"");
-    assert!(r.text().contains("invalid boundary \\\"short\\\""), "{}", r.text());
+    let r = request(
+        &p.socket,
+        "POST",
+        "/v1/files",
+        &[("Content-Type", "multipart/form-data; boundary=short")],
+        b"",
+    );
+    assert!(
+        r.text().contains("invalid boundary \\\"short\\\""),
+        "{}",
+        r.text()
+    );
     let (status, body) = p.post("/v1/files", &json!({"action": "write", "files": []}));
-    assert_eq!((status, body["result"]["message"].as_str()), (400, Some("must use multipart with \"write\" action")));
-    let r = request(&p.socket, "POST", "/v1/files", &[("Content-Type", "text/plain")], b"x");
+    assert_eq!(
+        (status, body["result"]["message"].as_str()),
+        (400, Some("must use multipart with \"write\" action"))
+    );
+    let r = request(
+        &p.socket,
+        "POST",
+        "/v1/files",
+        &[("Content-Type", "text/plain")],
+        b"x",
+    );
     assert!(r.text().contains("invalid media type \\\"text/plain\\\""));
     // A file part without metadata is a bad request.
-    let (status, body) = push(&p, &json!({"action": "write", "files": [{"path": "/a"}]}), &[("/b", b"x")]);
-    assert_eq!((status, body["result"]["message"].as_str()), (400, Some("no metadata for path \"/b\"")));
+    let (status, body) = push(
+        &p,
+        &json!({"action": "write", "files": [{"path": "/a"}]}),
+        &[("/b", b"x")],
+    );
+    assert_eq!(
+        (status, body["result"]["message"].as_str()),
+        (400, Some("no metadata for path \"/b\""))
+    );
 }
 
 #[test]
@@ -152,23 +230,36 @@ fn escapes_from_the_root_are_refused() {
     let (parts, result) = pull(&p, "/link/secret");
     assert!(parts.is_empty());
     assert_eq!(result[0]["error"]["kind"], "permission-denied", "{result}");
-    let (_, body) = push(&p, &json!({"action": "write", "files": [{"path": "/link/planted"}]}), &[("/link/planted", b"x")]);
+    let (_, body) = push(
+        &p,
+        &json!({"action": "write", "files": [{"path": "/link/planted"}]}),
+        &[("/link/planted", b"x")],
+    );
     assert_eq!(body["result"][0]["error"]["kind"], "permission-denied");
     assert!(!outside.join("planted").exists());
     let (status, _) = p.get("/v1/files?action=list&path=/link");
     assert_eq!(status, 403);
-    let (_, body) = p.post("/v1/files", &json!({"action": "make-dirs", "dirs": [{"path": "/link/sub", "make-parents": true}]}));
+    let (_, body) = p.post(
+        "/v1/files",
+        &json!({"action": "make-dirs", "dirs": [{"path": "/link/sub", "make-parents": true}]}),
+    );
     assert_eq!(body["result"][0]["error"]["kind"], "permission-denied");
     assert!(!outside.join("sub").exists());
     // `..` never climbs out.
     let (parts, result) = pull(&p, "/../outside/secret");
     assert!(parts.is_empty());
     assert_eq!(result[0]["error"]["kind"], "permission-denied");
-    let (_, body) = p.post("/v1/files", &json!({"action": "remove", "paths": [{"path": "/../outside", "recursive": true}]}));
+    let (_, body) = p.post(
+        "/v1/files",
+        &json!({"action": "remove", "paths": [{"path": "/../outside", "recursive": true}]}),
+    );
     assert_eq!(body["result"][0]["error"]["kind"], "permission-denied");
     assert!(outside.join("secret").exists());
     // Removing the link removes the link, not what it points to.
-    let (_, body) = p.post("/v1/files", &json!({"action": "remove", "paths": [{"path": "/link"}]}));
+    let (_, body) = p.post(
+        "/v1/files",
+        &json!({"action": "remove", "paths": [{"path": "/link"}]}),
+    );
     assert_eq!(body["result"][0].get("error"), None, "{body}");
     assert!(outside.join("secret").exists());
 }
@@ -181,7 +272,12 @@ fn list_describes_entries_with_pattern_and_itself() {
     std::fs::write(p.host("/etc/b.yaml"), "").unwrap();
     let (status, body) = p.get("/v1/files?action=list&path=/etc");
     assert_eq!(status, 200);
-    let names: Vec<&str> = body["result"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = body["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["a.conf", "b.yaml", "conf.d"]);
     let a = &body["result"][0];
     assert_eq!(a["path"], "/etc/a.conf");
@@ -190,7 +286,10 @@ fn list_describes_entries_with_pattern_and_itself() {
     assert!(a["permissions"].as_str().unwrap().len() == 3);
     assert!(a["last-modified"].as_str().unwrap().ends_with('Z'));
     assert!(a["user-id"].is_u64() && a["group-id"].is_u64());
-    assert!(body["result"][2].get("size").is_none(), "no size for directories");
+    assert!(
+        body["result"][2].get("size").is_none(),
+        "no size for directories"
+    );
     let (_, body) = p.get("/v1/files?action=list&path=/etc&pattern=*.conf");
     assert_eq!(body["result"].as_array().unwrap().len(), 1);
     let (_, body) = p.get("/v1/files?action=list&path=/etc&itself=true");
@@ -200,20 +299,42 @@ fn list_describes_entries_with_pattern_and_itself() {
     let (_, body) = p.get("/v1/files?action=list&path=/etc/a.conf");
     assert_eq!(body["result"][0]["path"], "/etc/a.conf");
     // Errors are whole-request envelopes.
-    let r = request(&p.socket, "GET", "/v1/files?action=list&path=/nope", &[], b"");
+    let r = request(
+        &p.socket,
+        "GET",
+        "/v1/files?action=list&path=/nope",
+        &[],
+        b"",
+    );
     assert_eq!(
         r.text(),
         r#"{"type":"error","status-code":404,"status":"Not Found","result":{"message":"stat /nope: no such file or directory","kind":"not-found"}}"#
     );
     for (query, status, message) in [
-        ("action=list&path=etc", 400, "path must be absolute, got \"etc\""),
-        ("action=list&path=/etc&itself=yes", 400, "itself parameter must be \"true\" or \"false\""),
-        ("action=list&path=/etc&pattern=[", 400, "syntax error in pattern"),
+        (
+            "action=list&path=etc",
+            400,
+            "path must be absolute, got \"etc\"",
+        ),
+        (
+            "action=list&path=/etc&itself=yes",
+            400,
+            "itself parameter must be \"true\" or \"false\"",
+        ),
+        (
+            "action=list&path=/etc&pattern=[",
+            400,
+            "syntax error in pattern",
+        ),
         ("action=list", 400, "must specify path"),
         ("action=dance", 400, "invalid action \"dance\""),
     ] {
         let (s, body) = p.get(&format!("/v1/files?{query}"));
-        assert_eq!((s, body["result"]["message"].as_str()), (status, Some(message)), "{query}");
+        assert_eq!(
+            (s, body["result"]["message"].as_str()),
+            (status, Some(message)),
+            "{query}"
+        );
     }
 }
 
@@ -230,21 +351,37 @@ fn make_dirs_and_remove_follow_pebbles_rules() {
     };
     assert_eq!(mk("/a/b/c", true), json!({"path": "/a/b/c"}));
     for dir in ["/a", "/a/b", "/a/b/c"] {
-        assert_eq!(std::fs::metadata(p.host(dir)).unwrap().permissions().mode() & 0o777, 0o700, "{dir}");
+        assert_eq!(
+            std::fs::metadata(p.host(dir)).unwrap().permissions().mode() & 0o777,
+            0o700,
+            "{dir}"
+        );
     }
     assert_eq!(mk("/a/b/c", true), json!({"path": "/a/b/c"}));
-    assert_eq!(mk("/a/b/c", false)["error"], json!({"kind": "generic-file-error", "message": "mkdir /a/b/c: file exists"}));
+    assert_eq!(
+        mk("/a/b/c", false)["error"],
+        json!({"kind": "generic-file-error", "message": "mkdir /a/b/c: file exists"})
+    );
     assert_eq!(mk("/x/y", false)["error"]["kind"], "not-found");
     std::fs::write(p.host("/a/f"), "x").unwrap();
     let rm = |path: &str, recursive: bool| {
-        let (_, body) = p.post("/v1/files", &json!({"action": "remove", "paths": [{"path": path, "recursive": recursive}]}));
+        let (_, body) = p.post(
+            "/v1/files",
+            &json!({"action": "remove", "paths": [{"path": path, "recursive": recursive}]}),
+        );
         body["result"][0].clone()
     };
-    assert_eq!(rm("/a", false)["error"], json!({"kind": "generic-file-error", "message": "remove /a: directory not empty"}));
+    assert_eq!(
+        rm("/a", false)["error"],
+        json!({"kind": "generic-file-error", "message": "remove /a: directory not empty"})
+    );
     assert_eq!(rm("/nope", false)["error"]["kind"], "not-found");
     assert_eq!(rm("/nope", true), json!({"path": "/nope"}));
     assert_eq!(rm("/a", true), json!({"path": "/a"}));
     assert!(!p.host("/a").exists());
-    assert!(rm("/", true).get("error").is_some(), "the root itself stays");
+    assert!(
+        rm("/", true).get("error").is_some(),
+        "the root itself stays"
+    );
     assert!(p.root.exists());
 }

@@ -31,14 +31,20 @@ fn a_layer_shows_up_in_the_plan_as_pebble_writes_it() {
         &[("Content-Type", "application/json")],
         br#"{"action": "add", "label": "base", "combine": false, "format": "yaml", "layer": "services:\n  web:\n    override: replace\n    command: /bin/web\n"}"#,
     );
-    assert_eq!(r.text(), r#"{"type":"sync","status-code":200,"status":"OK","result":true}"#);
+    assert_eq!(
+        r.text(),
+        r#"{"type":"sync","status-code":200,"status":"OK","result":true}"#
+    );
     let r = request(&p.socket, "GET", "/v1/plan?format=yaml", &[], b"");
     assert_eq!(
         r.text(),
         r#"{"type":"sync","status-code":200,"status":"OK","result":"services:\n    web:\n        override: replace\n        command: /bin/web\n"}"#
     );
     let (status, body) = p.get("/v1/plan");
-    assert_eq!((status, body["result"]["message"].as_str()), (400, Some("invalid format \"\"")));
+    assert_eq!(
+        (status, body["result"]["message"].as_str()),
+        (400, Some("invalid format \"\""))
+    );
 }
 
 #[test]
@@ -46,7 +52,8 @@ fn merge_appends_lists_merges_maps_and_combine_keeps_position() {
     let p = start("merge");
     let base = "services:\n  web:\n    override: replace\n    command: /bin/web\n    after: [db]\n    environment: {A: '1', B: '2'}\n  db:\n    override: replace\n    command: /bin/db\n";
     assert_eq!(add(&p, "base", false, base).0, 200);
-    let top = "services:\n  web:\n    override: merge\n    after: [db]\n    environment: {B: '3'}\n";
+    let top =
+        "services:\n  web:\n    override: merge\n    after: [db]\n    environment: {B: '3'}\n";
     assert_eq!(add(&p, "top", false, top).0, 200);
     let yaml = plan(&p);
     let parsed = pebble::plan::Plan::from_yaml(&yaml).unwrap();
@@ -72,14 +79,48 @@ fn merge_appends_lists_merges_maps_and_combine_keeps_position() {
 #[test]
 fn bad_layers_get_pebbles_messages_and_leave_the_plan_alone() {
     let p = start("badlayer");
-    assert_eq!(add(&p, "base", false, "services:\n  web:\n    override: replace\n    command: /bin/web\n").0, 200);
+    assert_eq!(
+        add(
+            &p,
+            "base",
+            false,
+            "services:\n  web:\n    override: replace\n    command: /bin/web\n"
+        )
+        .0,
+        200
+    );
     let before = plan(&p);
     let cases = [
-        ("base", false, "services: {}\n", "layer \"base\" already exists"),
-        ("x", false, "services:\n  web:\n    command: /bin/x\n", "layer \"x\" must define \"override\" for service \"web\""),
-        ("x", false, "services:\n  new:\n    override: replace\n", "plan must define \"command\" for service \"new\""),
-        ("pebble-x", false, "services: {}\n", "cannot parse layer YAML: cannot use reserved label prefix \"pebble-\""),
-        ("x", false, "services:\n  pebble:\n    override: replace\n    command: x\n", "cannot parse layer YAML: cannot use reserved service name \"pebble\""),
+        (
+            "base",
+            false,
+            "services: {}\n",
+            "layer \"base\" already exists",
+        ),
+        (
+            "x",
+            false,
+            "services:\n  web:\n    command: /bin/x\n",
+            "layer \"x\" must define \"override\" for service \"web\"",
+        ),
+        (
+            "x",
+            false,
+            "services:\n  new:\n    override: replace\n",
+            "plan must define \"command\" for service \"new\"",
+        ),
+        (
+            "pebble-x",
+            false,
+            "services: {}\n",
+            "cannot parse layer YAML: cannot use reserved label prefix \"pebble-\"",
+        ),
+        (
+            "x",
+            false,
+            "services:\n  pebble:\n    override: replace\n    command: x\n",
+            "cannot parse layer YAML: cannot use reserved service name \"pebble\"",
+        ),
     ];
     for (label, combine, layer, message) in cases {
         let (status, body) = add(&p, label, combine, layer);
@@ -87,19 +128,47 @@ fn bad_layers_get_pebbles_messages_and_leave_the_plan_alone() {
         assert_eq!(body["result"]["message"], message);
     }
     // Unknown keys are refused by the strict decoder.
-    let (status, body) = add(&p, "x", false, "services:\n  web:\n    override: merge\n    bogus: 1\n");
+    let (status, body) = add(
+        &p,
+        "x",
+        false,
+        "services:\n  web:\n    override: merge\n    bogus: 1\n",
+    );
     assert_eq!(status, 400);
-    assert!(body["result"]["message"].as_str().unwrap().starts_with("cannot parse layer YAML: "), "{body}");
+    assert!(
+        body["result"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("cannot parse layer YAML: "),
+        "{body}"
+    );
     // A before/after loop is a plan error.
-    let (status, body) = add(&p, "x", false, "services:\n  a:\n    override: replace\n    command: a\n    after: [b]\n  b:\n    override: replace\n    command: b\n    after: [a]\n");
+    let (status, body) = add(
+        &p,
+        "x",
+        false,
+        "services:\n  a:\n    override: replace\n    command: a\n    after: [b]\n  b:\n    override: replace\n    command: b\n    after: [a]\n",
+    );
     assert_eq!(status, 400, "{body}");
     for (body, message) in [
-        (json!({"action": "remove", "label": "x", "format": "yaml", "layer": ""}), "invalid action \"remove\""),
-        (json!({"action": "add", "format": "yaml", "layer": ""}), "label must be set"),
-        (json!({"action": "add", "label": "x", "format": "json", "layer": ""}), "invalid format \"json\""),
+        (
+            json!({"action": "remove", "label": "x", "format": "yaml", "layer": ""}),
+            "invalid action \"remove\"",
+        ),
+        (
+            json!({"action": "add", "format": "yaml", "layer": ""}),
+            "label must be set",
+        ),
+        (
+            json!({"action": "add", "label": "x", "format": "json", "layer": ""}),
+            "invalid format \"json\"",
+        ),
     ] {
         let (status, resp) = p.post("/v1/layers", &body);
-        assert_eq!((status, resp["result"]["message"].as_str()), (400, Some(message)));
+        assert_eq!(
+            (status, resp["result"]["message"].as_str()),
+            (400, Some(message))
+        );
     }
     assert_eq!(plan(&p), before);
 }
@@ -107,7 +176,8 @@ fn bad_layers_get_pebbles_messages_and_leave_the_plan_alone() {
 #[test]
 fn check_threshold_default_shows_in_the_plan_and_other_defaults_do_not() {
     let p = start("checkplan");
-    let layer = "checks:\n  up:\n    override: replace\n    startup: disabled\n    tcp:\n      port: 1\n";
+    let layer =
+        "checks:\n  up:\n    override: replace\n    startup: disabled\n    tcp:\n      port: 1\n";
     assert_eq!(add(&p, "base", false, layer).0, 200);
     let yaml = plan(&p);
     assert!(yaml.contains("threshold: 3"), "{yaml}");
@@ -119,8 +189,16 @@ fn the_layers_dir_is_loaded_in_order_at_start() {
     let dir = temp_dir("layersdir");
     let layers = dir.join("layers");
     std::fs::create_dir_all(&layers).unwrap();
-    std::fs::write(layers.join("002-top.yaml"), "services:\n  web:\n    override: merge\n    command: /bin/top\n").unwrap();
-    std::fs::write(layers.join("001-base.yaml"), "services:\n  web:\n    override: replace\n    command: /bin/base\n    startup: enabled\n").unwrap();
+    std::fs::write(
+        layers.join("002-top.yaml"),
+        "services:\n  web:\n    override: merge\n    command: /bin/top\n",
+    )
+    .unwrap();
+    std::fs::write(
+        layers.join("001-base.yaml"),
+        "services:\n  web:\n    override: replace\n    command: /bin/base\n    startup: enabled\n",
+    )
+    .unwrap();
     let p = start_with("layersdir", |c| c.layers_dir(&layers));
     let parsed = pebble::plan::Plan::from_yaml(&plan(&p)).unwrap();
     assert_eq!(parsed.services["web"].command, "/bin/top");
@@ -128,7 +206,10 @@ fn the_layers_dir_is_loaded_in_order_at_start() {
     assert_eq!(p.current("web"), "inactive");
     // A bad file name stops the server from starting.
     std::fs::write(layers.join("bad.yaml"), "").unwrap();
-    let bad = pebble_server::Server::new(pebble_server::ServerConfig::new(dir.join("other.socket"), dir.join("r")).layers_dir(&layers));
+    let bad = pebble_server::Server::new(
+        pebble_server::ServerConfig::new(dir.join("other.socket"), dir.join("r"))
+            .layers_dir(&layers),
+    );
     assert!(matches!(bad, Err(pebble_server::Error::Layers(_))));
     let _ = std::fs::remove_dir_all(&dir);
 }

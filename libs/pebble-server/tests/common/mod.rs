@@ -56,7 +56,8 @@ pub fn start_with(name: &str, tweak: impl FnOnce(ServerConfig) -> ServerConfig) 
     let root = dir.join("root");
     let events = Arc::new(Mutex::new(Vec::new()));
     let sink = events.clone();
-    let mut config = ServerConfig::new(&socket, &root).on_event(move |e| sink.lock().unwrap().push(e.clone()));
+    let mut config =
+        ServerConfig::new(&socket, &root).on_event(move |e| sink.lock().unwrap().push(e.clone()));
     config.okay_delay = Duration::from_millis(300);
     let server = Server::new(tweak(config)).unwrap().spawn();
     Pebble {
@@ -95,7 +96,10 @@ impl Pebble {
 
     /// Posts a service action and waits for its change.
     pub fn services(&self, action: &str, names: &[&str]) -> Value {
-        let (status, body) = self.post("/v1/services", &serde_json::json!({"action": action, "services": names}));
+        let (status, body) = self.post(
+            "/v1/services",
+            &serde_json::json!({"action": action, "services": names}),
+        );
         assert_eq!(status, 202, "{body}");
         self.wait_change(body["change"].as_str().unwrap())
     }
@@ -103,7 +107,10 @@ impl Pebble {
     /// The `current` of a service.
     pub fn current(&self, name: &str) -> String {
         let (_, body) = self.get(&format!("/v1/services?names={name}"));
-        body["result"][0]["current"].as_str().unwrap_or("").to_string()
+        body["result"][0]["current"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
     }
 
     pub fn events(&self) -> Vec<Event> {
@@ -168,14 +175,25 @@ pub fn parse_response(buf: &[u8]) -> Response {
         headers: resp
             .headers
             .iter()
-            .map(|h| (h.name.to_string(), String::from_utf8_lossy(h.value).into_owned()))
+            .map(|h| {
+                (
+                    h.name.to_string(),
+                    String::from_utf8_lossy(h.value).into_owned(),
+                )
+            })
             .collect(),
         body: buf[len..].to_vec(),
     }
 }
 
 /// A request with optional headers and body.
-pub fn request(socket: &Path, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
+pub fn request(
+    socket: &Path,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
@@ -191,16 +209,29 @@ pub fn request(socket: &Path, method: &str, path: &str, headers: &[(&str, &str)]
 
 /// A JSON request; returns the status and the parsed envelope.
 pub fn json(socket: &Path, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
-    let bytes = body.map(|b| serde_json::to_vec(b).unwrap()).unwrap_or_default();
+    let bytes = body
+        .map(|b| serde_json::to_vec(b).unwrap())
+        .unwrap_or_default();
     let headers: &[(&str, &str)] = if body.is_some() {
-        &[("Content-Type", "application/json"), ("Accept", "application/json")]
+        &[
+            ("Content-Type", "application/json"),
+            ("Accept", "application/json"),
+        ]
     } else {
         &[("Accept", "application/json")]
     };
     let r = request(socket, method, path, headers, &bytes);
-    assert_eq!(r.header("Content-Type"), Some("application/json"), "{}", r.text());
+    assert_eq!(
+        r.header("Content-Type"),
+        Some("application/json"),
+        "{}",
+        r.text()
+    );
     let v: Value = serde_json::from_slice(&r.body).unwrap();
-    assert_eq!(v["status-code"], r.status, "status-code must equal the HTTP status: {v}");
+    assert_eq!(
+        v["status-code"], r.status,
+        "status-code must equal the HTTP status: {v}"
+    );
     (r.status, v)
 }
 
@@ -271,7 +302,17 @@ pub fn exec(p: &Pebble, body: &Value, stdin: Option<&[u8]>) -> ExecRun {
     }
 }
 
-/// Whether a process exists (a zombie of ours counts; reaped ones do not).
+/// Whether a process is alive (a zombie waiting for whoever inherited it is dead).
 pub fn alive(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // The state follows the parenthesised command name.
+    let state = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .next();
+    !matches!(state, Some("Z") | Some("X") | None)
 }
