@@ -17,7 +17,10 @@ fn a_charms_conversation_through_the_client() {
     let p = start("client");
     let client = Client::new(&p.socket);
     assert!(client.can_connect());
-    assert_eq!(client.system_info().unwrap().boot_id, p.server.as_ref().unwrap().boot_id());
+    assert_eq!(
+        client.system_info().unwrap().boot_id,
+        p.server.as_ref().unwrap().boot_id()
+    );
 
     client
         .add_layer_yaml(
@@ -26,7 +29,10 @@ fn a_charms_conversation_through_the_client() {
             false,
         )
         .unwrap();
-    assert_eq!(client.get_plan().unwrap().services["web"].environment["PORT"], "8080");
+    assert_eq!(
+        client.get_plan().unwrap().services["web"].environment["PORT"],
+        "8080"
+    );
     let change = client.replan_services().unwrap();
     assert!(change.ready);
     let web = &client.get_services(&["web"]).unwrap()[0];
@@ -35,14 +41,29 @@ fn a_charms_conversation_through_the_client() {
 
     // Files.
     client
-        .push("/etc/app/config.yaml", b"port: 8080\n", &PushOptions::new().make_dirs(true).permissions(0o600))
+        .push(
+            "/etc/app/config.yaml",
+            b"port: 8080\n",
+            &PushOptions::new().make_dirs(true).permissions(0o600),
+        )
         .unwrap();
-    assert_eq!(client.pull("/etc/app/config.yaml").unwrap(), b"port: 8080\n");
-    let listed = client.list_files("/etc/app", Some("*.yaml"), false).unwrap();
+    assert_eq!(
+        client.pull("/etc/app/config.yaml").unwrap(),
+        b"port: 8080\n"
+    );
+    let listed = client
+        .list_files("/etc/app", Some("*.yaml"), false)
+        .unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].name, "config.yaml");
     client
-        .make_dir("/var/lib/app", &MakeDirOptions { make_parents: true, ..MakeDirOptions::default() })
+        .make_dir(
+            "/var/lib/app",
+            &MakeDirOptions {
+                make_parents: true,
+                ..MakeDirOptions::default()
+            },
+        )
         .unwrap();
     assert!(p.host("/var/lib/app").is_dir());
     client.remove_path("/var", true).unwrap();
@@ -71,16 +92,30 @@ fn a_charms_conversation_through_the_client() {
         }
         other => panic!("expected an exec error, got {other:?}"),
     }
-    match client.exec(["sleep", "30"]).timeout(Duration::from_millis(300)).output() {
+    match client
+        .exec(["sleep", "30"])
+        .timeout(Duration::from_millis(300))
+        .output()
+    {
         Err(Error::Change(e)) => assert!(e.err.contains("timed out after 300ms"), "{}", e.err),
         other => panic!("expected a change error, got {other:?}"),
     }
     std::fs::create_dir_all(p.host("/work")).unwrap();
     let pwd = client.exec(["pwd"]).working_dir("/work").output().unwrap();
-    assert!(pwd.stdout_text().trim_end().ends_with("/root/work"), "{}", pwd.stdout_text());
+    assert!(
+        pwd.stdout_text().trim_end().ends_with("/root/work"),
+        "{}",
+        pwd.stdout_text()
+    );
 
     // Notices.
-    let id = client.notify("example.com/charm/event", &BTreeMap::from([("a".to_string(), "1".to_string())]), None).unwrap();
+    let id = client
+        .notify(
+            "example.com/charm/event",
+            &BTreeMap::from([("a".to_string(), "1".to_string())]),
+            None,
+        )
+        .unwrap();
     let filter = NoticesFilter {
         users: Some(NoticeUsers::All),
         types: vec![NoticeType::Custom],
@@ -95,12 +130,18 @@ fn a_charms_conversation_through_the_client() {
     match client.start_services(&["nope"]) {
         Err(Error::Api(e)) => {
             assert_eq!(e.status_code, 400);
-            assert_eq!(e.message, "cannot start services: service \"nope\" does not exist");
+            assert_eq!(
+                e.message,
+                "cannot start services: service \"nope\" does not exist"
+            );
         }
         other => panic!("expected an API error, got {other:?}"),
     }
     client.stop_services(&["web"]).unwrap();
-    assert_eq!(client.get_services(&["web"]).unwrap()[0].current, ServiceStatus::Inactive);
+    assert_eq!(
+        client.get_services(&["web"]).unwrap()[0].current,
+        ServiceStatus::Inactive
+    );
 }
 
 #[test]
@@ -116,7 +157,10 @@ fn checks_through_the_client() {
         .unwrap();
     assert_eq!(client.start_checks(&["c"]).unwrap(), ["c"]);
     eventually("a success", || {
-        client.get_checks(None, &["c"]).unwrap()[0].successes.unwrap_or(0) > 0
+        client.get_checks(None, &["c"]).unwrap()[0]
+            .successes
+            .unwrap_or(0)
+            > 0
     });
     assert_eq!(client.stop_checks(&["c"]).unwrap(), ["c"]);
     assert!(client.stop_checks(&["c"]).unwrap().is_empty());
