@@ -388,6 +388,7 @@ fn run_exec(
     };
     let mut cmd = Command::new(program);
     cmd.args(args).stdin(Stdio::null()).process_group(0);
+    crate::sys::unblock_signals_in_child(&mut cmd);
     let mut env = context.environment.clone();
     env.extend(exec.environment.clone());
     cmd.envs(&env);

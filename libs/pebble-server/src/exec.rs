@@ -418,6 +418,7 @@ fn execute(
         .current_dir(&spec.dir)
         .stdin(Stdio::piped())
         .process_group(0);
+    crate::sys::unblock_signals_in_child(&mut cmd);
     let (daemon_uid, daemon_gid) = crate::sys::current_ids();
     if let Some((uid, gid)) = spec.ids
         && (uid, gid) != (daemon_uid, daemon_gid)

@@ -4,7 +4,7 @@
 //! pebble-server --socket PATH --root DIR [--layers-dir DIR] [--events FILE] [--autostart]
 //! ```
 //!
-//! Serves until SIGTERM/SIGINT/SIGHUP or a service's shutdown action, then stops every service
+//! Serves until SIGTERM/SIGINT (SIGHUP is ignored) or a service's shutdown action, then stops every service
 //! and removes the socket. Exit status: 0, or 1 when the shutdown was a failure (a
 //! `failure-shutdown`-like action), 2 on bad arguments or when it cannot start.
 
@@ -69,8 +69,12 @@ fn main() -> ExitCode {
     };
     let stop = server.stop_handle();
     std::thread::spawn(move || {
-        if pebble_server::wait_termination_signal().is_ok() {
-            stop.stop();
+        // SIGHUP is swallowed: a daemon that outlives the CLI must not die with its terminal.
+        while let Ok(sig) = pebble_server::wait_termination_signal() {
+            if sig != libc::SIGHUP {
+                stop.stop();
+                return;
+            }
         }
     });
     let shutdown = server.serve();

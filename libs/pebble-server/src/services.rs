@@ -160,6 +160,7 @@ fn spawn_process(d: &Arc<Daemon>, name: &str, svc: &mut Svc) -> Result<(), Strin
         .ok_or_else(|| "cannot start service: empty command".to_string())?;
     let mut cmd = Command::new(&program);
     cmd.args(args).stdin(Stdio::null()).process_group(0);
+    crate::sys::unblock_signals_in_child(&mut cmd);
     let dir = if config.working_dir.is_empty() {
         d.root.dir().to_path_buf()
     } else {

@@ -113,7 +113,7 @@ pub(crate) fn peer_closed(stream: &UnixStream) -> bool {
     )
 }
 
-/// The signals that ask the daemon binary to stop.
+/// The signals the daemon binary handles itself (SIGHUP only to ignore it).
 const TERMINATION: [libc::c_int; 3] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP];
 
 fn termination_set() -> libc::sigset_t {
@@ -153,6 +153,28 @@ pub fn wait_termination_signal() -> io::Result<i32> {
         Ok(sig)
     } else {
         Err(io::Error::from_raw_os_error(r))
+    }
+}
+
+/// Makes `cmd`'s child start with no signal blocked, whatever the spawning thread blocks (the
+/// daemon binary blocks SIGTERM/SIGINT/SIGHUP in every thread to `sigwait` for them).
+pub(crate) fn unblock_signals_in_child(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: `sigset_t` is a plain C bitmask; sigemptyset initialises it fully.
+    let mut empty: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `empty` is a live local that sigemptyset only writes into.
+    unsafe { libc::sigemptyset(&mut empty) };
+    // SAFETY: the closure runs in the forked child before exec; it only calls pthread_sigmask,
+    // which is async-signal-safe, on a set prepared before the fork (no allocation, no locks).
+    unsafe {
+        cmd.pre_exec(move || {
+            let r = libc::pthread_sigmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+            if r == 0 {
+                Ok(())
+            } else {
+                Err(io::Error::from_raw_os_error(r))
+            }
+        });
     }
 }
 
