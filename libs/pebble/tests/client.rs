@@ -63,7 +63,7 @@ fn a_full_backlog_times_out_instead_of_hanging() {
     listener.listen(0).unwrap();
     // Fill the backlog: never accepted.
     let mut fillers = Vec::new();
-    for _ in 0..4 {
+    for _ in 0..64 {
         let s = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
         s.set_nonblocking(true).unwrap();
         if s.connect(&SockAddr::unix(&path).unwrap()).is_err() {
@@ -73,6 +73,7 @@ fn a_full_backlog_times_out_instead_of_hanging() {
     }
     let client = Client::new(&path).with_timeouts(Timeouts {
         connect: Duration::from_millis(100),
+        io: Duration::from_millis(100),
         ..Timeouts::default()
     });
     let err = client.system_info().unwrap_err();

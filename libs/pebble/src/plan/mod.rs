@@ -634,8 +634,18 @@ impl Layer {
 
 impl Plan {
     /// Reads the plan YAML of `GET /v1/plan` (extension sections kept).
+    ///
+    /// Pebble writes it with Go's yaml.v3, which quotes every string that YAML would otherwise
+    /// read as a number, boolean or null; so, unlike [`Layer::from_yaml`], this reads through a
+    /// JSON value, exactly, and a client binary carries one generic YAML decoder instead of one
+    /// per field (about 200 KB less). An unquoted number where a string belongs is an error here.
     pub fn from_yaml(text: &str) -> Result<Plan, YamlError> {
-        let layer = Layer::from_yaml(text)?;
+        let value: Option<Value> =
+            serde_saphyr::from_str(text).map_err(|e| YamlError(e.to_string()))?;
+        let layer: Layer = match value {
+            None | Some(Value::Null) => Layer::default(),
+            Some(value) => serde_json::from_value(value).map_err(|e| YamlError(e.to_string()))?,
+        };
         if !layer.summary.is_empty() || !layer.description.is_empty() {
             return Err(YamlError(
                 "a plan has no summary or description (is this a layer?)".into(),

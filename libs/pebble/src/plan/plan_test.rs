@@ -166,6 +166,28 @@ fn strings_that_look_like_other_yaml_survive() {
     };
     let yaml = original.to_yaml().unwrap();
     assert_eq!(layer(&yaml), original, "{yaml}");
+    // The plan reader (through JSON values) gets the same from quoted output.
+    let plan = Plan {
+        services: original.services.clone(),
+        ..Plan::default()
+    };
+    assert_eq!(Plan::from_yaml(&plan.to_yaml().unwrap()).unwrap(), plan);
+}
+
+#[test]
+fn go_style_plan_output_reads_exactly() {
+    // yaml.v3 quotes strings that would read as other types; numbers stay numbers.
+    let plan = Plan::from_yaml(
+        "services:\n    web:\n        override: replace\n        command: /bin/web\n        user-id: 1000\n        backoff-factor: 1.5\n        environment:\n            PORT: \"80\"\n            VERSION: \"1.10\"\n            FLAG: \"yes\"\n            NOTHING: \"null\"\n",
+    )
+    .unwrap();
+    let web = &plan.services["web"];
+    assert_eq!(web.user_id, Some(1000));
+    assert_eq!(web.backoff_factor, Some(1.5));
+    let env: Vec<&str> = web.environment.values().map(String::as_str).collect();
+    assert_eq!(env, ["yes", "null", "80", "1.10"]);
+    assert!(Plan::from_yaml("services:\n    web:\n        bogus: 1\n").is_err());
+    assert!(Plan::from_yaml("services: [").is_err());
 }
 
 #[test]
