@@ -35,6 +35,7 @@ mod redact;
 
 pub use redact::{MARK, redact_bounded};
 
+use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt as _;
@@ -60,7 +61,7 @@ const E2BIG: i32 = 7;
 /// A command to run, with its bounds.
 #[derive(Clone)]
 pub struct Exec {
-    program: String,
+    program: OsString,
     args: Vec<String>,
     stdin: Option<Vec<u8>>,
     timeout: Duration,
@@ -72,7 +73,7 @@ pub struct Exec {
 impl fmt::Debug for Exec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Exec")
-            .field("program", &self.program)
+            .field("program", &self.program.to_string_lossy())
             .field("args", &self.args)
             .field("stdin", &self.stdin.as_ref().map(Vec::len))
             .field("timeout", &self.timeout)
@@ -182,7 +183,7 @@ pub enum ExecError {
 /// The bytes an argv and an environment take on the new process's stack (strings with their
 /// NULs, plus one pointer each and the two terminating null pointers).
 pub fn argv_bytes<'a>(
-    program: &str,
+    program: &OsStr,
     args: impl IntoIterator<Item = &'a str>,
     env: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
 ) -> usize {
@@ -199,11 +200,12 @@ pub fn argv_bytes<'a>(
 
 /// Checks an argv against Linux's limits (with this process's environment, which the command
 /// inherits), without spawning anything.
-pub fn check_argv(program: &str, args: &[String]) -> Result<(), ExecError> {
+pub fn check_argv(program: &OsStr, args: &[String]) -> Result<(), ExecError> {
+    let name = || program.to_string_lossy().into_owned();
     for (index, a) in args.iter().enumerate() {
         if a.len() >= MAX_ARG_STRLEN {
             return Err(ExecError::ArgumentTooLong {
-                program: program.to_string(),
+                program: name(),
                 index,
                 bytes: a.len(),
             });
@@ -216,7 +218,7 @@ pub fn check_argv(program: &str, args: &[String]) -> Result<(), ExecError> {
     );
     if bytes > ARG_MAX {
         return Err(ExecError::ArgumentListTooLong {
-            program: program.to_string(),
+            program: name(),
             bytes,
             limit: ARG_MAX,
         });
@@ -253,9 +255,9 @@ fn capture(mut pipe: impl Read, keep: usize) -> (Vec<u8>, u64) {
 impl Exec {
     /// Runs `program` (looked up on `PATH` unless it holds a `/`), with the defaults: no stdin,
     /// a timeout of [`DEFAULT_TIMEOUT`], [`DEFAULT_LIMIT`] bytes of each stream kept.
-    pub fn new(program: impl Into<String>) -> Exec {
+    pub fn new(program: impl AsRef<OsStr>) -> Exec {
         Exec {
-            program: program.into(),
+            program: program.as_ref().to_os_string(),
             args: Vec::new(),
             stdin: None,
             timeout: DEFAULT_TIMEOUT,
@@ -311,7 +313,7 @@ impl Exec {
     }
 
     /// The program.
-    pub fn program(&self) -> &str {
+    pub fn program(&self) -> &OsStr {
         &self.program
     }
 
@@ -332,7 +334,7 @@ impl Exec {
     /// Runs the command to completion or to its timeout.
     pub fn run(&self) -> Result<Output, ExecError> {
         check_argv(&self.program, &self.args)?;
-        let program = self.program.clone();
+        let program = self.program.to_string_lossy().into_owned();
         let mut child = std::process::Command::new(&self.program)
             .args(&self.args)
             .process_group(0)

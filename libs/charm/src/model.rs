@@ -12,7 +12,8 @@ use crate::event::{Event, RelationId};
 use crate::meta::{MetaCell, Metadata};
 use crate::port::Port;
 use crate::secret::{
-    InvalidSecretKey, NewSecret, SecretContent, SecretInfo, SecretOwner, SecretRead, SecretUpdate,
+    InvalidSecretKey, NewSecret, SecretContent, SecretId, SecretInfo, SecretOwner, SecretRead,
+    SecretUpdate,
 };
 use crate::state::StateDoc;
 use crate::status::Status;
@@ -577,8 +578,8 @@ impl<'a> Ctx<'a> {
 
     // ----- secrets -----
 
-    /// Creates a secret (content passed through files, never argv); returns its URI.
-    pub fn add_secret(&mut self, secret: &NewSecret) -> Result<String, ModelError> {
+    /// Creates a secret (content passed through files, never argv); returns its id.
+    pub fn add_secret(&mut self, secret: &NewSecret) -> Result<SecretId, ModelError> {
         secret.content.validate()?;
         if secret.owner == SecretOwner::Application {
             self.require_leader("create an application-owned secret")?;
@@ -590,14 +591,14 @@ impl<'a> Ctx<'a> {
     /// Reads a secret by id and/or label. Giving both sets this unit's label for it.
     pub fn get_secret(
         &mut self,
-        id: Option<&str>,
+        id: Option<&SecretId>,
         label: Option<&str>,
         read: SecretRead,
     ) -> Result<SecretContent, ModelError> {
         // One read per secret and revision kind per dispatch; a "not found" is remembered too.
         let key = |latest| {
             (
-                id.map(crate::secret::unique_id).unwrap_or("").to_string(),
+                id.map(SecretId::unique).unwrap_or("").to_string(),
                 label.unwrap_or("").to_string(),
                 latest,
             )
@@ -643,14 +644,14 @@ impl<'a> Ctx<'a> {
     /// Owner-only metadata of a secret, by id or label.
     pub fn secret_info(
         &mut self,
-        id: Option<&str>,
+        id: Option<&SecretId>,
         label: Option<&str>,
     ) -> Result<SecretInfo, ModelError> {
         Ok(self.tools.secret_info_get(id, label)?)
     }
 
     /// Updates a secret's content (a new revision) and/or metadata.
-    pub fn set_secret(&mut self, id: &str, update: &SecretUpdate) -> Result<(), ModelError> {
+    pub fn set_secret(&mut self, id: &SecretId, update: &SecretUpdate) -> Result<(), ModelError> {
         if let Some(content) = &update.content {
             content.validate()?;
         }
@@ -661,7 +662,7 @@ impl<'a> Ctx<'a> {
     /// Grants a secret to the remote side of a relation (or one remote unit).
     pub fn grant_secret(
         &mut self,
-        id: &str,
+        id: &SecretId,
         relation: &RelationId,
         unit: Option<&str>,
     ) -> Result<(), ModelError> {
@@ -671,7 +672,7 @@ impl<'a> Ctx<'a> {
     /// Revokes a grant.
     pub fn revoke_secret(
         &mut self,
-        id: &str,
+        id: &SecretId,
         relation: &RelationId,
         unit: Option<&str>,
     ) -> Result<(), ModelError> {
@@ -679,13 +680,17 @@ impl<'a> Ctx<'a> {
     }
 
     /// Removes one revision, or the whole secret when `revision` is `None`.
-    pub fn remove_secret(&mut self, id: &str, revision: Option<u32>) -> Result<(), ModelError> {
+    pub fn remove_secret(
+        &mut self,
+        id: &SecretId,
+        revision: Option<u32>,
+    ) -> Result<(), ModelError> {
         self.cache.secrets.clear();
         Ok(self.tools.secret_remove(id, revision)?)
     }
 
-    /// The URIs of the secrets this unit or app owns.
-    pub fn secret_ids(&mut self) -> Result<Vec<String>, ModelError> {
+    /// The ids of the secrets this unit or app owns.
+    pub fn secret_ids(&mut self) -> Result<Vec<SecretId>, ModelError> {
         Ok(self.tools.secret_ids()?)
     }
 
