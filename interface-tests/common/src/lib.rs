@@ -194,3 +194,39 @@ pub fn run_story(story: &str) -> juju_local::scenario::ScenarioResult {
         Err(e) => panic!("story {story} did not run: {e}"),
     }
 }
+
+/// The hook-tool calls `unit` made in `records`, as argv (tool name first), as the local model
+/// recorded them.
+pub fn tool_calls(records: &[juju_local::timeline::HookRecord], unit: &str) -> Vec<Vec<String>> {
+    records
+        .iter()
+        .filter(|r| r.unit == unit)
+        .flat_map(|r| r.tools.iter())
+        .map(|t| {
+            std::iter::once(t.tool.clone())
+                .chain(t.args.iter().cloned())
+                .collect()
+        })
+        .collect()
+}
+
+/// Fails unless every appearance of `value` in the hook-tool calls `unit` made comes after `--`
+/// (where a tool takes it as data, whatever it starts with): it never became an option or a
+/// flag's value. Returns how many calls carried it as data.
+pub fn assert_never_an_option(
+    records: &[juju_local::timeline::HookRecord],
+    unit: &str,
+    value: &str,
+) -> usize {
+    let mut as_data = 0;
+    for call in tool_calls(records, unit) {
+        let end = call.iter().position(|a| a == "--").unwrap_or(call.len());
+        if let Some(bad) = call[1..end].iter().find(|a| a.contains(value)) {
+            panic!("{unit} passed {value:?} before `--` as {bad:?}: {call:?}");
+        }
+        if call[end..].iter().any(|a| a.contains(value)) {
+            as_data += 1;
+        }
+    }
+    as_data
+}
