@@ -301,6 +301,13 @@ fn option_shaped_share_values_never_reach_a_command() {
             "-v",
             r#"user name "-v" starts with '-'"#,
         ),
+        // A secret id goes to secret-get: only ids Juju produces get there.
+        (
+            share(fsid, "fs", "/data", &hosts),
+            format!("secret:{output}"),
+            output.as_str(),
+            "auth names a secret but its id is not one Juju produces",
+        ),
     ] {
         let mark = local.mark();
         local.config(RAW, &[("share_info", &share_info), ("auth", &auth)]);
@@ -330,6 +337,7 @@ fn option_shaped_share_values_never_reach_a_command() {
             ]
         );
         assert_eq!(local.mounts(), "", "nothing was mounted for {value}");
+        assert!(calls.iter().all(|c| c[0] != "secret-get"), "{calls:?}");
     }
     assert!(!exists(&local.sb.path("leak")));
 }
