@@ -8,13 +8,15 @@
 //!   [`ExecError`], never the OS's `E2BIG`;
 //! - **a timeout**, after which the command's **own process group** (`process_group(0)`) is
 //!   killed as a whole, so a shell's children die with it;
-//! - **bounded capture** of stdout and stderr, each read by its own thread while the command
-//!   runs, so a chatty command can neither fill a pipe and hang nor fill memory;
+//! - **bounded capture** of stdout and stderr, both read (with `poll`, in the calling thread)
+//!   while the command runs, so a chatty command can neither fill a pipe and hang nor fill
+//!   memory;
 //! - **redaction before truncation**: every occurrence of each secret is masked in what was
 //!   captured, and only then is the text cut to its limit, so a secret split by the cut never
 //!   shows a prefix.
 //!
-//! No `pre_exec` closure is used, so std still spawns with `posix_spawn` (vfork-like, cheap).
+//! No `pre_exec` closure is used, so std still spawns with `posix_spawn` (vfork-like, cheap), and
+//! no thread is started unless there is stdin to write: a run costs one spawn and a few syscalls.
 //!
 //! ```
 //! use charm_exec::Exec;
@@ -30,17 +32,18 @@
 //! # Ok::<(), charm_exec::ExecError>(())
 //! ```
 
-mod group;
 mod redact;
+mod sys;
 
 pub use redact::{MARK, redact_bounded};
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;
+use std::fs::File;
 use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt as _;
-use std::process::{ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::process::{Child, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// Longest single argument Linux accepts, in bytes, its terminating NUL included
@@ -53,8 +56,6 @@ pub const ARG_MAX: usize = 2 * 1024 * 1024;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 /// The default limit of captured stdout and of captured stderr, in bytes.
 pub const DEFAULT_LIMIT: usize = 64 * 1024;
-/// How long to wait for the pipes to close once the process group was killed.
-const GRACE: Duration = Duration::from_secs(2);
 /// `E2BIG` on Linux: what the kernel says when argv and the environment do not fit.
 const E2BIG: i32 = 7;
 
@@ -226,30 +227,70 @@ pub fn check_argv(program: &OsStr, args: &[String]) -> Result<(), ExecError> {
     Ok(())
 }
 
-enum Event {
-    Stdout(Vec<u8>, u64),
-    Stderr(Vec<u8>, u64),
-    Exited(std::io::Result<ExitStatus>),
+/// One output pipe of the command: what was kept of it, and how much it wrote.
+struct Stream {
+    pipe: Option<File>,
+    kept: Vec<u8>,
+    total: u64,
+    keep: usize,
 }
 
-/// Reads `pipe` to its end, keeping the first `keep` bytes and counting the rest.
-fn capture(mut pipe: impl Read, keep: usize) -> (Vec<u8>, u64) {
-    let mut kept = Vec::new();
-    let mut total = 0u64;
-    let mut buf = [0u8; 8192];
-    loop {
-        match pipe.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                total += n as u64;
-                let room = keep.saturating_sub(kept.len());
-                kept.extend_from_slice(&buf[..n.min(room)]);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => break,
+impl Stream {
+    fn new(pipe: Option<impl Into<OwnedFd>>, keep: usize) -> Stream {
+        Stream {
+            pipe: pipe.map(|p| File::from(p.into())),
+            kept: Vec::new(),
+            total: 0,
+            keep,
         }
     }
-    (kept, total)
+
+    /// Reads what the pipe holds now (it was reported ready): keeps up to `keep` bytes, counts
+    /// the rest, and closes the pipe at its end.
+    fn read_some(&mut self) {
+        let Some(pipe) = &mut self.pipe else {
+            return;
+        };
+        let mut buf = [0u8; 16 * 1024];
+        match pipe.read(&mut buf) {
+            Ok(0) => self.pipe = None,
+            Ok(n) => {
+                self.total += n as u64;
+                let room = self.keep.saturating_sub(self.kept.len());
+                self.kept.extend_from_slice(&buf[..n.min(room)]);
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::Interrupted | std::io::ErrorKind::WouldBlock
+                ) => {}
+            Err(_) => self.pipe = None,
+        }
+    }
+}
+
+/// Waits for `child` to exit until `deadline`; `None` when it is still running then.
+fn wait_until(child: &mut Child, deadline: Instant) -> std::io::Result<Option<ExitStatus>> {
+    // Its pipes are closed, so it is exiting (or it closed them and went on: rare). The exit
+    // follows the close within microseconds: yield a few times before sleeping.
+    for _ in 0..64 {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        std::thread::yield_now();
+    }
+    let mut pause = Duration::from_micros(50);
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(None);
+        }
+        std::thread::sleep(pause.min(left));
+        pause = (pause * 2).min(Duration::from_millis(20));
+    }
 }
 
 impl Exec {
@@ -365,78 +406,68 @@ impl Exec {
         let group = child.id();
         // Keep enough beyond the limit that any secret starting before the cut is seen whole.
         let margin = self.secrets.iter().map(String::len).max().unwrap_or(1) - 1;
-        let (tx, rx) = mpsc::channel();
         if let (Some(data), Some(mut pipe)) = (self.stdin.clone(), child.stdin.take()) {
             // A command that does not read its stdin must not block us: write from a thread.
             std::thread::spawn(move || {
                 let _ = pipe.write_all(&data);
             });
         }
-        let mut pending = 1;
-        if let Some(pipe) = child.stdout.take() {
-            let (tx, keep) = (tx.clone(), self.stdout_limit.saturating_add(margin));
-            std::thread::spawn(move || {
-                let (kept, total) = capture(pipe, keep);
-                let _ = tx.send(Event::Stdout(kept, total));
-            });
-            pending += 1;
-        }
-        if let Some(pipe) = child.stderr.take() {
-            let (tx, keep) = (tx.clone(), self.stderr_limit.saturating_add(margin));
-            std::thread::spawn(move || {
-                let (kept, total) = capture(pipe, keep);
-                let _ = tx.send(Event::Stderr(kept, total));
-            });
-            pending += 1;
-        }
-        std::thread::spawn(move || {
-            let _ = tx.send(Event::Exited(child.wait()));
-        });
         let deadline = Instant::now() + self.timeout;
-        let (mut stdout, mut stderr, mut exited) = ((Vec::new(), 0), (Vec::new(), 0), None);
-        let mut timed_out = false;
-        while pending > 0 {
-            let wait = if timed_out {
-                GRACE
-            } else {
-                deadline.saturating_duration_since(Instant::now())
-            };
-            match rx.recv_timeout(wait) {
-                Ok(Event::Stdout(kept, total)) => stdout = (kept, total),
-                Ok(Event::Stderr(kept, total)) => stderr = (kept, total),
-                Ok(Event::Exited(status)) => exited = Some(status),
-                Err(mpsc::RecvTimeoutError::Timeout) if !timed_out => {
-                    // The command, or something it started that still holds a pipe, is stuck.
-                    group::kill(group);
-                    timed_out = true;
-                    continue;
-                }
-                // Killed and still not closed (a process left the group): stop waiting.
-                Err(_) => break,
+        let mut streams = [
+            Stream::new(
+                child.stdout.take(),
+                self.stdout_limit.saturating_add(margin),
+            ),
+            Stream::new(
+                child.stderr.take(),
+                self.stderr_limit.saturating_add(margin),
+            ),
+        ];
+        // Both pipes are read here as data arrives (no thread), so a chatty command never
+        // blocks on a full pipe, until both close or the time is up.
+        let wait_err = |source| ExecError::Wait {
+            program: program.clone(),
+            source,
+        };
+        let mut status = None;
+        loop {
+            let open: Vec<usize> = (0..streams.len())
+                .filter(|&i| streams[i].pipe.is_some())
+                .collect();
+            let left = deadline.saturating_duration_since(Instant::now());
+            if open.is_empty() {
+                status = wait_until(&mut child, deadline).map_err(wait_err)?;
+                break;
             }
-            pending -= 1;
+            if left.is_zero() {
+                break;
+            }
+            let fds: Vec<_> = open
+                .iter()
+                .filter_map(|&i| streams[i].pipe.as_ref().map(AsRawFd::as_raw_fd))
+                .collect();
+            let ready = sys::poll_readable(&fds, left).map_err(wait_err)?;
+            for (&i, ready) in open.iter().zip(ready) {
+                if ready {
+                    streams[i].read_some();
+                }
+            }
         }
-        if timed_out {
+        let [out, err] = streams;
+        let Some(status) = status else {
+            // The command, or something it started that still holds a pipe, is stuck.
+            sys::kill_group(group);
+            let _ = child.wait();
             return Err(ExecError::TimedOut {
                 program,
                 timeout: self.timeout,
-                stderr: self.finish(stderr.0, stderr.1, self.stderr_limit),
+                stderr: self.finish(err.kept, err.total, self.stderr_limit),
             });
-        }
-        let status = match exited {
-            Some(Ok(status)) => status,
-            Some(Err(source)) => return Err(ExecError::Wait { program, source }),
-            None => {
-                return Err(ExecError::Wait {
-                    program,
-                    source: std::io::Error::other("the wait thread ended without a status"),
-                });
-            }
         };
         Ok(Output {
             status,
-            stdout: self.finish(stdout.0, stdout.1, self.stdout_limit),
-            stderr: self.finish(stderr.0, stderr.1, self.stderr_limit),
+            stdout: self.finish(out.kept, out.total, self.stdout_limit),
+            stderr: self.finish(err.kept, err.total, self.stderr_limit),
         })
     }
 }
