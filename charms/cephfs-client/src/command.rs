@@ -1,7 +1,10 @@
-//! The mount and unmount commands: templates from config, run without a shell.
+//! The mount and unmount commands: templates from config, run without a shell, bounded by
+//! [`charm_exec`] (a timeout killing the command's whole process group, bounded output, the key
+//! masked before the output is cut).
 
 use charm::{Classify, Outcome};
-use std::process::{Command, Stdio};
+use charm_exec::{Exec, ExecError};
+use std::time::Duration;
 
 /// The placeholders a command template may use.
 pub const PLACEHOLDERS: [&str; 7] = [
@@ -16,6 +19,9 @@ pub const PLACEHOLDERS: [&str; 7] = [
 
 /// Longest stderr excerpt kept in an error message.
 const STDERR_LIMIT: usize = 400;
+/// How long a mount or unmount may take (the kernel client gives up on unreachable monitors
+/// after 60 s by default) before its process group is killed and the hook fails for a retry.
+pub const TIMEOUT: Duration = Duration::from_secs(180);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Piece {
@@ -189,15 +195,39 @@ pub enum CommandError {
         program: String,
         /// Exit status.
         status: String,
-        /// What it printed on stderr (shortened, the key removed).
+        /// What it printed on stderr (the key masked, then shortened).
         stderr: String,
+    },
+    /// The program did not finish in time; its process group was killed.
+    #[error("{option}: {program:?} did not finish within {} s and was killed: {stderr}", TIMEOUT.as_secs())]
+    TimedOut {
+        /// The config option of the command.
+        option: &'static str,
+        /// The program.
+        program: String,
+        /// What it printed on stderr until then (the key masked, then shortened).
+        stderr: String,
+    },
+    /// The command line does not fit in Linux's limits (checked before running anything).
+    #[error("{option}: {detail}")]
+    TooLong {
+        /// The config option of the command.
+        option: &'static str,
+        /// Which argument, and the limit.
+        detail: String,
     },
 }
 
 impl Classify for CommandError {
     fn outcome(&self) -> Outcome {
-        // Mounts fail for reasons a retry can fix (network, busy mountpoint).
-        Outcome::Fail
+        match self {
+            // Mounts fail for reasons a retry can fix (network, busy mountpoint, a hung server).
+            CommandError::Spawn { .. }
+            | CommandError::Failed { .. }
+            | CommandError::TimedOut { .. } => Outcome::Fail,
+            // The same values give the same command line: a human must change them.
+            CommandError::TooLong { .. } => Outcome::Blocked,
+        }
     }
 }
 
@@ -221,8 +251,19 @@ pub fn display(argv: &[String]) -> String {
         .join(" ")
 }
 
-/// Runs `argv` (no shell, stdin closed); `redact` is removed from any error text.
+/// Runs `argv` (no shell, stdin closed, [`TIMEOUT`]); `redact` is masked in what the command
+/// printed before that is shortened for an error message.
 pub fn run(option: &'static str, argv: &[String], redact: &str) -> Result<(), CommandError> {
+    run_with(option, argv, redact, TIMEOUT)
+}
+
+/// [`run`] with another timeout.
+pub fn run_with(
+    option: &'static str,
+    argv: &[String],
+    redact: &str,
+    timeout: Duration,
+) -> Result<(), CommandError> {
     let Some((program, args)) = argv.split_first() else {
         return Err(CommandError::Spawn {
             option,
@@ -230,32 +271,49 @@ pub fn run(option: &'static str, argv: &[String], redact: &str) -> Result<(), Co
             detail: "empty command".into(),
         });
     };
-    tracing::debug!("{option}: running {argv:?}");
-    let output = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| CommandError::Spawn {
+    let line = display(argv);
+    tracing::debug!("{option}: running {line}");
+    let exec = Exec::new(program)
+        .args(args.iter().cloned())
+        .timeout(timeout)
+        .stdout_limit(STDERR_LIMIT)
+        .stderr_limit(STDERR_LIMIT)
+        .redact(redact);
+    let excerpt = |c: &charm_exec::Captured| {
+        let text = c.text();
+        let text = text.trim();
+        if c.truncated() {
+            format!("{text}...")
+        } else {
+            text.to_string()
+        }
+    };
+    let output = exec.run().map_err(|e| match e {
+        ExecError::TimedOut { stderr, .. } => CommandError::TimedOut {
             option,
             program: program.clone(),
-            detail: e.to_string(),
-        })?;
+            stderr: excerpt(&stderr),
+        },
+        ExecError::ArgumentTooLong { .. } | ExecError::ArgumentListTooLong { .. } => {
+            CommandError::TooLong {
+                option,
+                detail: e.to_string(),
+            }
+        }
+        ExecError::Spawn { source, .. } | ExecError::Wait { source, .. } => CommandError::Spawn {
+            option,
+            program: program.clone(),
+            detail: source.to_string(),
+        },
+    })?;
     if output.status.success() {
         return Ok(());
-    }
-    let mut stderr: String = String::from_utf8_lossy(&output.stderr)
-        .trim()
-        .chars()
-        .take(STDERR_LIMIT)
-        .collect();
-    if !redact.is_empty() {
-        stderr = stderr.replace(redact, "<redacted>");
     }
     Err(CommandError::Failed {
         option,
         program: program.clone(),
         status: output.status.to_string(),
-        stderr,
+        stderr: excerpt(&output.stderr),
     })
 }
 
@@ -360,5 +418,41 @@ mod tests {
             Err(CommandError::Spawn { .. })
         ));
         assert!(run("mount-command", &["true".to_string()], "").is_ok());
+    }
+
+    #[test]
+    fn the_key_is_masked_before_stderr_is_shortened() {
+        // The key straddles the 400-byte cut: shortening first would show its first bytes.
+        let key = "AQBzYmFyYmF6cXV4c2VjcmV0a2V5MQ==";
+        let script = format!("printf '%0390d %s more' 0 '{key}' >&2; exit 1");
+        let argv: Vec<String> = ["sh", "-c", &script]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let text = run("mount-command", &argv, key).unwrap_err().to_string();
+        assert!(text.contains(" <redacted>"), "{text}");
+        assert!(!text.contains("AQB"), "{text}");
+    }
+
+    #[test]
+    fn a_hanging_command_is_killed_with_its_children() {
+        let argv: Vec<String> = ["sh", "-c", "sleep 600 & echo waiting >&2; wait"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let err = run_with("umount-command", &argv, "", Duration::from_secs(1)).unwrap_err();
+        assert!(
+            matches!(&err, CommandError::TimedOut { stderr, .. } if stderr == "waiting"),
+            "{err:?}"
+        );
+        assert_eq!(err.outcome(), Outcome::Fail);
+    }
+
+    #[test]
+    fn a_command_line_too_long_for_linux_is_refused_before_running() {
+        let argv = vec!["mount".to_string(), "m".repeat(200_000)];
+        let err = run("mount-command", &argv, "").unwrap_err();
+        assert!(matches!(err, CommandError::TooLong { .. }), "{err:?}");
+        assert_eq!(err.outcome(), Outcome::Blocked);
     }
 }

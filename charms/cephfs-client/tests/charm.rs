@@ -20,8 +20,12 @@ struct Sandbox {
     dir: PathBuf,
 }
 
-/// The double: appends its argv, and the key file's mode and checksum (never the key), to a log.
-const DOUBLE: &str = r#"log="$1"; shift; code="$1"; shift
+/// The double: `sh double.sh <log> <exit code> <mountpoint> <argv...>` appends its argv, and the
+/// key file's mode and checksum (never the key), to the log; it fails while `<log>.fail` exists.
+/// When it succeeds it keeps `mountinfo` (next to the log) as the kernel would: `mount.log`
+/// adds the mountpoint, `umount.log` removes it.
+const DOUBLE: &str = r#"log="$1"; code="$2"; mp="$3"; shift 3
+[ -e "$log.fail" ] && code=1
 echo "argv: $*" >> "$log"
 for arg in "$@"; do
   case "$arg" in
@@ -30,6 +34,13 @@ for arg in "$@"; do
       echo "secretfile: $(stat -c %a "$f") $(cksum < "$f")" >> "$log";;
   esac
 done
+table="$(dirname "$log")/mountinfo"
+if [ "$code" = 0 ]; then
+  case "$(basename "$log")" in
+    mount.log) echo "100 1 0:99 / $mp rw - ceph share rw" >> "$table";;
+    umount.log) if [ -f "$table" ]; then grep -vF " $mp rw - " "$table" > "$table.new"; mv "$table.new" "$table"; fi;;
+  esac
+fi
 exit "$code"
 "#;
 
@@ -48,13 +59,38 @@ impl Sandbox {
         self.dir.join(name).display().to_string()
     }
 
-    /// A command template running the double (`sh <double> <log> <exit code> <args...>`).
+    /// A command template running the double (`sh <double> <log> <exit code> {mountpoint} <args...>`).
     fn command(&self, log: &str, code: u8, args: &str) -> String {
         format!(
-            "sh {} {} {code} {args}",
+            "sh {} {} {code} {{mountpoint}} {args}",
             self.path("double.sh"),
             self.path(log)
         )
+    }
+
+    /// The command line the double ran as, for `ShareMounted`/`ShareUnmounted`.
+    fn ran(&self, log: &str, mountpoint: &str, args: &str) -> String {
+        format!(
+            "sh {} {} 0 {mountpoint} {args}",
+            self.path("double.sh"),
+            self.path(log)
+        )
+    }
+
+    /// Whether the doubles' mount table lists `mountpoint`.
+    fn is_mounted(&self, mountpoint: &str) -> bool {
+        self.log("mountinfo")
+            .lines()
+            .any(|l| l.contains(&format!(" {mountpoint} rw - ")))
+    }
+
+    /// Makes the `log` double fail (exit 1) until [`Sandbox::heal`].
+    fn break_command(&self, log: &str) {
+        std::fs::write(self.path(&format!("{log}.fail")), "").unwrap();
+    }
+
+    fn heal(&self, log: &str) {
+        std::fs::remove_file(self.path(&format!("{log}.fail"))).unwrap();
     }
 
     fn log(&self, name: &str) -> String {
@@ -86,6 +122,7 @@ impl Sandbox {
                 self.command("umount.log", umount_code, "{mountpoint}"),
             )
             .config("secret-dir", self.path("keys"))
+            .config("mount-table", self.path("mountinfo"))
     }
 }
 
@@ -218,13 +255,17 @@ fn mount_share_mounts_with_a_private_key_file() {
     assert_eq!(mounted[0].mountpoint, sb.mountpoint());
     assert_eq!(
         mounted[0].command,
-        format!(
-            "sh {} {} 0 {}",
-            sb.path("double.sh"),
-            sb.path("mount.log"),
+        sb.ran(
+            "mount.log",
+            &sb.mountpoint(),
             mount_line(&sb).trim_start_matches("argv: ")
         )
     );
+    assert!(sb.is_mounted(&sb.mountpoint()));
+    // The record keeps the key's digest, never the key.
+    let record = serde_json::to_string(&out.state.stored[MOUNTED]).unwrap();
+    assert!(record.contains(&cephfs_client::key_digest(KEY)), "{record}");
+    assert!(!record.contains(KEY), "{record}");
     assert!(out.emitted::<ShareUnmounted>().is_empty());
 }
 
@@ -291,13 +332,9 @@ fn a_removed_relation_unmounts_and_forgets_the_key() {
     assert_eq!(unmounted.len(), 1);
     assert_eq!(
         unmounted[0].command,
-        format!(
-            "sh {} {} 0 {}",
-            sb.path("double.sh"),
-            sb.path("umount.log"),
-            sb.mountpoint()
-        )
+        sb.ran("umount.log", &sb.mountpoint(), &sb.mountpoint())
     );
+    assert!(!sb.is_mounted(&sb.mountpoint()));
     assert_eq!(sb.log("umount.log"), format!("argv: {}\n", sb.mountpoint()));
     assert!(!Path::new(&sb.secretfile()).exists());
     assert!(!out.state.stored.contains_key(MOUNTED));
@@ -339,14 +376,111 @@ fn a_failing_mount_fails_the_hook_and_is_retried() {
 }
 
 #[test]
-fn an_unmount_failure_is_tolerated_when_nothing_is_mounted() {
-    let sb = Sandbox::new("umountfail");
-    let mut state = mounted(&sb);
-    state.config = sb.state(0, 1).config;
+fn nothing_is_unmounted_when_the_mount_table_says_it_is_not_mounted() {
+    let sb = Sandbox::new("notmounted");
+    let state = mounted(&sb);
+    // An administrator unmounted it: the table no longer lists it.
+    std::fs::write(sb.path("mountinfo"), "").unwrap();
+    let out = ctx().run(Event::UpdateStatus, state.clone());
+    assert_eq!(
+        status(&out),
+        Status::waiting(format!(
+            "{} is not mounted any more; the next relation or config change mounts it again",
+            sb.mountpoint()
+        ))
+    );
     let out = ctx().run(served().broken(), state);
     assert!(out.ok(), "{:?}", out.error());
-    assert!(out.logged("is not mounted, carrying on"));
+    assert_eq!(sb.log("umount.log"), "", "no umount of what is not mounted");
+    assert!(out.emitted::<ShareUnmounted>().is_empty());
+    assert!(out.logged("is not mounted any more: nothing to unmount"));
     assert!(!out.state.stored.contains_key(MOUNTED));
+    assert!(!Path::new(&sb.secretfile()).exists());
+}
+
+#[test]
+fn a_failing_unmount_of_a_mounted_share_fails_the_hook() {
+    let sb = Sandbox::new("umountfail");
+    let state = mounted(&sb);
+    sb.break_command("umount.log");
+    let out = ctx().run(served().broken(), state.clone());
+    assert!(!out.ok());
+    assert!(out.error().unwrap().contains("umount-command"));
+    assert_eq!(out.state, state, "nothing committed: Juju retries");
+}
+
+/// Issue 10: a key rotation whose remount failed. The unmount succeeded, the mount did not, the
+/// hook failed (nothing committed): the record still names the old mount. The retry must mount
+/// again; it used to find the record equal to the share and the key file (already rewritten)
+/// equal to the new key, skip the mount, and report "mounted".
+#[test]
+fn a_remount_that_failed_after_a_key_rotation_is_retried() {
+    let sb = Sandbox::new("rotatefail");
+    let mut state = mounted(&sb);
+    state.relations[0]
+        .remote_app_data
+        .insert("auth-rev".into(), "2".into());
+    state.secrets[0] = state.secrets[0].clone().revision(
+        SecretContent::new()
+            .with("username", "user")
+            .with("key", NEW_KEY),
+    );
+    sb.break_command("mount.log");
+    let out = ctx().run(served().changed(None), state.clone());
+    assert!(!out.ok(), "the remount failed");
+    assert_eq!(sb.log("umount.log").matches("argv:").count(), 1);
+    assert!(
+        !sb.is_mounted(&sb.mountpoint()),
+        "unmounted, not mounted again"
+    );
+    // Juju retries the hook with what was committed before it.
+    sb.heal("mount.log");
+    let out = ctx().run(served().changed(None), state);
+    assert!(out.ok(), "{:?}", out.error());
+    let log = sb.log("mount.log");
+    assert_eq!(log.matches("argv:").count(), 3, "{log}");
+    assert!(
+        log.ends_with(&format!("secretfile: 600 {}\n", cksum(NEW_KEY))),
+        "{log}"
+    );
+    assert_eq!(
+        sb.log("umount.log").matches("argv:").count(),
+        1,
+        "nothing to unmount on the retry"
+    );
+    assert!(sb.is_mounted(&sb.mountpoint()));
+    assert_eq!(
+        status(&out),
+        Status::active(format!("mounted filesystem:/data at {}", sb.mountpoint()))
+    );
+    assert_eq!(
+        out.state.stored[MOUNTED]["key_sha256"],
+        serde_json::json!(cephfs_client::key_digest(NEW_KEY))
+    );
+}
+
+#[test]
+fn a_record_of_an_older_revision_without_a_digest_is_kept_and_completed() {
+    let sb = Sandbox::new("olddigest");
+    let mut state = mounted(&sb);
+    if let Some(record) = state
+        .stored
+        .get_mut(MOUNTED)
+        .and_then(|v| v.as_object_mut())
+    {
+        record.remove("key_sha256");
+    }
+    let out = ctx().run(secret(KEY).changed(), state);
+    assert!(out.ok(), "{:?}", out.error());
+    assert_eq!(
+        sb.log("mount.log").matches("argv:").count(),
+        1,
+        "no remount"
+    );
+    assert_eq!(
+        out.state.stored[MOUNTED]["key_sha256"],
+        serde_json::json!(cephfs_client::key_digest(KEY))
+    );
 }
 
 #[test]

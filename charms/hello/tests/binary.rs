@@ -62,10 +62,10 @@ fn config_changed_sends_exactly_this() {
         vec![
             words(&["config-get", "--format=json"]),
             words(&["opened-ports", "--format=json"]),
-            words(&["open-port", "8080/tcp"]),
+            words(&["open-port", "--", "8080/tcp"]),
             words(&["is-leader", "--format=json"]),
-            words(&["relation-ids", "greeting", "--format=json"]),
-            words(&["relation-ids", "listen", "--format=json"]),
+            words(&["relation-ids", "--format=json", "--", "greeting"]),
+            words(&["relation-ids", "--format=json", "--", "listen"]),
             words(&[
                 "status-set",
                 "--application=False",
@@ -141,7 +141,7 @@ fn actions_use_the_action_tools() {
     let calls = stubs.calls();
     assert!(calls.contains(&words(&["action-get", "--format=json"])));
     assert!(calls.contains(&words(&["action-log", "--", "greeting Ada"])));
-    assert!(calls.contains(&words(&["action-set", "message=hi, Ada!"])));
+    assert!(calls.contains(&words(&["action-set", "--", "message=hi, Ada!"])));
 }
 
 #[test]

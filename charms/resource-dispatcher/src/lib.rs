@@ -324,7 +324,9 @@ fn get_manifests(ctx: &mut Ctx, _action: &ActionEvent) -> Result<(), Error> {
     {
         map.insert("errors".to_string(), Value::String(errors.join("\n")));
     }
-    ctx.action_set(&results)?;
+    let count = documents.len();
+    ctx.action_set(&results)
+        .map_err(|e| Error::from(e).context(format!("get-manifests ({count} manifests)")))?;
     Ok(())
 }
 

@@ -25,7 +25,7 @@ fn list(items: &[String]) -> String {
 
 /// A requirer app on `secrets` that sent `items` in a secret.
 fn sender(id: u32, app: &str, items: &[String]) -> (Relation, Secret) {
-    let secret_id = format!("secret:s{id}");
+    let secret_id = format!("secret:s{id:019}");
     let rel = Relation::new("secrets", id, app).remote_app_data([
         ("kubernetes_manifests", secret_id.as_str()),
         ("is_secret", "true"),
@@ -162,8 +162,10 @@ fn bad_data_from_one_app_blocks_naming_it_but_keeps_the_others() {
 
 #[test]
 fn is_secret_true_with_a_capital_t_blocks_instead_of_crashing() {
-    let bad = Relation::new("secrets", 2, "bad")
-        .remote_app_data([("kubernetes_manifests", "secret:s2"), ("is_secret", "True")]);
+    let bad = Relation::new("secrets", 2, "bad").remote_app_data([
+        ("kubernetes_manifests", "secret:s2000000000000000000"),
+        ("is_secret", "True"),
+    ]);
     let out = ctx().run(bad.changed(None), State::default().relation(bad.clone()));
     assert!(out.ok());
     assert_eq!(status(&out).kind, charm::StatusKind::Blocked);
@@ -177,7 +179,7 @@ fn is_secret_true_with_a_capital_t_blocks_instead_of_crashing() {
 #[test]
 fn a_secret_not_yet_visible_waits() {
     let rel = Relation::new("secrets", 2, "slow").remote_app_data([
-        ("kubernetes_manifests", "secret:missing"),
+        ("kubernetes_manifests", "secret:missing0000000000000"),
         ("is_secret", "true"),
     ]);
     let out = ctx().run(rel.changed(None), State::default().relation(rel));
@@ -185,7 +187,7 @@ fn a_secret_not_yet_visible_waits() {
     assert_eq!(
         status(&out),
         Status::waiting(
-            "relation secrets:2 (app slow): secret secret:missing does not exist or is not granted to this application"
+            "relation secrets:2 (app slow): secret secret:missing0000000000000 does not exist or is not granted to this application"
         )
     );
 }
@@ -200,7 +202,7 @@ fn a_failing_secret_get_fails_the_hook_for_a_retry() {
     assert!(
         out.error()
             .unwrap()
-            .contains("cannot read secret secret:s1"),
+            .contains("cannot read secret secret:s0000000000000000001"),
         "{:?}",
         out.error()
     );

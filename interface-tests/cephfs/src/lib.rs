@@ -110,8 +110,12 @@ pub struct Sandbox {
     dir: PathBuf,
 }
 
-/// The double: appends its argv, and the key file's mode and checksum (never the key), to a log.
-const DOUBLE: &str = r#"log="$1"; shift; code="$1"; shift
+/// The double: `sh double.sh <log> <exit code> <mountpoint> <argv...>` appends its argv, and the
+/// key file's mode and checksum (never the key), to the log; it fails while `<log>.fail` exists.
+/// When it succeeds it keeps `mountinfo` (next to the log) as the kernel would: `mount.log`
+/// adds the mountpoint, `umount.log` removes it.
+const DOUBLE: &str = r#"log="$1"; code="$2"; mp="$3"; shift 3
+[ -e "$log.fail" ] && code=1
 echo "argv: $*" >> "$log"
 for arg in "$@"; do
   case "$arg" in
@@ -120,6 +124,13 @@ for arg in "$@"; do
       echo "secretfile: $(stat -c %a "$f") $(cksum < "$f")" >> "$log";;
   esac
 done
+table="$(dirname "$log")/mountinfo"
+if [ "$code" = 0 ]; then
+  case "$(basename "$log")" in
+    mount.log) echo "100 1 0:99 / $mp rw - ceph share rw" >> "$table";;
+    umount.log) if [ -f "$table" ]; then grep -vF " $mp rw - " "$table" > "$table.new"; mv "$table.new" "$table"; fi;;
+  esac
+fi
 exit "$code"
 "#;
 
@@ -160,7 +171,28 @@ impl Sandbox {
     }
 
     fn command(&self, log: &str, args: &str) -> String {
-        format!("sh {} {} 0 {args}", self.path("double.sh"), self.path(log))
+        format!(
+            "sh {} {} 0 {{mountpoint}} {args}",
+            self.path("double.sh"),
+            self.path(log)
+        )
+    }
+
+    /// Whether the doubles' mount table lists `mountpoint`.
+    pub fn is_mounted(&self, mountpoint: &str) -> bool {
+        self.log("mountinfo")
+            .lines()
+            .any(|l| l.contains(&format!(" {mountpoint} rw - ")))
+    }
+
+    /// Makes the double logging to `log` fail (exit 1) until [`Sandbox::heal`].
+    pub fn break_command(&self, log: &str) {
+        let _ = std::fs::write(self.path(&format!("{log}.fail")), "");
+    }
+
+    /// Makes the double logging to `log` succeed again.
+    pub fn heal(&self, log: &str) {
+        let _ = std::fs::remove_file(self.path(&format!("{log}.fail")));
     }
 
     /// The client config that mounts in the sandbox with the doubles (`mount.log`, `umount.log`).
@@ -179,6 +211,7 @@ impl Sandbox {
                 self.command("umount.log", "{mountpoint}"),
             ),
             ("secret-dir".into(), self.path("keys")),
+            ("mount-table".into(), self.path("mountinfo")),
         ]
     }
 

@@ -9,6 +9,7 @@
 mod local;
 
 use cephfs_contract::{KEY, NEW_KEY, PATH, SHARE_INFO, USERNAME};
+use interface_tests_common::{assert_never_an_option, tool_calls};
 use juju_local::timeline::HookRecord;
 use local::*;
 use serde_json::json;
@@ -246,4 +247,143 @@ fn secrets_that_are_malformed_ungranted_or_removed_block_the_client() {
     assert_eq!(local.umounts(), "");
     assert!(exists(&local.sb.secretfile()));
     assert_never_shown(&client_records(local.since(0)), KEY);
+}
+
+/// A `share_info` with these fields, as JSON.
+fn share(fsid: &str, name: &str, path: &str, hosts: &[&str]) -> String {
+    json!({"fsid": fsid, "name": name, "path": path, "monitor_hosts": hosts}).to_string()
+}
+
+/// Issue 10: every share field that reaches the mount command line, option-shaped. None becomes
+/// an option of anything (the argv the local model recorded shows each only after `--`, in a
+/// status message), nothing is mounted, and the client is Blocked naming the field.
+#[test]
+fn option_shaped_share_values_never_reach_a_command() {
+    let (local, rel) = related("bi-options");
+    let good_auth = plain(USERNAME, KEY);
+    let output = format!("--output={}", local.sb.path("leak"));
+    let hosts = ["192.168.1.1:6789"];
+    let fsid = cephfs_contract::FSID;
+    for (share_info, auth, value, expected) in [
+        (
+            share(fsid, "fs", "/data", &[output.as_str()]),
+            good_auth.clone(),
+            output.as_str(),
+            "monitor host \"--output=",
+        ),
+        (
+            share(fsid, "fs", "/data", &["192.168.1.1:6789", "-o"]),
+            good_auth.clone(),
+            "-o",
+            r#"monitor host "-o" starts with '-'"#,
+        ),
+        (
+            share("--fsid=evil", "fs", "/data", &hosts),
+            good_auth.clone(),
+            "--fsid=evil",
+            r#"fsid "--fsid=evil" starts with '-'"#,
+        ),
+        (
+            share(fsid, "-n", "/data", &hosts),
+            good_auth.clone(),
+            "-n",
+            r#"filesystem name "-n" starts with '-'"#,
+        ),
+        (
+            share(fsid, "fs", "--bind", &hosts),
+            good_auth.clone(),
+            "--bind",
+            r#"path "--bind" starts with '-'"#,
+        ),
+        (
+            share(fsid, "fs", "/data", &hosts),
+            plain("-v", KEY),
+            "-v",
+            r#"user name "-v" starts with '-'"#,
+        ),
+        // A secret id goes to secret-get: only ids Juju produces get there.
+        (
+            share(fsid, "fs", "/data", &hosts),
+            format!("secret:{output}"),
+            output.as_str(),
+            "auth names a secret but its id is not one Juju produces",
+        ),
+    ] {
+        let mark = local.mark();
+        local.config(RAW, &[("share_info", &share_info), ("auth", &auth)]);
+        let records = local.since(mark);
+        assert!(
+            records.iter().any(|r| r.unit == UNIT),
+            "the client was not told about {value}"
+        );
+        assert!(records.iter().all(|r| r.outcome == "ok"), "{value}");
+        let (status, message) = local.status(UNIT);
+        assert_eq!(status, "blocked", "{value}: {message}");
+        assert!(
+            message.contains(expected) && message.contains(&format!("relation cephfs-share:{rel}")),
+            "{value}: {message}"
+        );
+        assert_never_an_option(&records, UNIT, value);
+        let calls = tool_calls(&records, UNIT);
+        let set = calls.iter().rfind(|c| c[0] == "status-set").unwrap();
+        assert_eq!(
+            set[..],
+            [
+                "status-set",
+                "--application=False",
+                "blocked",
+                "--",
+                message.as_str()
+            ]
+        );
+        assert_eq!(local.mounts(), "", "nothing was mounted for {value}");
+        assert!(calls.iter().all(|c| c[0] != "secret-get"), "{calls:?}");
+    }
+    assert!(!exists(&local.sb.path("leak")));
+}
+
+/// Issue 10: a megabyte of remote data in a field a status quotes. The status message is bounded
+/// (it used to be the whole value, and status-set failed with an argument-list error on every
+/// retry, leaving the unit in error); every hook succeeds.
+#[test]
+fn a_megabyte_of_remote_data_gives_a_bounded_status_not_a_failing_hook() {
+    let (local, rel) = related("bi-huge");
+    let huge_host = format!("{},evil:6789", "m".repeat(1 << 20));
+    let mark = local.mark();
+    local.config(
+        RAW,
+        &[
+            (
+                "share_info",
+                &share(cephfs_contract::FSID, "fs", "/data", &[&huge_host]),
+            ),
+            ("auth", &plain(USERNAME, KEY)),
+        ],
+    );
+    let records = local.since(mark);
+    assert!(records.iter().any(|r| r.unit == UNIT));
+    assert!(records.iter().all(|r| r.outcome == "ok"));
+    let (status, message) = local.status(UNIT);
+    assert_eq!(status, "blocked");
+    assert!(
+        message.len() <= charm::status::MAX_STATUS_MESSAGE,
+        "{}",
+        message.len()
+    );
+    assert!(
+        message.starts_with(&format!(
+            "cannot mount the share from {RAW} (relation cephfs-share:{rel}): monitor host \"mmmm"
+        )),
+        "{message}"
+    );
+    // No hook tool got the megabyte.
+    for call in tool_calls(&records, UNIT) {
+        assert!(
+            call.iter().all(|a| a.len() < 64 * 1024),
+            "{} got {} bytes",
+            call[0],
+            call.iter().map(String::len).max().unwrap_or(0)
+        );
+    }
+    assert_eq!(local.mounts(), "");
 }

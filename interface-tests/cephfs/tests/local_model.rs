@@ -331,7 +331,7 @@ fn removing_the_relation_unmounts_and_removes_the_key_file_and_the_secret() {
         unmounted[0].1["command"]
             .as_str()
             .unwrap()
-            .ends_with(&format!(" 0 {}", local.sb.mountpoint()))
+            .ends_with(&format!(" 0 {0} {0}", local.sb.mountpoint()))
     );
     assert_eq!(
         local.umounts(),
@@ -375,6 +375,46 @@ fn removing_the_principal_relation_unmounts_and_keeps_the_share_relation() {
     let st = local.state();
     assert!(st.relations.contains_key(&rel));
     assert!(secret(&st, &format!("auth_info.{rel}")).is_some());
+}
+
+/// Issue 10: a key rotation whose remount failed (the unmount succeeded, the mount did not, the
+/// hook failed and committed nothing). When Juju retries the hook the client mounts again, with
+/// the new key, because it decides from the mount table and the digest of the key it used, not
+/// only from its record of the old mount; it never says "mounted" while nothing is.
+#[test]
+fn a_remount_that_failed_after_a_key_rotation_is_retried_until_it_mounts() {
+    let (local, _rel) = established("lm-rotate-fail", 1, 1);
+    let unit = "cephfs-client/0";
+    assert!(local.sb.is_mounted(&local.sb.mountpoint()));
+    local.sb.break_command("mount.log");
+    let out = local.set_auth(USERNAME, NEW_KEY);
+    assert_eq!(out.status, "completed", "{out:?}");
+    let report = local.model.settle(500).unwrap();
+    assert!(
+        report.errors.iter().any(|(u, _)| u == unit),
+        "the remount failed: {report:?}"
+    );
+    assert_eq!(local.umounts().matches("argv:").count(), 1);
+    assert!(!local.sb.is_mounted(&local.sb.mountpoint()));
+    // Retried while the mount still fails: still in error, still not mounted, nothing unmounted.
+    local.model.resolve(unit, true).unwrap();
+    let report = local.model.settle(500).unwrap();
+    assert!(report.errors.iter().any(|(u, _)| u == unit), "{report:?}");
+    assert_eq!(local.umounts().matches("argv:").count(), 1);
+    // The mount works again: the retry mounts with the new key.
+    local.sb.heal("mount.log");
+    local.model.resolve(unit, true).unwrap();
+    local.settle();
+    assert!(local.sb.is_mounted(&local.sb.mountpoint()));
+    assert!(
+        local
+            .mounts()
+            .ends_with(&format!("secretfile: 600 {}\n", local.sb.cksum(NEW_KEY))),
+        "{}",
+        local.mounts()
+    );
+    assert_eq!(local.status(unit), mounted_status(&local, PATH));
+    assert_eq!(local.umounts().matches("argv:").count(), 1);
 }
 
 #[test]

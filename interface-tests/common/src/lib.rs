@@ -225,6 +225,21 @@ pub fn charm_events(
         .collect()
 }
 
+/// The hook-tool calls `unit` made in `records`, as argv (tool name first), as the local model
+/// recorded them.
+pub fn tool_calls(records: &[juju_local::timeline::HookRecord], unit: &str) -> Vec<Vec<String>> {
+    records
+        .iter()
+        .filter(|r| r.unit == unit)
+        .flat_map(|r| r.tools.iter())
+        .map(|t| {
+            std::iter::once(t.tool.clone())
+                .chain(t.args.iter().cloned())
+                .collect()
+        })
+        .collect()
+}
+
 /// How many dispatches the model's timeline holds (a mark for [`charm_events`]).
 pub fn timeline_len(model: &juju_local::Model) -> usize {
     match model.timeline() {
@@ -258,6 +273,27 @@ pub fn failure_details(model: &juju_local::Model) -> String {
         }
     }
     out
+}
+
+/// Fails unless every appearance of `value` in the hook-tool calls `unit` made comes after `--`
+/// (where a tool takes it as data, whatever it starts with): it never became an option or a
+/// flag's value. Returns how many calls carried it as data.
+pub fn assert_never_an_option(
+    records: &[juju_local::timeline::HookRecord],
+    unit: &str,
+    value: &str,
+) -> usize {
+    let mut as_data = 0;
+    for call in tool_calls(records, unit) {
+        let end = call.iter().position(|a| a == "--").unwrap_or(call.len());
+        if let Some(bad) = call[1..end].iter().find(|a| a.contains(value)) {
+            panic!("{unit} passed {value:?} before `--` as {bad:?}: {call:?}");
+        }
+        if call[end..].iter().any(|a| a.contains(value)) {
+            as_data += 1;
+        }
+    }
+    as_data
 }
 
 #[cfg(test)]

@@ -30,7 +30,7 @@ fn status(out: &Output) -> Status {
 /// The dispatcher with one good app (`good`, secrets:1) and one bad one (`bad`, secrets:2).
 fn dispatcher_with_bad(bad_bag: &[(&str, &str)], bad_secret: Option<Secret>) -> Output {
     let good = Relation::new("secrets", 1, "good").remote_app_data([
-        ("kubernetes_manifests", "secret:good"),
+        ("kubernetes_manifests", "secret:good0000000000000000"),
         ("is_secret", "true"),
     ]);
     let bad = Relation::new("secrets", 2, "bad").remote_app_data(bad_bag.iter().copied());
@@ -39,7 +39,7 @@ fn dispatcher_with_bad(bad_bag: &[(&str, &str)], bad_secret: Option<Secret>) -> 
         .relation(good)
         .relation(bad.clone())
         .secret(Secret::granted(
-            "secret:good",
+            "secret:good0000000000000000",
             SecretContent::new().with("manifests", GOOD),
         ));
     if let Some(s) = bad_secret {
@@ -78,18 +78,18 @@ fn malformed_json_in_the_bag() {
 fn malformed_json_in_the_secret() {
     let out = dispatcher_with_bad(
         &[
-            ("kubernetes_manifests", "secret:bad"),
+            ("kubernetes_manifests", "secret:bad00000000000000000"),
             ("is_secret", "true"),
         ],
         Some(Secret::granted(
-            "secret:bad",
+            "secret:bad00000000000000000",
             SecretContent::new().with("manifests", "[1, 2"),
         )),
     );
     assert_status(
         &out,
         StatusKind::Blocked,
-        "relation secrets:2 (app bad): secret secret:bad key manifests: invalid JSON at line 1, column 5: EOF while parsing a list",
+        "relation secrets:2 (app bad): secret secret:bad00000000000000000 key manifests: invalid JSON at line 1, column 5: EOF while parsing a list",
     );
 }
 
@@ -97,7 +97,7 @@ fn malformed_json_in_the_secret() {
 fn is_secret_true_with_a_capital() {
     let out = dispatcher_with_bad(
         &[
-            ("kubernetes_manifests", "secret:bad"),
+            ("kubernetes_manifests", "secret:bad00000000000000000"),
             ("is_secret", "True"),
         ],
         None,
@@ -113,7 +113,7 @@ fn is_secret_true_with_a_capital() {
 fn a_secret_id_that_does_not_exist() {
     let out = dispatcher_with_bad(
         &[
-            ("kubernetes_manifests", "secret:nope"),
+            ("kubernetes_manifests", "secret:nope0000000000000000"),
             ("is_secret", "true"),
         ],
         None,
@@ -121,7 +121,7 @@ fn a_secret_id_that_does_not_exist() {
     assert_status(
         &out,
         StatusKind::Waiting,
-        "relation secrets:2 (app bad): secret secret:nope does not exist or is not granted to this application",
+        "relation secrets:2 (app bad): secret secret:nope0000000000000000 does not exist or is not granted to this application",
     );
 }
 

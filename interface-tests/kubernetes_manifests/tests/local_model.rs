@@ -8,7 +8,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use interface_tests_common::{charm_dir, model, run_story, temp_dir, workspace_root};
+use interface_tests_common::{
+    assert_never_an_option, charm_dir, model, run_story, temp_dir, tool_calls, workspace_root,
+};
 use juju_local::model::{ActionOutcome, bag};
 use juju_local::state::{ModelState, Secret};
 use juju_local::timeline::HookRecord;
@@ -809,4 +811,114 @@ fn a_libpatch_1_requirer_sends_plain_json_and_bad_data_blocks_only_its_relation(
         f.status("resource-dispatcher/0"),
         "active: 2 manifests from 2 apps"
     );
+}
+
+/// A requirer that writes option-shaped text where a secret id belongs (issue 10: the value used
+/// to reach `secret-get`'s argv, so `--output=<path>` made the agent write the secret to a file):
+/// the dispatcher never passes it to any hook tool as an option, calls no `secret-get` at all,
+/// and is Blocked naming the relation and the key.
+#[test]
+fn option_shaped_secret_ids_from_a_requirer_never_reach_a_hook_tool() {
+    let f = Fixture::new("option-ids");
+    f.deploy(DISPATCHER, DISPATCHER, 1, &[]);
+    f.deploy("plain-requirer", "legacy", 1, &[("manifests-json", "[]")]);
+    let rel = f.relate("legacy:config-maps", "resource-dispatcher:config-maps");
+    let leak = f.charms.join("leaked-secret.json");
+    let output = format!("--output={}", leak.display());
+    for value in [
+        output.as_str(),
+        "-o",
+        "--peek",
+        "--label=stolen",
+        "secret:--output=x",
+        "secret:d0000000000000000000 --refresh",
+    ] {
+        let mark = f.timeline_len();
+        f.m.config(
+            "legacy",
+            &[
+                ("manifests-json".to_string(), value.to_string()),
+                ("is-secret".to_string(), "true".to_string()),
+            ],
+            &[],
+        )
+        .unwrap();
+        f.settle();
+        let records = f.since(mark);
+        assert!(
+            records.iter().any(|r| r.unit == "resource-dispatcher/0"
+                && r.hook.name == "config-maps-relation-changed"),
+            "{value}: the dispatcher was not told"
+        );
+        assert!(records.iter().all(|r| r.outcome == "ok"), "{value}");
+        assert_never_an_option(&records, "resource-dispatcher/0", value);
+        let calls = tool_calls(&records, "resource-dispatcher/0");
+        assert!(
+            calls.iter().all(|c| c[0] != "secret-get"),
+            "{value}: {calls:?}"
+        );
+        let why = charm::SecretId::parse(value).unwrap_err();
+        assert!(why.to_string().contains(" is not a Juju secret id "));
+        assert_eq!(
+            f.status("resource-dispatcher/0"),
+            format!(
+                "blocked: relation config-maps:{rel} (app legacy): key kubernetes_manifests: {why}"
+            )
+        );
+        // The status itself carries the value only as data, after `--`.
+        let set = calls.iter().rfind(|c| c[0] == "status-set").unwrap();
+        assert_eq!(
+            set[..4],
+            ["status-set", "--application=False", "blocked", "--"]
+        );
+    }
+    assert!(
+        !leak.exists(),
+        "the secret was written to {}",
+        leak.display()
+    );
+}
+
+/// get-manifests over many manifests: the result does not fit in one `action-set` argument
+/// (Linux's 128 KiB), so the action fails saying so, instead of an OS error (E2BIG) failing the
+/// hook.
+#[test]
+fn get_manifests_too_large_for_one_argument_fails_the_action_with_a_clear_message() {
+    let f = Fixture::new("big-action");
+    f.deploy(DISPATCHER, DISPATCHER, 1, &[]);
+    let many: Vec<String> = (0..2000)
+        .map(|i| config_map(&format!("settings-{i:04}"), "some value"))
+        .collect();
+    f.deploy(
+        "manifests-tester",
+        "tester",
+        1,
+        &[("manifests", &many.join("---\n"))],
+    );
+    f.relate("tester:config-maps", "resource-dispatcher:config-maps");
+    assert_eq!(
+        f.status("resource-dispatcher/0"),
+        "active: 2000 manifests from 1 app"
+    );
+    let mark = f.timeline_len();
+    let out =
+        f.m.run_action("resource-dispatcher/0", "get-manifests", &[])
+            .unwrap();
+    assert_eq!(out.status, "failed", "{out:?}");
+    assert!(
+        out.message.starts_with(
+            "get-manifests (2000 manifests): the action result \"manifests\" is too large to return: it takes"
+        ) && out
+            .message
+            .ends_with("bytes and one action-set argument holds at most 131071"),
+        "{}",
+        out.message
+    );
+    let records = f.since(mark);
+    assert!(
+        records.iter().all(|r| r.outcome == "ok"),
+        "the hook itself succeeds"
+    );
+    let calls = tool_calls(&records, "resource-dispatcher/0");
+    assert!(calls.iter().all(|c| c[0] != "action-set"), "{calls:?}");
 }

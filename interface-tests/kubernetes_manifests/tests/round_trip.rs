@@ -136,7 +136,7 @@ fn two_testers_sending_the_same_service_accounts_conflict() {
         // Secret ids are per model in Juju; make the second tester's distinct here.
         let mut req = out.state;
         for s in &mut req.secrets {
-            s.id = format!("{}-{id}", s.id);
+            s.id = format!("{}{id}", &s.id[..s.id.len() - 1]);
         }
         let secret_id = req.secrets[0].id.clone();
         req.relations[0]

@@ -55,7 +55,7 @@ fn requirer_bag_schema() {
         let bag = &python_fixture(name)["app_bag"];
         conforms(bag, &schema).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
-    let wrong = serde_json::json!({"kubernetes_manifests": "secret:x", "is_secret": "True"});
+    let wrong = serde_json::json!({"kubernetes_manifests": "secret:00000000000000000000", "is_secret": "True"});
     assert!(conforms(&wrong, &schema).is_err());
 }
 

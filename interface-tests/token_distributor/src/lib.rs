@@ -70,6 +70,9 @@ pub struct FakeCall {
     pub subcommand: String,
     /// The exit code.
     pub code: i32,
+    /// The whole argv after the program name, as received.
+    #[serde(default)]
+    pub args: Vec<String>,
 }
 
 /// The whole state of the fake cluster.
@@ -216,6 +219,7 @@ impl FakeCluster {
 
     /// Runs one command as `node`: `args` are what follows the program name.
     pub fn apply(&mut self, node: &str, args: &[String]) -> CommandOutput {
+        let argv = args.to_vec();
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         // Accept `<program> cluster <sub>` as well as `<program> <sub>`.
         let args: &[&str] = match args.as_slice() {
@@ -228,6 +232,7 @@ impl FakeCluster {
             node: node.to_string(),
             subcommand: sub.to_string(),
             code: result.code.unwrap_or(-1),
+            args: argv,
         });
         result
     }

@@ -11,7 +11,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use interface_tests_common::{charm_dir, juju_local, run_story, temp_dir, workspace_root};
+use interface_tests_common::{
+    assert_never_an_option, charm_dir, juju_local, run_story, temp_dir, workspace_root,
+};
 use juju_local::commit::Change;
 use juju_local::state::HookSpec;
 use juju_local::timeline::HookRecord;
@@ -723,6 +725,88 @@ fn a_distributor_sending_garbage_is_named_and_nothing_runs() {
     let records = lab.timeline();
     assert!(records.iter().all(|r| cli_lines(r).is_empty()));
     lab.assert_no_token_leaks(&["T-ROGUE-1", "T-GHOST-1"]);
+}
+
+/// Issue 10: a distributor that mirrors option-shaped data. A token for a node that starts with
+/// `-` never reaches `join`, and a node name that does never reaches `add`: the node is Blocked
+/// naming the relation and the key, and neither the cluster CLI (its recorded argv) nor any
+/// hook tool (the local model's) ever gets the value as an option.
+#[test]
+fn option_shaped_tokens_and_node_names_never_reach_the_cluster_cli() {
+    let lab = Lab::new("option-values");
+    lab.nodes("microovn", 2, "node");
+    let token = "--output=/tmp/stolen";
+    lab.probe(
+        "rogue",
+        1,
+        serde_json::json!({"mirror": "up", "mirror-node-1": token}),
+    );
+    let rel = lab
+        .model
+        .relate("microovn", "rogue:microcluster-cluster")
+        .unwrap();
+    lab.settle();
+    let (status, message) = lab.status("microovn/1");
+    assert_eq!(status, "blocked", "{message}");
+    assert_eq!(
+        message,
+        format!(
+            "relation cluster:{rel}: key mirror-node-1: the join token for node-1 is unusable: it starts with '-'"
+        )
+    );
+    assert!(!message.contains(token));
+    let records = lab.timeline();
+    for unit in ["microovn/0", "microovn/1"] {
+        assert_never_an_option(&records, unit, token);
+    }
+    assert!(
+        !lab.state_file().exists()
+            || lab
+                .fake()
+                .calls
+                .iter()
+                .all(|c| c.args.iter().all(|a| !a.contains(token))),
+        "the token reached the CLI"
+    );
+
+    // Placeholders only: the leader bootstraps, becomes the communicator and mints a token for
+    // node-1, but not for a node named `-o`.
+    lab.model
+        .config(
+            "rogue",
+            &[(
+                s("unit-data"),
+                serde_json::json!({"mirror": "up", "mirror-node-1": "empty", "mirror--o": "empty"})
+                    .to_string(),
+            )],
+            &[],
+        )
+        .unwrap();
+    lab.settle();
+    let cluster = lab.fake();
+    assert_eq!(names(&cluster), ["node-0"]);
+    let adds: Vec<&Vec<String>> = cluster
+        .calls
+        .iter()
+        .filter(|c| c.subcommand == "add")
+        .map(|c| &c.args)
+        .collect();
+    assert!(!adds.is_empty());
+    assert!(
+        adds.iter().all(|a| *a == &["cluster", "add", "node-1"]),
+        "{adds:?}"
+    );
+    let (status, message) = lab.status("microovn/0");
+    assert_eq!(status, "blocked", "{message}");
+    assert!(
+        message.starts_with(&format!(
+            "relation cluster:{rel}: key \"mirror--o\": `add` not run: \"-o\" is not a valid node name"
+        )),
+        "{message}"
+    );
+    let records = lab.timeline();
+    assert_never_an_option(&records, "microovn/0", "-o\"");
+    lab.assert_no_token_leaks(&[]);
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! The library's error type: what was wrong, and where.
 
 use crate::wire::WireError;
+use charm::secret::SecretId;
 use charm::{Classify, ModelError, Outcome, RelationId};
 
 /// Why a requirer or provider operation failed.
@@ -28,7 +29,7 @@ pub enum CephFsError {
         /// The remote application.
         app: String,
         /// The secret URI from `auth`.
-        uri: String,
+        uri: SecretId,
     },
     /// The auth secret named in `auth` was not granted to this application.
     #[error("relation {relation} ({app}): auth secret {uri} is not granted to this application")]
@@ -38,7 +39,7 @@ pub enum CephFsError {
         /// The remote application.
         app: String,
         /// The secret URI from `auth`.
-        uri: String,
+        uri: SecretId,
     },
     /// The auth secret's content does not follow the wire format.
     #[error("relation {relation} ({app}): auth secret {uri}: {error}")]
@@ -48,7 +49,7 @@ pub enum CephFsError {
         /// The remote application.
         app: String,
         /// The secret URI from `auth`.
-        uri: String,
+        uri: SecretId,
         /// What is wrong.
         #[source]
         error: WireError,

@@ -8,7 +8,7 @@ use crate::secrets::{Pruned, prune_revision};
 use crate::wire::{
     self, AUTH, AUTH_REV, AUTH_SECRET_DESCRIPTION, AuthInfo, CACHE, NAME, ProviderAppBag, ShareInfo,
 };
-use charm::secret::{NewSecret, SecretOwner, SecretRead, SecretUpdate};
+use charm::secret::{NewSecret, SecretId, SecretOwner, SecretRead, SecretUpdate};
 use charm::{
     Bag, BagData, Charm, Ctx, Error, EventKind, HookToolError, ModelError, Plugin, RelationEvent,
     RelationId, SecretEvent,
@@ -125,9 +125,10 @@ impl CephFsProvider {
             Ok(current) => {
                 let same = AuthInfo::from_secret_content(&current).ok().as_ref() == Some(auth);
                 let known = match (served.get(AUTH), served.get(AUTH_REV)) {
-                    (Some(uri), Some(rev)) if uri.starts_with("secret:") => {
-                        rev.parse::<u32>().ok().map(|rev| (uri.clone(), rev))
-                    }
+                    (Some(uri), Some(rev)) => match (SecretId::parse(uri), rev.parse::<u32>()) {
+                        (Ok(id), Ok(rev)) => Some((id, rev)),
+                        _ => None,
+                    },
                     _ => None,
                 };
                 match (same, known) {
@@ -162,11 +163,6 @@ impl CephFsProvider {
             }
             Err(e) => return Err(e.into()),
         };
-        let uri = if uri.starts_with("secret:") {
-            uri
-        } else {
-            format!("secret:{uri}")
-        };
         tracing::debug!(relation = %relation, share = %share.to_json(), "serving CephFS share");
         // What is served answers the request as it is now: remember it as seen, so that a later
         // relation-changed (on this or a new leader) does not report it as a new request.
@@ -176,7 +172,7 @@ impl CephFsProvider {
             .map(|text| read_cache(relation, "this application's bag", Some(text)));
         let bag = ProviderAppBag {
             share_info: Some(share.clone()),
-            auth: Some(uri),
+            auth: Some(uri.uri()),
             auth_rev: Some(revision),
             cache: (seen.as_ref() != Some(&request)).then_some(request),
         };
@@ -243,7 +239,7 @@ impl CephFsProvider {
     fn on_secret_remove(&self, ctx: &mut Ctx, event: &SecretEvent) -> Result<(), Error> {
         let outcome = prune_revision(ctx, event, wire::is_auth_secret_label)?;
         if outcome != Pruned::NotOurs {
-            tracing::debug!(secret = event.id.as_str(), "secret-remove: {outcome:?}");
+            tracing::debug!(secret = %event.id, "secret-remove: {outcome:?}");
         }
         Ok(())
     }

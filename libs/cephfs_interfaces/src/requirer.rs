@@ -6,7 +6,7 @@ use crate::events::{MountShare, ServerConnected, UmountShare};
 use crate::wire::{
     self, AUTH, AUTH_REV, AuthInfo, AuthRef, CACHE, RequirerAppBag, SHARE_INFO, ShareInfo, Snapshot,
 };
-use charm::secret::{SecretRead, unique_id};
+use charm::secret::SecretRead;
 use charm::{
     Bag, BagData, Charm, Ctx, Error, EventKind, HookToolError, ModelError, Plugin, RelationEvent,
     RelationId, SecretEvent,
@@ -257,7 +257,7 @@ impl CephFsRequirer {
         for relation in self.relations(ctx)? {
             let remote = ctx.read(&relation, &Bag::RemoteApp)?;
             let ours = match remote.get(AUTH).map(|a| AuthRef::parse(a)) {
-                Some(Ok(AuthRef::Secret(uri))) => unique_id(&uri) == unique_id(&event.id),
+                Some(Ok(AuthRef::Secret(id))) => id.same_secret(&event.id),
                 _ => false,
             };
             if ours && remote.contains_key(SHARE_INFO) {

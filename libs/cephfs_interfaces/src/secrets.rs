@@ -1,6 +1,5 @@
 //! Owner-side housekeeping of secrets: removing revisions nobody tracks any more.
 
-use charm::secret::unique_id;
 use charm::{Ctx, HookToolError, ModelError, SecretEvent};
 
 /// Stored-state key of the revisions already removed (Juju may send `secret-remove` twice).
@@ -51,7 +50,7 @@ pub fn prune_revision(
         Ok(info) => info,
         Err(ModelError::HookTool(HookToolError::SecretNotFound { .. })) => {
             tracing::info!(
-                secret = event.id.as_str(),
+                secret = %event.id,
                 revision,
                 "secret-remove for a secret that no longer exists: ignored"
             );
@@ -68,7 +67,7 @@ pub fn prune_revision(
     if revision >= info.revision {
         return Ok(Pruned::KeptCurrent);
     }
-    let record = format!("{}/{revision}", unique_id(&event.id));
+    let record = format!("{}/{revision}", event.id.unique());
     let mut removed: Vec<String> = ctx.stored(REMOVED_KEY)?.unwrap_or_default();
     if removed.contains(&record) {
         return Ok(Pruned::AlreadyRemoved);
@@ -81,7 +80,7 @@ pub fn prune_revision(
     }
     ctx.store(REMOVED_KEY, &removed)?;
     tracing::info!(
-        secret = event.id.as_str(),
+        secret = %event.id,
         revision,
         "removed an obsolete secret revision"
     );

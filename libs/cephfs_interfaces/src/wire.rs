@@ -17,7 +17,7 @@
 
 use charm::databag::{self, BagData};
 use charm::pyjson;
-use charm::secret::SecretContent;
+use charm::secret::{SecretContent, SecretId};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -229,8 +229,8 @@ impl AuthInfo {
 /// Where the auth info is: the value of the provider's `auth` key, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthRef {
-    /// A secret URI (the whole value, e.g. `secret:cq1...` or `secret://<model>/cq1...`).
-    Secret(String),
+    /// A secret (the whole value, e.g. `secret:cq1...` or `secret://<model>/cq1...`).
+    Secret(SecretId),
     /// Auth info sent inline by a provider without secrets (reactive charms).
     Plain(AuthInfo),
 }
@@ -244,10 +244,11 @@ impl AuthRef {
         match kind {
             SECRET_KIND => {
                 if data.trim_start_matches('/').is_empty() {
-                    Err(WireError::AuthEmptySecretId)
-                } else {
-                    Ok(AuthRef::Secret(value.to_string()))
+                    return Err(WireError::AuthEmptySecretId);
                 }
+                SecretId::parse(value)
+                    .map(AuthRef::Secret)
+                    .map_err(|e| WireError::AuthBadSecretId(e.why))
             }
             PLAIN_KIND => AuthInfo::from_json(data).map(AuthRef::Plain),
             other => Err(WireError::AuthUnknownKind(shown_kind(other))),
@@ -257,7 +258,7 @@ impl AuthRef {
     /// The `auth` value for this reference.
     pub fn to_wire(&self) -> String {
         match self {
-            AuthRef::Secret(uri) => uri.clone(),
+            AuthRef::Secret(id) => id.uri(),
             AuthRef::Plain(info) => format!("{PLAIN_KIND}:{}", info.to_json()),
         }
     }
@@ -310,6 +311,9 @@ pub enum WireError {
     /// `auth` is `secret:` with nothing after it.
     #[error("auth names a secret but gives no secret id")]
     AuthEmptySecretId,
+    /// `auth` is `secret:<something>` that is not a secret id Juju produces (never passed on).
+    #[error("auth names a secret but its id is not one Juju produces: {0}")]
+    AuthBadSecretId(&'static str),
     /// The JSON of a `plain:` auth is not JSON.
     #[error("plain auth is not valid JSON (syntax error at {0})")]
     PlainAuthNotJson(String),

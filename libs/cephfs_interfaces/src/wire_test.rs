@@ -1,6 +1,7 @@
 //! Tests of `wire.rs`.
 
 use super::*;
+use charm::secret::SecretId;
 
 fn share() -> ShareInfo {
     ShareInfo {
@@ -72,12 +73,17 @@ fn share_info_errors() {
 #[test]
 fn auth_refs() {
     assert_eq!(
-        AuthRef::parse("secret:cq1abc"),
-        Ok(AuthRef::Secret("secret:cq1abc".into()))
+        AuthRef::parse("secret:cq1abc00000000000000"),
+        Ok(AuthRef::Secret(
+            SecretId::parse("secret:cq1abc00000000000000").unwrap()
+        ))
     );
     assert_eq!(
-        AuthRef::parse("secret://0f1e/cq1abc"),
-        Ok(AuthRef::Secret("secret://0f1e/cq1abc".into()))
+        AuthRef::parse("secret://4f2b8a9c-1d2e-4f60-8a7b-0c1d2e3f4a5b/cq1abc00000000000000"),
+        Ok(AuthRef::Secret(
+            SecretId::parse("secret://4f2b8a9c-1d2e-4f60-8a7b-0c1d2e3f4a5b/cq1abc00000000000000")
+                .unwrap()
+        ))
     );
     let plain = r#"plain:{"username": "user", "key": "R//appdqz4NP4Bxcc5XWrg=="}"#;
     let parsed = AuthRef::parse(plain).unwrap();
@@ -95,6 +101,18 @@ fn auth_refs() {
         Err(WireError::AuthUnknownKind("scheme".into()))
     );
     assert_eq!(AuthRef::parse("secret:"), Err(WireError::AuthEmptySecretId));
+    // Only ids Juju produces: an option-shaped value never becomes a secret id.
+    for bad in [
+        "secret:--output=/tmp/x",
+        "secret:-o",
+        "secret:abc",
+        "secret://x/y",
+    ] {
+        assert!(
+            matches!(AuthRef::parse(bad), Err(WireError::AuthBadSecretId(_))),
+            "{bad}"
+        );
+    }
     assert!(matches!(
         AuthRef::parse("plain:{"),
         Err(WireError::PlainAuthNotJson(_))
@@ -200,6 +218,6 @@ fn snapshots_never_repeat_a_plain_key_but_see_it_change() {
     assert!(a["auth"].starts_with("plain-sha256:"));
     assert_ne!(a["auth"], b["auth"]);
     // A secret URI is not a credential: kept as it is.
-    let c = snapshot(&bag("secret:abc"));
-    assert_eq!(c["auth"], "secret:abc");
+    let c = snapshot(&bag("secret:abc00000000000000000"));
+    assert_eq!(c["auth"], "secret:abc00000000000000000");
 }

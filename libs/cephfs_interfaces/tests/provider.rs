@@ -186,7 +186,7 @@ fn a_python_providers_unit_cache_is_migrated() {
         .local_unit_data([("cache", r#"{"name": "/data"}"#)])
         .local_app_data([
             ("share_info", SHARE_INFO),
-            ("auth", "secret:old"),
+            ("auth", "secret:old00000000000000000"),
             ("auth-rev", "1"),
         ]);
     let out = ctx().run(
@@ -315,7 +315,7 @@ fn an_empty_key_is_refused() {
 fn an_existing_secret_is_reused_when_the_bag_lost_track() {
     // The secret exists (e.g. created by an earlier leader) but the bag has no auth yet.
     let secret = Secret::owned(
-        "secret:cq1existingexisting0",
+        "secret:cq1e0istinge0isting0",
         SecretContent::new()
             .with("username", "user")
             .with("key", KEY),
@@ -328,7 +328,7 @@ fn an_existing_secret_is_reused_when_the_bag_lost_track() {
     let out = ctx().run_action("serve", serde_json::json!({"key": KEY}), state);
     assert!(out.ok(), "{:?}", out.error());
     let bag = &out.state.rel(4).unwrap().local_app_data;
-    assert_eq!(bag["auth"], "secret:cq1existingexisting0");
+    assert_eq!(bag["auth"], "secret:cq1e0istinge0isting0");
     assert_eq!(bag["auth-rev"], "1");
     assert_eq!(out.calls_to("secret-add"), 0);
 }
@@ -378,7 +378,7 @@ fn a_removed_relation_takes_its_secret_along() {
 
 fn two_revisions(label: &str) -> Secret {
     Secret::owned(
-        "secret:cq1ownedownedowned00",
+        "secret:cq1o0nedo0nedo0ned00",
         SecretContent::new()
             .with("username", "user")
             .with("key", KEY),
@@ -402,7 +402,7 @@ fn obsolete_revisions_of_our_secrets_are_removed() {
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(
         out.removed_secret_revisions,
-        vec![("secret:cq1ownedownedowned00".to_string(), Some(1))]
+        vec![("secret:cq1o0nedo0nedo0ned00".to_string(), Some(1))]
     );
     // Juju sends it again (juju#19036): nothing is removed twice.
     let again = ctx().run(secret.remove(1), out.state);

@@ -3,7 +3,8 @@
 use crate::state::{Relation, Secret, State};
 use charm::backend::{BagData, HookToolError, HookTools, LogLevel};
 use charm::secret::{
-    NewSecret, SecretContent, SecretInfo, SecretOwner, SecretRead, SecretUpdate, unique_id,
+    NewSecret, SecretContent, SecretId, SecretInfo, SecretOwner, SecretRead, SecretUpdate,
+    unique_id,
 };
 use charm::{Event, Port, RelationId, Status};
 use std::collections::BTreeMap;
@@ -69,6 +70,15 @@ fn denied(tool: &str) -> HookToolError {
     HookToolError::classify(tool, 1, "ERROR permission denied", true)
 }
 
+/// A secret id of the test state, as Juju would print it; an id Juju never produces is a
+/// broken test state, reported as bad hook-tool output.
+fn state_id(tool: &str, id: &str) -> Result<SecretId, HookToolError> {
+    SecretId::parse(id).map_err(|e| HookToolError::BadOutput {
+        tool: tool.to_string(),
+        detail: format!("the test state holds a secret id Juju never produces: {e}"),
+    })
+}
+
 fn secret_not_found(tool: &str, id: &str) -> HookToolError {
     err(tool, &format!("ERROR secret {id:?} not found"))
 }
@@ -123,10 +133,10 @@ impl MockTools {
             .ok_or_else(|| err(tool, &format!("ERROR relation {} not found", rel.id)))
     }
 
-    fn find_secret(&self, id: Option<&str>, label: Option<&str>) -> Option<usize> {
+    fn find_secret(&self, id: Option<&SecretId>, label: Option<&str>) -> Option<usize> {
         match (id, label) {
             (Some(id), _) => {
-                let unique = unique_id(id);
+                let unique = id.unique();
                 self.state
                     .secrets
                     .iter()
@@ -417,7 +427,7 @@ impl HookTools for MockTools {
         Ok(())
     }
 
-    fn secret_add(&mut self, secret: &NewSecret) -> Result<String, HookToolError> {
+    fn secret_add(&mut self, secret: &NewSecret) -> Result<SecretId, HookToolError> {
         let tool = "secret-add";
         self.call(
             tool,
@@ -443,9 +453,9 @@ impl HookTools for MockTools {
             ));
         }
         self.next_secret += 1;
-        let id = format!("secret:d{:019}", self.next_secret);
+        let id = state_id(tool, &format!("secret:d{:019}", self.next_secret))?;
         self.state.secrets.push(Secret {
-            id: id.clone(),
+            id: id.uri(),
             owner: Some(secret.owner),
             revisions: BTreeMap::from([(1, secret.content.clone())]),
             tracked: Some(1),
@@ -460,13 +470,14 @@ impl HookTools for MockTools {
 
     fn secret_get(
         &mut self,
-        id: Option<&str>,
+        id: Option<&SecretId>,
         label: Option<&str>,
         read: SecretRead,
     ) -> Result<SecretContent, HookToolError> {
         let tool = "secret-get";
-        self.call(tool, format!("{id:?} --label {label:?} {read:?}"))?;
-        let shown = id.or(label).unwrap_or("");
+        let uri = id.map(SecretId::uri);
+        self.call(tool, format!("{uri:?} --label {label:?} {read:?}"))?;
+        let shown = uri.as_deref().or(label).unwrap_or("");
         let index = self
             .find_secret(id, label)
             .ok_or_else(|| secret_not_found(tool, shown))?;
@@ -497,12 +508,13 @@ impl HookTools for MockTools {
 
     fn secret_info_get(
         &mut self,
-        id: Option<&str>,
+        id: Option<&SecretId>,
         label: Option<&str>,
     ) -> Result<SecretInfo, HookToolError> {
         let tool = "secret-info-get";
-        self.call(tool, format!("{id:?} --label {label:?}"))?;
-        let shown = id.or(label).unwrap_or("");
+        let uri = id.map(SecretId::uri);
+        self.call(tool, format!("{uri:?} --label {label:?}"))?;
+        let shown = uri.as_deref().or(label).unwrap_or("");
         let index = self
             .find_secret(id, label)
             .filter(|i| self.state.secrets[*i].owner.is_some())
@@ -510,7 +522,7 @@ impl HookTools for MockTools {
         self.manage(tool, index)?;
         let s = &self.state.secrets[index];
         Ok(SecretInfo {
-            id: s.id.clone(),
+            id: state_id(tool, &s.id)?,
             revision: s.latest(),
             label: s.label.clone(),
             owner: s.owner.unwrap_or_default(),
@@ -521,12 +533,12 @@ impl HookTools for MockTools {
         })
     }
 
-    fn secret_set(&mut self, id: &str, update: &SecretUpdate) -> Result<(), HookToolError> {
+    fn secret_set(&mut self, id: &SecretId, update: &SecretUpdate) -> Result<(), HookToolError> {
         let tool = "secret-set";
-        self.call(tool, id.to_string())?;
+        self.call(tool, id.uri())?;
         let index = self
             .find_secret(Some(id), None)
-            .ok_or_else(|| secret_not_found(tool, id))?;
+            .ok_or_else(|| secret_not_found(tool, &id.uri()))?;
         self.manage(tool, index)?;
         if let Some(label) = &update.label
             && self.label_taken(label, Some(index))
@@ -558,7 +570,7 @@ impl HookTools for MockTools {
 
     fn secret_grant(
         &mut self,
-        id: &str,
+        id: &SecretId,
         relation: &RelationId,
         unit: Option<&str>,
     ) -> Result<(), HookToolError> {
@@ -566,7 +578,7 @@ impl HookTools for MockTools {
         self.call(tool, format!("{id} --relation {}", relation.id))?;
         let index = self
             .find_secret(Some(id), None)
-            .ok_or_else(|| secret_not_found(tool, id))?;
+            .ok_or_else(|| secret_not_found(tool, &id.uri()))?;
         self.manage(tool, index)?;
         self.relation(tool, relation)?;
         let grants = self.state.secrets[index]
@@ -584,7 +596,7 @@ impl HookTools for MockTools {
 
     fn secret_revoke(
         &mut self,
-        id: &str,
+        id: &SecretId,
         relation: &RelationId,
         unit: Option<&str>,
     ) -> Result<(), HookToolError> {
@@ -592,7 +604,7 @@ impl HookTools for MockTools {
         self.call(tool, format!("{id} --relation {}", relation.id))?;
         let index = self
             .find_secret(Some(id), None)
-            .ok_or_else(|| secret_not_found(tool, id))?;
+            .ok_or_else(|| secret_not_found(tool, &id.uri()))?;
         self.manage(tool, index)?;
         let grants = &mut self.state.secrets[index].grants;
         match unit {
@@ -608,12 +620,12 @@ impl HookTools for MockTools {
         Ok(())
     }
 
-    fn secret_remove(&mut self, id: &str, revision: Option<u32>) -> Result<(), HookToolError> {
+    fn secret_remove(&mut self, id: &SecretId, revision: Option<u32>) -> Result<(), HookToolError> {
         let tool = "secret-remove";
         self.call(tool, format!("{id} --revision {revision:?}"))?;
         let index = self
             .find_secret(Some(id), None)
-            .ok_or_else(|| secret_not_found(tool, id))?;
+            .ok_or_else(|| secret_not_found(tool, &id.uri()))?;
         self.manage(tool, index)?;
         match revision {
             Some(rev) => {
@@ -628,19 +640,18 @@ impl HookTools for MockTools {
                 self.state.secrets.remove(index);
             }
         }
-        self.removed_revisions.push((id.to_string(), revision));
+        self.removed_revisions.push((id.uri(), revision));
         Ok(())
     }
 
-    fn secret_ids(&mut self) -> Result<Vec<String>, HookToolError> {
+    fn secret_ids(&mut self) -> Result<Vec<SecretId>, HookToolError> {
         self.call("secret-ids", String::new())?;
-        Ok(self
-            .state
+        self.state
             .secrets
             .iter()
             .filter(|s| s.owner.is_some())
-            .map(|s| s.id.clone())
-            .collect())
+            .map(|s| state_id("secret-ids", &s.id))
+            .collect()
     }
 
     fn open_port(&mut self, port: Port) -> Result<(), HookToolError> {

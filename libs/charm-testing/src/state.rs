@@ -2,7 +2,7 @@
 
 use charm::secret::{RotatePolicy, SecretContent, SecretOwner};
 use charm::state::Deferred;
-use charm::{BagData, Event, Port, RelationEvent, RelationId, SecretEvent, Status};
+use charm::{BagData, Event, Port, RelationEvent, RelationId, SecretEvent, SecretId, Status};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Builds a bag from pairs.
@@ -214,9 +214,18 @@ impl Secret {
         self.revisions.keys().next_back().copied().unwrap_or(0)
     }
 
+    /// The secret's id; panics (a test failure) when the test gave one Juju never produces.
+    #[allow(clippy::panic)]
+    pub fn secret_id(&self) -> SecretId {
+        match SecretId::parse(&self.id) {
+            Ok(id) => id,
+            Err(e) => panic!("test secret: {e}"),
+        }
+    }
+
     fn event(&self, revision: Option<u32>) -> SecretEvent {
         SecretEvent {
-            id: self.id.clone(),
+            id: self.secret_id(),
             label: self.label.clone(),
             revision,
         }

@@ -62,21 +62,23 @@ impl StubTools {
         for sub in ["bin", "out", "err", "code"] {
             std::fs::create_dir_all(dir.join(sub))?;
         }
-        // Answers: out/<tool>.<first arg> wins over out/<tool>.
+        // Answers: out/<tool>.<last arg> wins over out/<tool>.
         let script = format!(
             r#"#!/bin/sh
 d='{dir}'
 t=$(basename "$0")
 line="$t"
+last=""
 for a in "$@"; do
   line="$line	$a"
+  last="$a"
   case "$a" in
     *#file=*) f="${{a#*#file=}}"; printf '%s %s %s\n' "${{a%%#file=*}}" "$(stat -c %a "$f")" "$(cat "$f")" >> "$d/files" ;;
   esac
 done
 printf '%s\n' "$line" >> "$d/calls"
 case "$*" in *"--file -"*) cat >> "$d/stdin"; printf '\n' >> "$d/stdin" ;; esac
-if [ -f "$d/out/$t.$1" ]; then cat "$d/out/$t.$1"; elif [ -f "$d/out/$t" ]; then cat "$d/out/$t"; fi
+if [ -n "$last" ] && [ -f "$d/out/$t.$last" ]; then cat "$d/out/$t.$last"; elif [ -f "$d/out/$t" ]; then cat "$d/out/$t"; fi
 [ -f "$d/err/$t" ] && cat "$d/err/$t" >&2
 [ -f "$d/code/$t" ] && exit "$(cat "$d/code/$t")"
 exit 0
@@ -106,10 +108,11 @@ exit 0
         std::fs::write(self.dir.join("out").join(tool), stdout)
     }
 
-    /// What `tool` prints when its first argument is `first_arg`.
-    pub fn answer_for(&self, tool: &str, first_arg: &str, stdout: &str) -> std::io::Result<()> {
+    /// What `tool` prints when its last argument (the positional value after `--`, such as
+    /// `relation-ids`' endpoint) is `last_arg`.
+    pub fn answer_for(&self, tool: &str, last_arg: &str, stdout: &str) -> std::io::Result<()> {
         std::fs::write(
-            self.dir.join("out").join(format!("{tool}.{first_arg}")),
+            self.dir.join("out").join(format!("{tool}.{last_arg}")),
             stdout,
         )
     }

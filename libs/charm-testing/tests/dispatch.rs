@@ -550,6 +550,91 @@ fn blocked_errors_in_actions_fail_the_action_not_the_unit() {
 }
 
 #[test]
+fn action_results_too_large_for_a_command_line_fail_the_action_with_a_clear_message() {
+    let mut charm = Charm::new();
+    charm.action("dump", |ctx: &mut Ctx, _: &ActionEvent| {
+        let size: usize = ctx.action_params::<serde_json::Value>()?["size"]
+            .as_u64()
+            .unwrap_or(0) as usize;
+        ctx.action_set(&serde_json::json!({"small": "ok", "dump": "y".repeat(size)}))?;
+        Ok(())
+    });
+    let ctx = Context::new(charm, META);
+    // Fits: "dump=" plus 131066 bytes is exactly the 131071 one argument holds.
+    let out = ctx.run_action(
+        "dump",
+        serde_json::json!({"size": 131_066}),
+        State::default(),
+    );
+    assert!(out.ok(), "{:?}", out.error());
+    assert_eq!(out.action.results["dump"].len(), 131_066);
+    // One byte more: no action-set at all (it would be E2BIG), the action fails saying why.
+    let out = ctx.run_action(
+        "dump",
+        serde_json::json!({"size": 131_067}),
+        State::default(),
+    );
+    assert!(
+        out.ok(),
+        "a retry cannot shrink the result: the hook succeeds"
+    );
+    assert_eq!(out.calls_to("action-set"), 0);
+    assert!(out.action.results.is_empty());
+    let failed = out.action.failed.unwrap();
+    assert!(
+        failed.starts_with("the action result \"dump\" is too large to return: it takes 131072 bytes and one action-set argument holds at most 131071"),
+        "{failed}"
+    );
+    assert_eq!(out.state.unit_status, None);
+    // Many results that each fit but not together.
+    let mut charm = Charm::new();
+    charm.action("dump", |ctx: &mut Ctx, _: &ActionEvent| {
+        let many: serde_json::Map<String, serde_json::Value> = (0..30)
+            .map(|i| (format!("part{i}"), serde_json::json!("z".repeat(100_000))))
+            .collect();
+        ctx.action_set(&serde_json::Value::Object(many))?;
+        Ok(())
+    });
+    let out = Context::new(charm, META).run_action("dump", serde_json::json!({}), State::default());
+    let failed = out.action.failed.unwrap();
+    assert!(
+        failed.starts_with("the action result set is too large to return"),
+        "{failed}"
+    );
+}
+
+#[test]
+fn long_failure_messages_are_cut_and_status_messages_cleaned() {
+    let mut charm = Charm::new();
+    charm.action("fail", |_: &mut Ctx, _: &ActionEvent| {
+        Err(Error::blocked(format!("bad: {}", "m".repeat(1 << 20))))
+    });
+    charm.on(EventKind::UpdateStatus, |_: &mut Ctx, _: &Event| {
+        Err(Error::blocked(format!(
+            "host {}\n{}",
+            "h".repeat(1 << 20),
+            "tail"
+        )))
+    });
+    let ctx = Context::new(charm, META);
+    let out = ctx.run_action("fail", serde_json::json!({}), State::default());
+    let failed = out.action.failed.unwrap();
+    assert!(
+        failed.len() <= charm::model::MAX_ACTION_MESSAGE,
+        "{}",
+        failed.len()
+    );
+    assert!(failed.starts_with("bad: mmm") && failed.ends_with('\u{2026}'));
+    let out = ctx.run(Event::UpdateStatus, State::default());
+    assert!(out.ok());
+    let status = out.state.unit_status.unwrap();
+    assert_eq!(status.kind, StatusKind::Blocked);
+    assert!(status.message.len() <= charm::status::MAX_STATUS_MESSAGE);
+    assert!(status.message.starts_with("host hhh"));
+    assert!(!status.message.contains('\n'));
+}
+
+#[test]
 fn event_names_must_be_unique() {
     #[derive(Debug, Serialize, Deserialize)]
     struct Other;

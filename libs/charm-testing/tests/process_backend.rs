@@ -7,7 +7,7 @@
 
 use charm::backend::{HookToolError, HookTools, LogLevel, ProcessBackend};
 use charm::secret::{
-    NewSecret, RotatePolicy, SecretContent, SecretOwner, SecretRead, SecretUpdate,
+    NewSecret, RotatePolicy, SecretContent, SecretId, SecretOwner, SecretRead, SecretUpdate,
 };
 use charm::{Port, RelationId, Status};
 use charm_testing::{HOOK_TOOLS, StubTools};
@@ -30,6 +30,10 @@ fn db() -> RelationId {
     RelationId::new("db", 7)
 }
 
+fn abc() -> SecretId {
+    SecretId::parse("secret:abc00000000000000000").unwrap()
+}
+
 #[test]
 fn relation_tools_argv_and_parsing() {
     let s = stubs();
@@ -39,7 +43,10 @@ fn relation_tools_argv_and_parsing() {
         t.relation_ids("db").unwrap(),
         vec![db(), RelationId::new("db", 12)]
     );
-    assert_eq!(s.last(), argv(&["relation-ids", "db", "--format=json"]));
+    assert_eq!(
+        s.last(),
+        argv(&["relation-ids", "--format=json", "--", "db"])
+    );
 
     s.answer("relation-list", r#"["pg/0","pg/1"]"#).unwrap();
     assert_eq!(t.relation_list(&db()).unwrap(), vec!["pg/0", "pg/1"]);
@@ -66,6 +73,7 @@ fn relation_tools_argv_and_parsing() {
             "-r",
             "db:7",
             "--app",
+            "--",
             "-",
             "pg"
         ])
@@ -73,7 +81,15 @@ fn relation_tools_argv_and_parsing() {
     t.relation_get(&db(), "pg/1", false).unwrap();
     assert_eq!(
         s.last(),
-        argv(&["relation-get", "--format=json", "-r", "db:7", "-", "pg/1"])
+        argv(&[
+            "relation-get",
+            "--format=json",
+            "-r",
+            "db:7",
+            "--",
+            "-",
+            "pg/1"
+        ])
     );
 
     let mut changes = BTreeMap::new();
@@ -177,9 +193,9 @@ fn unit_tools_argv_and_parsing() {
     );
 
     t.open_port(Port::Tcp(80)).unwrap();
-    assert_eq!(s.last(), argv(&["open-port", "80/tcp"]));
+    assert_eq!(s.last(), argv(&["open-port", "--", "80/tcp"]));
     t.close_port(Port::UdpRange(1000, 1010)).unwrap();
-    assert_eq!(s.last(), argv(&["close-port", "1000-1010/udp"]));
+    assert_eq!(s.last(), argv(&["close-port", "--", "1000-1010/udp"]));
     s.answer(
         "opened-ports",
         r#"["80/tcp","8000-8999/udp","icmp","443/tcp (ep1,ep2)"]"#,
@@ -201,7 +217,7 @@ fn unit_tools_argv_and_parsing() {
     assert_eq!(net["ingress-addresses"][0], "10.0.0.1");
     assert_eq!(
         s.last(),
-        argv(&["network-get", "--format=json", "-r", "7", "db"])
+        argv(&["network-get", "--format=json", "-r", "7", "--", "db"])
     );
     s.answer("goal-state", r#"{"units":{}}"#).unwrap();
     assert!(t.goal_state().unwrap()["units"].is_object());
@@ -209,7 +225,7 @@ fn unit_tools_argv_and_parsing() {
 }
 
 #[test]
-fn long_log_lines_are_split_like_ops() {
+fn long_log_lines_are_split_by_bytes() {
     let s = stubs();
     let mut t = backend(&s);
     let long = "x".repeat(131_071 + 5);
@@ -218,6 +234,19 @@ fn long_log_lines_are_split_like_ops() {
     assert_eq!(calls.len(), 2);
     assert_eq!(calls[0][4].len(), 131_071);
     assert_eq!(calls[1][4], "xxxxx");
+    // 100,000 three-byte characters: fewer than ops' 131071-character cut, but 300,000 bytes,
+    // more than one argument can hold. Cut by bytes, never inside a character.
+    let wide = "€".repeat(100_000);
+    t.juju_log(LogLevel::Info, &wide).unwrap();
+    let calls = s.calls();
+    let lines: Vec<&String> = calls[2..].iter().map(|c| &c[4]).collect();
+    assert_eq!(lines.len(), 3);
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.len() <= 131_071 && l.chars().all(|c| c == '€'))
+    );
+    assert_eq!(lines.iter().map(|l| l.len()).sum::<usize>(), 300_000);
 }
 
 #[test]
@@ -232,7 +261,10 @@ fn action_and_state_tools() {
     results.insert("a.b".to_string(), "1".to_string());
     results.insert("msg".to_string(), "hi there".to_string());
     t.action_set(&results).unwrap();
-    assert_eq!(s.last(), argv(&["action-set", "a.b=1", "msg=hi there"]));
+    assert_eq!(
+        s.last(),
+        argv(&["action-set", "--", "a.b=1", "msg=hi there"])
+    );
     t.action_log("working").unwrap();
     assert_eq!(s.last(), argv(&["action-log", "--", "working"]));
     t.action_fail("nope").unwrap();
@@ -251,7 +283,7 @@ fn action_and_state_tools() {
     assert_eq!(s.last(), argv(&["state-set", "--file", "-"]));
     assert!(s.stdin().contains(r#"{"k":"v"}"#));
     t.state_delete("k").unwrap();
-    assert_eq!(s.last(), argv(&["state-delete", "k"]));
+    assert_eq!(s.last(), argv(&["state-delete", "--", "k"]));
 }
 
 #[test]
@@ -272,26 +304,22 @@ fn secret_content_goes_through_private_files_never_argv() {
             owner: SecretOwner::Unit,
         })
         .unwrap();
-    assert_eq!(uri, "secret:d1k3m8fbo5jc738pq1ig");
+    assert_eq!(uri.uri(), "secret:d1k3m8fbo5jc738pq1ig");
     let call = s.last();
     assert_eq!(
-        call[..11].to_vec(),
+        call[..7].to_vec(),
         argv(&[
             "secret-add",
-            "--label",
-            "db-creds",
-            "--description",
-            "for the db",
-            "--expire",
-            "24h",
-            "--rotate",
-            "daily",
-            "--owner",
-            "unit"
+            "--label=db-creds",
+            "--description=for the db",
+            "--expire=24h",
+            "--rotate=daily",
+            "--owner=unit",
+            "--"
         ])
     );
-    assert!(call[11].starts_with("password#file="), "{call:?}");
-    assert!(call[12].starts_with("user#file="), "{call:?}");
+    assert!(call[7].starts_with("password#file="), "{call:?}");
+    assert!(call[8].starts_with("user#file="), "{call:?}");
     assert!(
         !format!("{:?}", s.calls()).contains("hunter2"),
         "secret value in argv"
@@ -300,7 +328,7 @@ fn secret_content_goes_through_private_files_never_argv() {
     assert!(files.contains("password 600 hunter2"), "{files}");
     assert!(files.contains("user 600 bob"), "{files}");
     // The temporary files are gone once the call returns.
-    let path = call[11].trim_start_matches("password#file=");
+    let path = call[7].trim_start_matches("password#file=");
     assert!(!Path::new(path).exists());
 
     t.secret_set(
@@ -315,7 +343,7 @@ fn secret_content_goes_through_private_files_never_argv() {
     let call = s.last();
     assert_eq!(
         call[..4].to_vec(),
-        argv(&["secret-set", "--label", "new-label", &uri])
+        argv(&["secret-set", "--label=new-label", "--", &uri.uri()])
     );
     assert!(call[4].starts_with("password#file="));
     assert!(!format!("{:?}", s.calls()).contains("hunter3"));
@@ -415,7 +443,7 @@ fn secret_lookups() {
     let mut t = backend(&s);
     s.answer("secret-get", r#"{"key":"value"}"#).unwrap();
     let c = t
-        .secret_get(Some("secret:abc"), Some("mine"), SecretRead::Refresh)
+        .secret_get(Some(&abc()), Some("mine"), SecretRead::Refresh)
         .unwrap();
     assert_eq!(c.get("key"), Some("value"));
     assert_eq!(
@@ -423,65 +451,89 @@ fn secret_lookups() {
         argv(&[
             "secret-get",
             "--format=json",
-            "secret:abc",
-            "--label",
-            "mine",
-            "--refresh"
+            "--label=mine",
+            "--refresh",
+            "--",
+            "secret:abc00000000000000000"
         ])
     );
     t.secret_get(None, Some("mine"), SecretRead::Tracked)
         .unwrap();
     assert_eq!(
         s.last(),
-        argv(&["secret-get", "--format=json", "--label", "mine"])
+        argv(&["secret-get", "--format=json", "--label=mine"])
     );
-    t.secret_get(Some("secret:abc"), None, SecretRead::Peek)
-        .unwrap();
+    t.secret_get(Some(&abc()), None, SecretRead::Peek).unwrap();
     assert_eq!(
         s.last(),
-        argv(&["secret-get", "--format=json", "secret:abc", "--peek"])
+        argv(&[
+            "secret-get",
+            "--format=json",
+            "--peek",
+            "--",
+            "secret:abc00000000000000000"
+        ])
     );
 
     s.answer(
         "secret-info-get",
-        r#"{"abc":{"revision":3,"label":"l","owner":"application","rotation":"weekly","expiry":"2030-01-01T00:00:00Z"}}"#,
+        r#"{"abc00000000000000000":{"revision":3,"label":"l","owner":"application","rotation":"weekly","expiry":"2030-01-01T00:00:00Z"}}"#,
     ).unwrap();
     let info = t.secret_info_get(None, Some("l")).unwrap();
-    assert_eq!(info.id, "secret:abc");
+    assert_eq!(info.id, abc());
     assert_eq!(info.revision, 3);
     assert_eq!(info.owner, SecretOwner::Application);
     assert_eq!(info.rotation, Some(RotatePolicy::Weekly));
     assert_eq!(
         s.last(),
-        argv(&["secret-info-get", "--format=json", "--label", "l"])
+        argv(&["secret-info-get", "--format=json", "--label=l"])
     );
 
-    t.secret_grant("secret:abc", &db(), Some("pg/0")).unwrap();
+    t.secret_grant(&abc(), &db(), Some("pg/0")).unwrap();
     assert_eq!(
         s.last(),
         argv(&[
             "secret-grant",
-            "--relation",
-            "7",
-            "--unit",
-            "pg/0",
-            "secret:abc"
+            "--relation=7",
+            "--unit=pg/0",
+            "--",
+            "secret:abc00000000000000000"
         ])
     );
-    t.secret_revoke("secret:abc", &db(), None).unwrap();
+    t.secret_revoke(&abc(), &db(), None).unwrap();
     assert_eq!(
         s.last(),
-        argv(&["secret-revoke", "--relation", "7", "secret:abc"])
+        argv(&[
+            "secret-revoke",
+            "--relation=7",
+            "--",
+            "secret:abc00000000000000000"
+        ])
     );
-    t.secret_remove("secret:abc", Some(2)).unwrap();
+    t.secret_remove(&abc(), Some(2)).unwrap();
     assert_eq!(
         s.last(),
-        argv(&["secret-remove", "secret:abc", "--revision", "2"])
+        argv(&[
+            "secret-remove",
+            "--revision=2",
+            "--",
+            "secret:abc00000000000000000"
+        ])
     );
-    t.secret_remove("secret:abc", None).unwrap();
-    assert_eq!(s.last(), argv(&["secret-remove", "secret:abc"]));
-    s.answer("secret-ids", r#"["secret:abc"]"#).unwrap();
-    assert_eq!(t.secret_ids().unwrap(), vec!["secret:abc"]);
+    t.secret_remove(&abc(), None).unwrap();
+    assert_eq!(
+        s.last(),
+        argv(&["secret-remove", "--", "secret:abc00000000000000000"])
+    );
+    s.answer("secret-ids", r#"["secret:abc00000000000000000"]"#)
+        .unwrap();
+    assert_eq!(t.secret_ids().unwrap(), vec![abc()]);
+    // secret-ids printing something that is not a secret id is bad output, never passed on.
+    s.answer("secret-ids", r#"["--output=/tmp/x"]"#).unwrap();
+    assert!(matches!(
+        t.secret_ids(),
+        Err(HookToolError::BadOutput { .. })
+    ));
 }
 
 #[test]
@@ -520,13 +572,13 @@ fn exit_codes_and_stderr_become_typed_errors() {
     s.fail("secret-get", 1, "ERROR secret \"abc\" not found\n")
         .unwrap();
     assert!(matches!(
-        t.secret_get(Some("secret:abc"), None, SecretRead::Tracked),
+        t.secret_get(Some(&abc()), None, SecretRead::Tracked),
         Err(HookToolError::SecretNotFound { .. })
     ));
     s.fail("secret-set", 1, "ERROR permission denied\n")
         .unwrap();
     assert!(matches!(
-        t.secret_set("secret:abc", &SecretUpdate::default()),
+        t.secret_set(&abc(), &SecretUpdate::default()),
         Err(HookToolError::PermissionDenied { .. })
     ));
     s.fail(
@@ -583,7 +635,7 @@ fn garbage_output_is_a_typed_error() {
             "config-get" => t.config_get().map(drop),
             "is-leader" => t.is_leader().map(drop),
             "status-get" => t.status_get(false).map(drop),
-            "secret-info-get" => t.secret_info_get(Some("secret:abc"), None).map(drop),
+            "secret-info-get" => t.secret_info_get(Some(&abc()), None).map(drop),
             "opened-ports" => t.opened_ports().map(drop),
             "secret-add" => t
                 .secret_add(&NewSecret {

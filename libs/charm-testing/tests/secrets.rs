@@ -13,6 +13,10 @@ provides:
   db: {interface: pg}
 ";
 
+fn sid(text: &str) -> charm::SecretId {
+    charm::SecretId::parse(text).unwrap()
+}
+
 fn ctx_with(f: impl Fn(&mut Ctx) -> Result<(), Error> + 'static) -> Context {
     let mut charm = Charm::new();
     charm.on(Filter::any(), move |ctx: &mut Ctx, _: &Event| f(ctx));
@@ -84,7 +88,7 @@ fn followers_cannot_create_or_manage_app_secrets() {
             ..Default::default()
         })?;
         ctx.set_secret(
-            "secret:owned",
+            &sid("secret:o0ned000000000000000"),
             &SecretUpdate {
                 content: Some(content("y")),
                 ..Default::default()
@@ -92,7 +96,7 @@ fn followers_cannot_create_or_manage_app_secrets() {
         )?;
         Ok(())
     });
-    let state = State::default().secret(Secret::owned("secret:owned", content("x")));
+    let state = State::default().secret(Secret::owned("secret:o0ned000000000000000", content("x")));
     let out = ctx.run(Event::Start, state);
     assert!(
         out.error().unwrap().contains("permission denied"),
@@ -127,8 +131,11 @@ fn invalid_content_keys_are_refused_before_juju() {
 #[test]
 fn observers_track_a_revision_until_they_refresh() {
     let ctx = ctx_with(|ctx| {
-        let tracked =
-            ctx.get_secret(Some("secret:abc"), Some("their-creds"), SecretRead::Tracked)?;
+        let tracked = ctx.get_secret(
+            Some(&sid("secret:abc00000000000000000")),
+            Some("their-creds"),
+            SecretRead::Tracked,
+        )?;
         let latest = ctx.get_secret(None, Some("their-creds"), SecretRead::Peek)?;
         ctx.store("tracked", &tracked.get("password"))?;
         ctx.store("latest", &latest.get("password"))?;
@@ -138,7 +145,7 @@ fn observers_track_a_revision_until_they_refresh() {
         }
         Ok(())
     });
-    let granted = Secret::granted("secret:abc", content("v1"))
+    let granted = Secret::granted("secret:abc00000000000000000", content("v1"))
         .revision(content("v2"))
         .tracking(1);
     let out = ctx.run(
@@ -148,7 +155,7 @@ fn observers_track_a_revision_until_they_refresh() {
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(out.state.stored["tracked"], "v1");
     assert_eq!(out.state.stored["latest"], "v2");
-    let s = out.state.secret_by("secret:abc").unwrap();
+    let s = out.state.secret_by("secret:abc00000000000000000").unwrap();
     assert_eq!(
         (s.tracked, s.label.as_deref()),
         (Some(1), Some("their-creds"))
@@ -160,30 +167,43 @@ fn observers_track_a_revision_until_they_refresh() {
             .stored("refresh", serde_json::json!(true)),
     );
     assert_eq!(out.state.stored["refreshed"], "v2");
-    assert_eq!(out.state.secret_by("secret:abc").unwrap().tracked, Some(2));
+    assert_eq!(
+        out.state
+            .secret_by("secret:abc00000000000000000")
+            .unwrap()
+            .tracked,
+        Some(2)
+    );
 }
 
 #[test]
 fn secrets_not_granted_are_not_found() {
-    let ctx =
-        ctx_with(
-            |ctx| match ctx.get_secret(Some("secret:nope"), None, SecretRead::Tracked) {
-                Err(ModelError::HookTool(charm::HookToolError::SecretNotFound { .. })) => Ok(()),
-                other => Err(Error::fail(format!("{other:?}"))),
-            },
-        );
+    let ctx = ctx_with(|ctx| {
+        match ctx.get_secret(
+            Some(&sid("secret:nope0000000000000000")),
+            None,
+            SecretRead::Tracked,
+        ) {
+            Err(ModelError::HookTool(charm::HookToolError::SecretNotFound { .. })) => Ok(()),
+            other => Err(Error::fail(format!("{other:?}"))),
+        }
+    });
     assert!(ctx.run(Event::UpdateStatus, State::default()).ok());
 }
 
 #[test]
 fn labels_are_unique_per_unit() {
     let ctx = ctx_with(|ctx| {
-        ctx.get_secret(Some("secret:b"), Some("taken"), SecretRead::Tracked)?;
+        ctx.get_secret(
+            Some(&sid("secret:b0000000000000000000")),
+            Some("taken"),
+            SecretRead::Tracked,
+        )?;
         Ok(())
     });
     let state = State::default()
-        .secret(Secret::granted("secret:a", content("a")).label("taken"))
-        .secret(Secret::granted("secret:b", content("b")));
+        .secret(Secret::granted("secret:a0000000000000000000", content("a")).label("taken"))
+        .secret(Secret::granted("secret:b0000000000000000000", content("b")));
     let out = ctx.run(Event::UpdateStatus, state);
     assert!(
         out.error().unwrap().contains("already in use"),
@@ -195,12 +215,12 @@ fn labels_are_unique_per_unit() {
 #[test]
 fn secret_info_is_for_owners_only() {
     let ctx = ctx_with(|ctx| {
-        ctx.secret_info(Some("secret:theirs"), None)?;
+        ctx.secret_info(Some(&sid("secret:theirs00000000000000")), None)?;
         Ok(())
     });
     let out = ctx.run(
         Event::UpdateStatus,
-        State::default().secret(Secret::granted("secret:theirs", content("x"))),
+        State::default().secret(Secret::granted("secret:theirs00000000000000", content("x"))),
     );
     assert!(out.error().unwrap().contains("not found"));
 }
@@ -213,7 +233,7 @@ fn removing_revisions_and_secrets() {
         }
         Ok(())
     });
-    let owned = Secret::owned("secret:mine", content("1")).revision(content("2"));
+    let owned = Secret::owned("secret:mine0000000000000000", content("1")).revision(content("2"));
     let out = ctx.run(
         owned.remove(1),
         State::default().leader(true).secret(owned.clone()),
@@ -221,10 +241,14 @@ fn removing_revisions_and_secrets() {
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(
         out.removed_secret_revisions,
-        vec![("secret:mine".to_string(), Some(1))]
+        vec![("secret:mine0000000000000000".to_string(), Some(1))]
     );
     assert_eq!(
-        out.state.secret_by("secret:mine").unwrap().revisions.len(),
+        out.state
+            .secret_by("secret:mine0000000000000000")
+            .unwrap()
+            .revisions
+            .len(),
         1
     );
     // Removing a revision that does not exist is accepted by the tool but fails the hook at
@@ -239,7 +263,11 @@ fn removing_revisions_and_secrets() {
         out.error()
     );
     assert_eq!(
-        out.state.secret_by("secret:mine").unwrap().revisions.len(),
+        out.state
+            .secret_by("secret:mine0000000000000000")
+            .unwrap()
+            .revisions
+            .len(),
         2
     );
 }
@@ -259,10 +287,24 @@ fn secret_content_debug_is_redacted() {
 fn secret_reads_are_cached_for_the_dispatch_including_not_found() {
     let ctx = ctx_with(|ctx| {
         for _ in 0..2 {
-            ctx.get_secret(Some("secret:abc"), None, SecretRead::Tracked)?;
+            ctx.get_secret(
+                Some(&sid("secret:abc00000000000000000")),
+                None,
+                SecretRead::Tracked,
+            )?;
             // The other URI form of the same secret hits the same entry.
-            ctx.get_secret(Some("secret://model-uuid/abc"), None, SecretRead::Tracked)?;
-            ctx.get_secret(Some("secret:abc"), None, SecretRead::Peek)?;
+            ctx.get_secret(
+                Some(&sid(
+                    "secret://4f2b8a9c-1d2e-4f60-8a7b-0c1d2e3f4a5b/abc00000000000000000",
+                )),
+                None,
+                SecretRead::Tracked,
+            )?;
+            ctx.get_secret(
+                Some(&sid("secret:abc00000000000000000")),
+                None,
+                SecretRead::Peek,
+            )?;
             let missing = ctx.get_secret(None, Some("not-yet"), SecretRead::Tracked);
             assert!(missing.unwrap_err().is_secret_not_found());
         }
@@ -270,7 +312,7 @@ fn secret_reads_are_cached_for_the_dispatch_including_not_found() {
     });
     let out = ctx.run(
         Event::UpdateStatus,
-        State::default().secret(Secret::granted("secret:abc", content("v"))),
+        State::default().secret(Secret::granted("secret:abc00000000000000000", content("v"))),
     );
     assert!(out.ok(), "{:?}", out.error());
     // Tracked, peek and the not-found label: one call each.

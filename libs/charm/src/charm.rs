@@ -509,7 +509,9 @@ impl Charm {
                     &format!("{} failed: {e}", juju.event.hook_name()),
                 );
                 if let Event::Action(_) = juju.event {
-                    let _ = tools.action_fail(e.message());
+                    let message =
+                        crate::status::truncate(e.message(), crate::model::MAX_ACTION_MESSAGE);
+                    let _ = tools.action_fail(&message);
                 }
                 // Statuses are applied at once by Juju: forget what we think was last set.
                 let mut kept = loaded;

@@ -3,6 +3,7 @@
 use crate::event::{
     ActionEvent, Event, Notice, RelationEvent, RelationId, SecretEvent, StorageEvent, WorkloadEvent,
 };
+use crate::secret::SecretId;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -356,7 +357,12 @@ fn parse_secret(hook: &str, kind: &str, vars: &Vars<'_>) -> Result<Event, Contex
             hook: hook.to_string(),
         });
     }
-    let id = vars.required("JUJU_SECRET_ID", hook)?;
+    let raw = vars.required("JUJU_SECRET_ID", hook)?;
+    let id = SecretId::parse(&raw).map_err(|e| ContextError::Invalid {
+        name: "JUJU_SECRET_ID",
+        value: raw.clone(),
+        reason: e.why.to_string(),
+    })?;
     let revision = match (vars.optional("JUJU_SECRET_REVISION"), needs_revision) {
         (Some(raw), _) => Some(raw.parse::<u32>().map_err(|_| ContextError::Invalid {
             name: "JUJU_SECRET_REVISION",

@@ -208,7 +208,7 @@ fn relation_errors_name_the_variable() {
 fn secret_hooks() {
     let Event::SecretChanged(s) = event(&[
         ("JUJU_DISPATCH_PATH", "hooks/secret-changed"),
-        ("JUJU_SECRET_ID", "secret:abc"),
+        ("JUJU_SECRET_ID", "secret:d1k3m8fbo5jc738pq1ig"),
         ("JUJU_SECRET_LABEL", "mine"),
     ]) else {
         panic!()
@@ -217,7 +217,7 @@ fn secret_hooks() {
     assert_eq!(s.revision, None);
     let Event::SecretRemove(s) = event(&[
         ("JUJU_DISPATCH_PATH", "hooks/secret-remove"),
-        ("JUJU_SECRET_ID", "secret:abc"),
+        ("JUJU_SECRET_ID", "secret:d1k3m8fbo5jc738pq1ig"),
         ("JUJU_SECRET_REVISION", "3"),
     ]) else {
         panic!()
@@ -227,7 +227,7 @@ fn secret_hooks() {
     assert!(matches!(
         event(&[
             ("JUJU_DISPATCH_PATH", "hooks/secret-expired"),
-            ("JUJU_SECRET_ID", "secret:abc"),
+            ("JUJU_SECRET_ID", "secret:d1k3m8fbo5jc738pq1ig"),
             ("JUJU_SECRET_REVISION", "2"),
         ]),
         Event::SecretExpired(_)
@@ -235,13 +235,13 @@ fn secret_hooks() {
     assert!(matches!(
         event(&[
             ("JUJU_DISPATCH_PATH", "hooks/secret-rotate"),
-            ("JUJU_SECRET_ID", "secret:abc"),
+            ("JUJU_SECRET_ID", "secret:d1k3m8fbo5jc738pq1ig"),
         ]),
         Event::SecretRotate(_)
     ));
     let err = ctx(&[
         ("JUJU_DISPATCH_PATH", "hooks/secret-remove"),
-        ("JUJU_SECRET_ID", "secret:abc"),
+        ("JUJU_SECRET_ID", "secret:d1k3m8fbo5jc738pq1ig"),
     ])
     .unwrap_err();
     assert!(matches!(
@@ -253,7 +253,7 @@ fn secret_hooks() {
     ));
     let err = ctx(&[
         ("JUJU_DISPATCH_PATH", "hooks/secret-remove"),
-        ("JUJU_SECRET_ID", "secret:abc"),
+        ("JUJU_SECRET_ID", "secret:d1k3m8fbo5jc738pq1ig"),
         ("JUJU_SECRET_REVISION", "-1"),
     ])
     .unwrap_err();
@@ -272,6 +272,24 @@ fn secret_hooks() {
             ..
         }
     ));
+    // Only ids Juju produces pass: nothing option-shaped reaches a hook tool from here.
+    for bad in ["--output=/tmp/x", "secret:abc", "secret:"] {
+        let err = ctx(&[
+            ("JUJU_DISPATCH_PATH", "hooks/secret-changed"),
+            ("JUJU_SECRET_ID", bad),
+        ])
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ContextError::Invalid {
+                    name: "JUJU_SECRET_ID",
+                    ..
+                }
+            ),
+            "{bad}: {err:?}"
+        );
+    }
 }
 
 #[test]

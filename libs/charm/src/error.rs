@@ -153,6 +153,13 @@ impl Classify for crate::backend::HookToolError {
     }
 }
 
+/// A secret id from outside that Juju would never produce: bad remote data or config.
+impl Classify for crate::secret::InvalidSecretId {
+    fn outcome(&self) -> Outcome {
+        Outcome::Blocked
+    }
+}
+
 impl Classify for crate::yaml::YamlError {
     fn outcome(&self) -> Outcome {
         Outcome::Fail

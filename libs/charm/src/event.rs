@@ -44,8 +44,8 @@ pub struct RelationEvent {
 /// Payload of the four secret hooks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SecretEvent {
-    /// The secret URI (`JUJU_SECRET_ID`).
-    pub id: String,
+    /// The secret (`JUJU_SECRET_ID`, validated).
+    pub id: crate::secret::SecretId,
     /// The receiving side's label for the secret (`JUJU_SECRET_LABEL`), if it set one.
     pub label: Option<String>,
     /// The revision concerned (`JUJU_SECRET_REVISION`): secret-remove and secret-expired.

@@ -48,7 +48,7 @@ fn deferrability_follows_ops() {
     assert!(!Event::Remove.is_deferrable());
     assert!(!Event::Stop.is_deferrable());
     let s = SecretEvent {
-        id: "secret:x".into(),
+        id: crate::secret::SecretId::parse("secret:d1k3m8fbo5jc738pq1ig").unwrap(),
         label: None,
         revision: None,
     };

@@ -90,7 +90,8 @@ pub use meta::Metadata;
 pub use model::{Bag, Ctx, CustomEvent, ModelError, Relation};
 pub use port::Port;
 pub use secret::{
-    NewSecret, RotatePolicy, SecretContent, SecretInfo, SecretOwner, SecretRead, SecretUpdate,
+    InvalidSecretId, NewSecret, RotatePolicy, SecretContent, SecretId, SecretInfo, SecretOwner,
+    SecretRead, SecretUpdate,
 };
 pub use state::StoreKind;
 pub use status::{Status, StatusCollector, StatusKind};

@@ -12,10 +12,11 @@ use crate::event::{Event, RelationId};
 use crate::meta::{MetaCell, Metadata};
 use crate::port::Port;
 use crate::secret::{
-    InvalidSecretKey, NewSecret, SecretContent, SecretInfo, SecretOwner, SecretRead, SecretUpdate,
+    InvalidSecretKey, NewSecret, SecretContent, SecretId, SecretInfo, SecretOwner, SecretRead,
+    SecretUpdate,
 };
 use crate::state::StateDoc;
-use crate::status::Status;
+use crate::status::{self, Status};
 use serde::{Serialize, de::DeserializeOwned};
 use std::any::{Any, TypeId};
 use std::collections::{BTreeMap, HashMap};
@@ -103,6 +104,18 @@ pub enum ModelError {
     /// The action parameters do not match the handler's type.
     #[error("invalid action parameters: {0}")]
     ActionParams(String),
+    /// Action results that cannot be passed to `action-set`: one result, or all of them, do not
+    /// fit in a command line (Linux's 128 KiB per argument, 2 MiB in all).
+    #[error(
+        "the action result {} is too large to return: {detail}",
+        key.as_deref().map_or_else(|| "set".to_string(), |k| format!("{k:?}"))
+    )]
+    ActionResultTooLarge {
+        /// The result key, when one result alone is too large.
+        key: Option<String>,
+        /// The sizes and the limit.
+        detail: String,
+    },
     /// An action result key Juju would reject.
     #[error(
         "invalid action result key {0:?}: keys are lowercase letters, digits, '-' and '.', and must not be reserved"
@@ -151,8 +164,12 @@ impl ModelError {
 impl Classify for ModelError {
     fn outcome(&self) -> Outcome {
         match self {
-            // Bad config or bad remote data: a retry cannot fix it, a human can.
-            ModelError::Config(_) | ModelError::Databag { .. } => Outcome::Blocked,
+            // Bad config or bad remote data: a retry cannot fix it, a human can. Results too
+            // large for action-set will not shrink on a retry either (in an action, Blocked
+            // becomes action-fail with the message).
+            ModelError::Config(_)
+            | ModelError::Databag { .. }
+            | ModelError::ActionResultTooLarge { .. } => Outcome::Blocked,
             _ => Outcome::Fail,
         }
     }
@@ -583,8 +600,8 @@ impl<'a> Ctx<'a> {
 
     // ----- secrets -----
 
-    /// Creates a secret (content passed through files, never argv); returns its URI.
-    pub fn add_secret(&mut self, secret: &NewSecret) -> Result<String, ModelError> {
+    /// Creates a secret (content passed through files, never argv); returns its id.
+    pub fn add_secret(&mut self, secret: &NewSecret) -> Result<SecretId, ModelError> {
         secret.content.validate()?;
         if secret.owner == SecretOwner::Application {
             self.require_leader("create an application-owned secret")?;
@@ -596,14 +613,14 @@ impl<'a> Ctx<'a> {
     /// Reads a secret by id and/or label. Giving both sets this unit's label for it.
     pub fn get_secret(
         &mut self,
-        id: Option<&str>,
+        id: Option<&SecretId>,
         label: Option<&str>,
         read: SecretRead,
     ) -> Result<SecretContent, ModelError> {
         // One read per secret and revision kind per dispatch; a "not found" is remembered too.
         let key = |latest| {
             (
-                id.map(crate::secret::unique_id).unwrap_or("").to_string(),
+                id.map(SecretId::unique).unwrap_or("").to_string(),
                 label.unwrap_or("").to_string(),
                 latest,
             )
@@ -649,14 +666,14 @@ impl<'a> Ctx<'a> {
     /// Owner-only metadata of a secret, by id or label.
     pub fn secret_info(
         &mut self,
-        id: Option<&str>,
+        id: Option<&SecretId>,
         label: Option<&str>,
     ) -> Result<SecretInfo, ModelError> {
         Ok(self.tools.secret_info_get(id, label)?)
     }
 
     /// Updates a secret's content (a new revision) and/or metadata.
-    pub fn set_secret(&mut self, id: &str, update: &SecretUpdate) -> Result<(), ModelError> {
+    pub fn set_secret(&mut self, id: &SecretId, update: &SecretUpdate) -> Result<(), ModelError> {
         if let Some(content) = &update.content {
             content.validate()?;
         }
@@ -667,7 +684,7 @@ impl<'a> Ctx<'a> {
     /// Grants a secret to the remote side of a relation (or one remote unit).
     pub fn grant_secret(
         &mut self,
-        id: &str,
+        id: &SecretId,
         relation: &RelationId,
         unit: Option<&str>,
     ) -> Result<(), ModelError> {
@@ -677,7 +694,7 @@ impl<'a> Ctx<'a> {
     /// Revokes a grant.
     pub fn revoke_secret(
         &mut self,
-        id: &str,
+        id: &SecretId,
         relation: &RelationId,
         unit: Option<&str>,
     ) -> Result<(), ModelError> {
@@ -685,20 +702,26 @@ impl<'a> Ctx<'a> {
     }
 
     /// Removes one revision, or the whole secret when `revision` is `None`.
-    pub fn remove_secret(&mut self, id: &str, revision: Option<u32>) -> Result<(), ModelError> {
+    pub fn remove_secret(
+        &mut self,
+        id: &SecretId,
+        revision: Option<u32>,
+    ) -> Result<(), ModelError> {
         self.cache.secrets.clear();
         Ok(self.tools.secret_remove(id, revision)?)
     }
 
-    /// The URIs of the secrets this unit or app owns.
-    pub fn secret_ids(&mut self) -> Result<Vec<String>, ModelError> {
+    /// The ids of the secrets this unit or app owns.
+    pub fn secret_ids(&mut self) -> Result<Vec<SecretId>, ModelError> {
         Ok(self.tools.secret_ids()?)
     }
 
     // ----- status, version, ports -----
 
-    /// Sets the unit status now (Juju applies it at once, even if the hook later fails).
+    /// Sets the unit status now (Juju applies it at once, even if the hook later fails). The
+    /// message is cleaned first ([`Status::cleaned`]).
     pub fn set_unit_status(&mut self, status: Status) -> Result<(), ModelError> {
+        let status = status.cleaned();
         if !status.kind.settable() {
             return Err(ModelError::StatusNotSettable(status.kind.as_str()));
         }
@@ -708,8 +731,9 @@ impl<'a> Ctx<'a> {
         Ok(())
     }
 
-    /// Sets the application status now (leader only).
+    /// Sets the application status now (leader only; the message cleaned first).
     pub fn set_app_status(&mut self, status: Status) -> Result<(), ModelError> {
+        let status = status.cleaned();
         if !status.kind.settable() {
             return Err(ModelError::StatusNotSettable(status.kind.as_str()));
         }
@@ -726,6 +750,10 @@ impl<'a> Ctx<'a> {
         unit: Option<&Status>,
         app: Option<&Status>,
     ) -> Result<(), ModelError> {
+        // Compared as they would be sent, so a message built field by field is not re-sent.
+        let unit = unit.map(Status::cleaned);
+        let app = app.map(Status::cleaned);
+        let (unit, app) = (unit.as_ref(), app.as_ref());
         if let Some(status) = unit
             && self.state.last_status.unit.as_ref() != Some(status)
         {
@@ -816,19 +844,26 @@ impl<'a> Ctx<'a> {
                 return Err(ModelError::InvalidResultKey(key.clone()));
             }
         }
+        check_action_results(&flat)?;
         Ok(self.tools.action_set(&flat)?)
     }
 
-    /// Shows a progress message to the user running the action.
+    /// Shows a progress message to the user running the action (at most
+    /// [`MAX_ACTION_MESSAGE`] bytes of it).
     pub fn action_log(&mut self, message: &str) -> Result<(), ModelError> {
         self.require_action("action-log")?;
-        Ok(self.tools.action_log(message)?)
+        Ok(self
+            .tools
+            .action_log(&status::truncate(message, MAX_ACTION_MESSAGE))?)
     }
 
-    /// Marks the action failed with a message (the hook itself still succeeds).
+    /// Marks the action failed with a message (the hook itself still succeeds; at most
+    /// [`MAX_ACTION_MESSAGE`] bytes of the message are sent).
     pub fn action_fail(&mut self, message: &str) -> Result<(), ModelError> {
         self.require_action("action-fail")?;
-        Ok(self.tools.action_fail(message)?)
+        Ok(self
+            .tools
+            .action_fail(&status::truncate(message, MAX_ACTION_MESSAGE))?)
     }
 
     // ----- logging, state, events -----
@@ -912,6 +947,37 @@ impl<'a> Ctx<'a> {
         self.defer_requested = true;
         Ok(())
     }
+}
+
+/// The longest `action-log` or `action-fail` message sent, in bytes (the rest is cut, marked
+/// with `…`): far below Linux's 128 KiB per argument, plenty for a person to read.
+pub const MAX_ACTION_MESSAGE: usize = 16 * 1024;
+
+/// Checks that `action-set -- k=v ...` fits in a command line, before running it: one result
+/// over Linux's per-argument limit, or all of them over the total, is a typed error naming it,
+/// never the OS's `E2BIG`.
+fn check_action_results(flat: &BTreeMap<String, String>) -> Result<(), ModelError> {
+    let mut args = vec!["--".to_string()];
+    args.extend(flat.iter().map(|(k, v)| format!("{k}={v}")));
+    charm_exec::check_argv(std::ffi::OsStr::new("action-set"), &args).map_err(|e| {
+        let key = match &e {
+            charm_exec::ExecError::ArgumentTooLong { index, .. } => {
+                flat.keys().nth(index.saturating_sub(1)).cloned()
+            }
+            _ => None,
+        };
+        let detail = match &e {
+            charm_exec::ExecError::ArgumentTooLong { bytes, .. } => format!(
+                "it takes {bytes} bytes and one action-set argument holds at most {}",
+                charm_exec::MAX_ARG_STRLEN - 1
+            ),
+            charm_exec::ExecError::ArgumentListTooLong { bytes, limit, .. } => {
+                format!("the results take {bytes} bytes and a command line holds at most {limit}")
+            }
+            other => other.to_string(),
+        };
+        ModelError::ActionResultTooLarge { key, detail }
+    })
 }
 
 fn flatten(prefix: &str, value: &serde_json::Value, out: &mut BTreeMap<String, String>) {

@@ -1,8 +1,178 @@
-//! Juju secrets: content that never shows in logs, and the arguments of the secret hook tools.
+//! Juju secrets: validated ids, content that never shows in logs, and the arguments of the
+//! secret hook tools.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::str::FromStr;
+
+/// A Juju secret id, in one of the forms Juju produces: `secret:<xid>`,
+/// `secret://<model-uuid>/<xid>`, or the bare `<xid>` (an xid is 20 characters of lowercase
+/// base32hex, `[0-9a-v]`; the model UUID is lowercase hex `8-4-4-4-12`).
+///
+/// Every secret hook-tool call takes this type, so text from outside (a databag, config, an
+/// action parameter) reaches a hook tool's argv only after [`SecretId::parse`] accepted it: it
+/// can never start with `-` and be read as an option. It (de)serializes as its URI, and a
+/// databag field of this type that holds anything else fails to decode naming its key.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SecretId {
+    /// `secret:<xid>` or `secret://<model-uuid>/<xid>`: the xid is always the last 20 bytes.
+    uri: String,
+}
+
+/// Text that is not a secret id Juju would produce.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{shown} is not a Juju secret id (secret:<20-character id> or secret://<model-uuid>/<20-character id>): {why}"
+)]
+pub struct InvalidSecretId {
+    /// The text, quoted and shortened for messages.
+    pub shown: String,
+    /// Which rule it breaks.
+    pub why: &'static str,
+}
+
+/// Longest excerpt of a rejected id kept in [`InvalidSecretId`].
+const SHOWN_CHARS: usize = 60;
+
+/// Whether `s` is an xid: 20 characters of lowercase base32hex (`[0-9a-v]`), as Juju's
+/// `xid.FromString` accepts.
+pub fn is_xid(s: &str) -> bool {
+    s.len() == 20
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'v').contains(&b))
+}
+
+/// Whether `s` is a lowercase hyphenated UUID (`8-4-4-4-12` hex digits), as Juju writes model UUIDs.
+fn is_uuid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| {
+            g.len() == n
+                && g.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        })
+}
+
+impl SecretId {
+    /// Accepts `secret:<xid>`, `secret://<model-uuid>/<xid>` and `<xid>`; nothing else.
+    pub fn parse(text: &str) -> Result<SecretId, InvalidSecretId> {
+        let fail = |why| {
+            let mut shown: String = text.chars().take(SHOWN_CHARS).collect();
+            if shown.len() < text.len() {
+                shown.push_str("...");
+            }
+            InvalidSecretId {
+                shown: format!("{shown:?}"),
+                why,
+            }
+        };
+        if text.starts_with('-') {
+            return Err(fail("it starts with '-'"));
+        }
+        let (model, xid) = match text.strip_prefix("secret:") {
+            Some(rest) => match rest.strip_prefix("//") {
+                Some(path) => {
+                    let (model, xid) = path
+                        .split_once('/')
+                        .ok_or_else(|| fail("secret://<model-uuid>/<id> needs both parts"))?;
+                    if !is_uuid(model) {
+                        return Err(fail("the model part is not a lowercase UUID"));
+                    }
+                    (Some(model), xid)
+                }
+                None => (None, rest),
+            },
+            None => (None, text),
+        };
+        if xid.is_empty() {
+            return Err(fail("the id is empty"));
+        }
+        if !is_xid(xid) {
+            return Err(fail("the id is not 20 characters of 0-9 and a-v"));
+        }
+        Ok(SecretId {
+            uri: match model {
+                Some(model) => format!("secret://{model}/{xid}"),
+                None => format!("secret:{xid}"),
+            },
+        })
+    }
+
+    /// The unique part (the xid): equal for the same secret whatever form named it.
+    pub fn unique(&self) -> &str {
+        &self.uri[self.uri.len() - 20..]
+    }
+
+    /// The model UUID, when the id carries one.
+    pub fn model_uuid(&self) -> Option<&str> {
+        self.uri
+            .strip_prefix("secret://")
+            .and_then(|rest| rest.split_once('/'))
+            .map(|(model, _)| model)
+    }
+
+    /// Whether both name the same secret (compares the unique part only).
+    pub fn same_secret(&self, other: &SecretId) -> bool {
+        self.unique() == other.unique()
+    }
+
+    /// The URI, as hook tools take it: `secret:<xid>` or `secret://<model-uuid>/<xid>`.
+    pub fn uri(&self) -> String {
+        self.uri.clone()
+    }
+
+    /// The URI, borrowed.
+    pub fn as_str(&self) -> &str {
+        &self.uri
+    }
+}
+
+impl fmt::Display for SecretId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.uri)
+    }
+}
+
+impl fmt::Debug for SecretId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretId({self})")
+    }
+}
+
+impl FromStr for SecretId {
+    type Err = InvalidSecretId;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        SecretId::parse(s)
+    }
+}
+
+impl TryFrom<&str> for SecretId {
+    type Error = InvalidSecretId;
+    fn try_from(s: &str) -> Result<Self, Self::Error> {
+        SecretId::parse(s)
+    }
+}
+
+impl TryFrom<String> for SecretId {
+    type Error = InvalidSecretId;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        SecretId::parse(&s)
+    }
+}
+
+impl Serialize for SecretId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        SecretId::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
 
 /// The key/value content of a secret. Its `Debug` output shows the keys only, never the values.
 #[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -208,8 +378,8 @@ pub enum SecretRead {
 /// What `secret-info-get` reports (owner only).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SecretInfo {
-    /// The secret URI, `secret:<id>`.
-    pub id: String,
+    /// The secret.
+    pub id: SecretId,
     /// Latest revision.
     pub revision: u32,
     /// Owner's label.
@@ -234,6 +404,7 @@ pub fn unique_id(uri: &str) -> &str {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -270,6 +441,72 @@ mod tests {
             ..Default::default()
         };
         assert!(!format!("{new:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn secret_ids_accept_only_the_forms_juju_produces() {
+        let xid = "d1k3m8fbo5jc738pq1ig";
+        let uuid = "4f2b8a9c-1d2e-4f60-8a7b-0c1d2e3f4a5b";
+        for (text, unique, model) in [
+            (format!("secret:{xid}"), xid, None),
+            (xid.to_string(), xid, None),
+            (format!("secret://{uuid}/{xid}"), xid, Some(uuid)),
+        ] {
+            let id = SecretId::parse(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(id.unique(), unique);
+            assert_eq!(id.model_uuid(), model);
+            assert_eq!(SecretId::parse(&id.uri()).ok(), Some(id.clone()));
+        }
+        assert_eq!(
+            SecretId::parse(xid).map(|i| i.uri()).ok(),
+            Some(format!("secret:{xid}"))
+        );
+        for bad in [
+            "",
+            "secret:",
+            "--output=/tmp/x",
+            "-o",
+            "secret:--output=/tmp/x",
+            "secret:d1k3m8fbo5jc738pq1i",   // 19 characters
+            "secret:d1k3m8fbo5jc738pq1igx", // 21
+            "secret:D1K3M8FBO5JC738PQ1IG",  // upper case
+            "secret:d1k3m8fbo5jc738pq1iw",  // 'w' is not base32hex
+            "secret:d1k3m8fbo5jc738pq1i ",
+            "secret://d1k3m8fbo5jc738pq1ig",
+            "secret://not-a-uuid/d1k3m8fbo5jc738pq1ig",
+            "secret://4F2B8A9C-1D2E-4F60-8A7B-0C1D2E3F4A5B/d1k3m8fbo5jc738pq1ig",
+            "secret://4f2b8a9c-1d2e-4f60-8a7b-0c1d2e3f4a5b/d1k3m8fbo5jc738pq1ig/x",
+            " secret:d1k3m8fbo5jc738pq1ig",
+            "other:d1k3m8fbo5jc738pq1ig",
+        ] {
+            assert!(SecretId::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+        let err = SecretId::parse("--output=/tmp/x").unwrap_err();
+        assert_eq!(err.why, "it starts with '-'");
+        assert!(
+            err.to_string()
+                .starts_with("\"--output=/tmp/x\" is not a Juju secret id")
+        );
+        // A huge value is shown shortened.
+        let err = SecretId::parse(&"x".repeat(100_000)).unwrap_err();
+        assert!(err.to_string().len() < 300, "{err}");
+    }
+
+    #[test]
+    fn secret_ids_in_serde_are_validated() {
+        let id: SecretId = serde_json::from_str("\"secret:d1k3m8fbo5jc738pq1ig\"").unwrap();
+        assert_eq!(
+            serde_json::to_string(&id).unwrap(),
+            "\"secret:d1k3m8fbo5jc738pq1ig\""
+        );
+        let err = serde_json::from_str::<SecretId>("\"-o\"").unwrap_err();
+        assert!(err.to_string().contains("is not a Juju secret id"), "{err}");
+        let a = SecretId::parse("secret:d1k3m8fbo5jc738pq1ig").unwrap();
+        let b =
+            SecretId::parse("secret://4f2b8a9c-1d2e-4f60-8a7b-0c1d2e3f4a5b/d1k3m8fbo5jc738pq1ig")
+                .unwrap();
+        assert!(a.same_secret(&b));
+        assert_ne!(a, b);
     }
 
     #[test]

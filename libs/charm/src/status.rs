@@ -1,7 +1,64 @@
 //! Unit and application status, and the collect-status step where the most severe status wins.
 
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::fmt;
+
+/// The longest status message this framework sends, in bytes.
+///
+/// Juju itself sets no limit (the tabular `juju status` shows the first 120 characters, juju
+/// PRs #14867 and #14913), but `status-set` takes the message as one argument, which Linux caps
+/// at 128 KiB: a message quoting a large remote value would fail the hook on every retry. 1 KiB
+/// keeps every message readable and far from that limit.
+pub const MAX_STATUS_MESSAGE: usize = 1024;
+
+/// What marks a cut: `…` (3 bytes).
+const ELLIPSIS: &str = "\u{2026}";
+
+/// `text` cut to at most `max` bytes on a character boundary, the cut marked with `…`.
+pub fn truncate(text: &str, max: usize) -> Cow<'_, str> {
+    if text.len() <= max {
+        return Cow::Borrowed(text);
+    }
+    let marker = if max >= ELLIPSIS.len() { ELLIPSIS } else { "" };
+    let mut cut = max - marker.len();
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    Cow::Owned(format!("{}{marker}", &text[..cut]))
+}
+
+/// Characters that change how a line is shown: controls (`\n`, `\r`, escape sequences, ...)
+/// and the Unicode bidirectional overrides and isolates.
+fn disruptive(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A status message as this framework sends it: each run of control characters (and bidi
+/// overrides) replaced by one space, at most [`MAX_STATUS_MESSAGE`] bytes.
+pub fn clean_message(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(MAX_STATUS_MESSAGE + 4));
+    let mut in_run = false;
+    for c in text.chars() {
+        if disruptive(c) {
+            if !in_run {
+                out.push(' ');
+            }
+            in_run = true;
+        } else {
+            out.push(c);
+            in_run = false;
+        }
+        // Enough kept to cut; the rest of a huge message is never copied.
+        if out.len() > MAX_STATUS_MESSAGE {
+            break;
+        }
+    }
+    match truncate(&out, MAX_STATUS_MESSAGE) {
+        Cow::Borrowed(_) => out,
+        Cow::Owned(cut) => cut,
+    }
+}
 
 /// The kinds of workload status Juju knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -66,6 +123,10 @@ impl StatusKind {
 }
 
 /// A workload status: a kind and a message.
+///
+/// The constructors clean the message ([`clean_message`]: no control characters, at most
+/// [`MAX_STATUS_MESSAGE`] bytes), and so does every `status-set` the framework makes, so a status
+/// that quotes remote data can always be set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Status {
     /// The kind.
@@ -75,33 +136,33 @@ pub struct Status {
 }
 
 impl Status {
-    /// An `active` status.
-    pub fn active(message: impl Into<String>) -> Status {
+    /// A status of `kind` with `message`, cleaned.
+    pub fn new(kind: StatusKind, message: impl AsRef<str>) -> Status {
         Status {
-            kind: StatusKind::Active,
-            message: message.into(),
+            kind,
+            message: clean_message(message.as_ref()),
         }
+    }
+    /// An `active` status.
+    pub fn active(message: impl AsRef<str>) -> Status {
+        Status::new(StatusKind::Active, message)
     }
     /// A `blocked` status.
-    pub fn blocked(message: impl Into<String>) -> Status {
-        Status {
-            kind: StatusKind::Blocked,
-            message: message.into(),
-        }
+    pub fn blocked(message: impl AsRef<str>) -> Status {
+        Status::new(StatusKind::Blocked, message)
     }
     /// A `maintenance` status.
-    pub fn maintenance(message: impl Into<String>) -> Status {
-        Status {
-            kind: StatusKind::Maintenance,
-            message: message.into(),
-        }
+    pub fn maintenance(message: impl AsRef<str>) -> Status {
+        Status::new(StatusKind::Maintenance, message)
     }
     /// A `waiting` status.
-    pub fn waiting(message: impl Into<String>) -> Status {
-        Status {
-            kind: StatusKind::Waiting,
-            message: message.into(),
-        }
+    pub fn waiting(message: impl AsRef<str>) -> Status {
+        Status::new(StatusKind::Waiting, message)
+    }
+
+    /// The same status with its message cleaned (for values built field by field).
+    pub fn cleaned(&self) -> Status {
+        Status::new(self.kind, &self.message)
     }
 }
 
@@ -172,6 +233,38 @@ mod tests {
         c.add_app(Status::active("a"));
         c.add_app(Status::active("b"));
         assert_eq!(c.app_status(), Some(&Status::active("a")));
+    }
+
+    #[test]
+    fn messages_are_cleaned_and_bounded() {
+        assert_eq!(Status::blocked("plain words").message, "plain words");
+        assert_eq!(
+            Status::blocked("line1\nline2\r\n\tx\u{1b}[31mred\u{202e}gnp.exe").message,
+            "line1 line2 x [31mred gnp.exe"
+        );
+        // A megabyte of remote data: bounded, on a character boundary, the cut marked.
+        let huge = format!("bad host {}", "é".repeat(500_000));
+        let status = Status::waiting(&huge);
+        assert!(
+            status.message.len() <= MAX_STATUS_MESSAGE,
+            "{}",
+            status.message.len()
+        );
+        assert!(status.message.len() > MAX_STATUS_MESSAGE - 8);
+        assert!(status.message.starts_with("bad host éé"));
+        assert!(status.message.ends_with('\u{2026}'));
+        // Exactly at the limit: kept whole.
+        let exact = "x".repeat(MAX_STATUS_MESSAGE);
+        assert_eq!(Status::active(&exact).message, exact);
+        // Built field by field, then cleaned.
+        let raw = Status {
+            kind: StatusKind::Blocked,
+            message: "a\nb".into(),
+        };
+        assert_eq!(raw.cleaned(), Status::blocked("a b"));
+        assert_eq!(truncate("abc", 2), "ab");
+        assert_eq!(truncate("abcd", 3), "\u{2026}");
+        assert_eq!(truncate("abcdef", 5), "ab\u{2026}");
     }
 
     #[test]

@@ -4,7 +4,7 @@ use crate::manifest::KubernetesManifest;
 use crate::wire::{self, ListError, ManifestsSecretContent, RequirerAppBag, RequirerData};
 use charm::backend::HookToolError;
 use charm::error::{Classify, Outcome};
-use charm::secret::{SecretContent, SecretRead, unique_id};
+use charm::secret::{InvalidSecretId, SecretContent, SecretId, SecretRead};
 use charm::{
     Bag, Charm, Ctx, CustomEvent, Error, EventKind, Filter, ModelError, Plugin, RelationEvent,
     RelationId, SecretEvent,
@@ -51,8 +51,8 @@ pub enum ListSource {
     RelationData,
     /// The `manifests` key of the requirer's secret.
     Secret {
-        /// The secret URI.
-        secret_id: String,
+        /// The secret.
+        secret_id: SecretId,
     },
 }
 
@@ -75,17 +75,25 @@ pub enum ProviderErrorKind {
     /// Secret mode, but no secret URI.
     #[error("is_secret is \"true\" but kubernetes_manifests holds no secret id")]
     MissingSecretId,
+    /// Secret mode, but the key holds something that is not a secret id (never passed on).
+    #[error("key {key}: {source}")]
+    InvalidSecretId {
+        /// The bag key (`kubernetes_manifests`).
+        key: &'static str,
+        /// What is wrong with the value.
+        source: InvalidSecretId,
+    },
     /// The secret does not exist, or is not (yet) granted to this application.
     #[error("secret {secret_id} does not exist or is not granted to this application")]
     SecretNotFound {
-        /// The secret URI the requirer sent.
-        secret_id: String,
+        /// The secret the requirer named.
+        secret_id: SecretId,
     },
     /// Reading the secret failed for another reason.
     #[error("cannot read secret {secret_id}: {source}")]
     SecretUnreadable {
-        /// The secret URI the requirer sent.
-        secret_id: String,
+        /// The secret the requirer named.
+        secret_id: SecretId,
         /// The hook-tool failure.
         source: Box<ModelError>,
     },
@@ -132,9 +140,9 @@ impl Classify for ProviderErrorKind {
                 Outcome::Waiting
             }
             // Bad remote data: the requirer must be fixed.
-            ProviderErrorKind::NotMarkedAsSecret { .. } | ProviderErrorKind::InvalidList { .. } => {
-                Outcome::Blocked
-            }
+            ProviderErrorKind::NotMarkedAsSecret { .. }
+            | ProviderErrorKind::InvalidSecretId { .. }
+            | ProviderErrorKind::InvalidList { .. } => Outcome::Blocked,
             // A hook tool failed: a retry can help.
             ProviderErrorKind::SecretUnreadable { source, .. }
             | ProviderErrorKind::Model(source) => source.outcome(),
@@ -280,11 +288,20 @@ impl KubernetesManifestsProvider {
                 }
                 (json, ListSource::RelationData)
             }
-            RequirerData::Secret { uri } => {
-                match self.read_secret(ctx, relation, &uri, SecretRead::Tracked) {
+            RequirerData::BadSecretId(source) => {
+                return Err(fail(
+                    ctx,
+                    ProviderErrorKind::InvalidSecretId {
+                        key: wire::KUBERNETES_MANIFESTS_FIELD,
+                        source,
+                    },
+                ));
+            }
+            RequirerData::Secret { id } => {
+                match self.read_secret(ctx, relation, &id, SecretRead::Tracked) {
                     Ok(content) => (
                         ManifestsSecretContent::from_content(&content).manifests,
-                        ListSource::Secret { secret_id: uri },
+                        ListSource::Secret { secret_id: id },
                     ),
                     Err(kind) => return Err(fail(ctx, kind)),
                 }
@@ -307,12 +324,12 @@ impl KubernetesManifestsProvider {
         &self,
         ctx: &mut Ctx<'_>,
         relation: &RelationId,
-        uri: &str,
+        uri: &SecretId,
         read: SecretRead,
     ) -> Result<SecretContent, ProviderErrorKind> {
         let label = wire::secret_label(&self.endpoint, relation.id);
-        let not_found = |uri: &str| ProviderErrorKind::SecretNotFound {
-            secret_id: uri.to_string(),
+        let not_found = |uri: &SecretId| ProviderErrorKind::SecretNotFound {
+            secret_id: uri.clone(),
         };
         match ctx.get_secret(Some(uri), Some(&label), read) {
             Ok(content) => Ok(content),
@@ -331,7 +348,7 @@ impl KubernetesManifestsProvider {
                         | HookToolError::PermissionDenied { .. },
                     )) => Err(not_found(uri)),
                     Err(source) => Err(ProviderErrorKind::SecretUnreadable {
-                        secret_id: uri.to_string(),
+                        secret_id: uri.clone(),
                         source: Box::new(source),
                     }),
                 }
@@ -343,10 +360,13 @@ impl KubernetesManifestsProvider {
     /// here (they surface, typed, from [`manifests`](Self::manifests)).
     fn refresh(&self, ctx: &mut Ctx<'_>, relation: &RelationId) {
         match self.bag(ctx, relation).map(RequirerAppBag::into_data) {
-            Ok(RequirerData::Secret { uri }) => {
-                if let Err(e) = self.read_secret(ctx, relation, &uri, SecretRead::Refresh) {
+            Ok(RequirerData::Secret { id }) => {
+                if let Err(e) = self.read_secret(ctx, relation, &id, SecretRead::Refresh) {
                     tracing::warn!(relation = %relation, "cannot read the manifests secret: {e}");
                 }
+            }
+            Ok(RequirerData::BadSecretId(e)) => {
+                tracing::warn!(relation = %relation, "key {}: {e}", wire::KUBERNETES_MANIFESTS_FIELD);
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(relation = %relation, "cannot read the requirer's bag: {e}"),
@@ -395,11 +415,10 @@ impl KubernetesManifestsProvider {
                     .find(|r| r.id == id))
             }
             None => {
-                let wanted = unique_id(&event.id).to_string();
                 for relation in ctx.relations(&self.endpoint)? {
-                    if let Ok(RequirerData::Secret { uri }) =
+                    if let Ok(RequirerData::Secret { id }) =
                         self.bag(ctx, &relation).map(RequirerAppBag::into_data)
-                        && unique_id(&uri) == wanted
+                        && id.same_secret(&event.id)
                     {
                         return Ok(Some(relation));
                     }

@@ -1,9 +1,9 @@
 //! The requirer side: sends manifests to the provider inside a Juju secret, one per relation.
 
 use crate::manifest::KubernetesManifest;
-use crate::wire::{self, ListError, ManifestsSecretContent, RequirerAppBag};
+use crate::wire::{self, ListError, ManifestsSecretContent, RequirerAppBag, RequirerData};
 use charm::error::{Classify, Outcome};
-use charm::secret::{NewSecret, SecretOwner, SecretRead, SecretUpdate};
+use charm::secret::{NewSecret, SecretId, SecretOwner, SecretRead, SecretUpdate};
 use charm::{
     Bag, Charm, Ctx, Error, Event, EventKind, Filter, ModelError, Plugin, RelationEvent,
     RelationId, SecretEvent,
@@ -136,7 +136,7 @@ pub enum PruneOutcome {
     /// The revision was removed.
     Removed {
         /// The secret.
-        secret_id: String,
+        secret_id: SecretId,
         /// The revision.
         revision: u32,
     },
@@ -245,7 +245,7 @@ impl ManifestsSender {
         ctx: &mut Ctx<'_>,
         payload: &ManifestsPayload,
         relation: &RelationId,
-    ) -> Result<String, RequirerError> {
+    ) -> Result<SecretId, RequirerError> {
         let content = ManifestsSecretContent {
             manifests: payload.json().to_string(),
         }
@@ -258,11 +258,9 @@ impl ManifestsSender {
             .load(relation, &Bag::LocalApp)
             .map_err(self.model(Some(relation), "read our application bag"))?;
         // The secret our bag already names: it exists and is granted, so only the content changes.
-        if bag.is_secret_mode()
-            && let Some(id) = bag.kubernetes_manifests.as_deref()
-        {
-            match ctx.set_secret(id, &update) {
-                Ok(()) => return Ok(id.to_string()),
+        if let RequirerData::Secret { id } = bag.into_data() {
+            match ctx.set_secret(&id, &update) {
+                Ok(()) => return Ok(id),
                 Err(e) if e.is_secret_not_found() => {
                     tracing::warn!(relation = %relation, "our manifests secret {id} is gone; creating a new one");
                 }
@@ -292,12 +290,8 @@ impl ManifestsSender {
         };
         ctx.grant_secret(&id, relation, None)
             .map_err(self.model(Some(relation), "grant the manifests secret"))?;
-        ctx.save(
-            relation,
-            &Bag::LocalApp,
-            &RequirerAppBag::secret(id.clone()),
-        )
-        .map_err(self.model(Some(relation), "write our application bag"))?;
+        ctx.save(relation, &Bag::LocalApp, &RequirerAppBag::secret(&id))
+            .map_err(self.model(Some(relation), "write our application bag"))?;
         Ok(id)
     }
 
@@ -306,14 +300,13 @@ impl ManifestsSender {
         &self,
         ctx: &mut Ctx<'_>,
         relation: &RelationId,
-    ) -> Result<Option<String>, RequirerError> {
+    ) -> Result<Option<SecretId>, RequirerError> {
         let bag: RequirerAppBag = ctx
             .load(relation, &Bag::LocalApp)
             .map_err(self.model(Some(relation), "read our application bag"))?;
-        Ok(if bag.is_secret_mode() {
-            bag.kubernetes_manifests
-        } else {
-            None
+        Ok(match bag.into_data() {
+            RequirerData::Secret { id } => Some(id),
+            _ => None,
         })
     }
 

@@ -16,7 +16,7 @@
 //! escaped), so a Python provider reads exactly the bytes a Python requirer would have sent.
 
 use crate::manifest::{KubernetesManifest, ManifestError, json_type, write_object};
-use charm::secret::SecretContent;
+use charm::secret::{InvalidSecretId, SecretContent, SecretId};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -75,9 +75,12 @@ pub enum RequirerData {
     SecretWithoutId,
     /// Secret mode: the manifests are in this secret.
     Secret {
-        /// The secret URI as the requirer wrote it (`secret:<id>` or `secret://<model>/<id>`).
-        uri: String,
+        /// The secret the requirer named (`secret:<id>` or `secret://<model>/<id>`).
+        id: SecretId,
     },
+    /// Secret mode, but `kubernetes_manifests` is not a secret id Juju produces (it never
+    /// reaches a hook tool).
+    BadSecretId(InvalidSecretId),
     /// Plain mode (LIBPATCH 1): the JSON text of the list.
     Plain {
         /// The JSON text.
@@ -89,9 +92,9 @@ pub enum RequirerData {
 
 impl RequirerAppBag {
     /// The bag a requirer writes in secret mode.
-    pub fn secret(uri: impl Into<String>) -> Self {
+    pub fn secret(id: &SecretId) -> Self {
         RequirerAppBag {
-            kubernetes_manifests: Some(uri.into()),
+            kubernetes_manifests: Some(id.uri()),
             is_secret: Some(IS_SECRET_TRUE.to_string()),
         }
     }
@@ -110,8 +113,9 @@ impl RequirerAppBag {
     pub fn into_data(self) -> RequirerData {
         let secret_mode = self.is_secret_mode();
         match (secret_mode, self.kubernetes_manifests) {
-            (true, Some(uri)) if !uri.trim().is_empty() => RequirerData::Secret {
-                uri: uri.trim().to_string(),
+            (true, Some(uri)) if !uri.trim().is_empty() => match SecretId::parse(uri.trim()) {
+                Ok(id) => RequirerData::Secret { id },
+                Err(e) => RequirerData::BadSecretId(e),
             },
             (true, _) => RequirerData::SecretWithoutId,
             (false, None) => RequirerData::Empty,
@@ -153,7 +157,8 @@ impl fmt::Debug for RequirerData {
         match self {
             RequirerData::Empty => f.write_str("Empty"),
             RequirerData::SecretWithoutId => f.write_str("SecretWithoutId"),
-            RequirerData::Secret { uri } => f.debug_struct("Secret").field("uri", uri).finish(),
+            RequirerData::Secret { id } => f.debug_struct("Secret").field("id", id).finish(),
+            RequirerData::BadSecretId(e) => f.debug_tuple("BadSecretId").field(e).finish(),
             RequirerData::Plain { json, is_secret } => f
                 .debug_struct("Plain")
                 .field("json", &format_args!("<{} bytes>", json.len()))

@@ -1,6 +1,7 @@
 //! Tests of `wire.rs`.
 
 use super::*;
+use charm::secret::SecretId;
 
 #[test]
 fn labels_match_the_whole_label() {
@@ -32,21 +33,34 @@ fn labels_match_the_whole_label() {
 
 #[test]
 fn bag_modes() {
-    let bag = RequirerAppBag::secret("secret:abc");
-    assert_eq!(
-        bag.data(),
-        RequirerData::Secret {
-            uri: "secret:abc".into()
-        }
-    );
+    let id = SecretId::parse("secret:abc00000000000000000").unwrap();
+    let bag = RequirerAppBag::secret(&id);
+    assert_eq!(bag.data(), RequirerData::Secret { id });
+    // Secret mode with something that is not a secret id: never a Secret.
+    for bad in [
+        "--output=/tmp/x",
+        "-o",
+        "secret:abc",
+        "secret:abc00000000000000000 -o",
+    ] {
+        let bag = RequirerAppBag {
+            kubernetes_manifests: Some(bad.into()),
+            is_secret: Some("true".into()),
+        };
+        assert!(
+            matches!(bag.data(), RequirerData::BadSecretId(_)),
+            "{bad}: {:?}",
+            bag.data()
+        );
+    }
     let bag = RequirerAppBag {
-        kubernetes_manifests: Some("secret:abc".into()),
+        kubernetes_manifests: Some("secret:abc00000000000000000".into()),
         is_secret: Some("True".into()),
     };
     assert_eq!(
         bag.data(),
         RequirerData::Plain {
-            json: "secret:abc".into(),
+            json: "secret:abc00000000000000000".into(),
             is_secret: Some("True".into())
         }
     );
@@ -82,7 +96,7 @@ fn decoding_rejects_what_is_not_a_list_of_manifests() {
         Err(ListError::InvalidJson { line: 1, .. })
     ));
     assert!(matches!(
-        decode_manifest_list("secret:cs1q2"),
+        decode_manifest_list("secret:cs1q2000000000000000"),
         Err(ListError::InvalidJson { .. })
     ));
     assert_eq!(
@@ -137,7 +151,8 @@ fn debug_never_shows_manifests() {
             "{shown}"
         );
     }
-    assert!(format!("{:?}", RequirerAppBag::secret("secret:x")).contains("secret:x"));
+    let id = SecretId::parse("secret:00000000000000000000").unwrap();
+    assert!(format!("{:?}", RequirerAppBag::secret(&id)).contains("secret:00000000000000000000"));
 }
 
 #[test]

@@ -75,10 +75,13 @@ fn secret_rel(id: u32, app: &str, secret: &str) -> Relation {
 
 #[test]
 fn reads_the_secret_labels_it_and_emits_updated() {
-    let rel = secret_rel(1, "tester", "secret:cs1");
+    let rel = secret_rel(1, "tester", "secret:cs100000000000000000");
     let state = State::default()
         .relation(rel.clone())
-        .secret(Secret::granted("secret:cs1", content(&list(&[SA1, SA2]))));
+        .secret(Secret::granted(
+            "secret:cs100000000000000000",
+            content(&list(&[SA1, SA2])),
+        ));
     let out = context().run(rel.changed(None), state);
     assert!(out.ok(), "{:?}", out.result);
     let events = out.emitted::<ManifestsUpdated>();
@@ -89,7 +92,7 @@ fn reads_the_secret_labels_it_and_emits_updated() {
         seen(&out)[0]["names"],
         json!(["dummy-sa-1", "other-dummy-sa-1"])
     );
-    let secret = out.state.secret_by("secret:cs1").unwrap();
+    let secret = out.state.secret_by("secret:cs100000000000000000").unwrap();
     assert_eq!(secret.label.as_deref(), Some("manifest.service-accounts.1"));
     assert_eq!(secret.tracked, Some(1));
     // One secret-get (refresh + label), reused by the handler's read; one bag read.
@@ -109,13 +112,16 @@ fn reads_the_plain_libpatch_1_form() {
 
 #[test]
 fn union_is_in_relation_order_then_item_order() {
-    let a = secret_rel(1, "a", "secret:cs1");
+    let a = secret_rel(1, "a", "secret:cs100000000000000000");
     let b = Relation::new("service-accounts", 2, "b")
         .remote_app_data([("kubernetes_manifests", list(&[SA3]))]);
     let state = State::default()
         .relation(a.clone())
         .relation(b)
-        .secret(Secret::granted("secret:cs1", content(&list(&[SA2, SA1]))));
+        .secret(Secret::granted(
+            "secret:cs100000000000000000",
+            content(&list(&[SA2, SA1])),
+        ));
     let out = context().run(a.changed(None), state);
     assert_eq!(
         seen(&out)[0]["names"],
@@ -171,17 +177,20 @@ fn malformed_json_in_the_bag_is_a_typed_blocked_error() {
 
 #[test]
 fn malformed_json_in_the_secret_is_a_typed_blocked_error() {
-    let bad = secret_rel(1, "bad", "secret:cs9");
+    let bad = secret_rel(1, "bad", "secret:cs900000000000000000");
     let err = one_bad_relation(
         bad,
-        vec![Secret::granted("secret:cs9", content("not json"))],
+        vec![Secret::granted(
+            "secret:cs900000000000000000",
+            content("not json"),
+        )],
     );
     assert_eq!(err["outcome"], "Blocked");
     assert!(
         err["message"]
             .as_str()
             .unwrap()
-            .contains("secret secret:cs9 key manifests: invalid JSON"),
+            .contains("secret secret:cs900000000000000000 key manifests: invalid JSON"),
         "{err}"
     );
 }
@@ -189,7 +198,7 @@ fn malformed_json_in_the_secret_is_a_typed_blocked_error() {
 #[test]
 fn is_secret_not_exactly_true_is_a_typed_error_not_a_json_crash() {
     let bad = Relation::new("service-accounts", 1, "bad").remote_app_data([
-        ("kubernetes_manifests", "secret:cs1"),
+        ("kubernetes_manifests", "secret:cs100000000000000000"),
         ("is_secret", "True"),
     ]);
     let err = one_bad_relation(bad, vec![]);
@@ -200,7 +209,7 @@ fn is_secret_not_exactly_true_is_a_typed_error_not_a_json_crash() {
     );
     // Without is_secret at all: a LIBPATCH 2 requirer talking to a reader that expects plain.
     let bad = Relation::new("service-accounts", 1, "bad")
-        .remote_app_data([("kubernetes_manifests", "secret:cs1")]);
+        .remote_app_data([("kubernetes_manifests", "secret:cs100000000000000000")]);
     let err = one_bad_relation(bad, vec![]);
     assert!(
         err["message"]
@@ -212,12 +221,12 @@ fn is_secret_not_exactly_true_is_a_typed_error_not_a_json_crash() {
 
 #[test]
 fn missing_secret_is_a_typed_waiting_error() {
-    let bad = secret_rel(1, "bad", "secret:gone");
+    let bad = secret_rel(1, "bad", "secret:gone0000000000000000");
     let err = one_bad_relation(bad, vec![]);
     assert_eq!(err["outcome"], "Waiting");
     assert_eq!(
         err["message"],
-        "relation service-accounts:1 (app bad): secret secret:gone does not exist or is not granted to this application"
+        "relation service-accounts:1 (app bad): secret secret:gone0000000000000000 does not exist or is not granted to this application"
     );
 }
 
@@ -265,10 +274,13 @@ fn json_that_is_not_a_list_of_objects_is_rejected_not_mangled() {
 
 #[test]
 fn a_secret_tool_failure_fails_the_hook_through_the_handler() {
-    let rel = secret_rel(1, "tester", "secret:cs1");
+    let rel = secret_rel(1, "tester", "secret:cs100000000000000000");
     let state = State::default()
         .relation(rel.clone())
-        .secret(Secret::granted("secret:cs1", content(&list(&[SA1]))));
+        .secret(Secret::granted(
+            "secret:cs100000000000000000",
+            content(&list(&[SA1])),
+        ));
     let ctx = context().fail("secret-get", "ERROR connection reset", None);
     let out = ctx.run(rel.changed(None), state);
     // The library reports it per relation; this test charm does not act on outcomes, so the hook
@@ -280,7 +292,7 @@ fn a_secret_tool_failure_fails_the_hook_through_the_handler() {
         record["errors"][0]["message"]
             .as_str()
             .unwrap()
-            .contains("cannot read secret secret:cs1"),
+            .contains("cannot read secret secret:cs100000000000000000"),
         "{record}"
     );
 }
@@ -288,11 +300,17 @@ fn a_secret_tool_failure_fails_the_hook_through_the_handler() {
 #[test]
 fn a_refused_label_falls_back_to_reading_by_id() {
     // Another secret already holds our label (the requirer replaced its secret).
-    let rel = secret_rel(1, "tester", "secret:new");
+    let rel = secret_rel(1, "tester", "secret:ne000000000000000000");
     let state = State::default()
         .relation(rel.clone())
-        .secret(Secret::granted("secret:old", content("[]")).label("manifest.service-accounts.1"))
-        .secret(Secret::granted("secret:new", content(&list(&[SA1]))));
+        .secret(
+            Secret::granted("secret:old00000000000000000", content("[]"))
+                .label("manifest.service-accounts.1"),
+        )
+        .secret(Secret::granted(
+            "secret:ne000000000000000000",
+            content(&list(&[SA1])),
+        ));
     let out = context().run(rel.changed(None), state);
     assert!(out.ok());
     assert_eq!(seen(&out)[0]["names"], json!(["dummy-sa-1"]));
@@ -301,8 +319,8 @@ fn a_refused_label_falls_back_to_reading_by_id() {
 
 #[test]
 fn secret_changed_emits_for_the_exact_label_only() {
-    let rel = secret_rel(3, "tester", "secret:cs1");
-    let secret = Secret::granted("secret:cs1", content(&list(&[SA1])))
+    let rel = secret_rel(3, "tester", "secret:cs100000000000000000");
+    let secret = Secret::granted("secret:cs100000000000000000", content(&list(&[SA1])))
         .label("manifest.service-accounts.3")
         .tracking(1)
         .revision(content(&list(&[SA1, SA2])));
@@ -320,7 +338,13 @@ fn secret_changed_emits_for_the_exact_label_only() {
         seen(&out)[0]["names"],
         json!(["dummy-sa-1", "other-dummy-sa-1"])
     );
-    assert_eq!(out.state.secret_by("secret:cs1").unwrap().tracked, Some(2));
+    assert_eq!(
+        out.state
+            .secret_by("secret:cs100000000000000000")
+            .unwrap()
+            .tracked,
+        Some(2)
+    );
 
     // A label of another endpoint with the same id, or of an unknown relation: nothing.
     for label in [
@@ -340,8 +364,9 @@ fn secret_changed_emits_for_the_exact_label_only() {
 
 #[test]
 fn secret_changed_without_our_label_is_matched_by_uri() {
-    let rel = secret_rel(3, "tester", "secret:cs1");
-    let mut secret = Secret::granted("secret:cs1", content(&list(&[SA1]))).tracking(1);
+    let rel = secret_rel(3, "tester", "secret:cs100000000000000000");
+    let mut secret =
+        Secret::granted("secret:cs100000000000000000", content(&list(&[SA1]))).tracking(1);
     secret.label = None;
     let out = context().run(
         secret.changed(),
@@ -351,20 +376,27 @@ fn secret_changed_without_our_label_is_matched_by_uri() {
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].relation.id, 3);
     assert_eq!(
-        out.state.secret_by("secret:cs1").unwrap().label.as_deref(),
+        out.state
+            .secret_by("secret:cs100000000000000000")
+            .unwrap()
+            .label
+            .as_deref(),
         Some("manifest.service-accounts.3")
     );
 }
 
 #[test]
 fn relation_broken_emits_and_leaves_the_departing_app_out() {
-    let leaving = secret_rel(1, "leaving", "secret:cs1");
+    let leaving = secret_rel(1, "leaving", "secret:cs100000000000000000");
     let staying = Relation::new("service-accounts", 2, "staying")
         .remote_app_data([("kubernetes_manifests", list(&[SA3]))]);
     let state = State::default()
         .relation(leaving.clone())
         .relation(staying)
-        .secret(Secret::granted("secret:cs1", content(&list(&[SA1]))));
+        .secret(Secret::granted(
+            "secret:cs100000000000000000",
+            content(&list(&[SA1])),
+        ));
     let out = context().run(leaving.broken(), state);
     assert!(out.ok());
     let events = out.emitted::<ManifestsUpdated>();
@@ -378,12 +410,15 @@ fn relation_broken_emits_and_leaves_the_departing_app_out() {
 
 #[test]
 fn refresh_events_emit_for_every_relation() {
-    let a = secret_rel(1, "a", "secret:cs1");
+    let a = secret_rel(1, "a", "secret:cs100000000000000000");
     let b = Relation::new("secrets", 2, "b");
     let state = State::default()
         .relation(a)
         .relation(b)
-        .secret(Secret::granted("secret:cs1", content(&list(&[SA1]))));
+        .secret(Secret::granted(
+            "secret:cs100000000000000000",
+            content(&list(&[SA1])),
+        ));
     let out = context().run(charm::Event::UpgradeCharm, state);
     assert!(out.ok());
     let mut rels: Vec<String> = out
@@ -399,7 +434,11 @@ fn refresh_events_emit_for_every_relation() {
             .all(|e| e.cause == UpdateCause::Refresh)
     );
     assert_eq!(
-        out.state.secret_by("secret:cs1").unwrap().label.as_deref(),
+        out.state
+            .secret_by("secret:cs100000000000000000")
+            .unwrap()
+            .label
+            .as_deref(),
         Some("manifest.service-accounts.1")
     );
 }
@@ -414,6 +453,7 @@ fn errors_are_typed_and_classified() {
             .errors()
             .map(|e| match &*e.kind {
                 ProviderErrorKind::MissingSecretId => "missing-id".to_string(),
+                ProviderErrorKind::InvalidSecretId { key, .. } => format!("invalid-id {key}"),
                 ProviderErrorKind::SecretNotFound { secret_id } => format!("not-found {secret_id}"),
                 ProviderErrorKind::NotMarkedAsSecret { is_secret } => {
                     format!("not-marked {is_secret:?}")
@@ -433,6 +473,7 @@ fn errors_are_typed_and_classified() {
                 Outcome::Waiting,
                 Outcome::Waiting,
                 Outcome::Blocked,
+                Outcome::Blocked,
                 Outcome::Blocked
             ]
         );
@@ -446,27 +487,32 @@ fn errors_are_typed_and_classified() {
         .relation(Relation::new("secrets", 1, "a").remote_app_data([("is_secret", "true")]))
         .relation(Relation::new("secrets", 2, "b").remote_app_data([
             ("is_secret", "true"),
-            ("kubernetes_manifests", "secret:nope"),
+            ("kubernetes_manifests", "secret:nope0000000000000000"),
         ]))
-        .relation(
-            Relation::new("secrets", 3, "c")
-                .remote_app_data([("is_secret", "yes"), ("kubernetes_manifests", "secret:x")]),
-        )
+        .relation(Relation::new("secrets", 3, "c").remote_app_data([
+            ("is_secret", "yes"),
+            ("kubernetes_manifests", "secret:00000000000000000000"),
+        ]))
         .relation(
             Relation::new("secrets", 4, "d").remote_app_data([("kubernetes_manifests", "{}")]),
         )
         .relation(
             Relation::new("secrets", 5, "e").remote_app_data([("kubernetes_manifests", "[]")]),
-        );
+        )
+        .relation(Relation::new("secrets", 6, "f").remote_app_data([
+            ("is_secret", "true"),
+            ("kubernetes_manifests", "--output=/tmp/x"),
+        ]));
     let out = ctx.run(charm::Event::UpdateStatus, state);
     assert!(out.ok(), "{:?}", out.result);
     assert_eq!(
         out.state.stored["kinds"],
         json!([
             "missing-id",
-            "not-found secret:nope",
+            "not-found secret:nope0000000000000000",
             "not-marked Some(\"yes\")",
-            "invalid-list"
+            "invalid-list",
+            "invalid-id kubernetes_manifests"
         ])
     );
 }

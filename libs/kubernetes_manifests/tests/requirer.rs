@@ -263,8 +263,11 @@ fn a_deleted_secret_is_recreated_and_the_bag_repointed() {
 #[test]
 fn an_existing_labelled_secret_is_reused_when_the_bag_is_empty() {
     // E.g. a new leader, or a charm upgraded from the plain LIBPATCH 1 form.
-    let existing = Secret::owned("secret:mine", SecretContent::new().with("manifests", "[]"))
-        .label("manifest.service-accounts.1");
+    let existing = Secret::owned(
+        "secret:mine0000000000000000",
+        SecretContent::new().with("manifests", "[]"),
+    )
+    .label("manifest.service-accounts.1");
     let rel = sa_rel(1).local_app_data([("kubernetes_manifests", "[]")]);
     let out = context().run(
         charm::Event::LeaderElected,
@@ -272,13 +275,13 @@ fn an_existing_labelled_secret_is_reused_when_the_bag_is_empty() {
     );
     assert!(out.ok(), "{:?}", out.result);
     assert_eq!(out.state.secrets.len(), 1);
-    let secret = out.state.secret_by("secret:mine").unwrap();
+    let secret = out.state.secret_by("secret:mine0000000000000000").unwrap();
     assert_eq!(secret.revisions[&2].get("manifests"), Some(SA_JSON));
     assert!(secret.grants.contains_key(&1));
     assert_eq!(
         out.state.rel(1).unwrap().local_app_data,
         charm_testing::bag([
-            ("kubernetes_manifests", "secret:mine"),
+            ("kubernetes_manifests", "secret:mine0000000000000000"),
             ("is_secret", "true")
         ])
     );
@@ -302,9 +305,12 @@ fn a_failing_hook_tool_fails_the_hook_and_commits_nothing() {
 }
 
 fn owned_with_revisions(label: &str) -> Secret {
-    Secret::owned("secret:mine", SecretContent::new().with("manifests", "[]"))
-        .label(label)
-        .revision(SecretContent::new().with("manifests", SA_JSON))
+    Secret::owned(
+        "secret:mine0000000000000000",
+        SecretContent::new().with("manifests", "[]"),
+    )
+    .label(label)
+    .revision(SecretContent::new().with("manifests", SA_JSON))
 }
 
 #[test]
@@ -321,9 +327,9 @@ fn secret_remove_prunes_an_old_revision_once() {
     // Two requirers in the charm, one secret-remove (the original removed it once per requirer).
     assert_eq!(
         out.removed_secret_revisions,
-        [("secret:mine".to_string(), Some(1))]
+        [("secret:mine0000000000000000".to_string(), Some(1))]
     );
-    let kept = out.state.secret_by("secret:mine").unwrap();
+    let kept = out.state.secret_by("secret:mine0000000000000000").unwrap();
     assert_eq!(kept.revisions.keys().copied().collect::<Vec<_>>(), [2]);
 }
 

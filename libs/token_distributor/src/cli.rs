@@ -1,16 +1,23 @@
 //! The microcluster CLI: `<command> bootstrap|add <name>|join <token>|list -f json|remove <name>`.
 //!
 //! Commands run through [`CommandRunner`], the one seam with the system: [`ProcessRunner`] runs
-//! real programs, tests pass a closure or a fake. Output is parsed into types ([`Members`],
-//! [`Token`]); output that does not parse is a [`CliError::BadOutput`], never a panic.
+//! real programs through [`charm_exec`] (a timeout killing the command's whole process group,
+//! bounded output, the token masked before the output is cut), tests pass a closure or a fake.
+//! Output is parsed into types ([`Members`], [`Token`]); output that does not parse is a
+//! [`CliError::BadOutput`], never a panic. A node name or token that could be read as an option
+//! never reaches the command line: [`CliError::BadArgument`].
 
 use crate::wire::{Token, check_node_name};
 use charm::{Classify, Outcome};
+use charm_exec::{Exec, ExecError};
 use serde::{Deserialize, Deserializer};
 use std::fmt;
-use std::io::Read;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// Most stdout kept from a CLI call (`list -f json` of a large cluster is a few KiB).
+pub const MAX_STDOUT: usize = 1024 * 1024;
+/// Most stderr kept from a CLI call, for messages.
+pub const MAX_STDERR: usize = 16 * 1024;
 
 /// What a finished command printed, and how it exited.
 #[derive(Clone, PartialEq, Eq)]
@@ -62,6 +69,17 @@ impl fmt::Debug for CommandOutput {
 pub trait CommandRunner {
     /// Runs `argv` to completion; an `Err` means it could not be started or was stopped.
     fn run(&self, argv: &[String]) -> std::io::Result<CommandOutput>;
+
+    /// Runs `argv`; a runner that bounds what it keeps masks `secret` in it first. The default
+    /// just runs it (fakes keep everything, and messages mask the secret again).
+    fn run_redacted(
+        &self,
+        argv: &[String],
+        secret: Option<&str>,
+    ) -> std::io::Result<CommandOutput> {
+        let _ = secret;
+        self.run(argv)
+    }
 }
 
 impl<F> CommandRunner for F
@@ -73,7 +91,8 @@ where
     }
 }
 
-/// Runs real programs: stdin closed, stdout and stderr captured, killed after a timeout.
+/// Runs real programs through [`charm_exec`]: stdin closed, stdout and stderr captured within
+/// bounds (read while it runs), its whole process group killed after a timeout.
 #[derive(Debug, Clone)]
 pub struct ProcessRunner {
     timeout: Duration,
@@ -100,53 +119,46 @@ impl ProcessRunner {
     }
 }
 
-fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = pipe.read_to_end(&mut buf);
-        String::from_utf8_lossy(&buf).into_owned()
-    })
-}
-
 impl CommandRunner for ProcessRunner {
     fn run(&self, argv: &[String]) -> std::io::Result<CommandOutput> {
+        self.run_redacted(argv, None)
+    }
+
+    fn run_redacted(
+        &self,
+        argv: &[String],
+        secret: Option<&str>,
+    ) -> std::io::Result<CommandOutput> {
         let Some((program, args)) = argv.split_first() else {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
                 "empty command",
             ));
         };
-        let mut child = Command::new(program)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()?;
-        // Read both pipes while waiting, so a chatty command cannot block on a full pipe.
-        let out = child.stdout.take().map(drain);
-        let err = child.stderr.take().map(drain);
-        let started = Instant::now();
-        let status = loop {
-            if let Some(status) = child.try_wait()? {
-                break status;
-            }
-            if started.elapsed() >= self.timeout {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    format!("killed after {} s", self.timeout.as_secs()),
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        };
-        let collect = |h: Option<std::thread::JoinHandle<String>>| {
-            h.and_then(|h| h.join().ok()).unwrap_or_default()
-        };
+        let out = Exec::new(program)
+            .args(args.iter().cloned())
+            .timeout(self.timeout)
+            .stdout_limit(MAX_STDOUT)
+            .stderr_limit(MAX_STDERR)
+            .redact(secret.unwrap_or_default())
+            .run()
+            .map_err(|e| match e {
+                ExecError::TimedOut { .. } => {
+                    std::io::Error::new(std::io::ErrorKind::TimedOut, e.to_string())
+                }
+                ExecError::Spawn { source, .. } | ExecError::Wait { source, .. } => source,
+                other => std::io::Error::new(std::io::ErrorKind::InvalidInput, other.to_string()),
+            })?;
+        if out.stdout.truncated() {
+            return Err(std::io::Error::other(format!(
+                "it printed {} bytes, more than the {MAX_STDOUT} read",
+                out.stdout.total
+            )));
+        }
         Ok(CommandOutput {
-            code: status.code(),
-            stdout: collect(out),
-            stderr: collect(err),
+            code: out.status.code(),
+            stdout: out.stdout.text(),
+            stderr: out.stderr.text(),
         })
     }
 }
@@ -183,6 +195,15 @@ pub enum CliError {
         /// The runner's message.
         detail: String,
     },
+    /// A node name or token that cannot be passed to the CLI (it could be read as an option,
+    /// or holds what no real one does): bad data, never run.
+    #[error("`{subcommand}` not run: {detail}")]
+    BadArgument {
+        /// The subcommand.
+        subcommand: &'static str,
+        /// What is wrong (never the token itself).
+        detail: String,
+    },
     /// The command succeeded but printed something that does not parse.
     #[error("`{subcommand}` printed unexpected output: {detail}")]
     BadOutput {
@@ -197,9 +218,10 @@ impl Classify for CliError {
     fn outcome(&self) -> Outcome {
         match self {
             // A human must fix the command or the workload: retrying the hook cannot help.
-            CliError::NoCommand | CliError::Spawn { .. } | CliError::BadOutput { .. } => {
-                Outcome::Blocked
-            }
+            CliError::NoCommand
+            | CliError::Spawn { .. }
+            | CliError::BadArgument { .. }
+            | CliError::BadOutput { .. } => Outcome::Blocked,
             CliError::Failed { .. } | CliError::TimedOut { .. } => Outcome::Fail,
         }
     }
@@ -354,7 +376,7 @@ pub enum WaitError {
 /// Masks `secret` in `text` and shortens it, for messages.
 fn scrub(text: &str, secret: Option<&str>) -> String {
     let text = match secret {
-        Some(s) if !s.is_empty() => text.replace(s, "<token>"),
+        Some(s) if !s.is_empty() => text.replace(s, "<redacted>"),
         _ => text.to_string(),
     };
     let text = text.trim();
@@ -372,6 +394,17 @@ fn extra_args(n: usize) -> String {
         1 => " (+1 argument)".to_string(),
         n => format!(" (+{n} arguments)"),
     }
+}
+
+/// A node name for `subcommand`, or the reason it is never passed to the CLI.
+fn check_node(node: &str, subcommand: &'static str) -> Result<(), CliError> {
+    check_node_name(node).map_err(|why| {
+        let shown: String = node.chars().take(64).collect();
+        CliError::BadArgument {
+            subcommand,
+            detail: format!("{shown:?} is not a valid node name: {why}"),
+        }
+    })
 }
 
 /// The cluster CLI: a command prefix (e.g. `microovn cluster`) and a runner.
@@ -402,7 +435,7 @@ impl<'a> Cli<'a> {
         argv.push(subcommand.to_string());
         argv.extend(args.iter().map(|a| a.to_string()));
         let started = Instant::now();
-        let result = self.runner.run(&argv);
+        let result = self.runner.run_redacted(&argv, secret);
         // One line per call, so the calls a hook made can be counted in its log.
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         let prefix = self.command.join(" ");
@@ -444,10 +477,7 @@ impl<'a> Cli<'a> {
 
     /// `add <node>`: mints a join token for `node` (stdout, stripped).
     pub fn add(&self, node: &str) -> Result<Token, CliError> {
-        check_node_name(node).map_err(|why| CliError::BadOutput {
-            subcommand: "add",
-            detail: format!("refusing node name {node:?}: {why}"),
-        })?;
+        check_node(node, "add")?;
         let out = self.exec("add", &[node], &format!(" {node}"), None)?;
         let token = Token::new(&out.stdout);
         token.check().map_err(|why| CliError::BadOutput {
@@ -459,6 +489,10 @@ impl<'a> Cli<'a> {
 
     /// `join <token> [extra...]`.
     pub fn join(&self, token: &Token, extra: &[String]) -> Result<(), CliError> {
+        token.check().map_err(|why| CliError::BadArgument {
+            subcommand: "join",
+            detail: format!("the join token is unusable: {why}"),
+        })?;
         let mut args: Vec<&str> = vec![token.expose()];
         args.extend(extra.iter().map(String::as_str));
         let shown = format!(" <token>{}", extra_args(extra.len()));
@@ -475,6 +509,7 @@ impl<'a> Cli<'a> {
 
     /// `remove <node>`.
     pub fn remove(&self, node: &str) -> Result<(), CliError> {
+        check_node(node, "remove")?;
         self.exec("remove", &[node], &format!(" {node}"), None)
             .map(|_| ())
     }

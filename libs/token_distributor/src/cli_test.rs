@@ -119,7 +119,7 @@ fn failures_are_typed_and_tokens_masked() {
     let cli = Cli::new(&cmd, &run);
     let err = cli.join(&Token::new("SECRET-T"), &[]).unwrap_err();
     assert!(!err.to_string().contains("SECRET-T"), "{err}");
-    assert!(err.to_string().contains("<token> is expired"), "{err}");
+    assert!(err.to_string().contains("<redacted> is expired"), "{err}");
     assert_eq!(err.outcome(), Outcome::Fail);
     assert!(matches!(
         cli.add("n1"),
@@ -129,8 +129,47 @@ fn failures_are_typed_and_tokens_masked() {
         })
     ));
     assert!(matches!(cli.add("n1"), Err(CliError::BadOutput { .. })));
-    // A node name that looks like an option is never passed to the CLI.
-    assert!(matches!(cli.add("--help"), Err(CliError::BadOutput { .. })));
+    // A node name or token that looks like an option is never passed to the CLI.
+    let (run, calls) = recorder(vec![]);
+    let cli = Cli::new(&cmd, &run);
+    for bad in ["--help", "-o", "--output=/tmp/x"] {
+        let err = cli.add(bad).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                CliError::BadArgument {
+                    subcommand: "add",
+                    ..
+                }
+            ),
+            "{bad}: {err:?}"
+        );
+        assert_eq!(err.outcome(), Outcome::Blocked);
+        assert!(
+            err.to_string().contains("is not a valid node name"),
+            "{err}"
+        );
+        assert!(matches!(
+            cli.remove(bad),
+            Err(CliError::BadArgument {
+                subcommand: "remove",
+                ..
+            })
+        ));
+        let err = cli.join(&Token::new(bad), &[]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                CliError::BadArgument {
+                    subcommand: "join",
+                    ..
+                }
+            ),
+            "{bad}: {err:?}"
+        );
+        assert!(!err.to_string().contains(bad), "{err}");
+    }
+    assert!(calls.borrow().is_empty(), "{:?}", calls.borrow());
     let empty: Vec<String> = Vec::new();
     assert_eq!(Cli::new(&empty, &run).list(), Err(CliError::NoCommand));
 }
@@ -142,11 +181,45 @@ fn spawn_and_timeout_errors() {
     let err = Cli::new(&cmd, &runner).list().unwrap_err();
     assert!(matches!(err, CliError::Spawn { .. }), "{err}");
     assert_eq!(err.outcome(), Outcome::Blocked);
-    let cmd = vec!["sleep".to_string()];
-    let runner = ProcessRunner::new().timeout(Duration::from_millis(50));
+    let runner = ProcessRunner::new().timeout(Duration::from_millis(200));
     let out = runner.run(&["sleep".to_string(), "5".to_string()]);
     assert_eq!(out.unwrap_err().kind(), std::io::ErrorKind::TimedOut);
-    let _ = cmd;
+    // A timeout maps to its own error, which a retry can help with.
+    let cmd = vec!["sh".to_string(), "-c".to_string(), "sleep 5".to_string()];
+    let err = Cli::new(&cmd, &runner).list().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CliError::TimedOut {
+                subcommand: "list",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.outcome(), Outcome::Fail);
+}
+
+#[test]
+fn the_token_is_masked_before_the_output_is_bounded() {
+    // A token straddling the stderr bound: cutting first would keep its first bytes.
+    let token = "TOKEN-0123456789abcdefghijklmnopqrstuvwxyz";
+    let pad = MAX_STDERR - 10;
+    let script = format!("printf '%0{pad}d {token} tail' 0 >&2; exit 1");
+    let cmd = vec!["sh".to_string(), "-c".to_string(), script];
+    let runner = ProcessRunner::new();
+    let out = runner.run_redacted(&cmd, Some(token)).unwrap();
+    assert!(
+        out.stderr.ends_with(" <redacted>"),
+        "{}",
+        &out.stderr[pad - 5..]
+    );
+    assert!(!out.stderr.contains("TOKEN-"));
+    let out = runner.run(&cmd).unwrap();
+    assert!(
+        out.stderr.ends_with(" TOKEN-012"),
+        "bounded to {MAX_STDERR} bytes"
+    );
 }
 
 #[test]

@@ -7,7 +7,8 @@ use crate::events::{Bootstrapped, Joined, PreBootstrap, PreJoin, TokenGenerated}
 use crate::hostname::{self, HostnameError};
 use crate::mirror::{DistributorUnit, MirrorView, sort_units};
 use crate::wire::{
-    ConsumerUnitBag, MirrorEntries, MirrorFlag, MirrorValue, ProviderAppBag, ProviderUnitBag, Token,
+    ConsumerUnitBag, MirrorEntries, MirrorFlag, MirrorValue, ProviderAppBag, ProviderUnitBag,
+    Token, mirror_key,
 };
 use charm::{
     Bag, Charm, Classify, Ctx, CustomEvent, Error, Event, EventKind, ModelError, Outcome, Plugin,
@@ -380,9 +381,7 @@ impl TokenConsumer {
                 if let Some(token) = value.token()
                     && let Err(why) = token.check()
                 {
-                    st.problem = Some(format!(
-                        "relation {relation}: the token for {host} is malformed: {why}"
-                    ));
+                    st.problem = Some(bad_token(relation, &host, why));
                     self.save_state(ctx, &st)?;
                     return Ok(());
                 }
@@ -514,10 +513,20 @@ impl TokenConsumer {
         let view = self.mirror(ctx, relation)?;
         Self::note_problems(&mut st, relation, &view);
         if !st.in_cluster {
-            let token: Option<Token> = view
-                .find(&host, false)
-                .and_then(|v| v.token().cloned())
-                .filter(|t| t.check().is_ok());
+            let token: Option<Token> =
+                match view.find(&host, false).and_then(|v| v.token().cloned()) {
+                    Some(token) => match token.check() {
+                        Ok(()) => Some(token),
+                        // Bad remote data (say `-o`): never passed to `join`, named in the status.
+                        Err(why) => {
+                            let message = bad_token(relation, &host, why);
+                            tracing::warn!("{message}");
+                            st.problem.get_or_insert(message);
+                            None
+                        }
+                    },
+                    None => None,
+                };
             let Some(token) = token else {
                 st.phase = Phase::TokenNotInMirror;
                 self.save_state(ctx, &st)?;
@@ -650,6 +659,12 @@ impl TokenConsumer {
                     minted.insert(node.clone(), MirrorValue::Token(token));
                     ctx.emit(TokenGenerated { node });
                 }
+                Err(e @ CliError::BadArgument { .. }) => {
+                    // A node name from the mirror that could be read as an option: bad data.
+                    let message = format!("relation {relation}: key {}: {e}", shown_key(&node));
+                    tracing::warn!("{message}");
+                    st.problem.get_or_insert(message);
+                }
                 Err(e) => tracing::warn!("generating a token for {node} failed: {e}"),
             }
         }
@@ -690,6 +705,20 @@ impl TokenConsumer {
         self.save_state(ctx, &st)?;
         Ok(())
     }
+}
+
+/// The problem of a token for `host` that cannot be passed to `join` (bad remote data).
+fn bad_token(relation: &RelationId, host: &str, why: &str) -> String {
+    format!(
+        "relation {relation}: key {}: the join token for {host} is unusable: {why}",
+        mirror_key(host)
+    )
+}
+
+/// `mirror-<node>` for a message: the node name shortened, quoted.
+fn shown_key(node: &str) -> String {
+    let cut: String = node.chars().take(64).collect();
+    format!("{:?}", mirror_key(&cut))
 }
 
 impl Plugin for TokenConsumer {

@@ -584,7 +584,9 @@ fn bad_distributor_data_is_reported_and_not_trusted() {
     assert!(cli.calls().is_empty());
     let status = out.state.unit_status.unwrap();
     assert!(
-        status.message.contains("token for n1 is malformed"),
+        status
+            .message
+            .contains("key mirror-n1: the join token for n1 is unusable"),
         "{status}"
     );
     // A malformed bootstrap-app: no bootstrap, a status naming the key.

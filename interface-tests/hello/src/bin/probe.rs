@@ -60,10 +60,11 @@ fn step(ctx: &mut Ctx, step: &str) -> Result<Option<String>, Error> {
                 ..Default::default()
             })?;
             ctx.grant_secret(&id, &rel, None)?;
-            ctx.set(&rel, &Bag::LocalApp, "secret", &id)?;
+            ctx.set(&rel, &Bag::LocalApp, "secret", &id.uri())?;
         }
         "secret-read" => {
-            let content = ctx.get_secret(Some(arg), None, SecretRead::Tracked)?;
+            let id = charm::SecretId::parse(arg)?;
+            let content = ctx.get_secret(Some(&id), None, SecretRead::Tracked)?;
             return Ok(content.get("value").map(str::to_string));
         }
         "fail" => return Err(Error::fail("asked to fail")),

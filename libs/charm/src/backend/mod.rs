@@ -6,11 +6,13 @@
 
 mod process;
 
-pub use process::{ProcessBackend, ToolStats};
+pub use process::{
+    DEFAULT_TOOL_TIMEOUT, MAX_LOG_LINE, MAX_TOOL_STDERR, MAX_TOOL_STDOUT, ProcessBackend, ToolStats,
+};
 
 use crate::event::RelationId;
 use crate::port::Port;
-use crate::secret::{NewSecret, SecretContent, SecretInfo, SecretRead, SecretUpdate};
+use crate::secret::{NewSecret, SecretContent, SecretId, SecretInfo, SecretRead, SecretUpdate};
 use crate::status::Status;
 use std::collections::BTreeMap;
 
@@ -90,6 +92,22 @@ pub enum HookToolError {
         /// Why.
         detail: String,
     },
+    /// An argument does not fit in a command line (found before anything was spawned).
+    #[error("{tool}: {detail}")]
+    TooLong {
+        /// The tool.
+        tool: String,
+        /// Which argument, and the limit.
+        detail: String,
+    },
+    /// The tool did not finish in time; its process group was killed.
+    #[error("{tool}: {detail}")]
+    TimedOut {
+        /// The tool.
+        tool: String,
+        /// The timeout.
+        detail: String,
+    },
     /// The tool exited 0 but printed something Juju never prints.
     #[error("{tool} printed unexpected output: {detail}")]
     BadOutput {
@@ -156,6 +174,8 @@ impl HookToolError {
             | HookToolError::PermissionDenied { tool, .. }
             | HookToolError::Failed { tool, .. }
             | HookToolError::Spawn { tool, .. }
+            | HookToolError::TooLong { tool, .. }
+            | HookToolError::TimedOut { tool, .. }
             | HookToolError::BadOutput { tool, .. } => tool,
         }
     }
@@ -233,41 +253,41 @@ pub trait HookTools {
     fn state_set(&mut self, data: &BTreeMap<String, String>) -> Result<(), HookToolError>;
     /// `state-delete <key>`
     fn state_delete(&mut self, key: &str) -> Result<(), HookToolError>;
-    /// `secret-add ... k#file=<path>`: returns the new secret's URI.
-    fn secret_add(&mut self, secret: &NewSecret) -> Result<String, HookToolError>;
-    /// `secret-get --format=json [<id>] [--label L] [--peek|--refresh]`
+    /// `secret-add ... --owner=<owner> -- k#file=<path>...`: returns the new secret's id.
+    fn secret_add(&mut self, secret: &NewSecret) -> Result<SecretId, HookToolError>;
+    /// `secret-get --format=json [--label=L] [--peek|--refresh] [-- <id>]`
     fn secret_get(
         &mut self,
-        id: Option<&str>,
+        id: Option<&SecretId>,
         label: Option<&str>,
         read: SecretRead,
     ) -> Result<SecretContent, HookToolError>;
-    /// `secret-info-get --format=json <id>` or `--label L`
+    /// `secret-info-get --format=json -- <id>` or `secret-info-get --format=json --label=L`
     fn secret_info_get(
         &mut self,
-        id: Option<&str>,
+        id: Option<&SecretId>,
         label: Option<&str>,
     ) -> Result<SecretInfo, HookToolError>;
-    /// `secret-set ... <id> [k#file=<path>]`
-    fn secret_set(&mut self, id: &str, update: &SecretUpdate) -> Result<(), HookToolError>;
-    /// `secret-grant --relation <id> [--unit <unit>] <secret-id>`
+    /// `secret-set [--label=L ...] -- <id> [k#file=<path>...]`
+    fn secret_set(&mut self, id: &SecretId, update: &SecretUpdate) -> Result<(), HookToolError>;
+    /// `secret-grant --relation=<id> [--unit=<unit>] -- <secret-id>`
     fn secret_grant(
         &mut self,
-        id: &str,
+        id: &SecretId,
         relation: &RelationId,
         unit: Option<&str>,
     ) -> Result<(), HookToolError>;
-    /// `secret-revoke --relation <id> [--unit <unit>] <secret-id>`
+    /// `secret-revoke --relation=<id> [--unit=<unit>] -- <secret-id>`
     fn secret_revoke(
         &mut self,
-        id: &str,
+        id: &SecretId,
         relation: &RelationId,
         unit: Option<&str>,
     ) -> Result<(), HookToolError>;
-    /// `secret-remove <id> [--revision N]`
-    fn secret_remove(&mut self, id: &str, revision: Option<u32>) -> Result<(), HookToolError>;
+    /// `secret-remove [--revision=N] -- <id>`
+    fn secret_remove(&mut self, id: &SecretId, revision: Option<u32>) -> Result<(), HookToolError>;
     /// `secret-ids --format=json`
-    fn secret_ids(&mut self) -> Result<Vec<String>, HookToolError>;
+    fn secret_ids(&mut self) -> Result<Vec<SecretId>, HookToolError>;
     /// `open-port <port>`
     fn open_port(&mut self, port: Port) -> Result<(), HookToolError>;
     /// `close-port <port>`

@@ -1,23 +1,41 @@
-//! The real backend: runs Juju's hook tools as processes, with ops' exact argv.
+//! The real backend: runs Juju's hook tools as processes, with ops' argv made option-proof.
+//!
+//! Argv rules (every call, whatever the caller passes):
+//! - a caller-provided value that goes with a flag is written `--flag=value`, so it is always
+//!   that flag's value;
+//! - positional values (secret ids, keys, messages, endpoint and binding names, ports) come
+//!   after `--`, so none can be read as an option, whatever it starts with;
+//! - no argument is longer than Linux accepts: a value that does not fit is a typed
+//!   [`HookToolError::TooLong`], found before anything is spawned (`E2BIG` never surfaces);
+//! - each tool runs through [`charm_exec::Exec`]: its own process group, killed after a
+//!   timeout, stdout and stderr captured within bounds.
 
 use super::{BagData, HookToolError, HookTools, LogLevel};
 use crate::event::RelationId;
 use crate::port::Port;
 use crate::secret::{
-    NewSecret, RotatePolicy, SecretContent, SecretInfo, SecretOwner, SecretRead, SecretUpdate,
+    NewSecret, RotatePolicy, SecretContent, SecretId, SecretInfo, SecretOwner, SecretRead,
+    SecretUpdate,
 };
 use crate::status::{Status, StatusKind};
+use charm_exec::{Exec, ExecError};
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// ops splits log lines longer than this (`MAX_LOG_LINE_LEN`).
-const MAX_LOG_LINE: usize = 131_071;
+/// The longest `juju-log` message argument, in bytes: Linux's `MAX_ARG_STRLEN` less its NUL
+/// (ops splits at 131071 *characters*, which multi-byte text can push past the kernel's limit).
+pub const MAX_LOG_LINE: usize = charm_exec::MAX_ARG_STRLEN - 1;
+/// How long a hook tool may take before its process group is killed and the call fails.
+pub const DEFAULT_TOOL_TIMEOUT: Duration = Duration::from_secs(300);
+/// Most stdout kept from a hook tool (a bag, a secret's content, the config); more is an error.
+pub const MAX_TOOL_STDOUT: usize = 64 * 1024 * 1024;
+/// Most stderr kept from a hook tool for error messages.
+pub const MAX_TOOL_STDERR: usize = 16 * 1024;
 
 /// How many hook tools a dispatch ran, and how long they took.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -35,6 +53,7 @@ pub struct ToolStats {
 pub struct ProcessBackend {
     app: String,
     tools_dir: Option<PathBuf>,
+    timeout: Duration,
     stats: Arc<Mutex<ToolStats>>,
 }
 
@@ -44,6 +63,7 @@ impl ProcessBackend {
         ProcessBackend {
             app: app.into(),
             tools_dir: None,
+            timeout: DEFAULT_TOOL_TIMEOUT,
             stats: Arc::default(),
         }
     }
@@ -51,6 +71,12 @@ impl ProcessBackend {
     /// Runs the tools from `dir` instead of looking them up on `PATH`.
     pub fn with_tools_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.tools_dir = Some(dir.into());
+        self
+    }
+
+    /// Kills a hook tool (its whole process group) that runs longer than `timeout`.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
         self
     }
 
@@ -86,36 +112,51 @@ impl ProcessBackend {
             Some(dir) => dir.join(tool),
             None => PathBuf::from(tool),
         };
-        let spawn_err = |detail: String| HookToolError::Spawn {
-            tool: tool.to_string(),
-            detail,
-        };
-        let mut child = Command::new(&program)
-            .args(args)
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| spawn_err(e.to_string()))?;
-        if let (Some(data), Some(mut pipe)) = (stdin, child.stdin.take()) {
-            pipe.write_all(data)
-                .map_err(|e| spawn_err(format!("writing stdin: {e}")))?;
+        let mut exec = Exec::new(&program)
+            .args(args.iter().copied())
+            .timeout(self.timeout)
+            .stdout_limit(MAX_TOOL_STDOUT)
+            .stderr_limit(MAX_TOOL_STDERR);
+        if let Some(data) = stdin {
+            exec = exec.stdin(data);
         }
-        let out = child
-            .wait_with_output()
-            .map_err(|e| spawn_err(e.to_string()))?;
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let tool_s = || tool.to_string();
+        let out = exec.run().map_err(|e| match e {
+            ExecError::ArgumentTooLong { .. } | ExecError::ArgumentListTooLong { .. } => {
+                HookToolError::TooLong {
+                    tool: tool_s(),
+                    detail: e.to_string(),
+                }
+            }
+            ExecError::TimedOut { .. } => HookToolError::TimedOut {
+                tool: tool_s(),
+                detail: e.to_string(),
+            },
+            ExecError::Spawn { source, .. } | ExecError::Wait { source, .. } => {
+                HookToolError::Spawn {
+                    tool: tool_s(),
+                    detail: source.to_string(),
+                }
+            }
+        })?;
+        let stderr = out.stderr.text();
         match out.status.code() {
-            Some(0) => String::from_utf8(out.stdout).map_err(|_| HookToolError::BadOutput {
-                tool: tool.to_string(),
+            Some(0) if out.stdout.truncated() => Err(HookToolError::BadOutput {
+                tool: tool_s(),
+                detail: format!(
+                    "it printed {} bytes, more than the {MAX_TOOL_STDOUT} read",
+                    out.stdout.total
+                ),
+            }),
+            Some(0) => String::from_utf8(out.stdout.bytes).map_err(|_| HookToolError::BadOutput {
+                tool: tool_s(),
                 detail: "stdout is not UTF-8".into(),
             }),
             Some(code) => Err(HookToolError::classify(tool, code, &stderr, authz)),
-            None => Err(spawn_err("killed by a signal".into())),
+            None => Err(HookToolError::Spawn {
+                tool: tool_s(),
+                detail: "killed by a signal".into(),
+            }),
         }
     }
 
@@ -123,15 +164,14 @@ impl ProcessBackend {
     fn grant_or_revoke(
         &mut self,
         tool: &str,
-        id: &str,
+        id: &SecretId,
         relation: &RelationId,
         unit: Option<&str>,
     ) -> Result<(), HookToolError> {
-        let rel = relation.id.to_string();
-        let mut args = vec!["--relation", rel.as_str()];
+        let mut args = vec![format!("--relation={}", relation.id)];
         push_opt(&mut args, "--unit", unit);
-        args.push(id);
-        self.run(tool, &args, None, false)?;
+        args.extend(["--".to_string(), id.uri()]);
+        self.run(tool, &strs(&args), None, false)?;
         Ok(())
     }
 
@@ -169,6 +209,26 @@ fn rel_ref(relation: &RelationId) -> String {
 
 fn bool_word(b: bool) -> &'static str {
     if b { "True" } else { "False" }
+}
+
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+/// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.
+fn split_at_bytes(text: &str, max: usize) -> (&str, &str) {
+    if text.len() <= max {
+        return (text, "");
+    }
+    let mut cut = max;
+    while cut > 0 && !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    if cut == 0 {
+        // Never an empty line: at least one whole character.
+        cut = text.chars().next().map_or(text.len(), char::len_utf8);
+    }
+    text.split_at(cut)
 }
 
 /// A private directory holding one file per secret value, removed when dropped (on every exit
@@ -255,17 +315,18 @@ fn unpredictable_name() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn push_opt<'a>(args: &mut Vec<&'a str>, flag: &'a str, value: Option<&'a str>) {
+/// Adds `--flag=value`: one argument, so the value can never be taken for another option.
+fn push_opt(args: &mut Vec<String>, flag: &str, value: Option<&str>) {
     if let Some(v) = value {
-        args.push(flag);
-        args.push(v);
+        args.push(format!("{flag}={v}"));
     }
 }
 
 impl HookTools for ProcessBackend {
     fn relation_ids(&mut self, endpoint: &str) -> Result<Vec<RelationId>, HookToolError> {
         let tool = "relation-ids";
-        let ids: Option<Vec<String>> = self.json(tool, &[endpoint, "--format=json"], false)?;
+        let ids: Option<Vec<String>> =
+            self.json(tool, &["--format=json", "--", endpoint], false)?;
         ids.unwrap_or_default()
             .iter()
             .map(|raw| {
@@ -275,7 +336,7 @@ impl HookTools for ProcessBackend {
                     .map(|id| RelationId::new(endpoint, id))
                     .ok_or_else(|| HookToolError::BadOutput {
                         tool: tool.into(),
-                        detail: format!("bad relation id {raw:?}"),
+                        detail: format!("bad relation id {}", excerpt(raw)),
                     })
             })
             .collect()
@@ -312,7 +373,7 @@ impl HookTools for ProcessBackend {
         if app {
             args.push("--app");
         }
-        args.extend(["-", owner]);
+        args.extend(["--", "-", owner]);
         // A follower reading its own app bag gets a real "permission denied".
         let authz = app && owner == self.app;
         let bag: Option<BagData> = self.json("relation-get", &args, authz)?;
@@ -410,11 +471,7 @@ impl HookTools for ProcessBackend {
     fn juju_log(&mut self, level: LogLevel, message: &str) -> Result<(), HookToolError> {
         let mut rest = message;
         loop {
-            let cut = rest
-                .char_indices()
-                .nth(MAX_LOG_LINE)
-                .map_or(rest.len(), |(i, _)| i);
-            let (line, tail) = rest.split_at(cut);
+            let (line, tail) = split_at_bytes(rest, MAX_LOG_LINE);
             self.run(
                 "juju-log",
                 &["--log-level", level.as_str(), "--", line],
@@ -438,9 +495,9 @@ impl HookTools for ProcessBackend {
         if results.is_empty() {
             return Ok(());
         }
-        let pairs: Vec<String> = results.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let args: Vec<&str> = pairs.iter().map(String::as_str).collect();
-        self.run("action-set", &args, None, false)?;
+        let mut args = vec!["--".to_string()];
+        args.extend(results.iter().map(|(k, v)| format!("{k}={v}")));
+        self.run("action-set", &strs(&args), None, false)?;
         Ok(())
     }
 
@@ -470,14 +527,14 @@ impl HookTools for ProcessBackend {
     }
 
     fn state_delete(&mut self, key: &str) -> Result<(), HookToolError> {
-        self.run("state-delete", &[key], None, false)?;
+        self.run("state-delete", &["--", key], None, false)?;
         Ok(())
     }
 
-    fn secret_add(&mut self, secret: &NewSecret) -> Result<String, HookToolError> {
+    fn secret_add(&mut self, secret: &NewSecret) -> Result<SecretId, HookToolError> {
         let tool = "secret-add";
         let files = SecretFiles::write(tool, &secret.content)?;
-        let mut args: Vec<&str> = Vec::new();
+        let mut args: Vec<String> = Vec::new();
         push_opt(&mut args, "--label", secret.label.as_deref());
         push_opt(&mut args, "--description", secret.description.as_deref());
         push_opt(&mut args, "--expire", secret.expire.as_deref());
@@ -486,52 +543,48 @@ impl HookTools for ProcessBackend {
             "--rotate",
             secret.rotate.map(RotatePolicy::as_str),
         );
-        args.extend(["--owner", secret.owner.as_str()]);
-        args.extend(files.args.iter().map(String::as_str));
-        let out = self.run(tool, &args, None, false)?;
-        let uri = out.trim();
-        if uri.is_empty() || uri.contains(char::is_whitespace) {
-            return Err(HookToolError::BadOutput {
-                tool: tool.into(),
-                detail: format!("expected a secret URI, got {}", excerpt(&out)),
-            });
-        }
-        Ok(uri.to_string())
+        push_opt(&mut args, "--owner", Some(secret.owner.as_str()));
+        args.push("--".to_string());
+        args.extend(files.args.iter().cloned());
+        let out = self.run(tool, &strs(&args), None, false)?;
+        SecretId::parse(out.trim()).map_err(|e| HookToolError::BadOutput {
+            tool: tool.into(),
+            detail: format!("expected a secret URI: {e}"),
+        })
     }
 
     fn secret_get(
         &mut self,
-        id: Option<&str>,
+        id: Option<&SecretId>,
         label: Option<&str>,
         read: SecretRead,
     ) -> Result<SecretContent, HookToolError> {
-        let mut args = vec!["--format=json"];
-        if let Some(id) = id {
-            args.push(id);
-        }
+        let mut args = vec!["--format=json".to_string()];
         push_opt(&mut args, "--label", label);
         match read {
             SecretRead::Tracked => {}
-            SecretRead::Peek => args.push("--peek"),
-            SecretRead::Refresh => args.push("--refresh"),
+            SecretRead::Peek => args.push("--peek".into()),
+            SecretRead::Refresh => args.push("--refresh".into()),
         }
-        let content: BTreeMap<String, String> = self.json("secret-get", &args, false)?;
+        if let Some(id) = id {
+            args.extend(["--".to_string(), id.uri()]);
+        }
+        let content: BTreeMap<String, String> = self.json("secret-get", &strs(&args), false)?;
         Ok(SecretContent::from(content))
     }
 
     fn secret_info_get(
         &mut self,
-        id: Option<&str>,
+        id: Option<&SecretId>,
         label: Option<&str>,
     ) -> Result<SecretInfo, HookToolError> {
         let tool = "secret-info-get";
-        let mut args = vec!["--format=json"];
+        let mut args = vec!["--format=json".to_string()];
         match (id, label) {
-            (Some(id), _) => args.push(id),
-            (None, Some(label)) => args.extend(["--label", label]),
-            (None, None) => {}
+            (Some(id), _) => args.extend(["--".to_string(), id.uri()]),
+            (None, label) => push_opt(&mut args, "--label", label),
         }
-        let out: BTreeMap<String, RawInfo> = self.json(tool, &args, false)?;
+        let out: BTreeMap<String, RawInfo> = self.json(tool, &strs(&args), false)?;
         let (xid, raw) = out
             .into_iter()
             .next()
@@ -539,19 +592,23 @@ impl HookTools for ProcessBackend {
                 tool: tool.into(),
                 detail: "empty answer".into(),
             })?;
-        raw.into_info(
-            tool,
-            id.map(str::to_string).unwrap_or(format!("secret:{xid}")),
-        )
+        let id = match id {
+            Some(id) => id.clone(),
+            None => SecretId::parse(&xid).map_err(|e| HookToolError::BadOutput {
+                tool: tool.into(),
+                detail: e.to_string(),
+            })?,
+        };
+        raw.into_info(tool, id)
     }
 
-    fn secret_set(&mut self, id: &str, update: &SecretUpdate) -> Result<(), HookToolError> {
+    fn secret_set(&mut self, id: &SecretId, update: &SecretUpdate) -> Result<(), HookToolError> {
         let tool = "secret-set";
         let files = match &update.content {
             Some(content) => Some(SecretFiles::write(tool, content)?),
             None => None,
         };
-        let mut args: Vec<&str> = Vec::new();
+        let mut args: Vec<String> = Vec::new();
         push_opt(&mut args, "--label", update.label.as_deref());
         push_opt(&mut args, "--description", update.description.as_deref());
         push_opt(&mut args, "--expire", update.expire.as_deref());
@@ -560,17 +617,17 @@ impl HookTools for ProcessBackend {
             "--rotate",
             update.rotate.map(RotatePolicy::as_str),
         );
-        args.push(id);
+        args.extend(["--".to_string(), id.uri()]);
         if let Some(files) = &files {
-            args.extend(files.args.iter().map(String::as_str));
+            args.extend(files.args.iter().cloned());
         }
-        self.run(tool, &args, None, false)?;
+        self.run(tool, &strs(&args), None, false)?;
         Ok(())
     }
 
     fn secret_grant(
         &mut self,
-        id: &str,
+        id: &SecretId,
         relation: &RelationId,
         unit: Option<&str>,
     ) -> Result<(), HookToolError> {
@@ -579,33 +636,46 @@ impl HookTools for ProcessBackend {
 
     fn secret_revoke(
         &mut self,
-        id: &str,
+        id: &SecretId,
         relation: &RelationId,
         unit: Option<&str>,
     ) -> Result<(), HookToolError> {
         self.grant_or_revoke("secret-revoke", id, relation, unit)
     }
 
-    fn secret_remove(&mut self, id: &str, revision: Option<u32>) -> Result<(), HookToolError> {
-        let rev = revision.map(|r| r.to_string());
-        let mut args = vec![id];
-        push_opt(&mut args, "--revision", rev.as_deref());
-        self.run("secret-remove", &args, None, false)?;
+    fn secret_remove(&mut self, id: &SecretId, revision: Option<u32>) -> Result<(), HookToolError> {
+        let mut args: Vec<String> = Vec::new();
+        push_opt(
+            &mut args,
+            "--revision",
+            revision.map(|r| r.to_string()).as_deref(),
+        );
+        args.extend(["--".to_string(), id.uri()]);
+        self.run("secret-remove", &strs(&args), None, false)?;
         Ok(())
     }
 
-    fn secret_ids(&mut self) -> Result<Vec<String>, HookToolError> {
-        let ids: Option<Vec<String>> = self.json("secret-ids", &["--format=json"], false)?;
-        Ok(ids.unwrap_or_default())
+    fn secret_ids(&mut self) -> Result<Vec<SecretId>, HookToolError> {
+        let tool = "secret-ids";
+        let ids: Option<Vec<String>> = self.json(tool, &["--format=json"], false)?;
+        ids.unwrap_or_default()
+            .iter()
+            .map(|raw| {
+                SecretId::parse(raw).map_err(|e| HookToolError::BadOutput {
+                    tool: tool.into(),
+                    detail: e.to_string(),
+                })
+            })
+            .collect()
     }
 
     fn open_port(&mut self, port: Port) -> Result<(), HookToolError> {
-        self.run("open-port", &[&port.to_string()], None, false)?;
+        self.run("open-port", &["--", &port.to_string()], None, false)?;
         Ok(())
     }
 
     fn close_port(&mut self, port: Port) -> Result<(), HookToolError> {
-        self.run("close-port", &[&port.to_string()], None, false)?;
+        self.run("close-port", &["--", &port.to_string()], None, false)?;
         Ok(())
     }
 
@@ -619,7 +689,7 @@ impl HookTools for ProcessBackend {
                 let text = entry.split(' ').next().unwrap_or(entry);
                 Port::parse(text).ok_or_else(|| HookToolError::BadOutput {
                     tool: tool.into(),
-                    detail: format!("bad port {entry:?}"),
+                    detail: format!("bad port {}", excerpt(entry)),
                 })
             })
             .collect()
@@ -636,8 +706,10 @@ impl HookTools for ProcessBackend {
     ) -> Result<serde_json::Value, HookToolError> {
         let r = relation.map(|r| r.id.to_string());
         let mut args = vec!["--format=json"];
-        push_opt(&mut args, "-r", r.as_deref());
-        args.push(binding);
+        if let Some(r) = &r {
+            args.extend(["-r", r]);
+        }
+        args.extend(["--", binding]);
         self.json("network-get", &args, false)
     }
 }
@@ -655,7 +727,7 @@ struct RawInfo {
 }
 
 impl RawInfo {
-    fn into_info(self, tool: &str, id: String) -> Result<SecretInfo, HookToolError> {
+    fn into_info(self, tool: &str, id: SecretId) -> Result<SecretInfo, HookToolError> {
         let bad = |detail: String| HookToolError::BadOutput {
             tool: tool.into(),
             detail,
@@ -663,13 +735,13 @@ impl RawInfo {
         let owner = match self.owner.as_deref() {
             None | Some("application") => SecretOwner::Application,
             Some("unit") => SecretOwner::Unit,
-            Some(other) => return Err(bad(format!("unknown owner {other:?}"))),
+            Some(other) => return Err(bad(format!("unknown owner {}", excerpt(other)))),
         };
         let rotation = match self.rotation.as_deref() {
             None | Some("") => None,
             Some(word) => Some(
                 RotatePolicy::parse(word)
-                    .ok_or_else(|| bad(format!("unknown rotation {word:?}")))?,
+                    .ok_or_else(|| bad(format!("unknown rotation {}", excerpt(word))))?,
             ),
         };
         Ok(SecretInfo {
@@ -682,5 +754,23 @@ impl RawInfo {
             rotation,
             rotates: self.rotates,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_lines_are_cut_by_bytes_on_character_boundaries() {
+        assert_eq!(split_at_bytes("abc", 5), ("abc", ""));
+        assert_eq!(split_at_bytes("abcdef", 3), ("abc", "def"));
+        // "é" is two bytes: a cut at 2 would split it, so the line ends before it.
+        assert_eq!(split_at_bytes("aéb", 2), ("a", "éb"));
+        assert_eq!(split_at_bytes("aéb", 3), ("aé", "b"));
+        let text = "€".repeat(50_000); // 150,000 bytes, 50,000 characters
+        let (line, rest) = split_at_bytes(&text, MAX_LOG_LINE);
+        assert!(line.len() <= MAX_LOG_LINE && line.len() > MAX_LOG_LINE - 3);
+        assert_eq!(line.len() + rest.len(), text.len());
     }
 }

@@ -1,0 +1,477 @@
+//! One bounded way to run an external command from a charm.
+//!
+//! A charm's hook must finish, and what it reports must not leak secrets or grow without bound.
+//! [`Exec`] runs a program with:
+//!
+//! - **argv checked before spawning**: no argument longer than Linux's `MAX_ARG_STRLEN`
+//!   (128 KiB with its NUL), no argument list longer than [`ARG_MAX`]; either is a typed
+//!   [`ExecError`], never the OS's `E2BIG`;
+//! - **a timeout**, after which the command's **own process group** (`process_group(0)`) is
+//!   killed as a whole, so a shell's children die with it;
+//! - **bounded capture** of stdout and stderr, both read (with `poll`, in the calling thread)
+//!   while the command runs, so a chatty command can neither fill a pipe and hang nor fill
+//!   memory;
+//! - **redaction before truncation**: every occurrence of each secret is masked in what was
+//!   captured, and only then is the text cut to its limit, so a secret split by the cut never
+//!   shows a prefix.
+//!
+//! No `pre_exec` closure is used, so std still spawns with `posix_spawn` (vfork-like, cheap), and
+//! no thread is started unless there is stdin to write: a run costs one spawn and a few syscalls.
+//!
+//! ```
+//! use charm_exec::Exec;
+//! use std::time::Duration;
+//!
+//! let out = Exec::new("sh")
+//!     .args(["-c", "echo hunter2 is the key >&2; exit 3"])
+//!     .timeout(Duration::from_secs(10))
+//!     .redact("hunter2")
+//!     .run()?;
+//! assert_eq!(out.status.code(), Some(3));
+//! assert_eq!(out.stderr.text().trim(), "<redacted> is the key");
+//! # Ok::<(), charm_exec::ExecError>(())
+//! ```
+
+mod redact;
+mod sys;
+
+pub use redact::{MARK, redact_bounded};
+
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::process::CommandExt as _;
+use std::process::{Child, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// Longest single argument Linux accepts, in bytes, its terminating NUL included
+/// (`MAX_ARG_STRLEN`, 32 pages of 4 KiB).
+pub const MAX_ARG_STRLEN: usize = 131_072;
+/// The budget for argv and the environment together: Linux allows a quarter of the stack
+/// limit, 2 MiB with the usual 8 MiB stack.
+pub const ARG_MAX: usize = 2 * 1024 * 1024;
+/// The default timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+/// The default limit of captured stdout and of captured stderr, in bytes.
+pub const DEFAULT_LIMIT: usize = 64 * 1024;
+/// `E2BIG` on Linux: what the kernel says when argv and the environment do not fit.
+const E2BIG: i32 = 7;
+
+/// A command to run, with its bounds.
+#[derive(Clone)]
+pub struct Exec {
+    program: OsString,
+    args: Vec<String>,
+    stdin: Option<Vec<u8>>,
+    timeout: Duration,
+    stdout_limit: usize,
+    stderr_limit: usize,
+    secrets: Vec<String>,
+}
+
+impl fmt::Debug for Exec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Exec")
+            .field("program", &self.program.to_string_lossy())
+            .field("args", &self.args)
+            .field("stdin", &self.stdin.as_ref().map(Vec::len))
+            .field("timeout", &self.timeout)
+            .field("stdout_limit", &self.stdout_limit)
+            .field("stderr_limit", &self.stderr_limit)
+            .field("secrets", &self.secrets.len())
+            .finish()
+    }
+}
+
+/// What a stream of the command said: at most its limit, secrets masked.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Captured {
+    /// The kept bytes, with every secret replaced by [`MARK`].
+    pub bytes: Vec<u8>,
+    /// How many bytes the command wrote in all.
+    pub total: u64,
+    /// The limit the bytes were cut to.
+    pub limit: usize,
+}
+
+impl Captured {
+    /// The kept bytes as text (invalid UTF-8 replaced).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
+
+    /// Whether the command wrote more than the limit.
+    pub fn truncated(&self) -> bool {
+        self.total > self.limit as u64
+    }
+}
+
+impl fmt::Debug for Captured {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{} of {} bytes>", self.bytes.len(), self.total)
+    }
+}
+
+/// How a command ended.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// Its exit status.
+    pub status: ExitStatus,
+    /// What it wrote on stdout (bounded, redacted).
+    pub stdout: Captured,
+    /// What it wrote on stderr (bounded, redacted).
+    pub stderr: Captured,
+}
+
+/// A command that could not be run to completion.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    /// One argument is longer than Linux accepts.
+    #[error(
+        "argument {index} of {program} is {bytes} bytes; Linux accepts at most {} bytes per argument",
+        MAX_ARG_STRLEN - 1
+    )]
+    ArgumentTooLong {
+        /// The program.
+        program: String,
+        /// The argument's position (0 is the first argument after the program).
+        index: usize,
+        /// Its length in bytes.
+        bytes: usize,
+    },
+    /// The arguments and environment together are longer than Linux accepts.
+    #[error(
+        "the arguments of {program} and the environment take {bytes} bytes; Linux accepts at most {limit}"
+    )]
+    ArgumentListTooLong {
+        /// The program.
+        program: String,
+        /// Bytes needed.
+        bytes: usize,
+        /// Bytes allowed.
+        limit: usize,
+    },
+    /// The program could not be started.
+    #[error("cannot run {program}: {source}")]
+    Spawn {
+        /// The program.
+        program: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The command did not finish in time; its process group was killed.
+    #[error("{program} did not finish within {} s; its process group was killed", timeout.as_secs_f64())]
+    TimedOut {
+        /// The program.
+        program: String,
+        /// The timeout.
+        timeout: Duration,
+        /// What it wrote on stderr until then (bounded, redacted).
+        stderr: Captured,
+    },
+    /// Waiting for the command failed.
+    #[error("waiting for {program}: {source}")]
+    Wait {
+        /// The program.
+        program: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// The bytes an argv and an environment take on the new process's stack (strings with their
+/// NULs, plus one pointer each and the two terminating null pointers).
+pub fn argv_bytes<'a>(
+    program: &OsStr,
+    args: impl IntoIterator<Item = &'a str>,
+    env: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+) -> usize {
+    const POINTER: usize = std::mem::size_of::<usize>();
+    let mut bytes = program.len() + 1 + POINTER;
+    for a in args {
+        bytes += a.len() + 1 + POINTER;
+    }
+    for (k, v) in env {
+        bytes += k.len() + v.len() + 2 + POINTER;
+    }
+    bytes + 2 * POINTER
+}
+
+/// Checks an argv against Linux's limits (with this process's environment, which the command
+/// inherits), without spawning anything.
+pub fn check_argv(program: &OsStr, args: &[String]) -> Result<(), ExecError> {
+    let name = || program.to_string_lossy().into_owned();
+    for (index, a) in args.iter().enumerate() {
+        if a.len() >= MAX_ARG_STRLEN {
+            return Err(ExecError::ArgumentTooLong {
+                program: name(),
+                index,
+                bytes: a.len(),
+            });
+        }
+    }
+    let bytes = argv_bytes(
+        program,
+        args.iter().map(String::as_str),
+        std::env::vars_os(),
+    );
+    if bytes > ARG_MAX {
+        return Err(ExecError::ArgumentListTooLong {
+            program: name(),
+            bytes,
+            limit: ARG_MAX,
+        });
+    }
+    Ok(())
+}
+
+/// One output pipe of the command: what was kept of it, and how much it wrote.
+struct Stream {
+    pipe: Option<File>,
+    kept: Vec<u8>,
+    total: u64,
+    keep: usize,
+}
+
+impl Stream {
+    fn new(pipe: Option<impl Into<OwnedFd>>, keep: usize) -> Stream {
+        Stream {
+            pipe: pipe.map(|p| File::from(p.into())),
+            kept: Vec::new(),
+            total: 0,
+            keep,
+        }
+    }
+
+    /// Reads what the pipe holds now (it was reported ready): keeps up to `keep` bytes, counts
+    /// the rest, and closes the pipe at its end.
+    fn read_some(&mut self) {
+        let Some(pipe) = &mut self.pipe else {
+            return;
+        };
+        let mut buf = [0u8; 16 * 1024];
+        match pipe.read(&mut buf) {
+            Ok(0) => self.pipe = None,
+            Ok(n) => {
+                self.total += n as u64;
+                let room = self.keep.saturating_sub(self.kept.len());
+                self.kept.extend_from_slice(&buf[..n.min(room)]);
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::Interrupted | std::io::ErrorKind::WouldBlock
+                ) => {}
+            Err(_) => self.pipe = None,
+        }
+    }
+}
+
+/// Waits for `child` to exit until `deadline`; `None` when it is still running then.
+fn wait_until(child: &mut Child, deadline: Instant) -> std::io::Result<Option<ExitStatus>> {
+    // Its pipes are closed, so it is exiting (or it closed them and went on: rare). The exit
+    // follows the close within microseconds: yield a few times before sleeping.
+    for _ in 0..64 {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        std::thread::yield_now();
+    }
+    let mut pause = Duration::from_micros(50);
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(None);
+        }
+        std::thread::sleep(pause.min(left));
+        pause = (pause * 2).min(Duration::from_millis(20));
+    }
+}
+
+impl Exec {
+    /// Runs `program` (looked up on `PATH` unless it holds a `/`), with the defaults: no stdin,
+    /// a timeout of [`DEFAULT_TIMEOUT`], [`DEFAULT_LIMIT`] bytes of each stream kept.
+    pub fn new(program: impl AsRef<OsStr>) -> Exec {
+        Exec {
+            program: program.as_ref().to_os_string(),
+            args: Vec::new(),
+            stdin: None,
+            timeout: DEFAULT_TIMEOUT,
+            stdout_limit: DEFAULT_LIMIT,
+            stderr_limit: DEFAULT_LIMIT,
+            secrets: Vec::new(),
+        }
+    }
+
+    /// Adds one argument.
+    pub fn arg(mut self, arg: impl Into<String>) -> Exec {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// Adds arguments.
+    pub fn args<S: Into<String>>(mut self, args: impl IntoIterator<Item = S>) -> Exec {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// Feeds `data` on stdin (written by its own thread, then closed).
+    pub fn stdin(mut self, data: impl Into<Vec<u8>>) -> Exec {
+        self.stdin = Some(data.into());
+        self
+    }
+
+    /// Kills the command's process group after `timeout`.
+    pub fn timeout(mut self, timeout: Duration) -> Exec {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Keeps at most `bytes` of stdout.
+    pub fn stdout_limit(mut self, bytes: usize) -> Exec {
+        self.stdout_limit = bytes;
+        self
+    }
+
+    /// Keeps at most `bytes` of stderr.
+    pub fn stderr_limit(mut self, bytes: usize) -> Exec {
+        self.stderr_limit = bytes;
+        self
+    }
+
+    /// Masks `secret` wherever it appears in the captured output (empty secrets are ignored).
+    pub fn redact(mut self, secret: impl Into<String>) -> Exec {
+        let secret = secret.into();
+        if !secret.is_empty() {
+            self.secrets.push(secret);
+        }
+        self
+    }
+
+    /// The program.
+    pub fn program(&self) -> &OsStr {
+        &self.program
+    }
+
+    /// The arguments.
+    pub fn arguments(&self) -> &[String] {
+        &self.args
+    }
+
+    fn finish(&self, raw: Vec<u8>, total: u64, limit: usize) -> Captured {
+        let secrets: Vec<&[u8]> = self.secrets.iter().map(String::as_bytes).collect();
+        Captured {
+            bytes: redact_bounded(&raw, limit, &secrets),
+            total,
+            limit,
+        }
+    }
+
+    /// Runs the command to completion or to its timeout.
+    pub fn run(&self) -> Result<Output, ExecError> {
+        check_argv(&self.program, &self.args)?;
+        let program = self.program.to_string_lossy().into_owned();
+        let mut child = std::process::Command::new(&self.program)
+            .args(&self.args)
+            .process_group(0)
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| match source.raw_os_error() {
+                Some(E2BIG) => ExecError::ArgumentListTooLong {
+                    program: program.clone(),
+                    bytes: argv_bytes(
+                        &self.program,
+                        self.args.iter().map(String::as_str),
+                        std::env::vars_os(),
+                    ),
+                    limit: ARG_MAX,
+                },
+                _ => ExecError::Spawn {
+                    program: program.clone(),
+                    source,
+                },
+            })?;
+        // With process_group(0) the group id is the child's pid.
+        let group = child.id();
+        // Keep enough beyond the limit that any secret starting before the cut is seen whole.
+        let margin = self.secrets.iter().map(String::len).max().unwrap_or(1) - 1;
+        if let (Some(data), Some(mut pipe)) = (self.stdin.clone(), child.stdin.take()) {
+            // A command that does not read its stdin must not block us: write from a thread.
+            std::thread::spawn(move || {
+                let _ = pipe.write_all(&data);
+            });
+        }
+        let deadline = Instant::now() + self.timeout;
+        let mut streams = [
+            Stream::new(
+                child.stdout.take(),
+                self.stdout_limit.saturating_add(margin),
+            ),
+            Stream::new(
+                child.stderr.take(),
+                self.stderr_limit.saturating_add(margin),
+            ),
+        ];
+        // Both pipes are read here as data arrives (no thread), so a chatty command never
+        // blocks on a full pipe, until both close or the time is up.
+        let wait_err = |source| ExecError::Wait {
+            program: program.clone(),
+            source,
+        };
+        let mut status = None;
+        loop {
+            let open: Vec<usize> = (0..streams.len())
+                .filter(|&i| streams[i].pipe.is_some())
+                .collect();
+            let left = deadline.saturating_duration_since(Instant::now());
+            if open.is_empty() {
+                status = wait_until(&mut child, deadline).map_err(wait_err)?;
+                break;
+            }
+            if left.is_zero() {
+                break;
+            }
+            let fds: Vec<_> = open
+                .iter()
+                .filter_map(|&i| streams[i].pipe.as_ref().map(AsRawFd::as_raw_fd))
+                .collect();
+            let ready = sys::poll_readable(&fds, left).map_err(wait_err)?;
+            for (&i, ready) in open.iter().zip(ready) {
+                if ready {
+                    streams[i].read_some();
+                }
+            }
+        }
+        let [out, err] = streams;
+        let Some(status) = status else {
+            // The command, or something it started that still holds a pipe, is stuck.
+            sys::kill_group(group);
+            let _ = child.wait();
+            return Err(ExecError::TimedOut {
+                program,
+                timeout: self.timeout,
+                stderr: self.finish(err.kept, err.total, self.stderr_limit),
+            });
+        };
+        Ok(Output {
+            status,
+            stdout: self.finish(out.kept, out.total, self.stdout_limit),
+            stderr: self.finish(err.kept, err.total, self.stderr_limit),
+        })
+    }
+}
+
+#[cfg(test)]
+#[path = "lib_test.rs"]
+mod tests;

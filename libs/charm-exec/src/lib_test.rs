@@ -1,0 +1,187 @@
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use super::*;
+
+fn sh(script: &str) -> Exec {
+    Exec::new("sh").args(["-c", script])
+}
+
+#[test]
+fn exit_status_and_output() {
+    let out = sh("echo out; echo err >&2; exit 4").run().unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(out.stdout.text(), "out\n");
+    assert_eq!(out.stderr.text(), "err\n");
+    assert!(!out.stdout.truncated());
+}
+
+#[test]
+fn stdin_is_fed_and_closed() {
+    let out = Exec::new("cat").stdin("a\nb\n").run().unwrap();
+    assert_eq!(out.stdout.text(), "a\nb\n");
+    // A command that never reads a large stdin does not block the caller.
+    let big = vec![b'x'; 1 << 20];
+    let out = sh("exit 0").stdin(big).run().unwrap();
+    assert!(out.status.success());
+}
+
+#[test]
+fn a_chatty_command_is_captured_bounded_without_blocking() {
+    // 4 MB on each stream: far beyond a pipe's buffer, so both must be read while it runs.
+    let out = sh("head -c 4000000 /dev/zero; head -c 4000000 /dev/zero >&2; echo done >&2")
+        .stdout_limit(1000)
+        .stderr_limit(100)
+        .timeout(Duration::from_secs(60))
+        .run()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(out.stdout.bytes.len(), 1000);
+    assert_eq!(out.stdout.total, 4_000_000);
+    assert!(out.stdout.truncated());
+    assert_eq!(out.stderr.bytes.len(), 100);
+    assert_eq!(out.stderr.total, 4_000_005);
+}
+
+fn dead(pid: &str) -> bool {
+    // Gone, or a zombie waiting for its new parent to reap it.
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+    }
+}
+
+#[test]
+fn a_stuck_command_is_killed_with_its_whole_process_group() {
+    let dir = std::env::temp_dir().join(format!("charm-exec-stuck-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pidfile = dir.join("child.pid");
+    // The shell starts a grandchild that holds stdout open, then waits forever.
+    let script = format!(
+        "sleep 600 & echo $! > {}; echo started >&2; wait",
+        pidfile.display()
+    );
+    let err = sh(&script)
+        .timeout(Duration::from_secs(1))
+        .run()
+        .unwrap_err();
+    match &err {
+        ExecError::TimedOut {
+            program, stderr, ..
+        } => {
+            assert_eq!(program, "sh");
+            assert!(stderr.text().contains("started"), "{stderr:?}");
+        }
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    assert!(
+        err.to_string().contains("process group was killed"),
+        "{err}"
+    );
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    let pid = pid.trim();
+    // SIGKILL is delivered before killpg returns; give the kernel a moment to tear it down.
+    let mut tries = 0;
+    while !dead(pid) && tries < 200 {
+        std::thread::sleep(Duration::from_millis(10));
+        tries += 1;
+    }
+    assert!(dead(pid), "the grandchild {pid} survived the timeout");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn secrets_are_masked_before_the_output_is_cut() {
+    let key = "AQBzYmFyYmF6cXV4c2VjcmV0a2V5MQ==";
+    // The key straddles the stderr limit: cutting first would show its first bytes.
+    let out = sh(&format!("printf 'error: %s rest' '{key}' >&2; exit 1"))
+        .stderr_limit(10)
+        .redact(key)
+        .run()
+        .unwrap();
+    assert_eq!(out.stderr.text(), "error: <redacted>");
+    assert!(!out.stderr.text().contains("AQB"));
+    // And on stdout too.
+    let out = sh(&format!("echo {key}{key}")).redact(key).run().unwrap();
+    assert_eq!(out.stdout.text(), "<redacted>\n");
+}
+
+#[test]
+fn redaction_rules() {
+    let r = |raw: &str, limit, secrets: &[&str]| {
+        let secrets: Vec<&[u8]> = secrets.iter().map(|s| s.as_bytes()).collect();
+        String::from_utf8(redact_bounded(raw.as_bytes(), limit, &secrets)).unwrap()
+    };
+    assert_eq!(r("abc", 10, &[]), "abc");
+    assert_eq!(r("abcdef", 3, &[]), "abc");
+    assert_eq!(r("xx-secret-yy", 100, &["secret"]), "xx-<redacted>-yy");
+    // A secret starting before the cut is masked as a whole.
+    assert_eq!(r("xx-secret-yy", 4, &["secret"]), "xx-<redacted>");
+    // Overlapping secrets leave no piece of either.
+    assert_eq!(r("abcdef!", 100, &["abcd", "cdef"]), "<redacted>!");
+    // A short secret masked early cannot pull a later, partly captured one into view.
+    assert_eq!(r("k1 LONGSECR", 5, &["k1", "LONGSECRET"]), "<redacted> LO");
+    assert_eq!(r("aaaa", 100, &["aa"]), "<redacted>");
+    assert_eq!(r("", 5, &["x"]), "");
+}
+
+#[test]
+fn oversized_arguments_are_refused_before_spawning() {
+    // The program does not exist: a spawn attempt would give a Spawn error instead.
+    let long = "x".repeat(MAX_ARG_STRLEN);
+    let err = Exec::new("/nonexistent/tool")
+        .args(["ok", long.as_str()])
+        .run()
+        .unwrap_err();
+    assert!(
+        matches!(err, ExecError::ArgumentTooLong { index: 1, bytes, .. } if bytes == MAX_ARG_STRLEN),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("at most 131071 bytes"), "{err}");
+    // One byte shorter fits (and then the missing program is what fails).
+    let fits = "x".repeat(MAX_ARG_STRLEN - 1);
+    assert!(matches!(
+        Exec::new("/nonexistent/tool").arg(fits).run(),
+        Err(ExecError::Spawn { .. })
+    ));
+    // Many arguments that each fit but not together.
+    let chunk = "y".repeat(100_000);
+    let err = Exec::new("/nonexistent/tool")
+        .args(vec![chunk; 30])
+        .run()
+        .unwrap_err();
+    assert!(
+        matches!(err, ExecError::ArgumentListTooLong { limit: ARG_MAX, .. }),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_missing_program_is_a_spawn_error() {
+    let err = Exec::new("/nonexistent/tool").run().unwrap_err();
+    assert!(matches!(err, ExecError::Spawn { .. }), "{err:?}");
+    assert!(err.to_string().starts_with("cannot run /nonexistent/tool"));
+}
+
+#[test]
+fn debug_output_never_shows_secrets() {
+    let e = Exec::new("x").redact("hunter2").stdin("hunter2");
+    let shown = format!("{e:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+}
+
+#[test]
+fn the_command_runs_in_its_own_process_group() {
+    // `ps -o pgid= -p $$` would need procps; /proc/self/stat field 5 is the group id.
+    let out = sh("cut -d' ' -f5 /proc/self/stat; echo $$").run().unwrap();
+    let text = out.stdout.text();
+    let lines: Vec<&str> = text.lines().collect();
+    // `cut` is in the shell's group, which the shell leads.
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines[0], lines[1], "{text}");
+    let ours = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let our_group = ours.rsplit(')').next().unwrap().split_whitespace().nth(2);
+    assert_ne!(our_group, Some(lines[0]));
+}

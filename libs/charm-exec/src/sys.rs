@@ -1,0 +1,49 @@
+//! The two system calls std does not offer: the only `unsafe` code of this crate.
+
+use std::os::fd::RawFd;
+use std::time::Duration;
+
+/// Sends SIGKILL to process group `group` (a command started with `process_group(0)`, whose
+/// group id is its pid). Groups 0 and 1 are never signalled: they would mean our own group and
+/// init's.
+#[allow(unsafe_code)]
+pub(crate) fn kill_group(group: u32) {
+    let Ok(group) = libc::pid_t::try_from(group) else {
+        return;
+    };
+    if group <= 1 {
+        return;
+    }
+    // SAFETY: killpg takes two integers and reads or writes no memory of this process. A group
+    // that no longer exists makes it fail with ESRCH, which there is nothing to do about.
+    let _ = unsafe { libc::killpg(group, libc::SIGKILL) };
+}
+
+/// Waits until one of `fds` can be read without blocking (data, end of file or an error), or
+/// `timeout` passes. Returns, for each fd, whether it is ready.
+#[allow(unsafe_code)]
+pub(crate) fn poll_readable(fds: &[RawFd], timeout: Duration) -> std::io::Result<Vec<bool>> {
+    let mut polled: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|&fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    // Rounded up, so a wait shorter than a millisecond does not spin.
+    let ms =
+        libc::c_int::try_from(timeout.as_micros().div_ceil(1000).min(60_000)).unwrap_or(60_000);
+    let count = libc::nfds_t::try_from(polled.len()).unwrap_or(0);
+    // SAFETY: `polled` is a live, exclusively borrowed array of `count` pollfd structs, exactly
+    // what poll(2) reads and writes (only their `revents`); nothing else is touched.
+    let n = unsafe { libc::poll(polled.as_mut_ptr(), count, ms) };
+    if n < 0 {
+        let e = std::io::Error::last_os_error();
+        if e.kind() == std::io::ErrorKind::Interrupted {
+            return Ok(vec![false; fds.len()]);
+        }
+        return Err(e);
+    }
+    Ok(polled.iter().map(|p| p.revents != 0).collect())
+}
