@@ -385,7 +385,7 @@ fn secret_content_files_have_unguessable_names_so_squatting_cannot_block_or_capt
     for dir in &squatted {
         let _ = std::fs::remove_dir_all(dir);
     }
-    assert_eq!(added.unwrap(), "secret:d1k3m8fbo5jc738pq1ig");
+    assert_eq!(added.unwrap().as_str(), "secret:d1k3m8fbo5jc738pq1ig");
     let paths = secret_paths(&call);
     assert_eq!(paths.len(), 1, "{call:?}");
     let dir = paths[0].parent().unwrap();
@@ -405,7 +405,7 @@ fn secret_content_files_are_removed_when_the_tool_fails() {
     s.fail("secret-set", 1, "ERROR quota exceeded\n").unwrap();
     let err = t
         .secret_set(
-            "secret:d1k3m8fbo5jc738pq1ig",
+            &SecretId::parse("secret:d1k3m8fbo5jc738pq1ig").unwrap(),
             &SecretUpdate {
                 content: Some(SecretContent::new().with("password", "hunter3")),
                 ..Default::default()
