@@ -2,10 +2,15 @@
 //!
 //! - Config `fsid`, `sharepoint` (`<name>:<path>`) and `monitor-hosts` describe the share.
 //! - The `set-auth` action (leader only) stores the cephx user and key in an app-owned secret
-//!   labelled `cephx-auth`; they never go to config, logs, action output or status.
+//!   labelled `cephx-auth`; they never go to config, logs, action output or status. The Python
+//!   proxy's `auth-info` option (`<user>:<key>`) is also accepted and, when set, takes precedence.
 //! - Every client that requests a share on `cephfs-share` gets the share info and its own auth
 //!   secret (the `cephfs_interfaces` provider). Requests are served as they arrive, and every
 //!   relation is served again when the config or the credentials change, or leadership moves.
+//! - Every client on `filesystem` gets the `cephfs://` endpoint URI (the `filesystem_info`
+//!   provider: one secret labelled `auth`, the URI kept in the `server-peers` relation). It is
+//!   published when the first such client joins and again on every change, so a deployment
+//!   without `filesystem` clients holds no `auth` secret.
 //! - The unit is Blocked, naming what is missing or malformed, until config and credentials are
 //!   complete; nothing already sent to clients is withdrawn because of a bad new config.
 
@@ -13,8 +18,9 @@ use cephfs_interfaces::{AuthInfo, CephFsProvider, ShareInfo, ShareRequested, pru
 use charm::secret::{NewSecret, SecretOwner, SecretRead, SecretUpdate};
 use charm::{
     ActionEvent, Charm, Ctx, Error, Event, EventKind, HookToolError, ModelError, Outcome,
-    RelationId, SecretEvent, Status, StatusCollector,
+    RelationEvent, RelationId, SecretEvent, Status, StatusCollector,
 };
+use filesystem_info::{CephfsInfo, FilesystemInfo, FilesystemProvider, Key};
 use serde::Deserialize;
 
 /// `metadata.yaml`, built in so the charm never parses a file it could get wrong.
@@ -23,8 +29,12 @@ pub const METADATA: &str = include_str!("../metadata.yaml");
 pub const CONFIG: &str = include_str!("../config.yaml");
 /// `actions.yaml`.
 pub const ACTIONS: &str = include_str!("../actions.yaml");
-/// The endpoint clients relate to.
+/// The endpoint `cephfs_share` clients relate to.
 pub const ENDPOINT: &str = "cephfs-share";
+/// The endpoint `filesystem_info` clients relate to.
+pub const FILESYSTEM: &str = "filesystem";
+/// The peer relation holding the published `filesystem_info` endpoint.
+pub const PEERS: &str = "server-peers";
 /// Label of the app-owned secret holding the cephx credentials given with `set-auth`.
 pub const AUTH_LABEL: &str = "cephx-auth";
 /// What `juju status` says while no credentials were given.
@@ -38,10 +48,32 @@ struct RawConfig {
     fsid: Option<String>,
     sharepoint: Option<String>,
     monitor_hosts: Option<String>,
+    auth_info: Option<String>,
 }
 
 fn provider() -> CephFsProvider {
     CephFsProvider::new(ENDPOINT)
+}
+
+fn filesystem() -> FilesystemProvider {
+    FilesystemProvider::new(FILESYSTEM, PEERS)
+}
+
+/// What `auth-info` must look like; the value itself is never shown (it holds the key).
+const AUTH_INFO_FORMAT: &str =
+    "auth-info must be <ceph user>:<base64 cephx key> (the value is not shown)";
+
+/// The `auth-info` option: `None` when unset, `Err` (never echoing it) when malformed.
+fn config_auth(raw: Option<&str>) -> Result<Option<AuthInfo>, &'static str> {
+    let Some(text) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    match text.split_once(':') {
+        Some((user, key)) if valid_username(user) && valid_key(key) => {
+            Ok(Some(AuthInfo::new(user, key)))
+        }
+        _ => Err(AUTH_INFO_FORMAT),
+    }
 }
 
 /// The share described by the config; a Blocked error names every missing or malformed option.
@@ -90,6 +122,9 @@ pub fn share_from_config(ctx: &mut Ctx) -> Result<ShareInfo, Error> {
             hosts
         }
     };
+    if let Err(problem) = config_auth(raw.auth_info.as_deref()) {
+        problems.push(problem.to_string());
+    }
     match (fsid, sharepoint) {
         (Some(fsid), Some((name, path))) if problems.is_empty() => Ok(ShareInfo {
             fsid,
@@ -116,6 +151,16 @@ pub fn stored_auth(ctx: &mut Ctx) -> Result<Option<AuthInfo>, Error> {
     }
 }
 
+/// The credentials to serve: the `auth-info` option when set, else what `set-auth` stored.
+pub fn credentials(ctx: &mut Ctx) -> Result<Option<AuthInfo>, Error> {
+    let raw: RawConfig = ctx.config()?;
+    match config_auth(raw.auth_info.as_deref()) {
+        Ok(Some(auth)) => Ok(Some(auth)),
+        Ok(None) => stored_auth(ctx),
+        Err(problem) => Err(Error::blocked(format!("config: {problem}"))),
+    }
+}
+
 /// Share and credentials when both are complete; `None` (and a log line) otherwise.
 fn ready(ctx: &mut Ctx) -> Result<Option<(ShareInfo, AuthInfo)>, Error> {
     let share = match share_from_config(ctx) {
@@ -126,7 +171,7 @@ fn ready(ctx: &mut Ctx) -> Result<Option<(ShareInfo, AuthInfo)>, Error> {
         }
         Err(e) => return Err(e),
     };
-    let Some(auth) = stored_auth(ctx)? else {
+    let Some(auth) = credentials(ctx)? else {
         tracing::info!("not serving CephFS shares yet: {NO_AUTH}");
         return Ok(None);
     };
@@ -153,6 +198,27 @@ fn serve(
     Ok(served)
 }
 
+/// The `filesystem_info` view of the share.
+fn filesystem_info(share: &ShareInfo, auth: &AuthInfo) -> FilesystemInfo {
+    FilesystemInfo::Cephfs(CephfsInfo {
+        fsid: share.fsid.clone(),
+        name: share.name.clone(),
+        path: share.path.clone(),
+        monitor_hosts: share.monitor_hosts.clone(),
+        user: auth.username.clone(),
+        key: Key::new(auth.key.clone()),
+    })
+}
+
+/// Publishes the share on `filesystem` once a client is (or was) there; returns whether it did.
+fn publish(ctx: &mut Ctx, share: &ShareInfo, auth: &AuthInfo) -> Result<bool, Error> {
+    let fs = filesystem();
+    if fs.relations(ctx)?.is_empty() && fs.published(ctx)?.is_none() {
+        return Ok(false);
+    }
+    Ok(fs.set_info(ctx, &filesystem_info(share, auth))?)
+}
+
 /// config-changed, leader-elected, upgrade-charm: the leader serves every relation again.
 fn serve_all(ctx: &mut Ctx, _event: &Event) -> Result<(), Error> {
     if !ctx.is_leader()? {
@@ -165,6 +231,19 @@ fn serve_all(ctx: &mut Ctx, _event: &Event) -> Result<(), Error> {
             share.name,
             share.path
         );
+        publish(ctx, &share, &auth)?;
+    }
+    Ok(())
+}
+
+/// `filesystem` relation-joined: the first client gets the share published (later ones get
+/// the stored URI from the library).
+fn on_filesystem_joined(ctx: &mut Ctx, _event: &RelationEvent) -> Result<(), Error> {
+    if !ctx.is_leader()? || filesystem().published(ctx)?.is_some() {
+        return Ok(());
+    }
+    if let Some((share, auth)) = ready(ctx)? {
+        publish(ctx, &share, &auth)?;
     }
     Ok(())
 }
@@ -255,6 +334,17 @@ fn set_auth(ctx: &mut Ctx, _action: &ActionEvent) -> Result<(), Error> {
         ctx.action_fail(&message)?;
         return Ok(());
     }
+    let raw: RawConfig = ctx.config()?;
+    if raw
+        .auth_info
+        .as_deref()
+        .is_some_and(|a| !a.trim().is_empty())
+    {
+        ctx.action_fail(
+            "the auth-info option is set and takes precedence: unset it (juju config --reset auth-info) to manage the credentials with set-auth",
+        )?;
+        return Ok(());
+    }
     let params: serde_json::Value = ctx.action_params()?;
     let auth = match auth_params(&params) {
         Ok(auth) => auth,
@@ -266,7 +356,10 @@ fn set_auth(ctx: &mut Ctx, _action: &ActionEvent) -> Result<(), Error> {
     store_auth(ctx, &auth)?;
     tracing::info!("stored cephx credentials for user {}", auth.username);
     let served = match share_from_config(ctx) {
-        Ok(share) => serve(ctx, &share, &auth, None)?,
+        Ok(share) => {
+            publish(ctx, &share, &auth)?;
+            serve(ctx, &share, &auth, None)?
+        }
         Err(e) if e.outcome() == Outcome::Blocked => {
             ctx.action_log(&format!("credentials stored; not serving yet: {e}"))?;
             0
@@ -290,7 +383,7 @@ fn prune_own(ctx: &mut Ctx, event: &SecretEvent) -> Result<(), Error> {
 /// clients and can run `set-auth` (followers do not read the secret at all).
 fn status(ctx: &mut Ctx, statuses: &mut StatusCollector) -> Result<(), Error> {
     let share = share_from_config(ctx)?;
-    if ctx.is_leader()? && stored_auth(ctx)?.is_none() {
+    if ctx.is_leader()? && credentials(ctx)?.is_none() {
         statuses.add_unit(Status::blocked(NO_AUTH));
         return Ok(());
     }
@@ -307,7 +400,12 @@ pub fn charm() -> Charm {
     charm
         .metadata(METADATA)
         .plugin(provider())
+        .plugin(filesystem())
         .on_event(on_share_requested)
+        .on(
+            EventKind::RelationJoined.on(FILESYSTEM),
+            on_filesystem_joined,
+        )
         .on(EventKind::ConfigChanged, serve_all)
         .on(EventKind::LeaderElected, serve_all)
         .on(EventKind::UpgradeCharm, serve_all)
