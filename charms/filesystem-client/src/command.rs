@@ -9,12 +9,9 @@
 //! the cephfs-client's stories use `echo`. It must be one word.
 
 use filesystem_info::Key;
-use std::io::{Read, Write as _};
+use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt as _;
-use std::os::unix::process::CommandExt as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 /// The environment variable naming a wrapper program for every command (tests and demos).
@@ -23,8 +20,6 @@ pub const WRAPPER_ENV: &str = "FILESYSTEM_CLIENT_WRAPPER";
 pub const TIMEOUT: Duration = Duration::from_secs(120);
 /// How much of a command's stderr is kept.
 const STDERR_LIMIT: usize = 2048;
-/// How long to wait for a killed command to be reaped.
-const GRACE: Duration = Duration::from_secs(5);
 
 /// How a command ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,7 +110,6 @@ impl System for LocalSystem {
             detail,
         })?;
         let argv: Vec<String> = wrapper.into_iter().chain(argv.iter().cloned()).collect();
-        // When the shared runner (charm-exec) lands on main, this call becomes charm_exec::Exec.
         run_bounded(&argv, self.timeout)
     }
 
@@ -158,9 +152,8 @@ impl System for LocalSystem {
     }
 }
 
-/// Runs `argv` in its own process group, stdin closed, stdout discarded, stderr kept up to
-/// its limit (the rest drained so the command never blocks on a full pipe), killed after
-/// `timeout`.
+/// Runs `argv` through the shared bounded runner (`charm-exec`): its own process group killed
+/// as a whole after `timeout`, stdin closed, stderr kept up to its limit.
 pub fn run_bounded(argv: &[String], timeout: Duration) -> Result<CommandOutput, RunError> {
     let Some((program, args)) = argv.split_first() else {
         return Err(RunError::Spawn {
@@ -168,72 +161,25 @@ pub fn run_bounded(argv: &[String], timeout: Duration) -> Result<CommandOutput, 
             detail: "empty command".into(),
         });
     };
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .map_err(|e| RunError::Spawn {
+    let run = charm_exec::Exec::new(program)
+        .args(args.iter().cloned())
+        .timeout(timeout)
+        .stdout_limit(0)
+        .stderr_limit(STDERR_LIMIT)
+        .run();
+    match run {
+        Ok(out) => Ok(CommandOutput {
+            code: out.status.code(),
+            stderr: out.stderr.text().trim().to_string(),
+        }),
+        Err(charm_exec::ExecError::TimedOut { timeout, .. }) => Err(RunError::TimedOut {
+            program: program.clone(),
+            after: timeout,
+        }),
+        Err(e) => Err(RunError::Spawn {
             program: program.clone(),
             detail: e.to_string(),
-        })?;
-    let pid = child.id();
-    let reader = child.stderr.take().map(|mut pipe| {
-        std::thread::spawn(move || {
-            let mut kept = Vec::new();
-            let mut chunk = [0u8; 4096];
-            while let Ok(n) = pipe.read(&mut chunk) {
-                if n == 0 {
-                    break;
-                }
-                let room = STDERR_LIMIT.saturating_sub(kept.len());
-                kept.extend_from_slice(&chunk[..n.min(room)]);
-            }
-            String::from_utf8_lossy(&kept).into_owned()
-        })
-    });
-    let (done, waited) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = done.send(child.wait());
-    });
-    let status = match waited.recv_timeout(timeout) {
-        Ok(status) => status,
-        Err(_) => {
-            kill_group(pid);
-            let _ = waited.recv_timeout(GRACE);
-            return Err(RunError::TimedOut {
-                program: program.clone(),
-                after: timeout,
-            });
-        }
-    };
-    let status = status.map_err(|e| RunError::Spawn {
-        program: program.clone(),
-        detail: e.to_string(),
-    })?;
-    let stderr = reader
-        .and_then(|r| r.join().ok())
-        .unwrap_or_default()
-        .trim()
-        .to_string();
-    Ok(CommandOutput {
-        code: status.code(),
-        stderr,
-    })
-}
-
-/// Kills the process group `pgid` (the command and everything it started).
-fn kill_group(pgid: u32) {
-    let killed = Command::new("kill")
-        .args(["-KILL", "--", &format!("-{pgid}")])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    if !killed.is_ok_and(|s| s.success()) {
-        tracing::warn!("could not kill process group {pgid}");
+        }),
     }
 }
 

@@ -6,7 +6,7 @@
 use charm::{Event, StatusKind};
 use charm_testing::{Relation, State};
 use filesystem_info::{
-    CephfsAuth, CephfsEndpoint, EndpointUri, Key, LustreInfo, NfsInfo, SecretUri,
+    CephfsAuth, CephfsEndpoint, EndpointUri, Key, LustreInfo, NfsInfo, SecretId,
 };
 use filesystem_info_contract::*;
 use std::rc::Rc;
@@ -33,7 +33,7 @@ fn nfs(hostname: &str, port: Option<u16>, path: &str) -> EndpointUri {
 
 /// Every Python provider fixture, and what it describes.
 fn python_providers() -> Vec<(&'static str, EndpointUri)> {
-    let secret = || CephfsAuth::Secret(SecretUri::parse(SECRET_ID).unwrap());
+    let secret = || CephfsAuth::Secret(SecretId::parse(SECRET_ID).unwrap());
     vec![
         (PY_NFS, nfs("192.168.1.1", Some(2049), "/srv/export")),
         (PY_NFS_IPV6, nfs("fe80::1", Some(2049), "/srv")),

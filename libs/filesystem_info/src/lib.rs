@@ -86,7 +86,7 @@ pub use provider::FilesystemProvider;
 pub use requirer::{Endpoint, FilesystemRequirer};
 pub use wire::{
     CephfsAuth, CephfsEndpoint, CephfsInfo, EndpointUri, FilesystemInfo, Key, LustreInfo, NfsInfo,
-    Scheme, SecretUri, WireError,
+    Scheme, SecretId, WireError,
 };
 
 /// The README's examples, compiled as doc-tests so that they cannot rot.

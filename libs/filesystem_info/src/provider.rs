@@ -3,7 +3,7 @@
 use crate::error::FilesystemInfoError;
 use crate::wire::{
     AUTH_SECRET_DESCRIPTION, AUTH_SECRET_LABEL, AuthSecret, CephfsAuth, ENDPOINT, EndpointUri,
-    FilesystemInfo, Key, SecretUri,
+    FilesystemInfo, Key, SecretId,
 };
 use charm::secret::{NewSecret, SecretOwner, SecretRead, SecretUpdate};
 use charm::{
@@ -116,7 +116,7 @@ impl FilesystemProvider {
         if let EndpointUri::Cephfs(ceph) = uri
             && let CephfsAuth::Secret(secret) = &ceph.auth
         {
-            ctx.grant_secret(secret.as_str(), relation, None)?;
+            ctx.grant_secret(secret, relation, None)?;
         }
         ctx.set(relation, &Bag::LocalApp, ENDPOINT, text)?;
         Ok(())
@@ -129,7 +129,7 @@ impl FilesystemProvider {
         ctx: &mut Ctx,
         key: &Key,
         published: Option<&str>,
-    ) -> Result<(SecretUri, u32), FilesystemInfoError> {
+    ) -> Result<(SecretId, u32), FilesystemInfoError> {
         let content = AuthSecret::content(key);
         match ctx.get_secret(None, Some(AUTH_SECRET_LABEL), SecretRead::Peek) {
             Ok(current) => {
@@ -148,7 +148,7 @@ impl FilesystemProvider {
                     (true, Some(known)) => Ok(known),
                     (true, None) => {
                         let info = ctx.secret_info(None, Some(AUTH_SECRET_LABEL))?;
-                        Ok((own_uri(&info.id)?, info.revision))
+                        Ok((info.id, info.revision))
                     }
                     (false, _) => {
                         let info = ctx.secret_info(None, Some(AUTH_SECRET_LABEL))?;
@@ -159,7 +159,7 @@ impl FilesystemProvider {
                         ctx.set_secret(&info.id, &update)?;
                         tracing::info!("the cephx key changed: new revision of the auth secret");
                         // secret-info-get may not see the pending revision within this hook.
-                        Ok((own_uri(&info.id)?, info.revision + 1))
+                        Ok((info.id, info.revision + 1))
                     }
                 }
             }
@@ -172,7 +172,7 @@ impl FilesystemProvider {
                     ..NewSecret::default()
                 })?;
                 tracing::info!("created the auth secret");
-                Ok((own_uri(&id)?, 1))
+                Ok((id, 1))
             }
             Err(e) => Err(e.into()),
         }
@@ -219,7 +219,7 @@ impl FilesystemProvider {
         if info.label.as_deref() != Some(AUTH_SECRET_LABEL) || revision >= info.revision {
             return Ok(());
         }
-        let record = format!("{}/{revision}", charm::secret::unique_id(&event.id));
+        let record = format!("{}/{revision}", event.id.unique());
         let mut removed: Vec<String> = ctx.stored(REMOVED_KEY)?.unwrap_or_default();
         if removed.contains(&record) {
             return Ok(());
@@ -232,11 +232,6 @@ impl FilesystemProvider {
         tracing::info!(revision, "removed an obsolete revision of the auth secret");
         Ok(())
     }
-}
-
-/// A URI Juju gave for our own secret, checked like any other.
-fn own_uri(id: &str) -> Result<SecretUri, FilesystemInfoError> {
-    SecretUri::parse(id).map_err(FilesystemInfoError::InvalidInfo)
 }
 
 impl Plugin for FilesystemProvider {

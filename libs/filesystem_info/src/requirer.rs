@@ -3,7 +3,7 @@
 use crate::error::FilesystemInfoError;
 use crate::events::{MountFilesystem, UmountFilesystem};
 use crate::wire::{
-    AuthSecret, CephfsAuth, CephfsInfo, ENDPOINT, EndpointUri, FilesystemInfo, SecretUri,
+    AuthSecret, CephfsAuth, CephfsInfo, ENDPOINT, EndpointUri, FilesystemInfo, SecretId,
 };
 use charm::secret::SecretRead;
 use charm::{
@@ -160,10 +160,10 @@ fn remote_app(ctx: &mut Ctx, relation: &RelationId) -> Result<String, Filesystem
 fn read_key(
     ctx: &mut Ctx,
     relation: &RelationId,
-    secret: &SecretUri,
+    secret: &SecretId,
 ) -> Result<crate::wire::Key, FilesystemInfoError> {
     let uri = secret.to_string();
-    match ctx.get_secret(Some(secret.as_str()), None, SecretRead::Refresh) {
+    match ctx.get_secret(Some(secret), None, SecretRead::Refresh) {
         Ok(content) => match AuthSecret::key(&content) {
             Some(key) => Ok(key),
             None => Err(FilesystemInfoError::BadSecret {

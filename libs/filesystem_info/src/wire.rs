@@ -213,63 +213,13 @@ fn urlencode(options: &[(&str, String)]) -> String {
 
 // ----- secret ids -----
 
-/// A Juju secret URI read from a databag, checked before any hook tool sees it.
-///
-/// Accepted: `secret:<xid>`, `secret://<model uuid>/<xid>` and a bare `<xid>` (20 characters
-/// `0-9a-v`); kept in the form given (a bare id gets `secret:`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct SecretUri(String);
+/// A Juju secret id read from a databag: the framework's checked type, so nothing else reaches a
+/// hook tool (`secret:<xid>`, `secret://<model uuid>/<xid>` or a bare `<xid>`).
+pub use charm::SecretId;
 
-fn is_xid(text: &str) -> bool {
-    text.len() == 20
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'v').contains(&b))
-}
-
-fn is_model_uuid(text: &str) -> bool {
-    let groups: Vec<&str> = text.split('-').collect();
-    groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(g, n)| g.len() == n && g.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
-}
-
-impl SecretUri {
-    /// Checks a secret URI or id.
-    pub fn parse(text: &str) -> Result<SecretUri, WireError> {
-        let valid = match text.strip_prefix("secret:") {
-            None => is_xid(text),
-            Some(rest) => match rest.strip_prefix("//") {
-                None => is_xid(rest),
-                Some(long) => long
-                    .split_once('/')
-                    .is_some_and(|(uuid, xid)| is_model_uuid(uuid) && is_xid(xid)),
-            },
-        };
-        match (valid, text.starts_with("secret:")) {
-            (false, _) => Err(WireError::BadSecretId),
-            (true, true) => Ok(SecretUri(text.to_string())),
-            (true, false) => Ok(SecretUri(format!("secret:{text}"))),
-        }
-    }
-
-    /// The URI.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The bare 20-character id.
-    pub fn xid(&self) -> &str {
-        self.0.rsplit(['/', ':']).next().unwrap_or(&self.0)
-    }
-}
-
-impl fmt::Display for SecretUri {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+/// Checks a secret id from the wire.
+fn secret_id(text: &str) -> Result<SecretId, WireError> {
+    SecretId::parse(text).map_err(|_| WireError::BadSecretId)
 }
 
 // ----- the key -----
@@ -339,7 +289,7 @@ pub struct CephfsInfo {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CephfsAuth {
     /// In this Juju secret, content key `key`.
-    Secret(SecretUri),
+    Secret(SecretId),
     /// In the URI itself (`plain:<key>`, reactive providers without secrets).
     Plain(Key),
 }
@@ -781,7 +731,7 @@ fn parse_cephfs(parts: &UriParts) -> Result<EndpointUri, WireError> {
     let auth = required(parts, AUTH)?;
     let (kind, data) = auth.split_once(':').ok_or(WireError::AuthWithoutKind)?;
     let auth = match kind {
-        SECRET_KIND => CephfsAuth::Secret(SecretUri::parse(auth)?),
+        SECRET_KIND => CephfsAuth::Secret(secret_id(auth)?),
         PLAIN_KIND => CephfsAuth::Plain(Key::new(data)),
         other => return Err(WireError::AuthUnknownKind(shown_kind(other))),
     };
