@@ -1,11 +1,11 @@
-//! `fake-mount`: a stand-in for `mount -t ceph` and `umount` on machines without Ceph (the
+//! `fake-ceph-mount`: a stand-in for `mount -t ceph` and `umount` on machines without Ceph (the
 //! cephfs demo story): prints the command line it stands for, as `echo` would, and keeps a mount
 //! table of its own in mountinfo format, which the client reads through its `mount-table`
 //! option instead of `/proc/self/mountinfo`.
 //!
 //! ```text
-//! fake-mount <mount-table> mount -t ceph <source> <mountpoint> [-o <options>]
-//! fake-mount <mount-table> umount <mountpoint>
+//! fake-ceph-mount <mount-table> mount -t ceph <source> <mountpoint> [-o <options>]
+//! fake-ceph-mount <mount-table> umount <mountpoint>
 //! ```
 
 use std::io::Write as _;
@@ -40,7 +40,7 @@ fn run(args: &[String]) -> Result<(), (u8, String)> {
     let usage = || {
         (
             2,
-            "usage: fake-mount <mount-table> mount|umount <args...>".to_string(),
+            "usage: fake-ceph-mount <mount-table> mount|umount <args...>".to_string(),
         )
     };
     let (table, rest) = args.split_first().ok_or_else(usage)?;
