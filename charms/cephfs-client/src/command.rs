@@ -335,7 +335,7 @@ mod tests {
 
     #[test]
     fn the_default_mount_line() {
-        let config = charm::meta::ConfigMeta::parse(crate::CONFIG).unwrap();
+        let config: charm::meta::ConfigMeta = charm_yaml::from_str(crate::CONFIG).unwrap();
         let default = config.defaults()["mount-command"]
             .as_str()
             .unwrap()

@@ -25,6 +25,8 @@ use serde::Deserialize;
 
 /// `metadata.yaml`, built in so the charm never parses a file it could get wrong.
 pub const METADATA: &str = include_str!("../metadata.yaml");
+/// The same, as JSON (made by `build.rs`): what the charm reads at every start.
+pub const METADATA_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/metadata.json"));
 /// `config.yaml`.
 pub const CONFIG: &str = include_str!("../config.yaml");
 /// `actions.yaml`.
@@ -398,7 +400,7 @@ fn status(ctx: &mut Ctx, statuses: &mut StatusCollector) -> Result<(), Error> {
 pub fn charm() -> Charm {
     let mut charm = Charm::new();
     charm
-        .metadata(METADATA)
+        .metadata(METADATA_JSON)
         .plugin(provider())
         .plugin(filesystem())
         .on_event(on_share_requested)

@@ -36,6 +36,8 @@ use std::rc::Rc;
 
 /// `metadata.yaml`, built in so the charm never parses a file it could get wrong.
 pub const METADATA: &str = include_str!("../metadata.yaml");
+/// The same, as JSON (made by `build.rs`): what the charm reads at every start.
+pub const METADATA_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/metadata.json"));
 /// `config.yaml`.
 pub const CONFIG: &str = include_str!("../config.yaml");
 /// The endpoint of the provider relation.
@@ -437,7 +439,7 @@ pub fn charm_with(system: Rc<dyn System>) -> Charm {
         Rc::clone(&system),
     );
     charm
-        .metadata(METADATA)
+        .metadata(METADATA_JSON)
         .plugin(requirer())
         .on_event(move |ctx: &mut Ctx, _: &MountFilesystem| ensure(ctx, &*mount_sys))
         .on_event(move |ctx: &mut Ctx, _: &UmountFilesystem| ensure(ctx, &*umount_sys))

@@ -13,6 +13,8 @@ use serde::Deserialize;
 
 /// `metadata.yaml`, built in so the charm never parses a file it could get wrong.
 pub const METADATA: &str = include_str!("../metadata.yaml");
+/// The same, as JSON (made by `build.rs`): what the charm reads at every start.
+pub const METADATA_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/metadata.json"));
 /// `config.yaml`.
 pub const CONFIG: &str = include_str!("../config.yaml");
 
@@ -76,7 +78,7 @@ fn greet(ctx: &mut Ctx, _action: &ActionEvent) -> Result<(), Error> {
 pub fn charm() -> Charm {
     let mut charm = Charm::new();
     charm
-        .metadata(METADATA)
+        .metadata(METADATA_JSON)
         .reconcile(reconcile)
         .collect_status(status)
         .action("greet", greet);

@@ -114,3 +114,14 @@ fn an_unchanged_model_costs_few_hook_tools() {
     // no status-set (unchanged), no open-port (already open), no relation-set (nothing to say).
     assert_eq!(out.calls.len(), 5, "{:?}", out.calls);
 }
+
+#[test]
+fn the_embedded_json_metadata_is_metadata_yaml() {
+    let yaml: charm::Metadata = charm_yaml::from_str(hello::METADATA).unwrap();
+    assert!(hello::METADATA_JSON.starts_with('{'));
+    assert_eq!(
+        charm::Metadata::from_json(hello::METADATA_JSON).unwrap(),
+        yaml
+    );
+    assert!(yaml.is_peer("peers"));
+}

@@ -22,6 +22,8 @@ use std::collections::BTreeMap;
 
 /// `metadata.yaml`, built in so the charm never parses a file it could get wrong.
 pub const METADATA: &str = include_str!("../metadata.yaml");
+/// The same, as JSON (made by `build.rs`): what the charm reads at every start.
+pub const METADATA_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/metadata.json"));
 /// `config.yaml`.
 pub const CONFIG: &str = include_str!("../config.yaml");
 /// `actions.yaml`.
@@ -243,7 +245,7 @@ fn sent_manifests(ctx: &mut Ctx, _action: &ActionEvent) -> Result<(), Error> {
 /// The charm: config-driven and built-in manifests on six endpoints.
 pub fn charm() -> Charm {
     let mut charm = Charm::new();
-    charm.metadata(METADATA);
+    charm.metadata(METADATA_JSON);
     for (_, endpoint) in ROUTES {
         charm.plugin(ManifestsSender::new(endpoint)).on(
             EventKind::RelationCreated.on(endpoint),

@@ -30,6 +30,8 @@ use token_distributor::{Cli, CommandRunner, PendingWait, ProcessRunner, Role, To
 
 /// `metadata.yaml`, built in.
 pub const METADATA: &str = include_str!("../metadata.yaml");
+/// The same, as JSON (made by `build.rs`): what the charm reads at every start.
+pub const METADATA_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/metadata.json"));
 /// `config.yaml`.
 pub const CONFIG: &str = include_str!("../config.yaml");
 /// `actions.yaml`.
@@ -189,7 +191,7 @@ pub fn charm_with(options: Options) -> Charm {
     let mut charm = Charm::new();
     let action_runner = runner.clone();
     charm
-        .metadata(METADATA)
+        .metadata(METADATA_JSON)
         .log_level(tracing::Level::DEBUG)
         .plugin(consumer_with(runner, &options))
         .collect_status(config_status)

@@ -15,6 +15,8 @@ use token_distributor::TokenDistributorProvider;
 
 /// `metadata.yaml`, built in.
 pub const METADATA: &str = include_str!("../metadata.yaml");
+/// The same, as JSON (made by `build.rs`): what the charm reads at every start.
+pub const METADATA_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/metadata.json"));
 /// `config.yaml` (no options).
 pub const CONFIG: &str = include_str!("../config.yaml");
 /// The endpoint consumers relate to.
@@ -45,7 +47,7 @@ pub fn charm() -> Charm {
     let mut charm = Charm::new();
     let p = provider.clone();
     charm
-        .metadata(METADATA)
+        .metadata(METADATA_JSON)
         .plugin(provider)
         .collect_status(move |ctx: &mut Ctx, s: &mut StatusCollector| status(&p, ctx, s));
     charm

@@ -24,6 +24,8 @@ use std::fmt;
 
 /// `metadata.yaml`, built in so the charm never parses a file it could get wrong.
 pub const METADATA: &str = include_str!("../metadata.yaml");
+/// The same, as JSON (made by `build.rs`): what the charm reads at every start.
+pub const METADATA_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/metadata.json"));
 /// `config.yaml`.
 pub const CONFIG: &str = include_str!("../config.yaml");
 /// `actions.yaml`.
@@ -305,7 +307,7 @@ fn get_manifests(ctx: &mut Ctx, _action: &ActionEvent) -> Result<(), Error> {
                     }
                     for m in &items {
                         documents.push(
-                            charm::yaml::to_string(&shown(m, params.show_secrets))
+                            charm_yaml::to_string(&shown(m, params.show_secrets))
                                 .or_fail("writing a manifest as YAML")?,
                         );
                     }
@@ -333,7 +335,7 @@ fn get_manifests(ctx: &mut Ctx, _action: &ActionEvent) -> Result<(), Error> {
 /// The charm: six providers, one reconcile step, a status, an action.
 pub fn charm() -> Charm {
     let mut charm = Charm::new();
-    charm.metadata(METADATA);
+    charm.metadata(METADATA_JSON);
     for endpoint in ENDPOINTS {
         charm.plugin(
             KubernetesManifestsProvider::new(endpoint).refresh_on(charm::EventKind::UpgradeCharm),

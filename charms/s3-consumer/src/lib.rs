@@ -12,6 +12,8 @@ use serde::Deserialize;
 
 /// `metadata.yaml`, built in.
 pub const METADATA: &str = include_str!("../metadata.yaml");
+/// The same, as JSON (made by `build.rs`): what the charm reads at every start.
+pub const METADATA_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/metadata.json"));
 /// `config.yaml`.
 pub const CONFIG: &str = include_str!("../config.yaml");
 /// `actions.yaml`.
@@ -132,7 +134,7 @@ fn credentials_info(ctx: &mut Ctx<'_>, _action: &ActionEvent) -> Result<(), Erro
 pub fn charm() -> Charm {
     let mut charm = Charm::new();
     charm
-        .metadata(METADATA)
+        .metadata(METADATA_JSON)
         .plugin(requirer())
         .on_event(on_credentials)
         .on_event(on_gone)

@@ -30,6 +30,8 @@ pub use options::{ConfigError, Options, RawConfig};
 
 /// `metadata.yaml`, built in.
 pub const METADATA: &str = include_str!("../metadata.yaml");
+/// The same, as JSON (made by `build.rs`): what the charm reads at every start.
+pub const METADATA_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/metadata.json"));
 /// `config.yaml`.
 pub const CONFIG: &str = include_str!("../config.yaml");
 /// `actions.yaml`.
@@ -356,7 +358,7 @@ fn prune_revision(ctx: &mut Ctx<'_>, event: &SecretEvent) -> Result<(), Error> {
 pub fn charm() -> Charm {
     let mut charm = Charm::new();
     charm
-        .metadata(METADATA)
+        .metadata(METADATA_JSON)
         .plugin(provider())
         .on(EventKind::UpgradeCharm, migrate_peer_credentials)
         .on(EventKind::LeaderElected, migrate_peer_credentials)

@@ -16,7 +16,6 @@
 //! Parsing never echoes values into errors: a malformed `auth` may hold a key.
 
 use charm::databag::{self, BagData};
-use charm::pyjson;
 use charm::secret::{SecretContent, SecretId};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

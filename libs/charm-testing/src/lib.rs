@@ -75,7 +75,7 @@ impl Context {
     /// # Panics
     /// If `metadata_yaml` is not valid metadata: that is a bug in the test itself.
     pub fn new(mut charm: Charm, metadata_yaml: &str) -> Self {
-        let meta = match Metadata::parse(metadata_yaml) {
+        let meta: Metadata = match charm_yaml::from_str(metadata_yaml) {
             Ok(meta) => meta,
             #[allow(clippy::panic)]
             Err(e) => panic!("the test's metadata.yaml is invalid: {e}"),
@@ -101,7 +101,7 @@ impl Context {
     /// # Panics
     /// If the text is not valid `config.yaml`.
     pub fn config_yaml(mut self, text: &str) -> Self {
-        match ConfigMeta::parse(text) {
+        match charm_yaml::from_str::<ConfigMeta>(text) {
             Ok(config) => self.config_defaults = config.defaults(),
             #[allow(clippy::panic)]
             Err(e) => panic!("the test's config.yaml is invalid: {e}"),

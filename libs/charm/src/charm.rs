@@ -17,7 +17,7 @@ use crate::context::JujuContext;
 use crate::error::{Error, Outcome};
 use crate::event::{Event, Filter, FromEvent};
 use crate::log::{JujuLogSink, JujuLogSubscriber};
-use crate::meta::{MetaCell, Metadata};
+use crate::meta::Metadata;
 use crate::model::{Ctx, CustomEvent, Emitted};
 use crate::state::{
     Deferred, DeferredEvent, FileStore, JujuStore, StateDoc, StateStore, StoreKind,
@@ -138,7 +138,7 @@ pub struct Charm {
     id_counts: HashMap<(String, String), u32>,
     /// The key of the plugin being built, which prefixes its handlers' names.
     plugin_scope: Option<String>,
-    meta: MetaCell,
+    meta: Option<Metadata>,
     store: StoreKind,
     log_level: tracing_core::Level,
 }
@@ -150,7 +150,7 @@ impl Default for Charm {
 }
 
 impl Charm {
-    /// An empty charm; metadata is read from the charm directory when needed.
+    /// An empty charm, without metadata until [`Charm::metadata`] gives it.
     pub fn new() -> Self {
         Charm {
             juju_observers: Vec::new(),
@@ -163,21 +163,29 @@ impl Charm {
             build_errors: Vec::new(),
             id_counts: HashMap::new(),
             plugin_scope: None,
-            meta: MetaCell::from_charm_dir(),
+            meta: None,
             store: StoreKind::Local,
             log_level: tracing_core::Level::INFO,
         }
     }
 
-    /// Uses this `metadata.yaml` text (e.g. `include_str!`) instead of reading the charm directory.
-    pub fn metadata(&mut self, text: &str) -> &mut Self {
-        self.meta = MetaCell::from_text(text);
+    /// The charm's `metadata.yaml` as JSON, embedded at build time by `charm-build`:
+    /// `include_str!(concat!(env!("OUT_DIR"), "/metadata.json"))`. It enables endpoint checks
+    /// and the peer read rule (see the [`meta`](crate::meta) module docs for a charm without it).
+    /// Text that is not metadata JSON fails every dispatch, saying so.
+    pub fn metadata(&mut self, json: &str) -> &mut Self {
+        match Metadata::from_json(json) {
+            Ok(meta) => self.meta = Some(meta),
+            Err(e) => self.build_errors.push(format!(
+                "the embedded metadata is not metadata.yaml as JSON (charm-build writes it): {e}"
+            )),
+        }
         self
     }
 
     /// Uses already parsed metadata (the test harness does this).
     pub fn metadata_parsed(&mut self, meta: Metadata) -> &mut Self {
-        self.meta = MetaCell::known(meta);
+        self.meta = Some(meta);
         self
     }
 
@@ -479,7 +487,7 @@ impl Charm {
             calls: 0,
             problems: Vec::new(),
         };
-        let mut ctx = Ctx::new(juju, tools, &self.meta, loaded.clone());
+        let mut ctx = Ctx::new(juju, tools, self.meta.as_ref(), loaded.clone());
         let result = run.all(&mut ctx);
         let result = result.and_then(|()| ctx.flush().map_err(Error::from));
         let status_set_now = ctx.status_set_now;

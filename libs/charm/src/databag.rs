@@ -108,7 +108,7 @@ pub mod json_text {
             None => serializer.serialize_none(),
             Some(v) => {
                 let json = serde_json::to_value(v).map_err(serde::ser::Error::custom)?;
-                serializer.serialize_str(&crate::pyjson::dumps(&json))
+                serializer.serialize_str(&pyjson::dumps(&json))
             }
         }
     }

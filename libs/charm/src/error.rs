@@ -160,12 +160,6 @@ impl Classify for crate::secret::InvalidSecretId {
     }
 }
 
-impl Classify for crate::yaml::YamlError {
-    fn outcome(&self) -> Outcome {
-        Outcome::Fail
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -54,7 +54,6 @@
 //! | [`state`] | state kept between hooks, and its on-disk format |
 //! | [`log`] | `tracing` to `juju-log` |
 //! | [`metrics`] | per-dispatch cost, when `CHARM_METRICS_FILE` is set |
-//! | [`yaml`], [`pyjson`] | YAML (behind one module) and Python-compatible JSON text |
 
 pub mod backend;
 pub mod charm;
@@ -67,11 +66,9 @@ pub mod meta;
 pub mod metrics;
 pub mod model;
 pub mod port;
-pub mod pyjson;
 pub mod secret;
 pub mod state;
 pub mod status;
-pub mod yaml;
 
 /// The README's example charm, compiled as a doc-test so that it cannot rot.
 #[cfg(doctest)]

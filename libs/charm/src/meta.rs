@@ -1,9 +1,18 @@
-//! The charm's own description: `metadata.yaml`, `config.yaml` and `actions.yaml`.
+//! The charm's own description: `metadata.yaml`, `config.yaml` and `actions.yaml`, typed.
+//!
+//! A charm binary reads no YAML: `charm-build` turns `metadata.yaml` into JSON when the charm is
+//! built, the charm embeds that text and hands it to [`Charm::metadata`](crate::Charm::metadata),
+//! and [`Metadata::from_json`] reads it. Tools and tests that read the YAML files themselves
+//! deserialize these types with the `charm-yaml` crate.
+//!
+//! A charm that embeds no metadata runs without the checks metadata allows: a relation call on
+//! an endpoint the charm does not declare reaches Juju, which refuses it; a library's endpoint
+//! declaration ([`Charm::endpoint`](crate::Charm::endpoint)) is not checked; and a follower's read
+//! of its own application bag is left to Juju to allow (peer relation) or refuse.
 
 use serde::{Deserialize, Serialize};
-use std::cell::OnceCell;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::fmt;
 
 /// One endpoint in `provides`, `requires` or `peers`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,6 +39,16 @@ pub enum Role {
     Requires,
     /// `peers`
     Peer,
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Role::Provides => "provides",
+            Role::Requires => "requires",
+            Role::Peer => "peers",
+        })
+    }
 }
 
 /// `metadata.yaml`.
@@ -61,9 +80,9 @@ pub struct Metadata {
 }
 
 impl Metadata {
-    /// Parses `metadata.yaml`.
-    pub fn parse(text: &str) -> Result<Metadata, crate::yaml::YamlError> {
-        crate::yaml::from_str(text)
+    /// Reads metadata embedded as JSON (see the [module docs](self)).
+    pub fn from_json(text: &str) -> Result<Metadata, serde_json::Error> {
+        serde_json::from_str(text)
     }
 
     /// The endpoint of that name and its role.
@@ -104,11 +123,6 @@ pub struct ConfigMeta {
 }
 
 impl ConfigMeta {
-    /// Parses `config.yaml`.
-    pub fn parse(text: &str) -> Result<ConfigMeta, crate::yaml::YamlError> {
-        crate::yaml::from_str(text)
-    }
-
     /// The values `config-get` returns before anything is set: options with a default.
     pub fn defaults(&self) -> serde_json::Map<String, serde_json::Value> {
         self.options
@@ -134,50 +148,6 @@ pub struct ActionMeta {
 
 /// `actions.yaml`: actions by name.
 pub type ActionsMeta = BTreeMap<String, ActionMeta>;
-
-/// The charm's metadata, parsed on first use: from text built into the binary, or from
-/// `metadata.yaml` in the charm directory. Missing or unreadable metadata means no endpoint checks.
-#[derive(Debug, Default)]
-pub struct MetaCell {
-    text: Option<String>,
-    cell: OnceCell<Option<Metadata>>,
-}
-
-impl MetaCell {
-    /// Metadata read from `<charm dir>/metadata.yaml` when first needed.
-    pub fn from_charm_dir() -> Self {
-        MetaCell::default()
-    }
-
-    /// Metadata from this text (e.g. `include_str!("../metadata.yaml")`).
-    pub fn from_text(text: impl Into<String>) -> Self {
-        MetaCell {
-            text: Some(text.into()),
-            cell: OnceCell::new(),
-        }
-    }
-
-    /// Metadata already parsed.
-    pub fn known(meta: Metadata) -> Self {
-        MetaCell {
-            text: None,
-            cell: OnceCell::from(Some(meta)),
-        }
-    }
-
-    /// The metadata, loading it on first call.
-    pub fn get(&self, charm_dir: &Path) -> Option<&Metadata> {
-        self.cell
-            .get_or_init(|| {
-                let text = match &self.text {
-                    Some(t) => t.clone(),
-                    None => std::fs::read_to_string(charm_dir.join("metadata.yaml")).ok()?,
-                };
-                Metadata::parse(&text).ok()
-            })
-            .as_ref()
-    }
-}
 
 #[cfg(test)]
 #[path = "meta_test.rs"]

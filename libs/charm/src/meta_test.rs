@@ -4,10 +4,12 @@ use super::*;
 
 #[test]
 fn parses_endpoints_and_keeps_the_rest() {
-    let meta = Metadata::parse(
-            "name: x\nsubordinate: true\nrequires:\n  db: {interface: pg, limit: 1}\nprovides:\n  web: {interface: http}\npeers:\n  cluster: {interface: x-peers}\ncontainers:\n  c: {resource: img}\n",
-        )
-        .unwrap();
+    let meta = Metadata::from_json(
+        r#"{"name": "x", "subordinate": true, "requires": {"db": {"interface": "pg", "limit": 1}},
+            "provides": {"web": {"interface": "http"}}, "peers": {"cluster": {"interface": "x-peers"}},
+            "containers": {"c": {"resource": "img"}}}"#,
+    )
+    .unwrap();
     assert!(meta.subordinate);
     assert_eq!(
         meta.endpoint("db").map(|(r, e)| (r, e.limit)),
@@ -18,15 +20,22 @@ fn parses_endpoints_and_keeps_the_rest() {
     assert!(!meta.is_peer("db"));
     assert!(meta.endpoint("nope").is_none());
     assert!(meta.other.contains_key("containers"));
-    assert!(Metadata::parse("name: [").is_err());
+    assert_eq!(
+        meta.endpoint("cluster").map(|(r, _)| r.to_string()),
+        Some("peers".into())
+    );
+    // YAML is not what a charm embeds: a clear error, not metadata.
+    assert!(Metadata::from_json("name: x").is_err());
+    assert!(Metadata::from_json(r#"{"name": "x", "requires": {"db": {"limit": 1}}}"#).is_err());
 }
 
 #[test]
 fn config_defaults() {
-    let config = ConfigMeta::parse(
-            "options:\n  a: {type: string, default: x}\n  b: {type: int}\n  c: {type: boolean, default: false}\n",
-        )
-        .unwrap();
+    let config: ConfigMeta = serde_json::from_str(
+        r#"{"options": {"a": {"type": "string", "default": "x"}, "b": {"type": "int"},
+            "c": {"type": "boolean", "default": false}}}"#,
+    )
+    .unwrap();
     let d = config.defaults();
     assert_eq!(d.get("a"), Some(&serde_json::json!("x")));
     assert_eq!(d.get("b"), None);

@@ -9,7 +9,7 @@ use crate::context::JujuContext;
 use crate::databag::{self, DatabagError};
 use crate::error::{Classify, Outcome};
 use crate::event::{Event, RelationId};
-use crate::meta::{MetaCell, Metadata};
+use crate::meta::Metadata;
 use crate::port::Port;
 use crate::secret::{
     InvalidSecretKey, NewSecret, SecretContent, SecretId, SecretInfo, SecretOwner, SecretRead,
@@ -226,7 +226,7 @@ struct Cache {
 pub struct Ctx<'a> {
     juju: &'a JujuContext,
     tools: &'a mut dyn HookTools,
-    meta: &'a MetaCell,
+    meta: Option<&'a Metadata>,
     pub(crate) state: StateDoc,
     cache: Cache,
     staged: BTreeMap<(RelationId, bool), BagData>,
@@ -244,7 +244,7 @@ impl<'a> Ctx<'a> {
     pub fn new(
         juju: &'a JujuContext,
         tools: &'a mut dyn HookTools,
-        meta: &'a MetaCell,
+        meta: Option<&'a Metadata>,
         state: StateDoc,
     ) -> Self {
         Ctx {
@@ -280,9 +280,9 @@ impl<'a> Ctx<'a> {
         self.juju
     }
 
-    /// The charm's metadata, when the charm was given it or it was found in the charm directory.
+    /// The charm's metadata, when the charm embeds it ([`Charm::metadata`](crate::Charm::metadata)).
     pub fn metadata(&self) -> Option<&'a Metadata> {
-        self.meta.get(&self.juju.charm_dir)
+        self.meta
     }
 
     /// The event being handled now: the dispatch's Juju event, or a deferred one being re-run.
@@ -445,8 +445,10 @@ impl<'a> Ctx<'a> {
         })
     }
 
-    fn is_peer(&self, endpoint: &str) -> bool {
-        self.metadata().is_some_and(|m| m.is_peer(endpoint))
+    /// Whether a follower may read its own application bag here: on a peer relation. Without
+    /// metadata the charm cannot tell, and leaves the refusal to Juju.
+    fn follower_reads_app_bag(&self, endpoint: &str) -> bool {
+        self.metadata().is_none_or(|m| m.is_peer(endpoint))
     }
 
     /// Reads a databag (cached; this unit's pending writes included).
@@ -457,7 +459,10 @@ impl<'a> Ctx<'a> {
             Bag::Unit(u) if *u == self.juju.unit => Some(false),
             _ => None,
         };
-        if local == Some(true) && !self.is_peer(&relation.endpoint) && !self.is_leader()? {
+        if local == Some(true)
+            && !self.follower_reads_app_bag(&relation.endpoint)
+            && !self.is_leader()?
+        {
             return Err(ModelError::AccessDenied {
                 relation: relation.clone(),
                 bag: bag.clone(),

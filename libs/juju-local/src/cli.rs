@@ -339,7 +339,7 @@ pub fn run(args: &[String]) -> Result<String> {
             for l in &out.logs {
                 text.push_str(&format!("log: {l}\n"));
             }
-            text.push_str(&charm::yaml::to_string(&out.results).unwrap_or_default());
+            text.push_str(&charm_yaml::to_string(&out.results).unwrap_or_default());
             Ok(text)
         }
         "resolve" | "resolved" => {
@@ -406,7 +406,7 @@ pub fn run(args: &[String]) -> Result<String> {
             if json_out(&p)? {
                 return Ok(pretty(&v));
             }
-            Ok(charm::yaml::to_string(&v).unwrap_or_default())
+            Ok(charm_yaml::to_string(&v).unwrap_or_default())
         }
         "timeline" => {
             let p = parse(

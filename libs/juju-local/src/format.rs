@@ -44,7 +44,7 @@ fn yaml(value: &Value) -> String {
         Value::Null => String::new(),
         Value::Object(m) if m.is_empty() => "{}\n".into(),
         Value::Array(a) if a.is_empty() => "[]\n".into(),
-        _ => charm::yaml::to_string(value).unwrap_or_else(|e| format!("{e}\n")),
+        _ => charm_yaml::to_string(value).unwrap_or_else(|e| format!("{e}\n")),
     }
 }
 

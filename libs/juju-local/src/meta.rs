@@ -177,7 +177,7 @@ fn read_yaml<T: serde::de::DeserializeOwned + Default>(path: &Path) -> Result<Op
     if text.trim().is_empty() {
         return Ok(Some(T::default()));
     }
-    charm::yaml::from_str(&text)
+    charm_yaml::from_str(&text)
         .map(Some)
         .map_err(|e| Error::Charm {
             path: path.to_path_buf(),

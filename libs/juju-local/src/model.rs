@@ -215,7 +215,7 @@ fn set_dotted(root: &mut serde_json::Map<String, Value>, key: &str, value: Value
 
 /// Parses an action parameter given as `key=value` (YAML scalar semantics, dotted keys nest).
 fn parse_param_value(s: &str) -> Value {
-    charm::yaml::from_str::<Value>(s)
+    charm_yaml::from_str::<Value>(s)
         .ok()
         .filter(|v| !v.is_null() || s.trim() == "null" || s.trim() == "~")
         .unwrap_or_else(|| Value::String(s.to_string()))

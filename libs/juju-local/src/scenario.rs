@@ -101,7 +101,7 @@ pub fn run_file_with(
 ) -> Result<ScenarioResult> {
     let path = path.as_ref();
     let text = crate::util::read_to_string(path)?;
-    let doc: Value = charm::yaml::from_str(&text).map_err(|e| Error::Format {
+    let doc: Value = charm_yaml::from_str(&text).map_err(|e| Error::Format {
         what: format!("scenario {}", path.display()),
         message: e.to_string(),
     })?;
@@ -136,7 +136,7 @@ pub fn run_file_story(
 ) -> Result<ScenarioResult> {
     let path = path.as_ref();
     let text = crate::util::read_to_string(path)?;
-    let doc: Value = charm::yaml::from_str(&text).map_err(|e| Error::Format {
+    let doc: Value = charm_yaml::from_str(&text).map_err(|e| Error::Format {
         what: format!("scenario {}", path.display()),
         message: e.to_string(),
     })?;

@@ -259,7 +259,7 @@ fn parse_settings_doc(bytes: &[u8]) -> Result<BTreeMap<String, String>, Fail> {
         return Ok(BTreeMap::new());
     }
     let doc: Value =
-        charm::yaml::from_str(&text).map_err(|e| run_err(format!("cannot parse settings: {e}")))?;
+        charm_yaml::from_str(&text).map_err(|e| run_err(format!("cannot parse settings: {e}")))?;
     let Value::Object(map) = doc else {
         if doc.is_null() {
             return Ok(BTreeMap::new());

@@ -1,7 +1,6 @@
 //! One Kubernetes object, loaded from YAML exactly as PyYAML's `safe_load` loads it.
 
 use charm::error::{Classify, Outcome};
-use charm::yaml::{self, YamlError};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 use std::fmt;
@@ -102,22 +101,22 @@ pub(crate) fn json_type(value: &Value) -> &'static str {
 }
 
 /// Turns a loader error into a message that carries no scalar text from the document.
-fn from_yaml_error(error: YamlError) -> ManifestError {
+fn from_yaml_error(error: yaml11::Error) -> ManifestError {
     match error {
-        YamlError::MultipleDocuments { mark } => {
+        yaml11::Error::MultipleDocuments { mark } => {
             ManifestError::MultipleDocuments { line: mark.line }
         }
-        YamlError::Timestamp { mark, .. } => ManifestError::Timestamp {
+        yaml11::Error::Timestamp { mark, .. } => ManifestError::Timestamp {
             line: mark.line,
             column: mark.column,
         },
-        YamlError::IntegerOutOfRange { mark, .. } => ManifestError::Yaml(format!(
+        yaml11::Error::IntegerOutOfRange { mark, .. } => ManifestError::Yaml(format!(
             "integer at {mark} does not fit in a 64-bit JSON number"
         )),
-        YamlError::NonFiniteFloat { mark, .. } => ManifestError::Yaml(format!(
+        yaml11::Error::NonFiniteFloat { mark, .. } => ManifestError::Yaml(format!(
             "float at {mark} is infinite or NaN, which JSON cannot hold"
         )),
-        YamlError::InvalidScalar { tag, mark, .. } => {
+        yaml11::Error::InvalidScalar { tag, mark, .. } => {
             ManifestError::Yaml(format!("the value at {mark} is not a valid {tag}"))
         }
         other => ManifestError::Yaml(
@@ -175,14 +174,14 @@ fn check(object: &Map<String, Value>) -> Result<(), ManifestError> {
 impl KubernetesManifest {
     /// Loads one YAML document as PyYAML's `safe_load` does and checks it is a Kubernetes object.
     pub fn new(yaml_text: &str) -> Result<Self, ManifestError> {
-        let value = yaml::load_yaml11(yaml_text).map_err(from_yaml_error)?;
+        let value = yaml11::load(yaml_text).map_err(from_yaml_error)?;
         Self::from_value(value)
     }
 
     /// Loads every document of a YAML stream (`---`-separated), one manifest each; empty documents
     /// are skipped. Errors name the 1-based document index.
     pub fn all_from_yaml(yaml_text: &str) -> Result<Vec<Self>, ManifestError> {
-        let documents = yaml::load_all_yaml11(yaml_text).map_err(from_yaml_error)?;
+        let documents = yaml11::load_all(yaml_text).map_err(from_yaml_error)?;
         documents
             .into_iter()
             .enumerate()
@@ -267,9 +266,9 @@ pub(crate) fn write_object(out: &mut String, object: &Map<String, Value>) {
         if i > 0 {
             out.push_str(", ");
         }
-        out.push_str(&charm::pyjson::dumps(&Value::String(key.clone())));
+        out.push_str(&pyjson::dumps(&Value::String(key.clone())));
         out.push_str(": ");
-        out.push_str(&charm::pyjson::dumps(value));
+        out.push_str(&pyjson::dumps(value));
     }
     out.push('}');
 }

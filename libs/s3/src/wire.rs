@@ -292,7 +292,7 @@ pub fn encode_list(items: &[String]) -> String {
         .iter()
         .map(|s| serde_json::Value::String(s.clone()))
         .collect();
-    charm::pyjson::dumps(&serde_json::Value::Array(array))
+    pyjson::dumps(&serde_json::Value::Array(array))
 }
 
 /// Reads the wire text of a list field.
@@ -401,7 +401,7 @@ pub fn encode_cache(requirer_bag: &BagData) -> String {
         .filter(|(k, _)| k.as_str() != CACHE_KEY)
         .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
         .collect();
-    charm::pyjson::dumps(&serde_json::Value::Object(object))
+    pyjson::dumps(&serde_json::Value::Object(object))
 }
 
 /// Reads the diff cache; values that are not strings are kept so they compare as changed.

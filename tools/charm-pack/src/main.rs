@@ -118,7 +118,7 @@ fn manifest() -> Result<String, PackError> {
             {"name": "framework", "result": "unknown"},
         ]},
     });
-    charm::yaml::to_string(&value).map_err(|e| PackError(format!("manifest.yaml: {e}")))
+    charm_yaml::to_string(&value).map_err(|e| PackError(format!("manifest.yaml: {e}")))
 }
 
 /// Files of one packed charm: (name in the charm, source path, mode).
@@ -137,7 +137,7 @@ fn pack(src: &Path, args: &Args) -> Result<Option<String>, PackError> {
     let meta_path = src.join("metadata.yaml");
     let text =
         std::fs::read_to_string(&meta_path).map_err(|e| err("cannot read", &meta_path, e))?;
-    let meta = Metadata::parse(&text).map_err(|e| err("invalid", &meta_path, e))?;
+    let meta: Metadata = charm_yaml::from_str(&text).map_err(|e| err("invalid", &meta_path, e))?;
     let name = meta.name;
     if !args.only.is_empty() && !args.only.contains(&name) {
         return Ok(None);

@@ -98,7 +98,7 @@ fn run(ctx: &mut Ctx, _: &Event) -> Result<(), Error> {
 
 fn main() -> ExitCode {
     Charm::new()
-        .metadata(include_str!("../../probe/metadata.yaml"))
+        .metadata(include_str!(concat!(env!("OUT_DIR"), "/metadata.json")))
         .on(EventKind::UpdateStatus, run)
         .run()
 }

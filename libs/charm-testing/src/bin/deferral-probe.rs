@@ -23,7 +23,7 @@ fn main() -> ExitCode {
     };
     let y = |ctx: &mut Ctx, e: &Event| note(ctx, format!("y {}", e.hook_name()));
     let mut charm = Charm::new();
-    charm.metadata("name: probe\n");
+    charm.metadata(r#"{"name": "probe"}"#);
     if std::env::var("PROBE_REVISION").as_deref() == Ok("A") {
         charm.on(EventKind::UpdateStatus, x).on(Filter::any(), y);
     } else {
