@@ -4,7 +4,7 @@ use cephfs_client::{CONFIG, METADATA, MOUNTED, ShareMounted, ShareUnmounted, cha
 use cephfs_interfaces::{MountShare, ServerConnected, UmountShare};
 use charm::secret::SecretContent;
 use charm::{Event, Status, StatusKind};
-use charm_testing::{Context, Output, Relation, Secret, State};
+use charm_testing::{Harness, Output, Relation, Secret, State};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -147,8 +147,8 @@ fn cksum(key: &str) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
-fn ctx() -> Context {
-    Context::new(charm(), METADATA).config_yaml(CONFIG)
+fn harness() -> Harness {
+    Harness::new(charm(), METADATA).config_yaml(CONFIG)
 }
 
 fn secret(key: &str) -> Secret {
@@ -190,7 +190,7 @@ fn mount_line(sb: &Sandbox) -> String {
 /// Mounts the share once; returns the state after.
 fn mounted(sb: &Sandbox) -> State {
     let rel = served();
-    let out = ctx().run(
+    let out = harness().run(
         rel.changed(None),
         sb.state(0, 0).relation(rel.clone()).secret(secret(KEY)),
     );
@@ -202,7 +202,7 @@ fn mounted(sb: &Sandbox) -> State {
 fn the_leader_requests_its_mountpoint() {
     let sb = Sandbox::new("request");
     let rel = server();
-    let out = ctx().run(rel.joined(0), sb.state(0, 0).leader(true).relation(rel));
+    let out = harness().run(rel.joined(0), sb.state(0, 0).leader(true).relation(rel));
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(out.emitted::<ServerConnected>().len(), 1);
     assert_eq!(
@@ -214,7 +214,7 @@ fn the_leader_requests_its_mountpoint() {
 #[test]
 fn no_request_without_a_mountpoint() {
     let rel = server();
-    let out = ctx().run(rel.joined(0), State::default().leader(true).relation(rel));
+    let out = harness().run(rel.joined(0), State::default().leader(true).relation(rel));
     assert!(out.ok(), "{:?}", out.error());
     assert!(out.state.rel(7).unwrap().local_app_data.is_empty());
     assert_eq!(
@@ -227,7 +227,7 @@ fn no_request_without_a_mountpoint() {
 fn mount_share_mounts_with_a_private_key_file() {
     let sb = Sandbox::new("mount");
     let rel = served();
-    let out = ctx().run(
+    let out = harness().run(
         rel.changed(None),
         sb.state(0, 0).relation(rel.clone()).secret(secret(KEY)),
     );
@@ -274,7 +274,7 @@ fn the_same_share_is_not_mounted_twice() {
     let sb = Sandbox::new("twice");
     let state = mounted(&sb);
     // A secret-changed for the same content (or a re-delivered event) emits MountShare again.
-    let out = ctx().run(secret(KEY).changed(), state);
+    let out = harness().run(secret(KEY).changed(), state);
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(out.emitted::<MountShare>().len(), 1);
     assert_eq!(sb.log("mount.log").matches("argv:").count(), 1);
@@ -294,7 +294,7 @@ fn a_rotated_key_remounts() {
             .with("username", "user")
             .with("key", NEW_KEY),
     );
-    let out = ctx().run(served().changed(None), state);
+    let out = harness().run(served().changed(None), state);
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(sb.log("umount.log"), format!("argv: {}\n", sb.mountpoint()));
     let log = sb.log("mount.log");
@@ -313,7 +313,7 @@ fn a_departing_server_unit_unmounts_nothing() {
     state.relations[0]
         .remote_units
         .insert(1, Default::default());
-    let out = ctx().run(served().departed(1), state);
+    let out = harness().run(served().departed(1), state);
     assert!(out.ok(), "{:?}", out.error());
     assert!(out.emitted::<UmountShare>().is_empty());
     assert_eq!(sb.log("umount.log"), "");
@@ -325,7 +325,7 @@ fn a_removed_relation_unmounts_and_forgets_the_key() {
     let sb = Sandbox::new("broken");
     let state = mounted(&sb);
     assert!(Path::new(&sb.secretfile()).exists());
-    let out = ctx().run(served().broken(), state);
+    let out = harness().run(served().broken(), state);
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(out.emitted::<UmountShare>().len(), 1);
     let unmounted = out.emitted::<ShareUnmounted>();
@@ -347,7 +347,7 @@ fn a_removed_relation_unmounts_and_forgets_the_key() {
 #[test]
 fn stop_unmounts() {
     let sb = Sandbox::new("stop");
-    let out = ctx().run(Event::Stop, mounted(&sb));
+    let out = harness().run(Event::Stop, mounted(&sb));
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(sb.log("umount.log"), format!("argv: {}\n", sb.mountpoint()));
     assert!(!out.state.stored.contains_key(MOUNTED));
@@ -358,7 +358,7 @@ fn a_failing_mount_fails_the_hook_and_is_retried() {
     let sb = Sandbox::new("mountfail");
     let rel = served();
     let state = sb.state(32, 0).relation(rel.clone()).secret(secret(KEY));
-    let out = ctx().run(rel.changed(None), state.clone());
+    let out = harness().run(rel.changed(None), state.clone());
     assert!(!out.ok());
     let error = out.error().unwrap_or_default().to_string();
     assert!(error.contains("mount-command"), "{error}");
@@ -368,7 +368,7 @@ fn a_failing_mount_fails_the_hook_and_is_retried() {
     assert_eq!(out.state, state);
     let mut state = state;
     state.config = sb.state(0, 0).config;
-    let out = ctx().run(rel.changed(None), state);
+    let out = harness().run(rel.changed(None), state);
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(out.emitted::<MountShare>().len(), 1);
     assert_eq!(sb.log("mount.log").matches("argv:").count(), 2);
@@ -381,7 +381,7 @@ fn nothing_is_unmounted_when_the_mount_table_says_it_is_not_mounted() {
     let state = mounted(&sb);
     // An administrator unmounted it: the table no longer lists it.
     std::fs::write(sb.path("mountinfo"), "").unwrap();
-    let out = ctx().run(Event::UpdateStatus, state.clone());
+    let out = harness().run(Event::UpdateStatus, state.clone());
     assert_eq!(
         status(&out),
         Status::waiting(format!(
@@ -389,7 +389,7 @@ fn nothing_is_unmounted_when_the_mount_table_says_it_is_not_mounted() {
             sb.mountpoint()
         ))
     );
-    let out = ctx().run(served().broken(), state);
+    let out = harness().run(served().broken(), state);
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(sb.log("umount.log"), "", "no umount of what is not mounted");
     assert!(out.emitted::<ShareUnmounted>().is_empty());
@@ -403,7 +403,7 @@ fn a_failing_unmount_of_a_mounted_share_fails_the_hook() {
     let sb = Sandbox::new("umountfail");
     let state = mounted(&sb);
     sb.break_command("umount.log");
-    let out = ctx().run(served().broken(), state.clone());
+    let out = harness().run(served().broken(), state.clone());
     assert!(!out.ok());
     assert!(out.error().unwrap().contains("umount-command"));
     assert_eq!(out.state, state, "nothing committed: Juju retries");
@@ -426,7 +426,7 @@ fn a_remount_that_failed_after_a_key_rotation_is_retried() {
             .with("key", NEW_KEY),
     );
     sb.break_command("mount.log");
-    let out = ctx().run(served().changed(None), state.clone());
+    let out = harness().run(served().changed(None), state.clone());
     assert!(!out.ok(), "the remount failed");
     assert_eq!(sb.log("umount.log").matches("argv:").count(), 1);
     assert!(
@@ -435,7 +435,7 @@ fn a_remount_that_failed_after_a_key_rotation_is_retried() {
     );
     // Juju retries the hook with what was committed before it.
     sb.heal("mount.log");
-    let out = ctx().run(served().changed(None), state);
+    let out = harness().run(served().changed(None), state);
     assert!(out.ok(), "{:?}", out.error());
     let log = sb.log("mount.log");
     assert_eq!(log.matches("argv:").count(), 3, "{log}");
@@ -470,7 +470,7 @@ fn a_record_of_an_older_revision_without_a_digest_is_kept_and_completed() {
     {
         record.remove("key_sha256");
     }
-    let out = ctx().run(secret(KEY).changed(), state);
+    let out = harness().run(secret(KEY).changed(), state);
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(
         sb.log("mount.log").matches("argv:").count(),
@@ -490,7 +490,7 @@ fn a_new_mountpoint_is_requested_and_mounted() {
     state
         .config
         .insert("mountpoint".into(), serde_json::json!(sb.path("elsewhere")));
-    let out = ctx().run(Event::ConfigChanged, state);
+    let out = harness().run(Event::ConfigChanged, state);
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(
         out.state.rel(7).unwrap().local_app_data["name"],
@@ -510,7 +510,7 @@ fn bad_remote_data_blocks_without_mounting() {
         ("share_info", SHARE_INFO),
         ("auth", "R//appdqz4NP4Bxcc5XWrg=="),
     ]);
-    let out = ctx().run(rel.changed(None), sb.state(0, 0).relation(rel));
+    let out = harness().run(rel.changed(None), sb.state(0, 0).relation(rel));
     assert!(out.ok(), "{:?}", out.error());
     let s = status(&out);
     assert_eq!(s.kind, StatusKind::Blocked);
@@ -524,7 +524,7 @@ fn unsafe_share_values_block_without_mounting() {
     let sb = Sandbox::new("unsafe");
     let share = SHARE_INFO.replace("\"filesystem\"", "\"fs,rw\"");
     let rel = server().remote_app_data([("share_info", share.as_str()), ("auth", SECRET_ID)]);
-    let out = ctx().run(
+    let out = harness().run(
         rel.changed(None),
         sb.state(0, 0).relation(rel).secret(secret(KEY)),
     );
@@ -542,7 +542,7 @@ fn unsafe_share_values_block_without_mounting() {
 fn a_removed_secret_blocks() {
     let sb = Sandbox::new("nosecret");
     let rel = served();
-    let out = ctx().run(rel.changed(None), sb.state(0, 0).relation(rel));
+    let out = harness().run(rel.changed(None), sb.state(0, 0).relation(rel));
     assert!(out.ok(), "{:?}", out.error());
     let s = status(&out);
     assert_eq!(s.kind, StatusKind::Blocked);
@@ -562,7 +562,7 @@ fn a_mount_command_with_an_unknown_placeholder_blocks() {
         .config("mount-command", "mount -o secret={key} {mountpoint}")
         .relation(rel.clone())
         .secret(secret(KEY));
-    let out = ctx().run(rel.changed(None), state);
+    let out = harness().run(rel.changed(None), state);
     assert!(out.ok(), "{:?}", out.error());
     let s = status(&out);
     assert_eq!(s.kind, StatusKind::Blocked);
@@ -572,7 +572,7 @@ fn a_mount_command_with_an_unknown_placeholder_blocks() {
 #[test]
 fn waiting_for_the_server() {
     let sb = Sandbox::new("waiting");
-    let out = ctx().run(Event::UpdateStatus, sb.state(0, 0).relation(server()));
+    let out = harness().run(Event::UpdateStatus, sb.state(0, 0).relation(server()));
     assert_eq!(
         status(&out),
         Status::waiting(format!(
@@ -580,7 +580,7 @@ fn waiting_for_the_server() {
             sb.mountpoint()
         ))
     );
-    let out = ctx().run(Event::UpdateStatus, sb.state(0, 0));
+    let out = harness().run(Event::UpdateStatus, sb.state(0, 0));
     assert_eq!(status(&out).kind, StatusKind::Blocked);
 }
 
@@ -588,7 +588,7 @@ fn waiting_for_the_server() {
 fn hook_tool_calls_of_a_mount() {
     let sb = Sandbox::new("calls");
     let rel = served();
-    let out = ctx().run(
+    let out = harness().run(
         rel.changed(None),
         sb.state(0, 0).relation(rel.clone()).secret(secret(KEY)),
     );
@@ -604,7 +604,7 @@ fn hook_tool_calls_of_a_mount() {
             "relation-set", // cache, sent when the dispatch succeeds
         ]
     );
-    let out = ctx().run(Event::UpdateStatus, out.state);
+    let out = harness().run(Event::UpdateStatus, out.state);
     let tools: Vec<&str> = out.calls.iter().map(|c| c.tool).collect();
     assert_eq!(tools, vec!["config-get"]);
 }

@@ -4,7 +4,7 @@ use cephfs_interfaces::ShareRequested;
 use cephfs_server_proxy::{AUTH_LABEL, CONFIG, METADATA, NO_AUTH, charm};
 use charm::secret::SecretContent;
 use charm::{Event, Status, StatusKind};
-use charm_testing::{Context, Output, Relation, Secret, State};
+use charm_testing::{Harness, Output, Relation, Secret, State};
 use serde_json::json;
 
 const KEY: &str = "R//appdqz4NP4Bxcc5XWrg==";
@@ -12,8 +12,8 @@ const NEW_KEY: &str = "AQBzYmFyYmF6cXV4c2VjcmV0a2V5MQ==";
 const FSID: &str = "123456789-0abc-defg-hijk-lmnopqrstuvw";
 const SHARE_INFO: &str = r#"{"fsid": "123456789-0abc-defg-hijk-lmnopqrstuvw", "name": "filesystem", "path": "/data", "monitor_hosts": ["192.168.1.1:6789", "192.168.1.2:6789", "192.168.1.3:6789"]}"#;
 
-fn ctx() -> Context {
-    Context::new(charm(), METADATA).config_yaml(CONFIG)
+fn harness() -> Harness {
+    Harness::new(charm(), METADATA).config_yaml(CONFIG)
 }
 
 fn configured() -> State {
@@ -69,7 +69,7 @@ fn assert_no_key_leaks(out: &Output) {
 
 #[test]
 fn blocked_naming_every_missing_option() {
-    let out = ctx().run(Event::Install, State::default().leader(true));
+    let out = harness().run(Event::Install, State::default().leader(true));
     assert!(out.ok());
     assert_eq!(
         status(&out),
@@ -82,7 +82,7 @@ fn blocked_naming_malformed_options() {
     let state = configured()
         .config("sharepoint", "filesystem")
         .config("monitor-hosts", "10.0.0.1:6789,10.0.0.2:6789");
-    let out = ctx().run(Event::ConfigChanged, state.leader(true));
+    let out = harness().run(Event::ConfigChanged, state.leader(true));
     assert!(out.ok());
     let s = status(&out);
     assert_eq!(s.kind, StatusKind::Blocked);
@@ -101,19 +101,19 @@ fn blocked_naming_malformed_options() {
 
 #[test]
 fn blocked_until_credentials_are_given() {
-    let out = ctx().run(Event::UpdateStatus, configured().leader(true));
+    let out = harness().run(Event::UpdateStatus, configured().leader(true));
     assert_eq!(status(&out), Status::blocked(NO_AUTH));
-    let out = ctx().run(Event::UpdateStatus, with_auth(configured()).leader(true));
+    let out = harness().run(Event::UpdateStatus, with_auth(configured()).leader(true));
     assert_eq!(status(&out), Status::active("sharing filesystem:/data"));
     // A follower cannot run set-auth and serves nobody: only its config matters.
-    let out = ctx().run(Event::UpdateStatus, configured());
+    let out = harness().run(Event::UpdateStatus, configured());
     assert_eq!(status(&out), Status::active("sharing filesystem:/data"));
     assert_eq!(out.calls_to("secret-get"), 0);
 }
 
 #[test]
 fn update_status_costs_three_hook_tools() {
-    let out = ctx().run(
+    let out = harness().run(
         Event::UpdateStatus,
         with_auth(configured()).leader(true).relation(client(1)),
     );
@@ -123,13 +123,13 @@ fn update_status_costs_three_hook_tools() {
         tools,
         vec!["config-get", "is-leader", "secret-get", "status-set"]
     );
-    let again = ctx().run(Event::UpdateStatus, out.state);
+    let again = harness().run(Event::UpdateStatus, out.state);
     assert_eq!(again.calls.len(), 3);
 }
 
 #[test]
 fn set_auth_is_for_the_leader_only() {
-    let out = ctx().run_action(
+    let out = harness().run_action(
         "set-auth",
         json!({"username": "user", "key": KEY}),
         configured(),
@@ -144,7 +144,7 @@ fn set_auth_is_for_the_leader_only() {
 #[test]
 fn set_auth_refuses_bad_parameters_without_echoing_them() {
     let bad_key = "c2VjcmV0 with spaces";
-    let out = ctx().run_action(
+    let out = harness().run_action(
         "set-auth",
         json!({"username": "user", "key": bad_key}),
         configured().leader(true),
@@ -159,7 +159,7 @@ fn set_auth_refuses_bad_parameters_without_echoing_them() {
 #[test]
 fn set_auth_stores_a_secret_and_serves_waiting_clients() {
     let state = configured().leader(true).relation(client(1));
-    let out = ctx().run_action("set-auth", json!({"username": "user", "key": KEY}), state);
+    let out = harness().run_action("set-auth", json!({"username": "user", "key": KEY}), state);
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(out.action.failed, None);
     assert_eq!(out.action.results["username"], "user");
@@ -181,7 +181,7 @@ fn set_auth_stores_a_secret_and_serves_waiting_clients() {
 #[test]
 fn set_auth_before_config_stores_and_says_why_nothing_was_served() {
     let state = State::default().leader(true).relation(client(1));
-    let out = ctx().run_action("set-auth", json!({"username": "user", "key": KEY}), state);
+    let out = harness().run_action("set-auth", json!({"username": "user", "key": KEY}), state);
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(out.action.results["served-relations"], "0");
     assert!(out.action.logs[0].contains("not serving yet: config: fsid is not set"));
@@ -192,7 +192,7 @@ fn set_auth_before_config_stores_and_says_why_nothing_was_served() {
 #[test]
 fn a_request_is_served_once_configured() {
     let rel = client(1);
-    let out = ctx().run(
+    let out = harness().run(
         rel.changed(None),
         with_auth(configured()).leader(true).relation(rel.clone()),
     );
@@ -208,7 +208,7 @@ fn a_request_is_served_once_configured() {
 #[test]
 fn a_request_before_config_is_served_on_config_changed() {
     let rel = client(1);
-    let out = ctx().run(
+    let out = harness().run(
         rel.changed(None),
         with_auth(State::default()).leader(true).relation(rel),
     );
@@ -225,7 +225,7 @@ fn a_request_before_config_is_served_on_config_changed() {
 
     let mut state = out.state;
     state.config = configured().config;
-    let out = ctx().run(Event::ConfigChanged, state);
+    let out = harness().run(Event::ConfigChanged, state);
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(
         out.state.rel(1).unwrap().local_app_data["share_info"],
@@ -239,7 +239,7 @@ fn serving_two() -> State {
         .leader(true)
         .relation(client(1))
         .relation(client(2));
-    let out = ctx().run(Event::ConfigChanged, state);
+    let out = harness().run(Event::ConfigChanged, state);
     assert!(out.ok(), "{:?}", out.error());
     out.state
 }
@@ -250,7 +250,7 @@ fn a_config_change_is_served_to_every_client() {
     state
         .config
         .insert("sharepoint".into(), json!("filesystem:/scratch"));
-    let out = ctx().run(Event::ConfigChanged, state);
+    let out = harness().run(Event::ConfigChanged, state);
     assert!(out.ok(), "{:?}", out.error());
     for id in [1, 2] {
         let bag = &out.state.rel(id).unwrap().local_app_data;
@@ -267,7 +267,7 @@ fn a_bad_new_config_withdraws_nothing() {
     let before = state.relations.clone();
     let mut state = state;
     state.config.insert("fsid".into(), json!(""));
-    let out = ctx().run(Event::ConfigChanged, state);
+    let out = harness().run(Event::ConfigChanged, state);
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(out.state.relations, before);
     assert_eq!(status(&out), Status::blocked("config: fsid is not set"));
@@ -276,7 +276,7 @@ fn a_bad_new_config_withdraws_nothing() {
 #[test]
 fn set_auth_again_rotates_every_client() {
     let state = serving_two();
-    let out = ctx().run_action(
+    let out = harness().run_action(
         "set-auth",
         json!({"username": "user", "key": NEW_KEY}),
         state,
@@ -297,12 +297,12 @@ fn set_auth_again_rotates_every_client() {
 fn a_new_leader_re_requests_nothing() {
     let state = serving_two();
     let before = state.clone();
-    let ctx = Context::new(charm(), METADATA).config_yaml(CONFIG).unit(1);
-    let out = ctx.run(Event::LeaderElected, state.clone());
+    let harness = Harness::new(charm(), METADATA).config_yaml(CONFIG).unit(1);
+    let out = harness.run(Event::LeaderElected, state.clone());
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(out.state.relations, before.relations);
     assert_eq!(out.state.secrets, before.secrets);
-    let out = ctx.run(client(1).changed(Some(0)), state);
+    let out = harness.run(client(1).changed(Some(0)), state);
     assert!(out.emitted::<ShareRequested>().is_empty());
     assert_eq!(out.calls_to("relation-set"), 0);
 }
@@ -310,7 +310,7 @@ fn a_new_leader_re_requests_nothing() {
 #[test]
 fn a_follower_serves_nothing() {
     let rel = client(1);
-    let out = ctx().run(rel.changed(None), with_auth(configured()).relation(rel));
+    let out = harness().run(rel.changed(None), with_auth(configured()).relation(rel));
     assert!(out.ok(), "{:?}", out.error());
     assert!(out.state.rel(1).unwrap().local_app_data.is_empty());
     assert_eq!(status(&out), Status::active("sharing filesystem:/data"));
@@ -331,7 +331,7 @@ fn obsolete_credential_revisions_are_pruned() {
     )
     .label(AUTH_LABEL);
     let state = configured().leader(true).secret(creds.clone());
-    let out = ctx().run(creds.remove(1), state);
+    let out = harness().run(creds.remove(1), state);
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(
         out.removed_secret_revisions,
@@ -343,7 +343,7 @@ fn obsolete_credential_revisions_are_pruned() {
 fn a_removed_client_takes_its_secret_along() {
     let state = serving_two();
     assert_eq!(state.secrets.len(), 3);
-    let out = ctx().run(client(2).broken(), state);
+    let out = harness().run(client(2).broken(), state);
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(out.state.secrets.len(), 2);
     assert!(out.state.secret_by("auth_info.2").is_none());
@@ -358,7 +358,7 @@ fn a_corrupt_credentials_secret_blocks() {
         )
         .label(AUTH_LABEL),
     );
-    let out = ctx().run(Event::UpdateStatus, state);
+    let out = harness().run(Event::UpdateStatus, state);
     assert!(out.ok());
     let s = status(&out);
     assert_eq!(s.kind, StatusKind::Blocked);

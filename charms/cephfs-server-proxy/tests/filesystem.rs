@@ -6,15 +6,15 @@
 use cephfs_server_proxy::{AUTH_LABEL, CONFIG, METADATA, charm};
 use charm::secret::SecretContent;
 use charm::{Event, Status, StatusKind};
-use charm_testing::{Context, Output, Relation, Secret, State};
+use charm_testing::{Harness, Output, Relation, Secret, State};
 use serde_json::json;
 
 const KEY: &str = "R//appdqz4NP4Bxcc5XWrg==";
 const NEW_KEY: &str = "AQBzYmFyYmF6cXV4c2VjcmV0a2V5MQ==";
 const FSID: &str = "123456789-0abc-defg-hijk-lmnopqrstuvw";
 
-fn ctx() -> Context {
-    Context::new(charm(), METADATA).config_yaml(CONFIG)
+fn harness() -> Harness {
+    Harness::new(charm(), METADATA).config_yaml(CONFIG)
 }
 
 fn configured() -> State {
@@ -86,7 +86,7 @@ fn the_first_filesystem_client_gets_the_share_published() {
     let state = with_set_auth(configured())
         .leader(true)
         .relation(rel.clone());
-    let out = ctx().run(rel.joined(0), state);
+    let out = harness().run(rel.joined(0), state);
     assert!(out.ok(), "{:?}", out.error());
     let secret = out.state.get_secret("auth");
     assert_eq!(secret.revisions[&1].get("key"), Some(KEY));
@@ -102,7 +102,7 @@ fn the_first_filesystem_client_gets_the_share_published() {
 
     // The next client gets the stored URI; the proxy's own secret is not read.
     let next = fs_client(6);
-    let out = ctx().run(next.joined(0), out.state.relation(next.clone()));
+    let out = harness().run(next.joined(0), out.state.relation(next.clone()));
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(endpoint(&out, 6).as_deref(), Some(expected.as_str()));
     assert!(out.state.get_secret("auth").grants.contains_key(&6));
@@ -125,7 +125,7 @@ fn without_filesystem_clients_no_auth_secret_is_made() {
     let state = with_set_auth(configured())
         .leader(true)
         .relation(share_client(1));
-    let out = ctx().run(Event::ConfigChanged, state);
+    let out = harness().run(Event::ConfigChanged, state);
     assert!(out.ok(), "{:?}", out.error());
     assert!(out.state.secret_by("auth").is_none());
     assert!(
@@ -148,20 +148,20 @@ fn config_and_credential_changes_reach_filesystem_clients() {
     let state = with_set_auth(configured())
         .leader(true)
         .relation(rel.clone());
-    let first = ctx().run(rel.joined(0), state);
+    let first = harness().run(rel.joined(0), state);
     let secret_id = first.state.get_secret("auth").id.clone();
 
     let mut state = first.state;
     state
         .config
         .insert("sharepoint".into(), json!("filesystem:/scratch"));
-    let out = ctx().run(Event::ConfigChanged, state);
+    let out = harness().run(Event::ConfigChanged, state);
     assert!(out.ok(), "{:?}", out.error());
     let moved = uri("user", &secret_id, 1).replace("/data?", "/scratch?");
     assert_eq!(endpoint(&out, 5).as_deref(), Some(moved.as_str()));
     assert_eq!(out.calls_to("secret-set"), 0, "same key, same revision");
 
-    let out = ctx().run_action(
+    let out = harness().run_action(
         "set-auth",
         json!({"username": "user", "key": NEW_KEY}),
         out.state,
@@ -182,7 +182,7 @@ fn config_and_credential_changes_reach_filesystem_clients() {
 #[test]
 fn a_follower_publishes_nothing() {
     let rel = fs_client(5);
-    let out = ctx().run(
+    let out = harness().run(
         rel.joined(0),
         with_set_auth(configured()).relation(rel.clone()),
     );
@@ -199,7 +199,7 @@ fn auth_info_serves_both_interfaces_without_set_auth() {
         .leader(true)
         .relation(rel.clone())
         .relation(share_client(1));
-    let out = ctx().run(Event::ConfigChanged, state);
+    let out = harness().run(Event::ConfigChanged, state);
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(status(&out), Status::active("sharing filesystem:/data"));
     let secret = out.state.get_secret("auth");
@@ -222,7 +222,7 @@ fn a_malformed_auth_info_blocks_without_showing_it() {
         format!("fs user:{KEY}"),
         "user:not a key!".into(),
     ] {
-        let out = ctx().run(
+        let out = harness().run(
             Event::ConfigChanged,
             with_set_auth(configured())
                 .config("auth-info", bad.as_str())
@@ -244,7 +244,7 @@ fn set_auth_is_refused_while_auth_info_is_set() {
     let state = configured()
         .config("auth-info", format!("fsuser:{KEY}"))
         .leader(true);
-    let out = ctx().run_action(
+    let out = harness().run_action(
         "set-auth",
         json!({"username": "user", "key": NEW_KEY}),
         state,
@@ -262,8 +262,8 @@ fn update_status_with_filesystem_clients_costs_nothing_more() {
     let state = with_set_auth(configured())
         .leader(true)
         .relation(rel.clone());
-    let first = ctx().run(rel.joined(0), state);
-    let out = ctx().run(Event::UpdateStatus, first.state);
+    let first = harness().run(rel.joined(0), state);
+    let out = harness().run(Event::UpdateStatus, first.state);
     let tools: Vec<&str> = out.calls.iter().map(|c| c.tool).collect();
     assert_eq!(tools, vec!["config-get", "is-leader", "secret-get"]);
 }
@@ -274,14 +274,14 @@ fn the_auth_secret_revisions_are_pruned_by_the_library() {
     let state = with_set_auth(configured())
         .leader(true)
         .relation(rel.clone());
-    let first = ctx().run(rel.joined(0), state);
-    let rotated = ctx().run_action(
+    let first = harness().run(rel.joined(0), state);
+    let rotated = harness().run_action(
         "set-auth",
         json!({"username": "user", "key": NEW_KEY}),
         first.state,
     );
     let secret = rotated.state.get_secret("auth").clone();
-    let out = ctx().run(secret.remove(1), rotated.state);
+    let out = harness().run(secret.remove(1), rotated.state);
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(
         out.removed_secret_revisions,

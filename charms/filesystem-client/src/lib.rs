@@ -243,7 +243,7 @@ fn assess_now(ctx: &mut Ctx, system: &dyn System) -> Result<Desired, Error> {
             "cannot mount the lustre filesystem from {provider}: this machine has no Lustre client (mount.lustre is not installed)"
         )))));
     }
-    let keyfile = key_file(&ctx.juju().charm_dir);
+    let keyfile = key_file(&ctx.env().charm_dir);
     match mount::plan(&info, &config.mountpoint, config.flags, &keyfile) {
         Ok(plan) => Ok(Desired::Mount {
             plan,

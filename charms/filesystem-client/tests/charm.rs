@@ -4,7 +4,7 @@
 
 use charm::secret::SecretContent;
 use charm::{Event, Status, StatusKind};
-use charm_testing::{Context, Output, Relation, Secret, State};
+use charm_testing::{Harness, Output, Relation, Secret, State};
 use filesystem_client::command::{CommandOutput, RunError, System};
 use filesystem_client::{
     CONFIG, FilesystemMounted, FilesystemUnmounted, METADATA, MOUNTED, NO_RELATION, charm_with,
@@ -116,10 +116,10 @@ impl Machine {
     }
 }
 
-fn setup() -> (Rc<Machine>, Context) {
+fn setup() -> (Rc<Machine>, Harness) {
     let machine = Rc::new(Machine::default());
-    let ctx = Context::new(charm_with(machine.clone()), METADATA).config_yaml(CONFIG);
-    (machine, ctx)
+    let harness = Harness::new(charm_with(machine.clone()), METADATA).config_yaml(CONFIG);
+    (machine, harness)
 }
 
 fn provider(uri: Option<&str>) -> Relation {
@@ -174,8 +174,8 @@ fn assert_no_key(out: &Output, machine: &Machine, key: &str) {
 
 #[test]
 fn without_a_provider_the_unit_says_so() {
-    let (machine, ctx) = setup();
-    let out = ctx.run(
+    let (machine, harness) = setup();
+    let out = harness.run(
         Event::ConfigChanged,
         State::default().leader(true).config("mountpoint", "/data"),
     );
@@ -183,12 +183,12 @@ fn without_a_provider_the_unit_says_so() {
     assert_eq!(unit_status(&out), Status::blocked(NO_RELATION));
     assert_eq!(out.state.app_status, Some(Status::blocked(NO_RELATION)));
     assert!(machine.log().is_empty());
-    let out = ctx.run(Event::ConfigChanged, State::default());
+    let out = harness.run(Event::ConfigChanged, State::default());
     assert_eq!(
         unit_status(&out),
         Status::blocked("config option mountpoint is not set")
     );
-    let out = ctx.run(
+    let out = harness.run(
         Event::ConfigChanged,
         State::default().config("mountpoint", "data"),
     );
@@ -198,9 +198,9 @@ fn without_a_provider_the_unit_says_so() {
 
 #[test]
 fn an_endpoint_not_published_yet_is_waited_for() {
-    let (machine, ctx) = setup();
+    let (machine, harness) = setup();
     let rel = provider(None);
-    let out = ctx.run(rel.changed(Some(0)), state(rel));
+    let out = harness.run(rel.changed(Some(0)), state(rel));
     assert!(out.ok());
     assert_eq!(out.emitted::<MountFilesystem>().len(), 1);
     assert_eq!(
@@ -212,9 +212,9 @@ fn an_endpoint_not_published_yet_is_waited_for() {
 
 #[test]
 fn nfs_is_mounted_once_and_left_alone_after() {
-    let (machine, ctx) = setup();
+    let (machine, harness) = setup();
     let rel = provider(Some(NFS_URI));
-    let out = ctx.run(rel.changed(None), state(rel.clone()));
+    let out = harness.run(rel.changed(None), state(rel.clone()));
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(machine.log(), [NFS_MOUNT]);
     assert!(machine.dirs.borrow().contains(Path::new("/data")));
@@ -233,7 +233,7 @@ fn nfs_is_mounted_once_and_left_alone_after() {
     assert_eq!(out.state.stored[MOUNTED]["source"], "10.0.0.5:/srv/data");
 
     // Every relation-changed is a mount event; an unchanged, mounted filesystem is left alone.
-    let again = ctx.run(rel.changed(Some(0)), out.state.clone());
+    let again = harness.run(rel.changed(Some(0)), out.state.clone());
     assert!(again.ok());
     assert_eq!(again.emitted::<MountFilesystem>().len(), 1);
     assert_eq!(machine.log(), [NFS_MOUNT]);
@@ -241,16 +241,16 @@ fn nfs_is_mounted_once_and_left_alone_after() {
 
     // After a reboot (nothing mounted), update-status mounts it again.
     machine.mounted.borrow_mut().clear();
-    let after = ctx.run(Event::UpdateStatus, out.state);
+    let after = harness.run(Event::UpdateStatus, out.state);
     assert!(after.ok());
     assert_eq!(machine.log(), [NFS_MOUNT, NFS_MOUNT]);
 }
 
 #[test]
 fn cephfs_key_goes_to_a_file_and_a_new_key_remounts() {
-    let (machine, ctx) = setup();
+    let (machine, harness) = setup();
     let rel = provider(Some(CEPH_URI));
-    let out = ctx.run(
+    let out = harness.run(
         rel.changed(None),
         state(rel.clone()).secret(key_secret(&[KEY])),
     );
@@ -278,7 +278,7 @@ fn cephfs_key_goes_to_a_file_and_a_new_key_remounts() {
     next.secrets = vec![key_secret(&[KEY, NEW_KEY]).tracking(1)];
     next.relations.retain(|r| r.id != 3);
     let rel = provider(Some(&CEPH_URI.replace("auth-rev=1", "auth-rev=2")));
-    let out = ctx.run(rel.changed(None), next.relation(rel));
+    let out = harness.run(rel.changed(None), next.relation(rel));
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(machine.log(), [CEPH_MOUNT, "umount -- /data", CEPH_MOUNT]);
     assert_eq!(machine.key().as_deref(), Some(NEW_KEY));
@@ -288,15 +288,15 @@ fn cephfs_key_goes_to_a_file_and_a_new_key_remounts() {
 
 #[test]
 fn config_changes_remount_with_the_new_options() {
-    let (machine, ctx) = setup();
+    let (machine, harness) = setup();
     let rel = provider(Some(NFS_URI));
-    let out = ctx.run(rel.changed(None), state(rel));
+    let out = harness.run(rel.changed(None), state(rel));
     let next = out
         .state
         .config("mountpoint", "/mnt/shared")
         .config("noexec", true)
         .config("read-only", true);
-    let out = ctx.run(Event::ConfigChanged, next);
+    let out = harness.run(Event::ConfigChanged, next);
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(
         machine.log(),
@@ -310,14 +310,14 @@ fn config_changes_remount_with_the_new_options() {
 
 #[test]
 fn relation_removal_unmounts_and_removes_the_key() {
-    let (machine, ctx) = setup();
+    let (machine, harness) = setup();
     let rel = provider(Some(CEPH_URI));
-    let out = ctx.run(
+    let out = harness.run(
         rel.changed(None),
         state(rel.clone()).secret(key_secret(&[KEY])),
     );
     assert!(machine.key().is_some());
-    let out = ctx.run(rel.broken(), out.state);
+    let out = harness.run(rel.broken(), out.state);
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(out.emitted::<UmountFilesystem>().len(), 1);
     assert_eq!(machine.log(), [CEPH_MOUNT, "umount -- /data"]);
@@ -330,10 +330,10 @@ fn relation_removal_unmounts_and_removes_the_key() {
 
 #[test]
 fn stop_unmounts() {
-    let (machine, ctx) = setup();
+    let (machine, harness) = setup();
     let rel = provider(Some(NFS_URI));
-    let out = ctx.run(rel.changed(None), state(rel));
-    let out = ctx.run(Event::Stop, out.state);
+    let out = harness.run(rel.changed(None), state(rel));
+    let out = harness.run(Event::Stop, out.state);
     assert!(out.ok());
     assert_eq!(machine.log(), [NFS_MOUNT, "umount -- /data"]);
     assert!(!out.state.stored.contains_key(MOUNTED));
@@ -341,9 +341,9 @@ fn stop_unmounts() {
 
 #[test]
 fn lustre_is_mounted_only_with_a_lustre_client() {
-    let (machine, ctx) = setup();
+    let (machine, harness) = setup();
     let rel = provider(Some(LUSTRE_URI));
-    let out = ctx.run(rel.changed(None), state(rel.clone()));
+    let out = harness.run(rel.changed(None), state(rel.clone()));
     assert!(out.ok(), "no crash on a filesystem it cannot mount");
     assert_eq!(
         unit_status(&out),
@@ -353,7 +353,7 @@ fn lustre_is_mounted_only_with_a_lustre_client() {
     );
     assert!(machine.log().is_empty());
     machine.helpers.borrow_mut().insert("lustre".into());
-    let out = ctx.run(Event::UpdateStatus, out.state);
+    let out = harness.run(Event::UpdateStatus, out.state);
     assert!(out.ok());
     assert_eq!(
         machine.log(),
@@ -366,9 +366,9 @@ fn lustre_is_mounted_only_with_a_lustre_client() {
 
 #[test]
 fn bad_endpoints_block_and_keep_what_is_mounted() {
-    let (machine, ctx) = setup();
+    let (machine, harness) = setup();
     let rel = provider(Some(NFS_URI));
-    let mounted = ctx.run(rel.changed(None), state(rel)).state;
+    let mounted = harness.run(rel.changed(None), state(rel)).state;
     for (uri, says) in [
         ("nfs://(-oexec)/srv", "nfs host `-oexec` starts with '-'"),
         ("nfs://(192.168.1.1:2049)/srv", "invalid list of hosts"),
@@ -385,7 +385,7 @@ fn bad_endpoints_block_and_keep_what_is_mounted() {
         let mut next = mounted.clone();
         next.relations.retain(|r| r.id != 3);
         let rel = provider(Some(uri));
-        let out = ctx.run(rel.changed(None), next.relation(rel));
+        let out = harness.run(rel.changed(None), next.relation(rel));
         assert!(out.ok(), "bad data is a status, not a failed hook: {uri}");
         let status = unit_status(&out);
         assert_eq!(status.kind, StatusKind::Blocked, "{uri}");
@@ -399,9 +399,9 @@ fn bad_endpoints_block_and_keep_what_is_mounted() {
 
 #[test]
 fn a_missing_secret_blocks() {
-    let (machine, ctx) = setup();
+    let (machine, harness) = setup();
     let rel = provider(Some(CEPH_URI));
-    let out = ctx.run(rel.changed(None), state(rel));
+    let out = harness.run(rel.changed(None), state(rel));
     assert!(out.ok());
     assert!(unit_status(&out).message.contains("does not exist"));
     assert!(machine.log().is_empty());
@@ -409,13 +409,13 @@ fn a_missing_secret_blocks() {
 
 #[test]
 fn a_failing_mount_fails_the_hook_without_the_key() {
-    let (machine, ctx) = setup();
+    let (machine, harness) = setup();
     machine
         .fail
         .borrow_mut()
         .insert("mount".into(), (32, format!("mount error: bad key {KEY}")));
     let rel = provider(Some(CEPH_URI));
-    let out = ctx.run(rel.changed(None), state(rel).secret(key_secret(&[KEY])));
+    let out = harness.run(rel.changed(None), state(rel).secret(key_secret(&[KEY])));
     let error = out.error().unwrap().to_string();
     assert!(
         error.contains("failed (exit 32): mount error: bad key <redacted>"),
@@ -427,19 +427,19 @@ fn a_failing_mount_fails_the_hook_without_the_key() {
 
 #[test]
 fn a_failing_umount_fails_only_while_still_mounted() {
-    let (machine, ctx) = setup();
+    let (machine, harness) = setup();
     let rel = provider(Some(NFS_URI));
-    let mounted = ctx.run(rel.changed(None), state(rel.clone())).state;
+    let mounted = harness.run(rel.changed(None), state(rel.clone())).state;
     machine.fail.borrow_mut().insert(
         "umount".into(),
         (32, "umount: /data: target is busy.".into()),
     );
-    let out = ctx.run(rel.broken(), mounted.clone());
+    let out = harness.run(rel.broken(), mounted.clone());
     assert!(!out.ok());
     assert!(out.error().unwrap().to_string().contains("target is busy"));
     // Not mounted any more (someone unmounted it): carry on.
     machine.mounted.borrow_mut().clear();
-    let out = ctx.run(rel.broken(), mounted);
+    let out = harness.run(rel.broken(), mounted);
     assert!(out.ok(), "{:?}", out.error());
     assert!(!out.state.stored.contains_key(MOUNTED));
 }

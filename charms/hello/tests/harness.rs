@@ -3,16 +3,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use charm::{Event, Port, Status, StatusKind};
-use charm_testing::{Context, Relation, State};
+use charm_testing::{Harness, Relation, State};
 
-fn ctx() -> Context {
-    Context::new(hello::charm(), hello::METADATA).config_yaml(hello::CONFIG)
+fn harness() -> Harness {
+    Harness::new(hello::charm(), hello::METADATA).config_yaml(hello::CONFIG)
 }
 
 #[test]
 fn the_leader_publishes_its_greeting_and_opens_its_port() {
     let rel = Relation::new("greeting", 3, "listener");
-    let out = ctx().run(
+    let out = harness().run(
         Event::ConfigChanged,
         State::default()
             .leader(true)
@@ -37,7 +37,7 @@ fn the_leader_publishes_its_greeting_and_opens_its_port() {
 
 #[test]
 fn followers_publish_nothing() {
-    let out = ctx().run(
+    let out = harness().run(
         Event::ConfigChanged,
         State::default().relation(Relation::new("greeting", 3, "listener")),
     );
@@ -49,13 +49,13 @@ fn followers_publish_nothing() {
 #[test]
 fn a_listener_shows_what_it_heard() {
     let rel = Relation::new("listen", 4, "talker").remote_app_data([("greeting", "bonjour")]);
-    let out = ctx().run(rel.changed(None), State::default().relation(rel));
+    let out = harness().run(rel.changed(None), State::default().relation(rel));
     assert_eq!(
         out.state.unit_status,
         Some(Status::active("heard \"bonjour\" from talker"))
     );
     let quiet = Relation::new("listen", 4, "talker");
-    let out = ctx().run(quiet.changed(None), State::default().relation(quiet));
+    let out = harness().run(quiet.changed(None), State::default().relation(quiet));
     assert_eq!(
         out.state.unit_status.map(|s| s.kind),
         Some(StatusKind::Waiting)
@@ -65,7 +65,7 @@ fn a_listener_shows_what_it_heard() {
 #[test]
 fn an_empty_greeting_blocks_and_keeps_what_was_published() {
     let rel = Relation::new("greeting", 3, "listener").local_app_data([("greeting", "hello")]);
-    let out = ctx().run(
+    let out = harness().run(
         Event::ConfigChanged,
         State::default()
             .leader(true)
@@ -85,7 +85,7 @@ fn an_empty_greeting_blocks_and_keeps_what_was_published() {
 
 #[test]
 fn a_port_out_of_range_blocks() {
-    let out = ctx().run(Event::ConfigChanged, State::default().config("port", 99999));
+    let out = harness().run(Event::ConfigChanged, State::default().config("port", 99999));
     let status = out.state.unit_status.unwrap();
     assert_eq!(status.kind, StatusKind::Blocked);
     assert!(status.message.contains("\"port\""), "{status}");
@@ -93,7 +93,7 @@ fn a_port_out_of_range_blocks() {
 
 #[test]
 fn the_greet_action() {
-    let out = ctx().run_action(
+    let out = harness().run_action(
         "greet",
         serde_json::json!({"name": "Ada"}),
         State::default().config("greeting", "hi"),
@@ -101,15 +101,15 @@ fn the_greet_action() {
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(out.action.results["message"], "hi, Ada!");
     assert_eq!(out.action.logs, ["greeting Ada"]);
-    let out = ctx().run_action("greet", serde_json::json!({}), State::default());
+    let out = harness().run_action("greet", serde_json::json!({}), State::default());
     assert!(out.action.failed.unwrap().contains("name"));
 }
 
 #[test]
 fn an_unchanged_model_costs_few_hook_tools() {
-    let ctx = ctx();
-    let first = ctx.run(Event::UpdateStatus, State::default().leader(true));
-    let out = ctx.run(Event::UpdateStatus, first.state);
+    let harness = harness();
+    let first = harness.run(Event::UpdateStatus, State::default().leader(true));
+    let out = harness.run(Event::UpdateStatus, first.state);
     // config-get, opened-ports, is-leader, relation-ids (greeting), relation-ids (listen):
     // no status-set (unchanged), no open-port (already open), no relation-set (nothing to say).
     assert_eq!(out.calls.len(), 5, "{:?}", out.calls);

@@ -1,11 +1,11 @@
 //! manifests-tester through the harness.
 
 use charm::{Event, Status, StatusKind};
-use charm_testing::{Context, Output, Relation, State};
+use charm_testing::{Harness, Output, Relation, State};
 use manifests_tester::{PlanError, plan};
 
-fn ctx() -> Context {
-    Context::new(manifests_tester::charm(), manifests_tester::METADATA)
+fn harness() -> Harness {
+    Harness::new(manifests_tester::charm(), manifests_tester::METADATA)
         .config_yaml(manifests_tester::CONFIG)
 }
 
@@ -78,7 +78,7 @@ fn status(out: &Output) -> Status {
 
 #[test]
 fn default_config_sends_the_built_in_service_accounts_and_empty_lists() {
-    let out = ctx().run(Event::ConfigChanged, all_relations());
+    let out = harness().run(Event::ConfigChanged, all_relations());
     assert!(out.ok(), "{:?}", out.result);
     assert_eq!(
         sent(&out, "service-accounts", 2).as_deref(),
@@ -101,7 +101,7 @@ fn default_config_sends_the_built_in_service_accounts_and_empty_lists() {
 
 #[test]
 fn configured_manifests_go_to_the_endpoint_of_their_kind() {
-    let out = ctx().run(
+    let out = harness().run(
         Event::ConfigChanged,
         all_relations().config("manifests", CONFIGURED),
     );
@@ -145,13 +145,13 @@ fn configured_manifests_go_to_the_endpoint_of_their_kind() {
 
 /// Runs a bad config after a good one: Blocked naming the problem, and nothing re-sent.
 fn bad_config_keeps_what_was_sent(bad: &str) -> Status {
-    let first = ctx().run(
+    let first = harness().run(
         Event::ConfigChanged,
         all_relations().config("manifests", CONFIGURED),
     );
     assert!(first.ok());
     let before = first.state.clone();
-    let out = ctx().run(Event::ConfigChanged, first.state.config("manifests", bad));
+    let out = harness().run(Event::ConfigChanged, first.state.config("manifests", bad));
     assert!(
         out.ok(),
         "bad config must not fail the hook: {:?}",
@@ -161,7 +161,7 @@ fn bad_config_keeps_what_was_sent(bad: &str) -> Status {
     assert_eq!(out.state.relations, before.relations);
     assert_eq!(out.calls_to("secret-set") + out.calls_to("relation-set"), 0);
     // The status survives later hooks.
-    let later = ctx().run(Event::UpdateStatus, out.state.clone());
+    let later = harness().run(Event::UpdateStatus, out.state.clone());
     assert_eq!(status(&later), status(&out));
     status(&out)
 }
@@ -240,13 +240,13 @@ fn a_five_megabyte_manifest_blocks_and_nothing_is_sent() {
 
 #[test]
 fn fixing_the_config_sends_again() {
-    let first = ctx().run(
+    let first = harness().run(
         Event::ConfigChanged,
         all_relations().config("manifests", "kind: [\n"),
     );
     assert_eq!(status(&first).kind, StatusKind::Blocked);
     assert_eq!(first.state.secrets.len(), 0);
-    let out = ctx().run(
+    let out = harness().run(
         Event::ConfigChanged,
         first.state.config("manifests", CONFIGURED),
     );
@@ -262,7 +262,7 @@ fn relation_created_sends_to_that_relation_only() {
         .relation(Relation::new("secrets", 1, "resource-dispatcher"))
         .relation(roles.clone())
         .config("manifests", CONFIGURED);
-    let out = ctx().run(roles.created(), state);
+    let out = harness().run(roles.created(), state);
     assert!(out.ok(), "{:?}", out.result);
     assert_eq!(out.state.secrets.len(), 1);
     assert!(sent(&out, "roles", 9).unwrap().contains("reader"));
@@ -272,21 +272,21 @@ fn relation_created_sends_to_that_relation_only() {
 fn followers_send_nothing_but_report_the_config() {
     let mut state = all_relations().config("manifests", CONFIGURED);
     state.leader = false;
-    let out = ctx().run(Event::ConfigChanged, state);
+    let out = harness().run(Event::ConfigChanged, state);
     assert!(out.ok());
     assert!(out.state.secrets.is_empty());
     assert_eq!(status(&out).kind, StatusKind::Active);
     let mut state = all_relations().config("manifests", "- x\n");
     state.leader = false;
-    let out = ctx().run(Event::ConfigChanged, state);
+    let out = harness().run(Event::ConfigChanged, state);
     assert_eq!(status(&out).kind, StatusKind::Blocked);
 }
 
 #[test]
 fn a_broken_relation_takes_its_secret_with_it() {
-    let first = ctx().run(Event::ConfigChanged, all_relations());
+    let first = harness().run(Event::ConfigChanged, all_relations());
     let rel = first.state.rel(2).unwrap().clone();
-    let out = ctx().run(rel.broken(), first.state);
+    let out = harness().run(rel.broken(), first.state);
     assert!(out.ok());
     assert!(out.state.secret_by("manifest.service-accounts.2").is_none());
     assert_eq!(out.state.secrets.len(), 5);
@@ -294,11 +294,11 @@ fn a_broken_relation_takes_its_secret_with_it() {
 
 #[test]
 fn sent_manifests_lists_identities_only() {
-    let first = ctx().run(
+    let first = harness().run(
         Event::ConfigChanged,
         all_relations().config("manifests", CONFIGURED),
     );
-    let out = ctx().run_action("sent-manifests", serde_json::json!({}), first.state.clone());
+    let out = harness().run_action("sent-manifests", serde_json::json!({}), first.state.clone());
     assert!(out.ok(), "{:?}", out.result);
     let r = &out.action.results;
     assert_eq!(
@@ -310,7 +310,7 @@ fn sent_manifests_lists_identities_only() {
     let mut state = first.state;
     state.leader = false;
     let before = state.unit_status.clone();
-    let out = ctx().run_action("sent-manifests", serde_json::json!({}), state);
+    let out = harness().run_action("sent-manifests", serde_json::json!({}), state);
     assert_eq!(
         out.action.failed.as_deref(),
         Some("run sent-manifests on the leader: only it reads the application's secrets")
@@ -339,7 +339,7 @@ fn hook_tool_costs() {
         1,
         "resource-dispatcher",
     ));
-    let first = ctx().run(Event::ConfigChanged, one);
+    let first = harness().run(Event::ConfigChanged, one);
     let tools: Vec<&str> = first.calls.iter().map(|c| c.tool).collect();
     assert_eq!(
         tools,
@@ -363,7 +363,7 @@ fn hook_tool_costs() {
         first.calls
     );
     // Steady state: one bag read and one secret-set per relation, no status change.
-    let again = ctx().run(Event::ConfigChanged, first.state.clone());
+    let again = harness().run(Event::ConfigChanged, first.state.clone());
     let tools: Vec<&str> = again.calls.iter().map(|c| c.tool).collect();
     assert_eq!(
         tools,
@@ -381,6 +381,6 @@ fn hook_tool_costs() {
         ]
     );
     // Other hooks: nothing.
-    let idle = ctx().run(Event::UpdateStatus, first.state);
+    let idle = harness().run(Event::UpdateStatus, first.state);
     assert!(idle.calls.is_empty(), "{:?}", idle.calls);
 }

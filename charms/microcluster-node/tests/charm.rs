@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use charm::{Event, Status, StatusKind};
-use charm_testing::{Context, Relation, State};
+use charm_testing::{Harness, Relation, State};
 use microcluster_node::{CONFIG, METADATA, Options, charm_with};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -51,7 +51,7 @@ impl CommandRunner for Runner {
     }
 }
 
-fn node(name: &'static str, unit: u32) -> (Context, Rc<Script>) {
+fn node(name: &'static str, unit: u32) -> (Harness, Rc<Script>) {
     let script = Rc::new(Script::default());
     let options = Options {
         runner: Some(Rc::new(Runner(script.clone()))),
@@ -61,10 +61,10 @@ fn node(name: &'static str, unit: u32) -> (Context, Rc<Script>) {
             interval: Duration::ZERO,
         }),
     };
-    let ctx = Context::new(charm_with(options), METADATA)
+    let harness = Harness::new(charm_with(options), METADATA)
         .config_yaml(CONFIG)
         .unit(unit);
-    (ctx, script)
+    (harness, script)
 }
 
 fn distributor(pairs: &[(&str, &str)]) -> Relation {
@@ -74,14 +74,14 @@ fn distributor(pairs: &[(&str, &str)]) -> Relation {
 
 #[test]
 fn without_a_command_it_is_blocked() {
-    let (ctx, _) = node("n0", 0);
-    let out = ctx.run(Event::Install, State::default().leader(true));
+    let (harness, _) = node("n0", 0);
+    let out = harness.run(Event::Install, State::default().leader(true));
     assert!(out.ok());
     assert_eq!(
         out.state.unit_status,
         Some(Status::blocked("set cluster-command"))
     );
-    let out = ctx.run(
+    let out = harness.run(
         Event::ConfigChanged,
         State::default().config("cluster-command", "   "),
     );
@@ -93,8 +93,8 @@ fn without_a_command_it_is_blocked() {
 
 #[test]
 fn with_a_command_and_no_relation_it_waits_for_the_distributor() {
-    let (ctx, _) = node("n0", 0);
-    let out = ctx.run(
+    let (harness, _) = node("n0", 0);
+    let out = harness.run(
         Event::ConfigChanged,
         State::default().config("cluster-command", "microovn cluster"),
     );
@@ -106,7 +106,7 @@ fn with_a_command_and_no_relation_it_waits_for_the_distributor() {
 
 #[test]
 fn the_leader_bootstraps_with_the_configured_command_and_arguments() {
-    let (ctx, script) = node("n0", 0);
+    let (harness, script) = node("n0", 0);
     let rel = distributor(&[
         ("mirror", "up"),
         ("mirror-n0", "empty"),
@@ -117,7 +117,7 @@ fn the_leader_bootstraps_with_the_configured_command_and_arguments() {
         .config("cluster-command", "microovn  cluster")
         .config("bootstrap-args", "--config  ovn.x=1")
         .relation(rel);
-    let out = ctx.run(state.rel(2).unwrap().changed(Some(0)), state.clone());
+    let out = harness.run(state.rel(2).unwrap().changed(Some(0)), state.clone());
     assert!(out.ok(), "{:?}", out.error());
     let calls = script.calls.borrow().clone();
     assert_eq!(
@@ -138,14 +138,14 @@ fn the_leader_bootstraps_with_the_configured_command_and_arguments() {
 
 #[test]
 fn a_unit_joins_with_the_configured_arguments() {
-    let (ctx, script) = node("n1", 1);
+    let (harness, script) = node("n1", 1);
     script.members.borrow_mut().push("n0".into());
     let rel = distributor(&[("mirror", "up"), ("mirror-n1", "T-n1")]);
     let state = State::default()
         .config("cluster-command", "microovn cluster")
         .config("join-args", "--wait")
         .relation(rel);
-    let out = ctx.run(state.rel(2).unwrap().changed(Some(0)), state.clone());
+    let out = harness.run(state.rel(2).unwrap().changed(Some(0)), state.clone());
     assert!(out.ok());
     assert_eq!(
         script.calls.borrow()[0],
@@ -165,9 +165,9 @@ fn a_unit_joins_with_the_configured_arguments() {
 
 #[test]
 fn setting_the_command_later_resumes_the_work() {
-    let (ctx, script) = node("n0", 0);
+    let (harness, script) = node("n0", 0);
     let rel = distributor(&[("mirror", "up")]);
-    let out = ctx.run(
+    let out = harness.run(
         rel.changed(Some(0)),
         State::default().leader(true).relation(rel),
     );
@@ -179,7 +179,7 @@ fn setting_the_command_later_resumes_the_work() {
     assert!(script.calls.borrow().is_empty());
     assert_eq!(out.state.deferred.len(), 1);
     let state = out.state.config("cluster-command", "microovn cluster");
-    let out = ctx.run(Event::ConfigChanged, state);
+    let out = harness.run(Event::ConfigChanged, state);
     assert!(out.ok());
     assert_eq!(
         out.state.unit_status,
@@ -190,8 +190,8 @@ fn setting_the_command_later_resumes_the_work() {
 
 #[test]
 fn a_config_of_the_wrong_type_is_a_status_not_a_crash() {
-    let (ctx, _) = node("n0", 0);
-    let out = ctx.run(
+    let (harness, _) = node("n0", 0);
+    let out = harness.run(
         Event::ConfigChanged,
         State::default().config("cluster-command", 5),
     );
@@ -203,14 +203,14 @@ fn a_config_of_the_wrong_type_is_a_status_not_a_crash() {
 
 #[test]
 fn removing_a_member_unit_leaves_the_cluster() {
-    let (ctx, script) = node("n1", 1);
+    let (harness, script) = node("n1", 1);
     let state = State::default()
         .config("cluster-command", "microovn cluster")
         .stored(
             "token_distributor.consumer:cluster",
             serde_json::json!({"in_cluster": true}),
         );
-    let out = ctx.run(Event::Remove, state);
+    let out = harness.run(Event::Remove, state);
     assert!(out.ok());
     assert_eq!(
         script.calls.borrow()[0],
@@ -228,7 +228,7 @@ fn the_pending_wait_comes_from_config_and_is_checked() {
         hostname: Some(Rc::new(|| Ok("n0".to_string()))),
         wait: None,
     };
-    let ctx = Context::new(charm_with(options), METADATA).config_yaml(CONFIG);
+    let harness = Harness::new(charm_with(options), METADATA).config_yaml(CONFIG);
     let rel = distributor(&[("mirror", "up")]).local_unit_data([("hostname", "n0")]);
     let base = State::default()
         .config("cluster-command", "mc")
@@ -237,7 +237,7 @@ fn the_pending_wait_comes_from_config_and_is_checked() {
             "token_distributor.consumer:cluster",
             serde_json::json!({"in_cluster": true, "bootstrapper": true}),
         );
-    let out = ctx.run(
+    let out = harness.run(
         rel.changed(Some(0)),
         base.clone()
             .config("pending-wait-attempts", 2)
@@ -265,7 +265,7 @@ fn the_pending_wait_comes_from_config_and_is_checked() {
             "pending-wait-interval",
         ),
     ] {
-        let out = ctx.run(rel.changed(Some(0)), base.clone().config(key, value));
+        let out = harness.run(rel.changed(Some(0)), base.clone().config(key, value));
         assert!(out.ok());
         let status = out.state.unit_status.unwrap();
         assert_eq!(status.kind, StatusKind::Blocked);
@@ -276,13 +276,13 @@ fn the_pending_wait_comes_from_config_and_is_checked() {
 
 #[test]
 fn the_cluster_members_action_lists_what_the_cli_prints() {
-    let (ctx, script) = node("n0", 0);
+    let (harness, script) = node("n0", 0);
     script
         .members
         .borrow_mut()
         .extend(["n2".to_string(), "n0".to_string()]);
     let state = State::default().config("cluster-command", "microovn cluster");
-    let out = ctx.run_action("cluster-members", serde_json::json!({}), state);
+    let out = harness.run_action("cluster-members", serde_json::json!({}), state);
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(out.action.failed, None);
     let r = &out.action.results;
@@ -313,8 +313,8 @@ fn the_cluster_members_action_lists_what_the_cli_prints() {
 
 #[test]
 fn the_cluster_members_action_fails_with_the_problem() {
-    let (ctx, script) = node("n0", 0);
-    let out = ctx.run_action("cluster-members", serde_json::json!({}), State::default());
+    let (harness, script) = node("n0", 0);
+    let out = harness.run_action("cluster-members", serde_json::json!({}), State::default());
     assert_eq!(out.action.failed.as_deref(), Some("set cluster-command"));
     assert!(script.calls.borrow().is_empty());
     // The CLI prints garbage.
@@ -325,8 +325,8 @@ fn the_cluster_members_action_fails_with_the_problem() {
         runner: Some(Rc::new(garbage)),
         ..Options::default()
     };
-    let ctx = Context::new(charm_with(options), METADATA).config_yaml(CONFIG);
-    let out = ctx.run_action(
+    let harness = Harness::new(charm_with(options), METADATA).config_yaml(CONFIG);
+    let out = harness.run_action(
         "cluster-members",
         serde_json::json!({}),
         State::default().config("cluster-command", "microovn cluster"),

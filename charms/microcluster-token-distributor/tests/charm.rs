@@ -3,11 +3,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use charm::{Event, Status};
-use charm_testing::{Context, Relation, State, bag};
+use charm_testing::{Harness, Relation, State, bag};
 use microcluster_token_distributor::{CONFIG, METADATA, charm};
 
-fn ctx() -> Context {
-    Context::new(charm(), METADATA).config_yaml(CONFIG)
+fn harness() -> Harness {
+    Harness::new(charm(), METADATA).config_yaml(CONFIG)
 }
 
 fn consumers() -> Relation {
@@ -22,7 +22,7 @@ fn consumers() -> Relation {
 
 #[test]
 fn without_consumers_it_waits() {
-    let out = ctx().run(Event::Install, State::default().leader(true));
+    let out = harness().run(Event::Install, State::default().leader(true));
     assert!(out.ok());
     assert_eq!(
         out.state.unit_status,
@@ -35,7 +35,7 @@ fn without_consumers_it_waits() {
 #[test]
 fn the_leader_mirrors_and_says_how_much() {
     let rel = consumers();
-    let out = ctx().run(
+    let out = harness().run(
         rel.changed(Some(0)),
         State::default().leader(true).relation(rel),
     );
@@ -56,14 +56,14 @@ fn the_leader_mirrors_and_says_how_much() {
     );
     assert_eq!(r.local_app_data["bootstrap-app"], "microcluster-node");
     // update-status reads nothing.
-    let out = ctx().run(Event::UpdateStatus, out.state.clone());
+    let out = harness().run(Event::UpdateStatus, out.state.clone());
     assert!(out.calls.is_empty(), "{:?}", out.calls);
 }
 
 #[test]
 fn a_follower_is_a_standby_mirror() {
     let rel = consumers();
-    let out = ctx().run(rel.changed(Some(0)), State::default().relation(rel));
+    let out = harness().run(rel.changed(Some(0)), State::default().relation(rel));
     assert!(out.ok());
     assert_eq!(
         out.state.unit_status,
@@ -76,11 +76,11 @@ fn a_follower_is_a_standby_mirror() {
 fn leader_change_moves_the_mirror() {
     let rel = consumers().local_unit_data([("mirror", "up"), ("mirror-n0", "empty")]);
     // The old leader, now a follower, hears from a consumer: its mirror goes down.
-    let out = ctx().run(rel.changed(Some(1)), State::default().relation(rel.clone()));
+    let out = harness().run(rel.changed(Some(1)), State::default().relation(rel.clone()));
     assert_eq!(out.state.rel(4).unwrap().local_unit_data["mirror"], "down");
     // The new leader (another unit, empty bag) is elected: its mirror goes up with everything.
     let fresh = consumers();
-    let out = ctx().unit(1).run(
+    let out = harness().unit(1).run(
         Event::LeaderElected,
         State::default().leader(true).relation(fresh),
     );
@@ -93,7 +93,7 @@ fn leader_change_moves_the_mirror() {
 fn bad_consumer_data_blocks_with_the_culprit_named() {
     let rel = Relation::new("microcluster-cluster", 4, "microcluster-node")
         .remote_unit(0, [("hostname", "n0"), ("mirror", "maybe")]);
-    let out = ctx().run(
+    let out = harness().run(
         rel.changed(Some(0)),
         State::default().leader(true).relation(rel),
     );
@@ -114,11 +114,11 @@ fn bad_consumer_data_blocks_with_the_culprit_named() {
 #[test]
 fn the_last_consumer_leaving_means_waiting_again() {
     let rel = consumers();
-    let out = ctx().run(
+    let out = harness().run(
         rel.changed(Some(0)),
         State::default().leader(true).relation(rel.clone()),
     );
-    let out = ctx().run(rel.broken(), out.state.clone());
+    let out = harness().run(rel.broken(), out.state.clone());
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(
         out.state.unit_status,

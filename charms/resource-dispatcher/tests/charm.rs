@@ -2,11 +2,11 @@
 
 use charm::secret::SecretContent;
 use charm::{Event, Status};
-use charm_testing::{Context, Output, Relation, Secret, State};
+use charm_testing::{Harness, Output, Relation, Secret, State};
 use resource_dispatcher::{ManifestKey, find_conflicts};
 
-fn ctx() -> Context {
-    Context::new(resource_dispatcher::charm(), resource_dispatcher::METADATA)
+fn harness() -> Harness {
+    Harness::new(resource_dispatcher::charm(), resource_dispatcher::METADATA)
         .config_yaml(resource_dispatcher::CONFIG)
 }
 
@@ -46,7 +46,7 @@ fn status(out: &Output) -> Status {
 
 #[test]
 fn first_hook_reads_every_endpoint_and_goes_active() {
-    let out = ctx().run(Event::Install, State::default());
+    let out = harness().run(Event::Install, State::default());
     assert!(out.ok(), "{:?}", out.result);
     assert_eq!(status(&out), Status::active("0 manifests from 0 apps"));
     assert_eq!(out.calls_to("relation-ids"), 6);
@@ -64,7 +64,7 @@ fn counts_manifests_and_apps() {
         r#"[{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "sa"}}]"#,
     )]);
     let state = State::default().relation(a.clone()).relation(b).secret(sa);
-    let out = ctx().run(a.changed(None), state);
+    let out = harness().run(a.changed(None), state);
     assert!(out.ok(), "{:?}", out.result);
     assert_eq!(status(&out), Status::active("3 manifests from 2 apps"));
 }
@@ -86,7 +86,7 @@ fn the_same_kind_namespace_and_name_from_two_apps_blocks() {
         .relation(b.clone())
         .secret(sa)
         .secret(sb);
-    let out = ctx().run(a.changed(None), state);
+    let out = harness().run(a.changed(None), state);
     assert!(out.ok());
     assert_eq!(
         status(&out),
@@ -95,7 +95,7 @@ fn the_same_kind_namespace_and_name_from_two_apps_blocks() {
         )
     );
     // When one of them leaves, the conflict is gone.
-    let out = ctx().run(b.broken(), out.state);
+    let out = harness().run(b.broken(), out.state);
     assert!(out.ok());
     assert_eq!(status(&out), Status::active("1 manifest from 1 app"));
 }
@@ -109,7 +109,7 @@ fn a_pinned_and_a_global_manifest_of_the_same_name_do_not_conflict() {
         .relation(b)
         .secret(sa)
         .secret(sb);
-    let out = ctx().run(a.changed(None), state);
+    let out = harness().run(a.changed(None), state);
     assert_eq!(status(&out), Status::active("2 manifests from 2 apps"));
 }
 
@@ -148,7 +148,7 @@ fn bad_data_from_one_app_blocks_naming_it_but_keeps_the_others() {
         .relation(good)
         .relation(bad.clone())
         .secret(sg);
-    let out = ctx().run(bad.changed(None), state);
+    let out = harness().run(bad.changed(None), state);
     assert!(out.ok(), "bad remote data must not fail the hook");
     assert_eq!(
         status(&out),
@@ -166,7 +166,7 @@ fn is_secret_true_with_a_capital_t_blocks_instead_of_crashing() {
         ("kubernetes_manifests", "secret:s2000000000000000000"),
         ("is_secret", "True"),
     ]);
-    let out = ctx().run(bad.changed(None), State::default().relation(bad.clone()));
+    let out = harness().run(bad.changed(None), State::default().relation(bad.clone()));
     assert!(out.ok());
     assert_eq!(status(&out).kind, charm::StatusKind::Blocked);
     assert!(
@@ -182,7 +182,7 @@ fn a_secret_not_yet_visible_waits() {
         ("kubernetes_manifests", "secret:missing0000000000000"),
         ("is_secret", "true"),
     ]);
-    let out = ctx().run(rel.changed(None), State::default().relation(rel));
+    let out = harness().run(rel.changed(None), State::default().relation(rel));
     assert!(out.ok());
     assert_eq!(
         status(&out),
@@ -195,7 +195,7 @@ fn a_secret_not_yet_visible_waits() {
 #[test]
 fn a_failing_secret_get_fails_the_hook_for_a_retry() {
     let (a, sa) = sender(1, "app-a", &[secret_manifest("one", None)]);
-    let out = ctx()
+    let out = harness()
         .fail("secret-get", "ERROR connection reset", None)
         .run(a.changed(None), State::default().relation(a).secret(sa));
     assert!(!out.ok());
@@ -211,14 +211,14 @@ fn a_failing_secret_get_fails_the_hook_for_a_retry() {
 #[test]
 fn later_hooks_read_only_what_changed() {
     let (a, sa) = sender(1, "app-a", &[secret_manifest("one", None)]);
-    let first = ctx().run(
+    let first = harness().run(
         Event::Install,
         State::default().relation(a.clone()).secret(sa),
     );
     assert!(first.ok());
     assert_eq!(status(&first), Status::active("1 manifest from 1 app"));
     // A relation-changed on `secrets`: one bag read, one secret read, one relation-ids, no status.
-    let out = ctx().run(a.changed(None), first.state.clone());
+    let out = harness().run(a.changed(None), first.state.clone());
     assert!(out.ok());
     let tools: Vec<&str> = out.calls.iter().map(|c| c.tool).collect();
     assert_eq!(
@@ -228,7 +228,7 @@ fn later_hooks_read_only_what_changed() {
         out.calls
     );
     // update-status: nothing at all.
-    let out = ctx().run(Event::UpdateStatus, first.state);
+    let out = harness().run(Event::UpdateStatus, first.state);
     assert!(out.ok());
     assert!(out.calls.is_empty(), "{:?}", out.calls);
 }
@@ -236,14 +236,14 @@ fn later_hooks_read_only_what_changed() {
 #[test]
 fn a_new_secret_revision_is_picked_up() {
     let (a, sa) = sender(1, "app-a", &[secret_manifest("one", None)]);
-    let first = ctx().run(a.changed(None), State::default().relation(a).secret(sa));
+    let first = harness().run(a.changed(None), State::default().relation(a).secret(sa));
     let mut state = first.state;
     let secret = state.secrets.remove(0).revision(SecretContent::new().with(
         "manifests",
         list(&[secret_manifest("one", None), secret_manifest("two", None)]),
     ));
     assert_eq!(secret.label.as_deref(), Some("manifest.secrets.1"));
-    let out = ctx().run(secret.changed(), state.secret(secret));
+    let out = harness().run(secret.changed(), state.secret(secret));
     assert!(out.ok());
     assert_eq!(status(&out), Status::active("2 manifests from 1 app"));
 }
@@ -256,7 +256,7 @@ fn get_manifests_returns_yaml_with_secret_data_redacted() {
         r#"[{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"}, "data": {"enabled": true, "mode": 493}}]"#,
     )]);
     let state = State::default().relation(a).relation(b).secret(sa);
-    let out = ctx().run_action("get-manifests", serde_json::json!({}), state.clone());
+    let out = harness().run_action("get-manifests", serde_json::json!({}), state.clone());
     assert!(out.ok(), "{:?}", out.result);
     let r = &out.action.results;
     assert_eq!(r["count"], "2");
@@ -274,7 +274,7 @@ fn get_manifests_returns_yaml_with_secret_data_redacted() {
         "{yaml}"
     );
     assert!(!r.contains_key("errors"));
-    let out = ctx().run_action(
+    let out = harness().run_action(
         "get-manifests",
         serde_json::json!({"show-secrets": true}),
         state,
@@ -285,7 +285,7 @@ fn get_manifests_returns_yaml_with_secret_data_redacted() {
 #[test]
 fn get_manifests_reports_bad_relations_and_returns_the_rest() {
     let bad = Relation::new("roles", 3, "bad").remote_app_data([("kubernetes_manifests", "[1]")]);
-    let out = ctx().run_action(
+    let out = harness().run_action(
         "get-manifests",
         serde_json::json!({}),
         State::default().relation(bad),

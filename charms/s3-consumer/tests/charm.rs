@@ -4,14 +4,14 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use charm::{Event, Status, StatusKind};
-use charm_testing::{Context, Output, Relation, State};
+use charm_testing::{Harness, Output, Relation, State};
 use s3::{CredentialsChanged, CredentialsGone};
 use s3_consumer::{CONFIG, ENDPOINT, METADATA};
 
 const SECRET: &str = "consumer-TEST-SECRET-value";
 
-fn ctx() -> Context {
-    Context::new(s3_consumer::charm(), METADATA).config_yaml(CONFIG)
+fn harness() -> Harness {
+    Harness::new(s3_consumer::charm(), METADATA).config_yaml(CONFIG)
 }
 
 fn status(out: &Output) -> Status {
@@ -35,7 +35,7 @@ fn answered(bucket: &str) -> Relation {
 
 #[test]
 fn blocked_without_a_relation() {
-    let out = ctx().run(Event::Start, State::default().leader(true));
+    let out = harness().run(Event::Start, State::default().leader(true));
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(
         status(&out),
@@ -46,7 +46,7 @@ fn blocked_without_a_relation() {
 #[test]
 fn the_leader_asks_for_the_configured_or_default_bucket() {
     let rel = Relation::new(ENDPOINT, 3, "s3-integrator").remote_unit(0, [("x", "y")]);
-    let out = ctx().run(
+    let out = harness().run(
         rel.joined(0),
         State::default().leader(true).relation(rel.clone()),
     );
@@ -63,17 +63,17 @@ fn the_leader_asks_for_the_configured_or_default_bucket() {
     // Changing the option asks again.
     let mut state = out.state;
     state.config.insert("bucket".into(), "mine".into());
-    let out = ctx().run(Event::ConfigChanged, state);
+    let out = harness().run(Event::ConfigChanged, state);
     assert_eq!(out.state.rel(3).unwrap().local_app_data["bucket"], "mine");
     // Followers never write.
-    let out = ctx().run(rel.joined(0), State::default().relation(rel));
+    let out = harness().run(rel.joined(0), State::default().relation(rel));
     assert!(out.state.rel(3).unwrap().local_app_data.is_empty());
 }
 
 #[test]
 fn status_shows_bucket_and_endpoint() {
     let rel = answered("relation-3");
-    let out = ctx().run(rel.changed(None), State::default().relation(rel));
+    let out = harness().run(rel.changed(None), State::default().relation(rel));
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(out.emitted::<CredentialsChanged>().len(), 1);
     assert_eq!(
@@ -86,7 +86,7 @@ fn status_shows_bucket_and_endpoint() {
 #[test]
 fn status_says_when_the_provider_chose_another_bucket() {
     let rel = answered("shared");
-    let out = ctx().run(rel.changed(None), State::default().relation(rel));
+    let out = harness().run(rel.changed(None), State::default().relation(rel));
     assert_eq!(
         status(&out),
         Status::active(
@@ -100,7 +100,7 @@ fn malformed_provider_data_blocks_naming_the_key() {
     let mut rel = answered("b");
     rel.remote_app_data
         .insert("delete-older-than-days".into(), "soon".into());
-    let out = ctx().run(rel.changed(None), State::default().relation(rel));
+    let out = harness().run(rel.changed(None), State::default().relation(rel));
     assert!(out.ok(), "bad remote data must not fail the hook");
     let s = status(&out);
     assert_eq!(s.kind, StatusKind::Blocked);
@@ -116,7 +116,7 @@ fn malformed_provider_data_blocks_naming_the_key() {
 #[test]
 fn action_shows_info_with_credentials_redacted() {
     let rel = answered("b");
-    let out = ctx().run_action(
+    let out = harness().run_action(
         "get-credentials-info",
         serde_json::json!({}),
         State::default().relation(rel),
@@ -130,7 +130,7 @@ fn action_shows_info_with_credentials_redacted() {
     assert_eq!(r["provider"], "s3-integrator");
     assert!(!r.values().any(|v| v.contains(SECRET)));
 
-    let out = ctx().run_action(
+    let out = harness().run_action(
         "get-credentials-info",
         serde_json::json!({}),
         State::default(),
@@ -142,7 +142,7 @@ fn action_shows_info_with_credentials_redacted() {
             .contains("no s3-credentials relation")
     );
     let bare = Relation::new(ENDPOINT, 3, "s3-integrator").remote_app_data([("bucket", "b")]);
-    let out = ctx().run_action(
+    let out = harness().run_action(
         "get-credentials-info",
         serde_json::json!({}),
         State::default().relation(bare),
@@ -158,8 +158,8 @@ fn action_shows_info_with_credentials_redacted() {
 #[test]
 fn removal_emits_gone_and_blocks() {
     let rel = answered("b");
-    let out = ctx().run(rel.changed(None), State::default().relation(rel.clone()));
-    let out = ctx().run(rel.broken(), out.state);
+    let out = harness().run(rel.changed(None), State::default().relation(rel.clone()));
+    let out = harness().run(rel.broken(), out.state);
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(out.emitted::<CredentialsGone>().len(), 1);
     assert_eq!(
@@ -172,7 +172,7 @@ fn removal_emits_gone_and_blocks() {
 #[test]
 fn hook_tool_calls_per_event() {
     let rel = answered("relation-3");
-    let out = ctx().run(rel.changed(None), State::default().relation(rel));
+    let out = harness().run(rel.changed(None), State::default().relation(rel));
     let tools: Vec<&str> = out.calls.iter().map(|c| c.tool).collect();
     assert_eq!(
         tools,

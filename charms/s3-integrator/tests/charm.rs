@@ -5,7 +5,7 @@
 
 use charm::secret::SecretContent;
 use charm::{Event, Status, StatusKind};
-use charm_testing::{Context, Output, Relation, Secret, State};
+use charm_testing::{Harness, Output, Relation, Secret, State};
 use s3::CredentialsRequested;
 use s3_integrator::{
     CONFIG, CREDENTIALS_LABEL, ENDPOINT, GENERATION_KEY, METADATA, MISSING_CREDENTIALS, PEER,
@@ -17,8 +17,8 @@ const SECRET: &str = "s3cr3t-TEST-SECRET-value";
 /// `ca_chain.pem` with two certificates, base64-encoded (the config option's form).
 const CHAIN_B64: &str = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJvbmU9Ci0tLS0tRU5EIENFUlRJRklDQVRFLS0tLS0KLS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJ0d289Ci0tLS0tRU5EIENFUlRJRklDQVRFLS0tLS0K";
 
-fn ctx() -> Context {
-    Context::new(s3_integrator::charm(), METADATA).config_yaml(CONFIG)
+fn harness() -> Harness {
+    Harness::new(s3_integrator::charm(), METADATA).config_yaml(CONFIG)
 }
 
 fn creds(access: &str, secret: &str) -> SecretContent {
@@ -45,13 +45,13 @@ fn status(out: &Output) -> Status {
 
 #[test]
 fn blocked_until_credentials_exist() {
-    let out = ctx().run(Event::Start, State::default().leader(true));
+    let out = harness().run(Event::Start, State::default().leader(true));
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(status(&out), Status::blocked(MISSING_CREDENTIALS));
-    let out = ctx().run(Event::Start, leader_with_credentials());
+    let out = harness().run(Event::Start, leader_with_credentials());
     assert_eq!(status(&out), Status::active("serving 0 relations"));
     let follower = State::default().secret(credentials_secret());
-    let out = ctx().run(Event::Start, follower);
+    let out = harness().run(Event::Start, follower);
     assert_eq!(status(&out), Status::active(""));
 }
 
@@ -62,7 +62,7 @@ fn sync_stores_a_secret_and_updates_every_relation() {
         .relation(requested(1, "relation-1"))
         .relation(requested(2, "bucket-two"))
         .config("endpoint", "https://s3.example.com");
-    let out = ctx().run_action(
+    let out = harness().run_action(
         "sync-s3-credentials",
         serde_json::json!({"access-key": ACCESS, "secret-key": SECRET}),
         state,
@@ -91,12 +91,12 @@ fn sync_stores_a_secret_and_updates_every_relation() {
 #[test]
 fn rotating_credentials_adds_a_revision_and_resends() {
     let state = leader_with_credentials().relation(requested(1, "b"));
-    let out = ctx().run(Event::ConfigChanged, state);
+    let out = harness().run(Event::ConfigChanged, state);
     assert_eq!(
         out.state.rel(1).unwrap().local_app_data["secret-key"],
         SECRET
     );
-    let out = ctx().run_action(
+    let out = harness().run_action(
         "sync-s3-credentials",
         serde_json::json!({"access-key": ACCESS, "secret-key": "rotated-secret"}),
         out.state,
@@ -116,14 +116,14 @@ fn new_credentials_are_announced_to_the_other_units_once() {
     let peer = Relation::peer(PEER, 9, "s3-integrator");
     let state = State::default().leader(true).relation(peer);
     let params = serde_json::json!({"access-key": ACCESS, "secret-key": SECRET});
-    let out = ctx().run_action("sync-s3-credentials", params.clone(), state);
+    let out = harness().run_action("sync-s3-credentials", params.clone(), state);
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(
         out.state.rel(9).unwrap().local_app_data[GENERATION_KEY],
         "1"
     );
     // The same credentials again: no revision, no announcement.
-    let out = ctx().run_action("sync-s3-credentials", params, out.state);
+    let out = harness().run_action("sync-s3-credentials", params, out.state);
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(
         out.action.results["result"],
@@ -134,7 +134,7 @@ fn new_credentials_are_announced_to_the_other_units_once() {
         out.state.rel(9).unwrap().local_app_data[GENERATION_KEY],
         "1"
     );
-    let out = ctx().run_action(
+    let out = harness().run_action(
         "sync-s3-credentials",
         serde_json::json!({"access-key": ACCESS, "secret-key": "rotated"}),
         out.state,
@@ -155,7 +155,7 @@ fn new_credentials_are_announced_to_the_other_units_once() {
 
 #[test]
 fn sync_is_for_the_leader_and_needs_both_keys() {
-    let out = ctx().run_action(
+    let out = harness().run_action(
         "sync-s3-credentials",
         serde_json::json!({"access-key": ACCESS, "secret-key": SECRET}),
         State::default(),
@@ -167,7 +167,8 @@ fn sync_is_for_the_leader_and_needs_both_keys() {
         serde_json::json!({"access-key": ACCESS, "secret-key": ""}),
         serde_json::json!({"access-key": ACCESS, "secret-key": 12345}),
     ] {
-        let out = ctx().run_action("sync-s3-credentials", params, State::default().leader(true));
+        let out =
+            harness().run_action("sync-s3-credentials", params, State::default().leader(true));
         assert!(out.action.failed.clone().unwrap().contains("both required"));
         assert!(out.state.secrets.is_empty());
         assert!(!out.action.failed.unwrap().contains("12345"));
@@ -180,7 +181,7 @@ fn sync_with_bad_config_stores_but_does_not_send() {
         .leader(true)
         .relation(requested(1, "b"))
         .config("s3-uri-style", "diagonal");
-    let out = ctx().run_action(
+    let out = harness().run_action(
         "sync-s3-credentials",
         serde_json::json!({"access-key": ACCESS, "secret-key": SECRET}),
         state,
@@ -210,7 +211,7 @@ fn config_is_sent_in_wire_form() {
         .config("s3-api-version", "4")
         .config("experimental-delete-older-than-days", 7)
         .config("attributes", "a=1, b=2");
-    let out = ctx().run(Event::ConfigChanged, state);
+    let out = harness().run(Event::ConfigChanged, state);
     assert!(out.ok(), "{:?}", out.error());
     let bag = out.state.rel(1).unwrap().local_app_data.clone();
     assert_eq!(
@@ -235,7 +236,7 @@ fn config_is_sent_in_wire_form() {
     state.config.remove("tls-ca-chain");
     state.config.remove("attributes");
     state.config.remove("path");
-    let out = ctx().run(Event::ConfigChanged, state);
+    let out = harness().run(Event::ConfigChanged, state);
     let bag = &out.state.rel(1).unwrap().local_app_data;
     for gone in ["tls-ca-chain", "attributes", "path"] {
         assert!(!bag.contains_key(gone), "{gone} still sent");
@@ -248,7 +249,7 @@ fn bad_config_blocks_and_keeps_what_was_sent() {
     let sent = leader_with_credentials()
         .relation(requested(1, "b"))
         .config("region", "r1");
-    let out = ctx().run(Event::ConfigChanged, sent);
+    let out = harness().run(Event::ConfigChanged, sent);
     let before = out.state.rel(1).unwrap().local_app_data.clone();
     for (option, value, problem) in [
         (
@@ -280,7 +281,7 @@ fn bad_config_blocks_and_keeps_what_was_sent() {
         let mut state = out.state.clone();
         state.config.insert("region".into(), "r2".into());
         state.config.insert(option.into(), value);
-        let bad = ctx().run(Event::ConfigChanged, state);
+        let bad = harness().run(Event::ConfigChanged, state);
         assert!(bad.ok(), "{option}: bad config must not fail the hook");
         let s = status(&bad);
         assert_eq!(s.kind, StatusKind::Blocked, "{option}");
@@ -298,7 +299,7 @@ fn relations_without_a_bucket_wait() {
     let state = leader_with_credentials()
         .relation(Relation::new(ENDPOINT, 1, "quiet"))
         .relation(requested(2, "b"));
-    let out = ctx().run(Event::ConfigChanged, state);
+    let out = harness().run(Event::ConfigChanged, state);
     assert!(out.state.rel(1).unwrap().local_app_data.is_empty());
     assert_eq!(out.state.rel(2).unwrap().local_app_data["bucket"], "b");
 }
@@ -306,7 +307,7 @@ fn relations_without_a_bucket_wait() {
 #[test]
 fn a_request_is_answered_in_the_same_hook() {
     let rel = requested(4, "relation-4");
-    let out = ctx().run(rel.changed(None), leader_with_credentials().relation(rel));
+    let out = harness().run(rel.changed(None), leader_with_credentials().relation(rel));
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(out.emitted::<CredentialsRequested>().len(), 1);
     let bag = &out.state.rel(4).unwrap().local_app_data;
@@ -320,7 +321,7 @@ fn a_request_is_answered_in_the_same_hook() {
 #[test]
 fn a_new_leader_resends_and_followers_write_nothing() {
     let rel = requested(1, "b");
-    let out = ctx().run(
+    let out = harness().run(
         Event::LeaderElected,
         leader_with_credentials().relation(rel.clone()),
     );
@@ -329,7 +330,7 @@ fn a_new_leader_resends_and_followers_write_nothing() {
         ACCESS
     );
     let follower = State::default().secret(credentials_secret()).relation(rel);
-    let out = ctx().run(Event::ConfigChanged, follower);
+    let out = harness().run(Event::ConfigChanged, follower);
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(out.calls_to("relation-set"), 0);
     assert_eq!(
@@ -341,21 +342,21 @@ fn a_new_leader_resends_and_followers_write_nothing() {
 
 #[test]
 fn get_credentials_is_leader_only() {
-    let out = ctx().run_action(
+    let out = harness().run_action(
         "get-s3-credentials",
         serde_json::json!({}),
         leader_with_credentials(),
     );
     assert_eq!(out.action.results["access-key"], ACCESS);
     assert_eq!(out.action.results["secret-key"], SECRET);
-    let out = ctx().run_action(
+    let out = harness().run_action(
         "get-s3-credentials",
         serde_json::json!({}),
         State::default().secret(credentials_secret()),
     );
     assert!(out.action.failed.unwrap().contains("leader"));
     assert!(out.action.results.is_empty());
-    let out = ctx().run_action(
+    let out = harness().run_action(
         "get-s3-credentials",
         serde_json::json!({}),
         State::default().leader(true),
@@ -368,19 +369,19 @@ fn connection_info_redacts_the_credentials() {
     let state = leader_with_credentials()
         .config("endpoint", "https://s3.example.com")
         .config("bucket", "b");
-    let out = ctx().run_action("get-s3-connection-info", serde_json::json!({}), state);
+    let out = harness().run_action("get-s3-connection-info", serde_json::json!({}), state);
     let results = &out.action.results;
     assert_eq!(results["endpoint"], "https://s3.example.com");
     assert_eq!(results["bucket"], "b");
     assert_eq!(results["access-key"], "<redacted>");
     assert_eq!(results["secret-key"], "<redacted>");
-    let out = ctx().run_action(
+    let out = harness().run_action(
         "get-s3-connection-info",
         serde_json::json!({}),
         State::default(),
     );
     assert!(out.action.failed.unwrap().contains("nothing is set"));
-    let out = ctx().run_action(
+    let out = harness().run_action(
         "get-s3-connection-info",
         serde_json::json!({}),
         State::default().config("s3-uri-style", "x"),
@@ -399,7 +400,7 @@ fn upgrade_moves_python_peer_credentials_into_a_secret() {
         .leader(true)
         .relation(peer)
         .relation(requested(1, "b"));
-    let out = ctx().run(Event::UpgradeCharm, state);
+    let out = harness().run(Event::UpgradeCharm, state);
     assert!(out.ok(), "{:?}", out.error());
     let secret = out
         .state
@@ -420,11 +421,11 @@ fn upgrade_moves_python_peer_credentials_into_a_secret() {
 fn old_credential_revisions_are_pruned_once() {
     let secret = credentials_secret().revision(creds(ACCESS, "newer"));
     let event = secret.remove(1);
-    let out = ctx().run(event.clone(), leader_with_credentials_and(secret));
+    let out = harness().run(event.clone(), leader_with_credentials_and(secret));
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(out.removed_secret_revisions.len(), 1);
     // Juju may fire the same secret-remove again: no second removal (it would fail the hook).
-    let again = ctx().run(event, out.state);
+    let again = harness().run(event, out.state);
     assert!(again.ok(), "{:?}", again.error());
     assert!(again.removed_secret_revisions.is_empty());
 }
@@ -437,7 +438,7 @@ fn leader_with_credentials_and(secret: Secret) -> State {
 fn hook_tool_calls_per_event() {
     // The numbers quoted in the report; a regression here costs every deployment.
     let rel = requested(1, "relation-1");
-    let out = ctx().run(
+    let out = harness().run(
         rel.changed(None),
         leader_with_credentials().relation(rel.clone()),
     );
@@ -467,7 +468,7 @@ fn hook_tool_calls_per_event() {
     // Nothing changed: no write, no status, no log.
     let mut state = out.state;
     state.unit_status = Some(Status::active("serving 1 relation"));
-    let out = ctx().run(Event::UpdateStatus, state);
+    let out = harness().run(Event::UpdateStatus, state);
     let tools: Vec<&str> = out.calls.iter().map(|c| c.tool).collect();
     assert_eq!(
         tools,

@@ -4,7 +4,7 @@
 
 use charm::secret::SecretContent;
 use charm::{BagData, Event};
-use charm_testing::{Context, Output, Relation, Secret, State};
+use charm_testing::{Harness, Output, Relation, Secret, State};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -83,15 +83,15 @@ pub fn fixture(text: &str) -> Fixture {
 }
 
 /// The cephfs-server-proxy under test, as unit `n`.
-pub fn server(n: u32) -> Context {
-    Context::new(cephfs_server_proxy::charm(), cephfs_server_proxy::METADATA)
+pub fn server(n: u32) -> Harness {
+    Harness::new(cephfs_server_proxy::charm(), cephfs_server_proxy::METADATA)
         .config_yaml(cephfs_server_proxy::CONFIG)
         .unit(n)
 }
 
 /// The cephfs-client under test, as unit `n`.
-pub fn client(n: u32) -> Context {
-    Context::new(cephfs_client::charm(), cephfs_client::METADATA)
+pub fn client(n: u32) -> Harness {
+    Harness::new(cephfs_client::charm(), cephfs_client::METADATA)
         .config_yaml(cephfs_client::CONFIG)
         .unit(n)
 }
@@ -341,8 +341,8 @@ impl Link {
     }
 
     /// Runs an event on the server unit and delivers what it wrote.
-    pub fn run_server(&mut self, ctx: &Context, event: Event) -> Output {
-        let out = ctx.run(event, self.server.clone());
+    pub fn run_server(&mut self, harness: &Harness, event: Event) -> Output {
+        let out = harness.run(event, self.server.clone());
         self.server = out.state.clone();
         self.to_client();
         out
@@ -351,19 +351,19 @@ impl Link {
     /// Runs an action on the server unit and delivers what it wrote.
     pub fn action_server(
         &mut self,
-        ctx: &Context,
+        harness: &Harness,
         name: &str,
         params: serde_json::Value,
     ) -> Output {
-        let out = ctx.run_action(name, params, self.server.clone());
+        let out = harness.run_action(name, params, self.server.clone());
         self.server = out.state.clone();
         self.to_client();
         out
     }
 
     /// Runs an event on the client unit and delivers what it wrote.
-    pub fn run_client(&mut self, ctx: &Context, event: Event) -> Output {
-        let out = ctx.run(event, self.client.clone());
+    pub fn run_client(&mut self, harness: &Harness, event: Event) -> Output {
+        let out = harness.run(event, self.client.clone());
         self.client = out.state.clone();
         self.to_server();
         out

@@ -6,7 +6,7 @@ use cephfs_contract::*;
 use cephfs_interfaces::{CephFsProvider, MountShare, ShareRequested};
 use charm::secret::SecretContent;
 use charm::{Charm, StatusKind};
-use charm_testing::{Context, Output, Relation, Secret, State};
+use charm_testing::{Harness, Output, Relation, Secret, State};
 
 const SECRET_ID: &str = "secret:cq1rbd5vbd1c78vvhv30";
 
@@ -218,11 +218,11 @@ fn a_provider_cache_holding_garbage() {
     // The library alone, too.
     let mut charm = Charm::new();
     charm.plugin(CephFsProvider::new(ENDPOINT));
-    let ctx = Context::new(charm, cephfs_server_proxy::METADATA);
+    let harness = Harness::new(charm, cephfs_server_proxy::METADATA);
     let rel = Relation::new(ENDPOINT, 2, CLIENT_APP)
         .remote_app_data([("name", "/data")])
         .local_app_data([("cache", "\u{0}")]);
-    let out = ctx.run(
+    let out = harness.run(
         rel.changed(None),
         State::default().leader(true).relation(rel),
     );

@@ -1,4 +1,4 @@
-//! The Rust server proxy against the Rust client, through two harness contexts with the bags
+//! The Rust server proxy against the Rust client, through two harnesses with the bags
 //! and secrets shuttled by hand: request, serve, mount, config change, auth rotation, leader
 //! change, a server unit leaving, and the relation going away.
 

@@ -7,7 +7,7 @@ use cephfs_interfaces::{
     AuthInfo, CephFsProvider, CephFsRequirer, MountShare, ShareInfo, ShareRequested,
 };
 use charm::{Charm, Ctx, Error, Event, EventKind};
-use charm_testing::{Context, Relation, Secret, State};
+use charm_testing::{Harness, Relation, Secret, State};
 
 fn share() -> ShareInfo {
     ShareInfo {
@@ -19,7 +19,7 @@ fn share() -> ShareInfo {
 }
 
 /// A bare requirer charm that records what `mount_info` returns on MountShare.
-fn requirer() -> Context {
+fn requirer() -> Harness {
     let mut charm = Charm::new();
     charm
         .plugin(CephFsRequirer::new(ENDPOINT))
@@ -38,14 +38,14 @@ fn requirer() -> Context {
             ctx.store("mounted", &shown)?;
             Ok(())
         });
-    Context::new(
+    Harness::new(
         charm,
         "name: cephfs-client\nrequires:\n  cephfs-share: {interface: cephfs_share, limit: 1}\n",
     )
 }
 
 /// A bare provider charm that serves with the fixture values (key from stored state).
-fn provider() -> Context {
+fn provider() -> Harness {
     fn serve(ctx: &mut Ctx, relation: &charm::RelationId) -> Result<(), Error> {
         let key: String = ctx.stored("key")?.unwrap_or_else(|| KEY.to_string());
         CephFsProvider::new(ENDPOINT).set_share(
@@ -66,7 +66,7 @@ fn provider() -> Context {
             }
             Ok(())
         });
-    Context::new(
+    Harness::new(
         charm,
         "name: cephfs-server\nprovides:\n  cephfs-share: {interface: cephfs_share}\n",
     )
@@ -182,11 +182,11 @@ fn rust_requirer_writes_what_the_python_provider_reads() {
             Ok(())
         },
     );
-    let ctx = Context::new(
+    let harness = Harness::new(
         charm,
         "name: cephfs-client\nrequires:\n  cephfs-share: {interface: cephfs_share}\n",
     );
-    let out = ctx.run(rel.joined(0), State::default().leader(true).relation(rel));
+    let out = harness.run(rel.joined(0), State::default().leader(true).relation(rel));
     assert_eq!(
         out.state.rel(0).map(|r| r.local_app_data.clone()),
         Some(py.app)

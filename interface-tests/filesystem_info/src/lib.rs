@@ -3,7 +3,7 @@
 
 use charm::BagData;
 use charm::secret::SecretContent;
-use charm_testing::{Context, Secret};
+use charm_testing::{Harness, Secret};
 use filesystem_client::command::{CommandOutput, RunError, System};
 use filesystem_info::Key;
 use std::cell::RefCell;
@@ -100,16 +100,16 @@ pub fn granted(secret: &Secret) -> Secret {
 }
 
 /// The cephfs-server-proxy under test, as unit `n`.
-pub fn server(n: u32) -> Context {
-    Context::new(cephfs_server_proxy::charm(), cephfs_server_proxy::METADATA)
+pub fn server(n: u32) -> Harness {
+    Harness::new(cephfs_server_proxy::charm(), cephfs_server_proxy::METADATA)
         .config_yaml(cephfs_server_proxy::CONFIG)
         .unit(n)
 }
 
 /// The filesystem-client under test on `machine`.
-pub fn client(machine: &Rc<Machine>) -> Context {
+pub fn client(machine: &Rc<Machine>) -> Harness {
     let system: Rc<dyn System> = machine.clone();
-    Context::new(
+    Harness::new(
         filesystem_client::charm_with(system),
         filesystem_client::METADATA,
     )

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use charm::{Charm, Ctx, Error, Event, EventKind};
-use charm_testing::{Context, Relation, State};
+use charm_testing::{Harness, Relation, State};
 use filesystem_info::{FilesystemInfo, FilesystemProvider, LustreInfo, NfsInfo};
 use filesystem_info_contract::*;
 use std::rc::Rc;
@@ -83,7 +83,7 @@ fn cephfs_from_the_proxy_mounts_rotates_and_unmounts() {
 }
 
 /// A provider of the library's own: publishes `info` on config-changed.
-fn library_provider(info: FilesystemInfo) -> Context {
+fn library_provider(info: FilesystemInfo) -> Harness {
     let mut charm = Charm::new();
     let info = Rc::new(info);
     charm.plugin(FilesystemProvider::new(ENDPOINT, PEERS)).on(
@@ -93,7 +93,7 @@ fn library_provider(info: FilesystemInfo) -> Context {
             Ok(())
         },
     );
-    Context::new(
+    Harness::new(
         charm,
         "name: server\nprovides:\n  filesystem: {interface: filesystem_info}\npeers:\n  server-peers: {interface: server_peers}\n",
     )

@@ -10,7 +10,7 @@
 
 use charm::Event;
 use charm::secret::SecretContent;
-use charm_testing::{Context, Output, Relation, Secret, State};
+use charm_testing::{Harness, Output, Relation, Secret, State};
 use kubernetes_manifests::{KubernetesManifest, wire};
 use serde_json::{Value, json};
 
@@ -60,7 +60,7 @@ pub fn manifest_list_json(n: usize) -> String {
 /// relation-changed. Build it once; time [`ProviderBench::run`].
 pub struct ProviderBench {
     /// The charm under test.
-    pub context: Context,
+    pub harness: Harness,
     /// The event.
     pub event: Event,
     /// The model before the hook.
@@ -95,11 +95,11 @@ impl ProviderBench {
                 .secret(Secret::granted(&secret_id, content));
         }
         // The dispatcher has run before: its summary exists, only config-maps is re-read.
-        let context = Context::new(resource_dispatcher::charm(), resource_dispatcher::METADATA)
+        let harness = Harness::new(resource_dispatcher::charm(), resource_dispatcher::METADATA)
             .config_yaml(resource_dispatcher::CONFIG);
-        let warm = context.run(Event::UpdateStatus, state);
+        let warm = harness.run(Event::UpdateStatus, state);
         ProviderBench {
-            context,
+            harness,
             event,
             state: warm.state,
         }
@@ -107,6 +107,6 @@ impl ProviderBench {
 
     /// Runs the hook once.
     pub fn run(&self) -> Output {
-        self.context.run(self.event.clone(), self.state.clone())
+        self.harness.run(self.event.clone(), self.state.clone())
     }
 }

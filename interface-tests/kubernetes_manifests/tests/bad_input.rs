@@ -3,18 +3,18 @@
 
 use charm::secret::SecretContent;
 use charm::{Event, Status, StatusKind};
-use charm_testing::{Context, Output, Relation, Secret, State};
+use charm_testing::{Harness, Output, Relation, Secret, State};
 use kubernetes_manifests::{
     KubernetesManifest, ListError, ManifestError, ManifestsPayload, RequirerError, wire,
 };
 
-fn dispatcher() -> Context {
-    Context::new(resource_dispatcher::charm(), resource_dispatcher::METADATA)
+fn dispatcher() -> Harness {
+    Harness::new(resource_dispatcher::charm(), resource_dispatcher::METADATA)
         .config_yaml(resource_dispatcher::CONFIG)
 }
 
-fn tester() -> Context {
-    Context::new(manifests_tester::charm(), manifests_tester::METADATA)
+fn tester() -> Harness {
+    Harness::new(manifests_tester::charm(), manifests_tester::METADATA)
         .config_yaml(manifests_tester::CONFIG)
 }
 

@@ -1,16 +1,16 @@
 //! The Rust requirer (manifests-tester) against the Rust provider (resource-dispatcher), through two
-//! harness contexts; bags and secrets are carried across by hand, as Juju would.
+//! harnesses; bags and secrets are carried across by hand, as Juju would.
 
 use charm::{Event, Status};
-use charm_testing::{Context, Output, Relation, Secret, State};
+use charm_testing::{Harness, Output, Relation, Secret, State};
 
-fn tester() -> Context {
-    Context::new(manifests_tester::charm(), manifests_tester::METADATA)
+fn tester() -> Harness {
+    Harness::new(manifests_tester::charm(), manifests_tester::METADATA)
         .config_yaml(manifests_tester::CONFIG)
 }
 
-fn dispatcher() -> Context {
-    Context::new(resource_dispatcher::charm(), resource_dispatcher::METADATA)
+fn dispatcher() -> Harness {
+    Harness::new(resource_dispatcher::charm(), resource_dispatcher::METADATA)
         .config_yaml(resource_dispatcher::CONFIG)
 }
 

@@ -86,10 +86,11 @@ fn manifest_list_schema() {
 fn what_the_rust_requirer_writes_conforms() {
     let requirer = check::<RequirerAppBag>("requirer.json").unwrap();
     let secret = check::<ManifestsSecretContent>("secret-content.json").unwrap();
-    let ctx = charm_testing::Context::new(manifests_tester::charm(), manifests_tester::METADATA)
-        .config_yaml(manifests_tester::CONFIG);
+    let harness =
+        charm_testing::Harness::new(manifests_tester::charm(), manifests_tester::METADATA)
+            .config_yaml(manifests_tester::CONFIG);
     let rel = charm_testing::Relation::new("service-accounts", 1, "resource-dispatcher");
-    let out = ctx.run(
+    let out = harness.run(
         charm::Event::LeaderElected,
         charm_testing::State::default().leader(true).relation(rel),
     );

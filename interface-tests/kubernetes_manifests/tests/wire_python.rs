@@ -10,7 +10,7 @@
 
 use charm::secret::SecretContent;
 use charm::{Charm, Ctx, Error};
-use charm_testing::{Context, Relation, Secret, State};
+use charm_testing::{Harness, Relation, Secret, State};
 use kubernetes_manifests::{
     KubernetesManifest, KubernetesManifestsProvider, KubernetesManifestsRequirer, ManifestError,
     ManifestsUpdated, wire,
@@ -44,7 +44,7 @@ fn bag_of(v: &Value) -> Vec<(String, String)> {
 }
 
 /// A provider charm that stores, on every update, what `manifests()` returned as JSON.
-fn provider() -> Context {
+fn provider() -> Harness {
     fn on_updated(ctx: &mut Ctx, e: &ManifestsUpdated) -> Result<(), Error> {
         let received =
             KubernetesManifestsProvider::new(e.relation.endpoint.clone()).manifests(ctx)?;
@@ -62,7 +62,7 @@ fn provider() -> Context {
         .plugin(KubernetesManifestsProvider::new("secrets"))
         .plugin(KubernetesManifestsProvider::new("service-accounts"))
         .on_event(on_updated);
-    Context::new(charm, PROVIDER_META)
+    Harness::new(charm, PROVIDER_META)
 }
 
 /// Runs the provider on a fixture's relation-changed and returns (manifests, errors, output).
@@ -157,9 +157,9 @@ fn rust_requirer_writes_like_python(name: &str) {
         .collect();
     let mut charm = Charm::new();
     charm.plugin(KubernetesManifestsRequirer::new(endpoint.clone(), items));
-    let ctx = Context::new(charm, REQUIRER_META);
+    let harness = Harness::new(charm, REQUIRER_META);
     let rel = Relation::new(&endpoint, id, "resource-dispatcher");
-    let out = ctx.run(rel.created(), State::default().leader(true).relation(rel));
+    let out = harness.run(rel.created(), State::default().leader(true).relation(rel));
     assert!(out.ok(), "{:?}", out.result);
 
     let expected_secret = &fixture["secret"];

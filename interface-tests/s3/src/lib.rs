@@ -2,7 +2,7 @@
 //! by-hand relation between one provider and several requirers (bags copied across after each run).
 
 use charm::{BagData, Event};
-use charm_testing::{Context, Output, Relation, State};
+use charm_testing::{Harness, Output, Relation, State};
 
 /// The `s3` endpoint on both sides.
 pub const ENDPOINT: &str = "s3-credentials";
@@ -43,15 +43,15 @@ pub fn python_view(bag: &BagData) -> serde_json::Value {
 }
 
 /// The s3-integrator under test, as unit `n`.
-pub fn provider(n: u32) -> Context {
-    Context::new(s3_integrator::charm(), s3_integrator::METADATA)
+pub fn provider(n: u32) -> Harness {
+    Harness::new(s3_integrator::charm(), s3_integrator::METADATA)
         .config_yaml(s3_integrator::CONFIG)
         .unit(n)
 }
 
 /// The s3-consumer under test.
-pub fn consumer() -> Context {
-    Context::new(s3_consumer::charm(), s3_consumer::METADATA).config_yaml(s3_consumer::CONFIG)
+pub fn consumer() -> Harness {
+    Harness::new(s3_consumer::charm(), s3_consumer::METADATA).config_yaml(s3_consumer::CONFIG)
 }
 
 /// One provider application related to several requirer applications, one unit each side.
@@ -115,8 +115,8 @@ impl Model {
     }
 
     /// Runs `event` on the provider leader; keeps the new state.
-    pub fn run_provider(&mut self, ctx: &Context, event: Event) -> Output {
-        let out = ctx.run(event, self.provider.clone());
+    pub fn run_provider(&mut self, harness: &Harness, event: Event) -> Output {
+        let out = harness.run(event, self.provider.clone());
         self.provider = out.state.clone();
         out
     }
@@ -124,30 +124,30 @@ impl Model {
     /// Runs an action on the provider leader; keeps the new state.
     pub fn provider_action(
         &mut self,
-        ctx: &Context,
+        harness: &Harness,
         name: &str,
         params: serde_json::Value,
     ) -> Output {
-        let out = ctx.run_action(name, params, self.provider.clone());
+        let out = harness.run_action(name, params, self.provider.clone());
         self.provider = out.state.clone();
         out
     }
 
     /// Runs `event` on the requirer of relation `id`; keeps the new state.
-    pub fn run_requirer(&mut self, ctx: &Context, id: u32, event: Event) -> Output {
-        let out = ctx.run(event, self.requirer(id).clone());
+    pub fn run_requirer(&mut self, harness: &Harness, id: u32, event: Event) -> Output {
+        let out = harness.run(event, self.requirer(id).clone());
         *self.requirer_mut(id) = out.state.clone();
         out
     }
 
     /// The requirer of `id` joins (its leader asks for a bucket).
-    pub fn requirer_joins(&mut self, ctx: &Context, id: u32) -> Output {
+    pub fn requirer_joins(&mut self, harness: &Harness, id: u32) -> Output {
         let event = Relation::new(ENDPOINT, id, PROVIDER_APP).joined(0);
-        self.run_requirer(ctx, id, event)
+        self.run_requirer(harness, id, event)
     }
 
     /// Copies the requirer bag of `id` to the provider and runs its relation-changed.
-    pub fn to_provider(&mut self, ctx: &Context, id: u32) -> Output {
+    pub fn to_provider(&mut self, harness: &Harness, id: u32) -> Output {
         let bag = self.requirer_bag(id);
         if let Some(rel) = self.provider.relations.iter_mut().find(|r| r.id == id) {
             rel.remote_app_data = bag;
@@ -157,17 +157,17 @@ impl Model {
             .rel(id)
             .map(|r| r.changed(None))
             .unwrap_or(Event::UpdateStatus);
-        self.run_provider(ctx, event)
+        self.run_provider(harness, event)
     }
 
     /// Copies the provider bag of `id` to its requirer and runs the requirer's relation-changed.
-    pub fn to_requirer(&mut self, ctx: &Context, id: u32) -> Output {
+    pub fn to_requirer(&mut self, harness: &Harness, id: u32) -> Output {
         let bag = self.provider_bag(id);
         let state = self.requirer_mut(id);
         if let Some(rel) = state.relations.iter_mut().find(|r| r.id == id) {
             rel.remote_app_data = bag;
         }
         let event = Relation::new(ENDPOINT, id, PROVIDER_APP).changed(None);
-        self.run_requirer(ctx, id, event)
+        self.run_requirer(harness, id, event)
     }
 }

@@ -5,7 +5,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use charm::{Charm, Classify, Ctx, Event, EventKind, Outcome, RelationId, StatusKind};
-use charm_testing::{Context, Relation, State};
+use charm_testing::{Harness, Relation, State};
 use s3::{
     ConnectionState, CredentialsChanged, S3ConnectionInfo, S3Error, S3Key, S3Provider, S3Requirer,
     UriStyle,
@@ -42,12 +42,12 @@ fn state_of(bag: charm::BagData) -> Result<ConnectionState, String> {
             Ok(())
         },
     );
-    let ctx = Context::new(
+    let harness = Harness::new(
         charm,
         "name: app\nrequires:\n  s3-credentials: {interface: s3}\n",
     );
     let rel = Relation::new(ENDPOINT, 3, PROVIDER_APP).remote_app_data(bag);
-    let out = ctx.run(Event::UpdateStatus, State::default().relation(rel));
+    let out = harness.run(Event::UpdateStatus, State::default().relation(rel));
     assert!(out.ok(), "{:?}", out.error());
     seen.borrow_mut().take().expect("handler ran")
 }
@@ -162,12 +162,12 @@ fn non_leader_writes_are_refused() {
             Ok(())
         },
     );
-    let ctx = Context::new(
+    let harness = Harness::new(
         charm,
         "name: s3\nprovides:\n  s3-credentials: {interface: s3}\n",
     );
     let rel = Relation::new(ENDPOINT, 3, "app");
-    let out = ctx.run(Event::ConfigChanged, State::default().relation(rel));
+    let out = harness.run(Event::ConfigChanged, State::default().relation(rel));
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(out.calls_to("relation-set"), 0);
 

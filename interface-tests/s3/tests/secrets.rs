@@ -379,7 +379,7 @@ fn the_scanner_catches_a_leak() {
             Ok(())
         },
     );
-    let ctx = charm_testing::Context::new(charm, "name: leaky\n");
-    let out = ctx.run(Event::Start, State::default());
+    let harness = charm_testing::Harness::new(charm, "name: leaky\n");
+    let out = harness.run(Event::Start, State::default());
     scan("leaky charm", &State::default(), &out, false);
 }

@@ -45,9 +45,9 @@ fn full_config(state: State) -> State {
 
 #[test]
 fn rust_requirer_writes_what_the_python_requirer_writes() {
-    let ctx = consumer();
+    let harness = consumer();
     let rel = Relation::new(ENDPOINT, 3, PROVIDER_APP).remote_unit(0, [("x", "y")]);
-    let out = ctx.run(
+    let out = harness.run(
         rel.joined(0),
         State::default().leader(true).relation(rel.clone()),
     );
@@ -60,7 +60,7 @@ fn rust_requirer_writes_what_the_python_requirer_writes() {
         .leader(true)
         .relation(rel.clone())
         .config("bucket", "test-bucket");
-    let out = ctx.run(rel.joined(0), state);
+    let out = harness.run(rel.joined(0), state);
     assert_eq!(
         out.state.rel(3).unwrap().local_app_data,
         fixture(PY_REQUIRER_NAMED)
@@ -138,12 +138,12 @@ fn rust_requirer_reads_the_python_provider() {
             assert_eq!(info, expected);
             Ok(())
         });
-    let ctx = charm_testing::Context::new(
+    let harness = charm_testing::Harness::new(
         charm,
         "name: app\nrequires:\n  s3-credentials: {interface: s3}\n",
     );
     let rel = Relation::new(ENDPOINT, 3, PROVIDER_APP).remote_app_data(fixture(PY_PROVIDER_FULL));
-    let out = ctx.run(rel.changed(None), State::default().relation(rel));
+    let out = harness.run(rel.changed(None), State::default().relation(rel));
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(out.emitted::<CredentialsChanged>().len(), 1);
 }

@@ -1,4 +1,4 @@
-//! Rust consumer against Rust provider, through harness contexts with bags shuttled between them
+//! Rust consumer against Rust provider, through harnesses with bags shuttled between them
 //! and one fake microcluster: the main flows of the interface.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

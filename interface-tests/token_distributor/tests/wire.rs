@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use charm::{BagData, Status};
-use charm_testing::{Context, Relation, State};
+use charm_testing::{Harness, Relation, State};
 use serde_json::Value;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -36,8 +36,8 @@ fn token(host: &str) -> String {
     fixtures()["tokens"][host].as_str().unwrap().to_string()
 }
 
-fn provider() -> Context {
-    Context::new(
+fn provider() -> Harness {
+    Harness::new(
         microcluster_token_distributor::charm(),
         microcluster_token_distributor::METADATA,
     )
@@ -71,7 +71,7 @@ impl CommandRunner for FixtureCli {
     }
 }
 
-fn consumer(host: &'static str, cli: &Rc<FixtureCli>, unit: u32) -> Context {
+fn consumer(host: &'static str, cli: &Rc<FixtureCli>, unit: u32) -> Harness {
     let runner: Rc<dyn CommandRunner> = cli.clone();
     let options = microcluster_node::Options {
         runner: Some(runner),
@@ -82,7 +82,7 @@ fn consumer(host: &'static str, cli: &Rc<FixtureCli>, unit: u32) -> Context {
         }),
     };
     let meta = microcluster_node::METADATA.replacen("name: microcluster-node", "name: microovn", 1);
-    Context::new(microcluster_node::charm_with(options), &meta)
+    Harness::new(microcluster_node::charm_with(options), &meta)
         .config_yaml(microcluster_node::CONFIG)
         .unit(unit)
 }

@@ -18,7 +18,7 @@
 //! ```
 //! use cephfs_interfaces::{AuthInfo, CephFsProvider, CephFsRequirer, MountShare, ShareInfo, ShareRequested};
 //! use charm::{Charm, Ctx, Error};
-//! use charm_testing::{Context, Relation, Secret, State};
+//! use charm_testing::{Harness, Relation, Secret, State};
 //!
 //! const ENDPOINT: &str = "cephfs-share";
 //!
@@ -36,7 +36,7 @@
 //! }
 //! let mut server = Charm::new();
 //! server.plugin(CephFsProvider::new(ENDPOINT)).on_event(serve);
-//! let server = Context::new(server, "name: server\nprovides:\n  cephfs-share: {interface: cephfs_share}\n");
+//! let server = Harness::new(server, "name: server\nprovides:\n  cephfs-share: {interface: cephfs_share}\n");
 //!
 //! let rel = Relation::new(ENDPOINT, 1, "client").remote_app_data([("name", "/data")]);
 //! let out = server.run(rel.changed(None), State::default().leader(true).relation(rel));
@@ -55,7 +55,7 @@
 //! }
 //! let mut client = Charm::new();
 //! client.plugin(CephFsRequirer::new(ENDPOINT)).on_event(mount);
-//! let client = Context::new(client, "name: client\nrequires:\n  cephfs-share: {interface: cephfs_share, limit: 1}\n");
+//! let client = Harness::new(client, "name: client\nrequires:\n  cephfs-share: {interface: cephfs_share, limit: 1}\n");
 //!
 //! let rel = Relation::new(ENDPOINT, 1, "server").remote_app_data(served);
 //! let granted = Secret::granted(&secret.id, secret.revisions[&1].clone());

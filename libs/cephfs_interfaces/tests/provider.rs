@@ -3,7 +3,7 @@
 use cephfs_interfaces::{AuthInfo, CephFsProvider, ShareInfo, ShareRequested};
 use charm::secret::SecretContent;
 use charm::{ActionEvent, Charm, Ctx, Error, RelationId};
-use charm_testing::{Context, Relation, Secret, State};
+use charm_testing::{Harness, Relation, Secret, State};
 use serde::Deserialize;
 
 const EP: &str = "cephfs-share";
@@ -73,8 +73,8 @@ fn charm() -> Charm {
     charm
 }
 
-fn ctx() -> Context {
-    Context::new(charm(), META)
+fn harness() -> Harness {
+    Harness::new(charm(), META)
 }
 
 fn rel(id: u32) -> Relation {
@@ -86,7 +86,7 @@ fn rel(id: u32) -> Relation {
 #[test]
 fn a_request_is_served_with_a_secret_per_relation() {
     let rel = rel(4);
-    let out = ctx().run(
+    let out = harness().run(
         rel.changed(None),
         State::default().leader(true).relation(rel),
     );
@@ -125,7 +125,7 @@ fn a_request_is_served_with_a_secret_per_relation() {
 #[test]
 fn a_follower_neither_emits_nor_writes() {
     let rel = rel(4);
-    let out = ctx().run(rel.changed(None), State::default().relation(rel));
+    let out = harness().run(rel.changed(None), State::default().relation(rel));
     assert!(out.ok(), "{:?}", out.error());
     assert!(out.emitted::<ShareRequested>().is_empty());
     assert!(out.state.rel(4).unwrap().local_app_data.is_empty());
@@ -135,11 +135,11 @@ fn a_follower_neither_emits_nor_writes() {
 #[test]
 fn the_same_request_is_not_emitted_twice() {
     let rel = rel(4);
-    let first = ctx().run(
+    let first = harness().run(
         rel.changed(None),
         State::default().leader(true).relation(rel.clone()),
     );
-    let out = ctx().run(rel.changed(Some(0)), first.state);
+    let out = harness().run(rel.changed(Some(0)), first.state);
     assert!(out.ok());
     assert!(out.emitted::<ShareRequested>().is_empty());
     assert_eq!(out.calls_to("relation-set"), 0);
@@ -148,7 +148,7 @@ fn the_same_request_is_not_emitted_twice() {
 #[test]
 fn a_changed_name_is_requested_again() {
     let rel = rel(4);
-    let first = ctx().run(
+    let first = harness().run(
         rel.changed(None),
         State::default().leader(true).relation(rel.clone()),
     );
@@ -156,7 +156,7 @@ fn a_changed_name_is_requested_again() {
     state.relations[0]
         .remote_app_data
         .insert("name".into(), "/scratch".into());
-    let out = ctx().run(rel.changed(None), state);
+    let out = harness().run(rel.changed(None), state);
     let requested = out.emitted::<ShareRequested>();
     assert_eq!(requested.len(), 1);
     assert_eq!(requested[0].name, "/scratch");
@@ -165,14 +165,14 @@ fn a_changed_name_is_requested_again() {
 #[test]
 fn a_new_leader_does_not_re_request_served_shares() {
     let rel = rel(4);
-    let first = ctx().run(
+    let first = harness().run(
         rel.changed(None),
         State::default().leader(true).relation(rel.clone()),
     );
     // Another unit becomes leader: it sees the app bag (with the cache), but not the old unit bag.
     let mut state = first.state;
     state.relations[0].local_unit_data.clear();
-    let out = Context::new(charm(), META)
+    let out = Harness::new(charm(), META)
         .unit(1)
         .run(rel.changed(Some(0)), state);
     assert!(out.ok());
@@ -189,7 +189,7 @@ fn a_python_providers_unit_cache_is_migrated() {
             ("auth", "secret:old00000000000000000"),
             ("auth-rev", "1"),
         ]);
-    let out = ctx().run(
+    let out = harness().run(
         rel.changed(None),
         State::default().leader(true).relation(rel),
     );
@@ -204,7 +204,7 @@ fn a_python_providers_unit_cache_is_migrated() {
 #[test]
 fn garbage_cache_counts_as_empty() {
     let rel = rel(4).local_app_data([("cache", "{not json")]);
-    let out = ctx().run(
+    let out = harness().run(
         rel.changed(None),
         State::default().leader(true).relation(rel),
     );
@@ -220,11 +220,11 @@ fn garbage_cache_counts_as_empty() {
 #[test]
 fn serving_again_with_the_same_auth_changes_nothing() {
     let rel = rel(4);
-    let first = ctx().run(
+    let first = harness().run(
         rel.changed(None),
         State::default().leader(true).relation(rel),
     );
-    let out = ctx().run_action(
+    let out = harness().run_action(
         "serve",
         serde_json::json!({"key": KEY}),
         first.state.clone(),
@@ -241,12 +241,12 @@ fn serving_again_with_the_same_auth_changes_nothing() {
 #[test]
 fn a_new_key_is_a_new_revision_of_the_same_secret() {
     let rel = rel(4);
-    let first = ctx().run(
+    let first = harness().run(
         rel.changed(None),
         State::default().leader(true).relation(rel),
     );
     let old_uri = first.state.rel(4).unwrap().local_app_data["auth"].clone();
-    let out = ctx().run_action("serve", serde_json::json!({"key": NEW_KEY}), first.state);
+    let out = harness().run_action("serve", serde_json::json!({"key": NEW_KEY}), first.state);
     assert!(out.ok(), "{:?}", out.error());
     let bag = &out.state.rel(4).unwrap().local_app_data;
     assert_eq!(bag["auth"], old_uri);
@@ -263,10 +263,10 @@ fn rotating_one_relation_leaves_the_others_consistent() {
         .leader(true)
         .relation(rel(4))
         .relation(rel(5));
-    let out = ctx().run_action("serve", serde_json::json!({"key": KEY}), state);
+    let out = harness().run_action("serve", serde_json::json!({"key": KEY}), state);
     assert_eq!(out.action.results["served"], "2");
     let before = out.state.clone();
-    let out = ctx().run_action(
+    let out = harness().run_action(
         "serve",
         serde_json::json!({"key": NEW_KEY, "relation": 5}),
         out.state,
@@ -289,7 +289,7 @@ fn rotating_one_relation_leaves_the_others_consistent() {
 #[test]
 fn set_share_on_a_follower_does_nothing() {
     let state = State::default().relation(rel(4));
-    let out = ctx().run_action("serve", serde_json::json!({"key": KEY}), state);
+    let out = harness().run_action("serve", serde_json::json!({"key": KEY}), state);
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(out.action.results["served"], "0");
     assert!(out.state.secrets.is_empty());
@@ -299,7 +299,7 @@ fn set_share_on_a_follower_does_nothing() {
 #[test]
 fn an_empty_key_is_refused() {
     let state = State::default().leader(true).relation(rel(4));
-    let out = ctx().run_action("serve", serde_json::json!({"key": ""}), state);
+    let out = harness().run_action("serve", serde_json::json!({"key": ""}), state);
     assert!(out.ok());
     assert!(out.state.secrets.is_empty());
     assert!(
@@ -325,7 +325,7 @@ fn an_existing_secret_is_reused_when_the_bag_lost_track() {
         .leader(true)
         .relation(rel(4))
         .secret(secret);
-    let out = ctx().run_action("serve", serde_json::json!({"key": KEY}), state);
+    let out = harness().run_action("serve", serde_json::json!({"key": KEY}), state);
     assert!(out.ok(), "{:?}", out.error());
     let bag = &out.state.rel(4).unwrap().local_app_data;
     assert_eq!(bag["auth"], "secret:cq1e0istinge0isting0");
@@ -353,7 +353,7 @@ fn requests_lists_every_relation_with_a_name() {
             Ok(())
         },
     );
-    let out = Context::new(charm, META).run(charm::Event::UpdateStatus, state);
+    let out = Harness::new(charm, META).run(charm::Event::UpdateStatus, state);
     assert_eq!(
         out.state.stored["requests"],
         serde_json::json!(["cephfs-share:4 /data"])
@@ -363,16 +363,16 @@ fn requests_lists_every_relation_with_a_name() {
 #[test]
 fn a_removed_relation_takes_its_secret_along() {
     let rel = rel(4);
-    let first = ctx().run(
+    let first = harness().run(
         rel.changed(None),
         State::default().leader(true).relation(rel.clone()),
     );
     assert_eq!(first.state.secrets.len(), 1);
-    let out = ctx().run(rel.broken(), first.state);
+    let out = harness().run(rel.broken(), first.state);
     assert!(out.ok(), "{:?}", out.error());
     assert!(out.state.secrets.is_empty());
     // Without a secret (never served) there is nothing to do.
-    let out = ctx().run(rel.broken(), State::default().leader(true).relation(rel));
+    let out = harness().run(rel.broken(), State::default().leader(true).relation(rel));
     assert!(out.ok(), "{:?}", out.error());
 }
 
@@ -398,14 +398,14 @@ fn obsolete_revisions_of_our_secrets_are_removed() {
         .leader(true)
         .relation(rel(4))
         .secret(secret.clone());
-    let out = ctx().run(secret.remove(1), state);
+    let out = harness().run(secret.remove(1), state);
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(
         out.removed_secret_revisions,
         vec![("secret:cq1o0nedo0nedo0ned00".to_string(), Some(1))]
     );
     // Juju sends it again (juju#19036): nothing is removed twice.
-    let again = ctx().run(secret.remove(1), out.state);
+    let again = harness().run(secret.remove(1), out.state);
     assert!(again.ok(), "{:?}", again.error());
     assert!(again.removed_secret_revisions.is_empty());
 }
@@ -414,7 +414,7 @@ fn obsolete_revisions_of_our_secrets_are_removed() {
 fn the_python_librarys_shared_secret_is_ours_too() {
     let secret = two_revisions("auth_info");
     let state = State::default().leader(true).secret(secret.clone());
-    let out = ctx().run(secret.remove(1), state);
+    let out = harness().run(secret.remove(1), state);
     assert_eq!(out.removed_secret_revisions.len(), 1);
 }
 
@@ -422,7 +422,7 @@ fn the_python_librarys_shared_secret_is_ours_too() {
 fn the_current_revision_is_never_removed() {
     let secret = two_revisions("auth_info.4");
     let state = State::default().leader(true).secret(secret.clone());
-    let out = ctx().run(secret.remove(2), state);
+    let out = harness().run(secret.remove(2), state);
     assert!(out.ok());
     assert!(out.removed_secret_revisions.is_empty());
 }
@@ -431,7 +431,7 @@ fn the_current_revision_is_never_removed() {
 fn other_secrets_are_left_alone_without_a_hook_tool_call() {
     let secret = two_revisions("somebody-else");
     let state = State::default().leader(true).secret(secret.clone());
-    let out = ctx().run(secret.remove(1), state);
+    let out = harness().run(secret.remove(1), state);
     assert!(out.ok());
     assert!(out.removed_secret_revisions.is_empty());
     assert!(out.calls.is_empty(), "{:?}", out.calls);
@@ -441,7 +441,7 @@ fn other_secrets_are_left_alone_without_a_hook_tool_call() {
 fn a_secret_that_is_gone_is_tolerated() {
     // juju#20794: secret-remove for a secret that no longer exists.
     let secret = two_revisions("auth_info.4");
-    let out = ctx().run(secret.remove(1), State::default().leader(true));
+    let out = harness().run(secret.remove(1), State::default().leader(true));
     assert!(out.ok(), "{:?}", out.error());
     assert!(out.removed_secret_revisions.is_empty());
     assert_eq!(out.calls_to("secret-info-get"), 1);
@@ -450,7 +450,7 @@ fn a_secret_that_is_gone_is_tolerated() {
 #[test]
 fn a_follower_does_not_touch_secrets() {
     let secret = two_revisions("auth_info.4");
-    let out = ctx().run(secret.remove(1), State::default().secret(secret.clone()));
+    let out = harness().run(secret.remove(1), State::default().secret(secret.clone()));
     assert!(out.ok());
     assert!(out.removed_secret_revisions.is_empty());
     assert_eq!(out.calls_to("secret-info-get"), 0);
@@ -473,7 +473,7 @@ fn fetch_data_leaves_out_the_cache() {
     );
     let rel = rel(4).remote_app_data([("name", "/data"), ("cache", "{}")]);
     let out =
-        Context::new(charm, META).run(charm::Event::UpdateStatus, State::default().relation(rel));
+        Harness::new(charm, META).run(charm::Event::UpdateStatus, State::default().relation(rel));
     assert_eq!(
         out.state.stored["data"],
         serde_json::json!({"name": "/data"})
@@ -484,10 +484,10 @@ fn fetch_data_leaves_out_the_cache() {
 fn a_request_served_outside_relation_changed_is_not_reported_again() {
     // Served from an action (as the server charm does on config-changed), never via relation-changed.
     let state = State::default().leader(true).relation(rel(4));
-    let out = ctx().run_action("serve", serde_json::json!({"key": KEY}), state);
+    let out = harness().run_action("serve", serde_json::json!({"key": KEY}), state);
     let bag = &out.state.rel(4).unwrap().local_app_data;
     assert_eq!(bag["cache"], r#"{"name": "/data"}"#);
     assert_eq!(out.calls_to("relation-set"), 1);
-    let out = ctx().run(rel(4).changed(None), out.state);
+    let out = harness().run(rel(4).changed(None), out.state);
     assert!(out.emitted::<ShareRequested>().is_empty());
 }

@@ -6,7 +6,7 @@ use cephfs_interfaces::{
 };
 use charm::secret::SecretContent;
 use charm::{Charm, Ctx, Error, Event, EventKind, Outcome, Status};
-use charm_testing::{Context, Output, Relation, Secret, State};
+use charm_testing::{Harness, Output, Relation, Secret, State};
 
 const EP: &str = "cephfs-share";
 const META: &str =
@@ -91,8 +91,8 @@ fn charm() -> Charm {
     charm
 }
 
-fn ctx() -> Context {
-    Context::new(charm(), META)
+fn harness() -> Harness {
+    Harness::new(charm(), META)
 }
 
 fn rel() -> Relation {
@@ -114,7 +114,7 @@ fn probe_result(out: &Output) -> String {
 #[test]
 fn leader_connects_and_requests() {
     let rel = rel();
-    let out = ctx().run(rel.joined(0), State::default().leader(true).relation(rel));
+    let out = harness().run(rel.joined(0), State::default().leader(true).relation(rel));
     assert!(out.ok(), "{:?}", out.error());
     let connected = out.emitted::<ServerConnected>();
     assert_eq!(connected.len(), 1);
@@ -125,7 +125,7 @@ fn leader_connects_and_requests() {
 #[test]
 fn follower_does_not_connect() {
     let rel = rel();
-    let out = ctx().run(rel.joined(0), State::default().relation(rel));
+    let out = harness().run(rel.joined(0), State::default().relation(rel));
     assert!(out.ok());
     assert!(out.emitted::<ServerConnected>().is_empty());
     assert!(out.state.rel(3).unwrap().local_app_data.is_empty());
@@ -143,12 +143,12 @@ fn request_share_is_a_no_op_on_a_follower() {
         ctx.store("wrote", &wrote)?;
         Ok(())
     });
-    let ctx = Context::new(charm, META);
-    let out = ctx.run(Event::UpdateStatus, State::default().relation(rel()));
+    let harness = Harness::new(charm, META);
+    let out = harness.run(Event::UpdateStatus, State::default().relation(rel()));
     assert!(out.ok());
     assert_eq!(out.state.stored["wrote"], false);
     assert_eq!(out.calls_to("relation-set"), 0);
-    let out = ctx.run(
+    let out = harness.run(
         Event::UpdateStatus,
         State::default().leader(true).relation(rel()),
     );
@@ -160,7 +160,7 @@ fn request_share_is_a_no_op_on_a_follower() {
 fn share_and_secret_give_a_mount() {
     let rel = served(SECRET_ID);
     let state = State::default().relation(rel.clone()).secret(auth_secret());
-    let out = ctx().run(rel.changed(None), state);
+    let out = harness().run(rel.changed(None), state);
     assert!(out.ok(), "{:?}", out.error());
     let mounts = out.emitted::<MountShare>();
     assert_eq!(mounts.len(), 1);
@@ -174,7 +174,7 @@ fn share_and_secret_give_a_mount() {
     );
 
     // The accessors read the typed values; the secret is read at its latest revision.
-    let out = ctx().run(Event::UpdateStatus, out.state);
+    let out = harness().run(Event::UpdateStatus, out.state);
     assert!(out.ok());
     assert_eq!(probe_result(&out), format!("{FSID} /data user true"));
     assert!(
@@ -188,8 +188,8 @@ fn share_and_secret_give_a_mount() {
 fn unchanged_data_gives_no_second_mount() {
     let rel = served(SECRET_ID);
     let state = State::default().relation(rel.clone()).secret(auth_secret());
-    let first = ctx().run(rel.changed(None), state);
-    let out = ctx().run(rel.changed(Some(0)), first.state);
+    let first = harness().run(rel.changed(None), state);
+    let out = harness().run(rel.changed(Some(0)), first.state);
     assert!(out.ok());
     assert!(out.emitted::<MountShare>().is_empty());
     assert_eq!(out.calls_to("relation-set"), 0);
@@ -199,12 +199,12 @@ fn unchanged_data_gives_no_second_mount() {
 fn a_new_auth_revision_alone_remounts() {
     let rel = served(SECRET_ID);
     let state = State::default().relation(rel.clone()).secret(auth_secret());
-    let first = ctx().run(rel.changed(None), state);
+    let first = harness().run(rel.changed(None), state);
     let mut state = first.state;
     state.relations[0]
         .remote_app_data
         .insert("auth-rev".into(), "2".into());
-    let out = ctx().run(rel.changed(None), state);
+    let out = harness().run(rel.changed(None), state);
     let mounts = out.emitted::<MountShare>();
     assert_eq!(mounts.len(), 1);
     assert_eq!(mounts[0].changed, vec!["auth-rev"]);
@@ -213,7 +213,7 @@ fn a_new_auth_revision_alone_remounts() {
 #[test]
 fn no_mount_until_share_and_auth_are_both_there() {
     let rel = rel().remote_app_data([("share_info", SHARE_INFO)]);
-    let out = ctx().run(rel.changed(None), State::default().relation(rel.clone()));
+    let out = harness().run(rel.changed(None), State::default().relation(rel.clone()));
     assert!(out.ok());
     assert!(out.emitted::<MountShare>().is_empty());
     let mut state = out.state;
@@ -221,7 +221,7 @@ fn no_mount_until_share_and_auth_are_both_there() {
         .remote_app_data
         .insert("auth".into(), SECRET_ID.into());
     let state = state.secret(auth_secret());
-    let out = ctx().run(rel.changed(None), state);
+    let out = harness().run(rel.changed(None), state);
     let mounts = out.emitted::<MountShare>();
     assert_eq!(mounts.len(), 1);
     assert_eq!(mounts[0].changed, vec!["auth"]);
@@ -231,9 +231,9 @@ fn no_mount_until_share_and_auth_are_both_there() {
 fn plain_auth_needs_no_secret() {
     let plain = format!(r#"plain:{{"username": "user", "key": "{KEY}"}}"#);
     let rel = served(&plain);
-    let out = ctx().run(rel.changed(None), State::default().relation(rel.clone()));
+    let out = harness().run(rel.changed(None), State::default().relation(rel.clone()));
     assert_eq!(out.emitted::<MountShare>().len(), 1);
-    let out = ctx().run(Event::UpdateStatus, out.state);
+    let out = harness().run(Event::UpdateStatus, out.state);
     assert_eq!(probe_result(&out), format!("{FSID} /data user true"));
     assert_eq!(out.calls_to("secret-get"), 0);
 }
@@ -241,7 +241,7 @@ fn plain_auth_needs_no_secret() {
 #[test]
 fn a_departing_server_unit_does_not_unmount() {
     let rel = served(SECRET_ID).remote_unit(1, [("k", "v")]);
-    let out = ctx().run(
+    let out = harness().run(
         rel.departed(1),
         State::default().relation(rel.clone()).secret(auth_secret()),
     );
@@ -252,7 +252,7 @@ fn a_departing_server_unit_does_not_unmount() {
 #[test]
 fn a_removed_relation_unmounts() {
     let rel = served(SECRET_ID);
-    let out = ctx().run(
+    let out = harness().run(
         rel.broken(),
         State::default().relation(rel.clone()).secret(auth_secret()),
     );
@@ -267,7 +267,7 @@ fn a_rotated_secret_remounts_and_others_are_ignored() {
     let rel = served(SECRET_ID);
     let secret = auth_secret();
     let state = State::default().relation(rel).secret(secret.clone());
-    let out = ctx().run(secret.changed(), state.clone());
+    let out = harness().run(secret.changed(), state.clone());
     let mounts = out.emitted::<MountShare>();
     assert_eq!(mounts.len(), 1);
     assert!(mounts[0].changed.is_empty());
@@ -277,7 +277,7 @@ fn a_rotated_secret_remounts_and_others_are_ignored() {
         "secret:cq1otherotherotherot",
         SecretContent::new().with("abc", "x"),
     );
-    let out = ctx().run(other.changed(), state.secret(other.clone()));
+    let out = harness().run(other.changed(), state.secret(other.clone()));
     assert!(out.ok());
     assert!(out.emitted::<MountShare>().is_empty());
 }
@@ -286,7 +286,7 @@ fn a_rotated_secret_remounts_and_others_are_ignored() {
 fn garbage_cache_is_treated_as_empty() {
     for garbage in ["not json", "[1, 2]", "\"text\"", ""] {
         let rel = served(SECRET_ID).local_unit_data([("cache", garbage)]);
-        let out = ctx().run(
+        let out = harness().run(
             rel.changed(None),
             State::default().relation(rel.clone()).secret(auth_secret()),
         );
@@ -309,7 +309,7 @@ fn a_python_written_cache_is_understood() {
         serde_json::to_string(SHARE_INFO).unwrap()
     );
     let rel = served(SECRET_ID).local_unit_data([("cache", python_cache.as_str())]);
-    let out = ctx().run(
+    let out = harness().run(
         rel.changed(None),
         State::default().relation(rel.clone()).secret(auth_secret()),
     );
@@ -321,7 +321,7 @@ fn a_python_written_cache_is_understood() {
 #[test]
 fn relation_changed_costs_three_hook_tools() {
     let rel = served(SECRET_ID);
-    let out = ctx().run(
+    let out = harness().run(
         rel.changed(None),
         State::default().relation(rel.clone()).secret(auth_secret()),
     );
@@ -336,7 +336,7 @@ fn probe_with(remote: &[(&str, &str)], secrets: Vec<Secret>) -> Output {
     for s in secrets {
         state = state.secret(s);
     }
-    ctx().run(Event::UpdateStatus, state)
+    harness().run(Event::UpdateStatus, state)
 }
 
 fn assert_blocked(out: &Output, expected_kind: &str, message_part: &str) {
@@ -475,8 +475,8 @@ fn a_secret_that_does_not_exist() {
 #[test]
 fn a_secret_that_was_not_granted() {
     let rel = served(SECRET_ID);
-    let ctx = Context::new(charm(), META).fail("secret-get", "ERROR permission denied", None);
-    let out = ctx.run(Event::UpdateStatus, State::default().relation(rel));
+    let harness = Harness::new(charm(), META).fail("secret-get", "ERROR permission denied", None);
+    let out = harness.run(Event::UpdateStatus, State::default().relation(rel));
     assert_blocked(&out, "secret-not-granted", "not granted");
 }
 
@@ -497,8 +497,8 @@ fn a_secret_with_the_wrong_content() {
 #[test]
 fn a_failing_secret_get_fails_the_hook() {
     let rel = served(SECRET_ID);
-    let ctx = Context::new(charm(), META).fail("secret-get", "ERROR connection refused", None);
-    let out = ctx.run(Event::UpdateStatus, State::default().relation(rel));
+    let harness = Harness::new(charm(), META).fail("secret-get", "ERROR connection refused", None);
+    let out = harness.run(Event::UpdateStatus, State::default().relation(rel));
     assert!(!out.ok());
 }
 

@@ -12,7 +12,7 @@
 //!
 //! ```
 //! use charm::{Bag, Charm, Ctx, Error, EventKind, RelationEvent, Status, StatusCollector};
-//! use charm_testing::{Context, Relation, State};
+//! use charm_testing::{Harness, Relation, State};
 //!
 //! fn greet(ctx: &mut Ctx, rel: &RelationEvent) -> Result<(), Error> {
 //!     ctx.set(&rel.relation, &Bag::LocalApp, "greeting", "hello")?;
@@ -26,17 +26,17 @@
 //!         s.add_unit(Status::active("ready"));
 //!         Ok(())
 //!     });
-//! let ctx = Context::new(charm, "name: app\nrequires:\n  db: {interface: pg}\n");
+//! let harness = Harness::new(charm, "name: app\nrequires:\n  db: {interface: pg}\n");
 //!
 //! let db = Relation::new("db", 1, "pg").remote_unit(0, [("x", "1")]);
-//! let out = ctx.run(db.joined(0), State::default().leader(true).relation(db));
+//! let out = harness.run(db.joined(0), State::default().leader(true).relation(db));
 //! assert!(out.ok());
 //! assert_eq!(out.state.get_relation(1).local_app_data["greeting"], "hello");
 //! assert_eq!(out.state.unit_status, Some(Status::active("ready")));
 //!
 //! // A follower may not write its app bag: the hook fails and nothing is committed.
 //! let db = Relation::new("db", 1, "pg").remote_unit(0, [("x", "1")]);
-//! let out = ctx.run(db.joined(0), State::default().relation(db));
+//! let out = harness.run(db.joined(0), State::default().relation(db));
 //! assert!(!out.ok());
 //! assert!(out.state.get_relation(1).local_app_data.is_empty());
 //! ```
@@ -55,12 +55,10 @@ use backend::MockTools;
 use charm::backend::LogLevel;
 use charm::meta::{ConfigMeta, Metadata};
 use charm::state::{MemoryStore, StateDoc};
-use charm::{
-    ActionEvent, Charm, CustomEvent, EmittedEvent, Event, JujuContext, JujuVersion, Status,
-};
+use charm::{ActionEvent, Charm, CustomEvent, EmittedEvent, Event, JujuEnv, JujuVersion, Status};
 
 /// A charm under test, with its metadata and config schema. Reusable across runs.
-pub struct Context {
+pub struct Harness {
     charm: Charm,
     app: String,
     unit: String,
@@ -69,7 +67,7 @@ pub struct Context {
     failures: Vec<Failure>,
 }
 
-impl Context {
+impl Harness {
     /// A context for `charm` with this `metadata.yaml` text; the unit is `<name>/0`.
     ///
     /// # Panics
@@ -82,7 +80,7 @@ impl Context {
         };
         let app = meta.name.clone();
         charm.metadata_parsed(meta);
-        Context {
+        Harness {
             charm,
             unit: format!("{app}/0"),
             app,
@@ -164,7 +162,7 @@ impl Context {
             Event::Action(a) => format!("actions/{}", a.name),
             other => format!("hooks/{}", other.hook_name()),
         };
-        let juju = JujuContext {
+        let juju = JujuEnv {
             unit: self.unit.clone(),
             app: self.app.clone(),
             model_name: "test".into(),

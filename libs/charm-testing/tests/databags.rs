@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use charm::{Bag, Charm, Ctx, Error, Event, EventKind, Filter, ModelError, RelationEvent};
-use charm_testing::{Context, Relation, State, bag};
+use charm_testing::{Harness, Relation, State, bag};
 
 const META: &str = "name: app
 requires:
@@ -13,10 +13,10 @@ peers:
 ";
 
 /// A charm whose only handler runs `f` on every event.
-fn ctx_with(f: impl Fn(&mut Ctx, &Event) -> Result<(), Error> + 'static) -> Context {
+fn harness_with(f: impl Fn(&mut Ctx, &Event) -> Result<(), Error> + 'static) -> Harness {
     let mut charm = Charm::new();
     charm.on(Filter::any(), f);
-    Context::new(charm, META)
+    Harness::new(charm, META)
 }
 
 fn db() -> Relation {
@@ -31,11 +31,11 @@ fn model_error(out: &charm_testing::Output) -> String {
 
 #[test]
 fn follower_cannot_read_its_app_bag_on_a_regular_relation() {
-    let ctx = ctx_with(|ctx, _| {
+    let harness = harness_with(|ctx, _| {
         ctx.read(&db().rid(), &Bag::LocalApp)?;
         Ok(())
     });
-    let out = ctx.run(Event::UpdateStatus, State::default().relation(db()));
+    let out = harness.run(Event::UpdateStatus, State::default().relation(db()));
     assert!(
         model_error(&out).contains("only the leader can read"),
         "{:?}",
@@ -46,7 +46,7 @@ fn follower_cannot_read_its_app_bag_on_a_regular_relation() {
         0,
         "refused before calling Juju"
     );
-    let out = ctx.run(
+    let out = harness.run(
         Event::UpdateStatus,
         State::default().leader(true).relation(db()),
     );
@@ -56,7 +56,7 @@ fn follower_cannot_read_its_app_bag_on_a_regular_relation() {
 #[test]
 fn every_unit_reads_the_peer_app_bag_but_only_the_leader_writes_it() {
     let peers = || Relation::peer("cluster", 2, "app").local_app_data([("k", "v")]);
-    let ctx = ctx_with(|ctx, _| {
+    let harness = harness_with(|ctx, _| {
         let rel = charm::RelationId::new("cluster", 2);
         let data = ctx.read(&rel, &Bag::LocalApp)?;
         if data.get("k").map(String::as_str) != Some("v") {
@@ -65,13 +65,13 @@ fn every_unit_reads_the_peer_app_bag_but_only_the_leader_writes_it() {
         ctx.set(&rel, &Bag::LocalApp, "k", "w")?;
         Ok(())
     });
-    let out = ctx.run(Event::UpdateStatus, State::default().relation(peers()));
+    let out = harness.run(Event::UpdateStatus, State::default().relation(peers()));
     assert!(
         model_error(&out).contains("only the leader can write"),
         "{:?}",
         out.error()
     );
-    let out = ctx.run(
+    let out = harness.run(
         Event::UpdateStatus,
         State::default().leader(true).relation(peers()),
     );
@@ -83,11 +83,11 @@ fn every_unit_reads_the_peer_app_bag_but_only_the_leader_writes_it() {
 fn remote_bags_are_read_only() {
     for target in [Bag::RemoteApp, Bag::Unit("pg/0".into())] {
         let t = target.clone();
-        let ctx = ctx_with(move |ctx, _| {
+        let harness = harness_with(move |ctx, _| {
             ctx.set(&db().rid(), &t, "x", "y")?;
             Ok(())
         });
-        let out = ctx.run(
+        let out = harness.run(
             Event::UpdateStatus,
             State::default().leader(true).relation(db()),
         );
@@ -101,7 +101,7 @@ fn remote_bags_are_read_only() {
 
 #[test]
 fn writes_are_staged_visible_to_reads_and_sent_once_per_bag() {
-    let ctx = ctx_with(|ctx, _| {
+    let harness = harness_with(|ctx, _| {
         let rel = db().rid();
         ctx.set(&rel, &Bag::LocalUnit, "a", "1")?;
         ctx.set(&rel, &Bag::LocalUnit, "b", "2")?;
@@ -114,7 +114,7 @@ fn writes_are_staged_visible_to_reads_and_sent_once_per_bag() {
     let state = State::default()
         .leader(true)
         .relation(db().local_unit_data([("old", "gone soon")]));
-    let out = ctx.run(Event::UpdateStatus, state);
+    let out = harness.run(Event::UpdateStatus, state);
     assert!(out.ok(), "{:?}", out.error());
     let rel = out.state.rel(1).unwrap();
     assert_eq!(rel.local_unit_data, bag([("a", "1"), ("b", "2")]));
@@ -129,7 +129,7 @@ fn writes_are_staged_visible_to_reads_and_sent_once_per_bag() {
 
 #[test]
 fn rewriting_identical_values_sends_nothing() {
-    let ctx = ctx_with(|ctx, _| {
+    let harness = harness_with(|ctx, _| {
         let rel = db().rid();
         let mine = ctx.read(&rel, &Bag::LocalUnit)?;
         ctx.update(
@@ -140,7 +140,7 @@ fn rewriting_identical_values_sends_nothing() {
         ctx.set(&rel, &Bag::LocalUnit, "absent", "")?;
         Ok(())
     });
-    let out = ctx.run(
+    let out = harness.run(
         Event::UpdateStatus,
         State::default().relation(db().local_unit_data([("a", "1")])),
     );
@@ -150,7 +150,7 @@ fn rewriting_identical_values_sends_nothing() {
 
 #[test]
 fn reads_are_cached_for_the_dispatch() {
-    let ctx = ctx_with(|ctx, _| {
+    let harness = harness_with(|ctx, _| {
         for _ in 0..3 {
             ctx.read(&db().rid(), &Bag::RemoteApp)?;
             ctx.read(&db().rid(), &Bag::Unit("pg/0".into()))?;
@@ -161,7 +161,7 @@ fn reads_are_cached_for_the_dispatch() {
         }
         Ok(())
     });
-    let out = ctx.run(Event::UpdateStatus, State::default().relation(db()));
+    let out = harness.run(Event::UpdateStatus, State::default().relation(db()));
     assert!(out.ok());
     for tool in ["relation-ids", "is-leader", "config-get"] {
         assert_eq!(out.calls_to(tool), 1, "{tool}: {:?}", out.calls);
@@ -174,7 +174,7 @@ fn reads_are_cached_for_the_dispatch() {
 
 #[test]
 fn the_event_relation_gives_the_remote_app_without_a_call() {
-    let ctx = {
+    let harness = {
         let mut charm = Charm::new();
         charm.on(
             EventKind::RelationChanged,
@@ -184,16 +184,16 @@ fn the_event_relation_gives_the_remote_app_without_a_call() {
                 Ok(())
             },
         );
-        Context::new(charm, META)
+        Harness::new(charm, META)
     };
-    let out = ctx.run(db().changed(Some(0)), State::default().relation(db()));
+    let out = harness.run(db().changed(Some(0)), State::default().relation(db()));
     assert!(out.ok());
     assert_eq!(out.calls_to("relation-list"), 0, "{:?}", out.calls);
 }
 
 #[test]
 fn relation_broken_hides_the_relation_and_refuses_writes() {
-    let ctx = ctx_with(|ctx, event| {
+    let harness = harness_with(|ctx, event| {
         let Event::RelationBroken(rel) = event else {
             return Ok(());
         };
@@ -213,13 +213,13 @@ fn relation_broken_hides_the_relation_and_refuses_writes() {
             other => Err(Error::fail(format!("write during broken: {other:?}"))),
         }
     });
-    let out = ctx.run(db().broken(), State::default().relation(db()));
+    let out = harness.run(db().broken(), State::default().relation(db()));
     assert!(out.ok(), "{:?}", out.error());
 }
 
 #[test]
 fn relation_departed_leaves_the_unit_out_of_the_list_but_its_bag_readable() {
-    let ctx = ctx_with(|ctx, event| {
+    let harness = harness_with(|ctx, event| {
         let Event::RelationDeparted(rel) = event else {
             return Ok(());
         };
@@ -233,17 +233,17 @@ fn relation_departed_leaves_the_unit_out_of_the_list_but_its_bag_readable() {
         Ok(())
     });
     let rel = db().remote_unit(1, [("addr", "10.0.0.2")]);
-    let out = ctx.run(rel.departed(0), State::default().relation(rel));
+    let out = harness.run(rel.departed(0), State::default().relation(rel));
     assert!(out.ok(), "{:?}", out.error());
 }
 
 #[test]
 fn unknown_endpoints_are_an_error_not_a_crash() {
-    let ctx = ctx_with(|ctx, _| {
+    let harness = harness_with(|ctx, _| {
         ctx.relations("nope")?;
         Ok(())
     });
-    let out = ctx.run(Event::UpdateStatus, State::default());
+    let out = harness.run(Event::UpdateStatus, State::default());
     assert!(
         model_error(&out).contains("\"nope\" is not declared"),
         "{:?}",
@@ -253,13 +253,13 @@ fn unknown_endpoints_are_an_error_not_a_crash() {
 
 #[test]
 fn a_relation_juju_forgot_reads_as_empty() {
-    let ctx = ctx_with(|ctx, _| {
+    let harness = harness_with(|ctx, _| {
         let gone = charm::RelationId::new("db", 99);
         assert!(ctx.read(&gone, &Bag::Unit("pg/0".into()))?.is_empty());
         assert!(ctx.remote_units(&gone)?.is_empty());
         Ok(())
     });
-    let out = ctx.run(Event::UpdateStatus, State::default());
+    let out = harness.run(Event::UpdateStatus, State::default());
     assert!(out.ok(), "{:?}", out.error());
 }
 
@@ -272,12 +272,12 @@ fn typed_bags_name_the_bad_key_and_block() {
         #[serde(default, with = "charm::databag::decimal")]
         port: Option<u16>,
     }
-    let ctx = ctx_with(|ctx, _| {
+    let harness = harness_with(|ctx, _| {
         let _: Remote = ctx.load(&db().rid(), &Bag::RemoteApp)?;
         Ok(())
     });
     let rel = Relation::new("db", 1, "pg").remote_app_data([("host", "h"), ("port", "eighty")]);
-    let out = ctx.run(Event::UpdateStatus, State::default().relation(rel));
+    let out = harness.run(Event::UpdateStatus, State::default().relation(rel));
     // Bad remote data is not a failed hook: the unit is Blocked with a message naming the key.
     assert!(out.ok());
     let status = out.state.unit_status.unwrap();
@@ -288,7 +288,7 @@ fn typed_bags_name_the_bad_key_and_block() {
 
 #[test]
 fn a_failing_hook_tool_fails_the_hook_and_commits_nothing() {
-    let ctx = ctx_with(|ctx, _| {
+    let harness = harness_with(|ctx, _| {
         ctx.set(&db().rid(), &Bag::LocalUnit, "a", "1")?;
         ctx.store("seen", &true)?;
         ctx.read(&db().rid(), &Bag::RemoteApp)?;
@@ -299,7 +299,7 @@ fn a_failing_hook_tool_fails_the_hook_and_commits_nothing() {
         "ERROR connection to the agent lost",
         Some(1),
     );
-    let out = ctx.run(Event::UpdateStatus, State::default().relation(db()));
+    let out = harness.run(Event::UpdateStatus, State::default().relation(db()));
     assert!(!out.ok());
     assert!(
         out.error()

@@ -8,7 +8,7 @@ use charm::{
     ActionEvent, Bag, Charm, Ctx, CustomEvent, Error, Event, EventKind, Filter, RelationEvent,
     Status, StatusCollector, StatusKind,
 };
-use charm_testing::{Context, Relation, State};
+use charm_testing::{Harness, Relation, State};
 use serde::{Deserialize, Serialize};
 
 const META: &str = "name: app
@@ -37,7 +37,7 @@ fn log_of(state: &State) -> Vec<String> {
 }
 
 /// Defers `update-status` while stored `gate` is false; defers relation-changed likewise.
-fn deferring() -> Context {
+fn deferring() -> Harness {
     let mut charm = Charm::new();
     charm
         .on(EventKind::UpdateStatus, |ctx: &mut Ctx, _: &Event| {
@@ -62,17 +62,17 @@ fn deferring() -> Context {
             ctx.store("gate", &true)?;
             Ok(())
         });
-    Context::new(charm, META)
+    Harness::new(charm, META)
 }
 
 #[test]
 fn deferred_events_rerun_first_oldest_first_without_duplicates() {
-    let ctx = deferring();
+    let harness = deferring();
     let rel = db();
     let s = State::default().relation(rel.clone());
-    let s = ctx.run(Event::UpdateStatus, s).state;
+    let s = harness.run(Event::UpdateStatus, s).state;
     assert_eq!(s.deferred.len(), 1);
-    let s = ctx.run(rel.changed(Some(0)), s).state;
+    let s = harness.run(rel.changed(Some(0)), s).state;
     // update-status re-ran (and deferred again, keeping its place), then relation-changed deferred.
     assert_eq!(
         log_of(&s),
@@ -81,7 +81,7 @@ fn deferred_events_rerun_first_oldest_first_without_duplicates() {
     assert_eq!(s.deferred.len(), 2);
     assert!(s.deferred[0].seq < s.deferred[1].seq);
     // Another update-status: the queued copy re-runs; the new one is a duplicate and is skipped.
-    let s = ctx.run(Event::UpdateStatus, s).state;
+    let s = harness.run(Event::UpdateStatus, s).state;
     assert_eq!(s.deferred.len(), 2, "{:?}", s.deferred);
     assert_eq!(
         log_of(&s)[3..],
@@ -89,23 +89,23 @@ fn deferred_events_rerun_first_oldest_first_without_duplicates() {
         "re-runs in order, new duplicate skipped"
     );
     // config-changed opens the gate, but deferred events run before it, so they wait once more ...
-    let s = ctx.run(Event::ConfigChanged, s).state;
+    let s = harness.run(Event::ConfigChanged, s).state;
     assert_eq!(
         log_of(&s)[5..],
         ["update-status", "changed db:1", "config-changed"]
     );
     assert_eq!(s.deferred.len(), 2);
     // ... and succeed at the start of the next dispatch, whatever it is for.
-    let s = ctx.run(Event::Start, s).state;
+    let s = harness.run(Event::Start, s).state;
     assert_eq!(log_of(&s)[8..], ["update-status", "changed db:1"]);
     assert!(s.deferred.is_empty());
 }
 
 #[test]
 fn deferred_events_of_a_removed_relation_are_dropped() {
-    let ctx = deferring();
+    let harness = deferring();
     let rel = db();
-    let s = ctx
+    let s = harness
         .run(rel.changed(Some(0)), State::default().relation(rel))
         .state;
     assert_eq!(s.deferred.len(), 1);
@@ -113,7 +113,7 @@ fn deferred_events_of_a_removed_relation_are_dropped() {
         relations: vec![],
         ..s
     };
-    let out = ctx.run(Event::ConfigChanged, s);
+    let out = harness.run(Event::ConfigChanged, s);
     assert!(out.ok());
     assert!(out.state.deferred.is_empty());
     assert_eq!(log_of(&out.state), ["changed db:1", "config-changed"]);
@@ -131,10 +131,10 @@ fn deferred_events_survive_a_failed_hook() {
         .on(EventKind::Start, |_: &mut Ctx, _: &Event| {
             Err(Error::fail("boom"))
         });
-    let ctx = Context::new(charm, META);
-    let s = ctx.run(Event::UpdateStatus, State::default()).state;
+    let harness = Harness::new(charm, META);
+    let s = harness.run(Event::UpdateStatus, State::default()).state;
     assert_eq!(s.deferred.len(), 1);
-    let out = ctx.run(Event::Start, s.clone());
+    let out = harness.run(Event::Start, s.clone());
     assert!(!out.ok());
     assert_eq!(out.state.deferred, s.deferred);
 }
@@ -146,20 +146,20 @@ fn some_events_cannot_be_deferred() {
         ctx.defer()?;
         Ok(())
     });
-    let ctx = Context::new(charm, META);
+    let harness = Harness::new(charm, META);
     for event in [Event::Remove, Event::Stop] {
-        let out = ctx.run(event, State::default());
+        let out = harness.run(event, State::default());
         assert!(out.error().unwrap().contains("cannot be deferred"));
         assert!(out.state.deferred.is_empty());
     }
-    let out = ctx.run_action("x", serde_json::json!({}), State::default());
+    let out = harness.run_action("x", serde_json::json!({}), State::default());
     assert!(!out.ok());
     assert!(out.action.failed.unwrap().contains("cannot be deferred"));
 }
 
 #[test]
 fn stale_deferred_records_from_an_older_charm_are_dropped() {
-    let ctx = deferring();
+    let harness = deferring();
     let state = State {
         deferred: vec![Deferred {
             seq: 0,
@@ -169,7 +169,7 @@ fn stale_deferred_records_from_an_older_charm_are_dropped() {
         }],
         ..State::default()
     };
-    let out = ctx.run(Event::ConfigChanged, state);
+    let out = harness.run(Event::ConfigChanged, state);
     assert!(out.ok());
     assert!(out.state.deferred.is_empty());
 }
@@ -218,8 +218,8 @@ fn libraries_emit_typed_events_that_charms_handle() {
         )
         .map_err(Into::into)
     });
-    let ctx = Context::new(charm, META);
-    let out = ctx.run(db().changed(Some(0)), State::default().relation(db()));
+    let harness = Harness::new(charm, META);
+    let out = harness.run(db().changed(Some(0)), State::default().relation(db()));
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(
         out.emitted::<Ready>(),
@@ -231,7 +231,7 @@ fn libraries_emit_typed_events_that_charms_handle() {
     assert_eq!(out.state.rel(1).unwrap().local_unit_data["ack"], "1");
     // Not ready: no event.
     let rel = Relation::new("db", 1, "pg").remote_unit(0, [("ready", "no")]);
-    let out = ctx.run(rel.changed(Some(0)), State::default().relation(rel));
+    let out = harness.run(rel.changed(Some(0)), State::default().relation(rel));
     assert!(out.emitted::<Ready>().is_empty());
 }
 
@@ -248,15 +248,15 @@ fn custom_events_can_be_deferred_and_come_back_intact() {
     charm.on(EventKind::ConfigChanged, |ctx: &mut Ctx, _: &Event| {
         ctx.store("gate", &true).map_err(Into::into)
     });
-    let ctx = Context::new(charm, META);
-    let s = ctx
+    let harness = Harness::new(charm, META);
+    let s = harness
         .run(db().changed(Some(0)), State::default().relation(db()))
         .state;
     assert!(matches!(&s.deferred[0].event, DeferredEvent::Custom { name, .. } if name == "Ready"));
-    let s = ctx.run(Event::UpdateStatus, s).state;
-    let s = ctx.run(Event::ConfigChanged, s).state;
+    let s = harness.run(Event::UpdateStatus, s).state;
+    let s = harness.run(Event::ConfigChanged, s).state;
     assert_eq!(s.deferred.len(), 1);
-    let s = ctx.run(Event::UpdateStatus, s).state;
+    let s = harness.run(Event::UpdateStatus, s).state;
     // The field set when the event was first emitted (`first: true`) survived every deferral.
     assert_eq!(log_of(&s), ["ready first=true"; 4]);
     assert!(s.deferred.is_empty());
@@ -275,7 +275,7 @@ fn plugins_with_a_key_can_be_added_once() {
     }
     let mut charm = Charm::new();
     charm.plugin(Lib).plugin(Lib);
-    let out = Context::new(charm, META).run(Event::Install, State::default());
+    let out = Harness::new(charm, META).run(Event::Install, State::default());
     assert!(
         out.error()
             .unwrap()
@@ -283,7 +283,7 @@ fn plugins_with_a_key_can_be_added_once() {
     );
 }
 
-fn holistic() -> Context {
+fn holistic() -> Harness {
     let mut charm = Charm::new();
     charm
         .reconcile(|ctx: &mut Ctx| note(ctx, "reconcile"))
@@ -292,21 +292,21 @@ fn holistic() -> Context {
             |ctx: &mut Ctx, _: &RelationEvent| note(ctx, "handler"),
         )
         .action("go", |ctx: &mut Ctx, _: &ActionEvent| note(ctx, "action"));
-    Context::new(charm, META)
+    Harness::new(charm, META)
 }
 
 #[test]
 fn reconcile_runs_after_handlers_for_state_changing_events_only() {
-    let ctx = holistic();
-    let s = ctx
+    let harness = holistic();
+    let s = harness
         .run(db().changed(Some(0)), State::default().relation(db()))
         .state;
     assert_eq!(log_of(&s), ["handler", "reconcile"]);
-    let s = ctx.run_action("go", serde_json::json!({}), s).state;
+    let s = harness.run_action("go", serde_json::json!({}), s).state;
     assert_eq!(log_of(&s)[2..], ["action"]);
-    let s = ctx.run(Event::Remove, s).state;
+    let s = harness.run(Event::Remove, s).state;
     assert_eq!(log_of(&s).len(), 3, "no reconcile on remove");
-    let s = ctx
+    let s = harness
         .run(
             Event::Unknown {
                 hook: "leader-deposed".into(),
@@ -315,23 +315,23 @@ fn reconcile_runs_after_handlers_for_state_changing_events_only() {
         )
         .state;
     assert_eq!(log_of(&s).len(), 3, "unknown hooks run nothing");
-    let s = ctx.run(Event::CollectMetrics, s).state;
+    let s = harness.run(Event::CollectMetrics, s).state;
     assert_eq!(log_of(&s).len(), 3, "restricted context runs nothing");
 }
 
-fn statuses(unit: Vec<Status>, app: Vec<Status>) -> Context {
+fn statuses(unit: Vec<Status>, app: Vec<Status>) -> Harness {
     let mut charm = Charm::new();
     charm.collect_status(move |_: &mut Ctx, c: &mut StatusCollector| {
         unit.iter().cloned().for_each(|s| c.add_unit(s));
         app.iter().cloned().for_each(|s| c.add_app(s));
         Ok(())
     });
-    Context::new(charm, META)
+    Harness::new(charm, META)
 }
 
 #[test]
 fn collect_status_picks_the_most_severe_and_skips_unchanged() {
-    let ctx = statuses(
+    let harness = statuses(
         vec![
             Status::active("fine"),
             Status::waiting("for db"),
@@ -339,15 +339,15 @@ fn collect_status_picks_the_most_severe_and_skips_unchanged() {
         ],
         vec![Status::active("app ok")],
     );
-    let out = ctx.run(Event::UpdateStatus, State::default().leader(true));
+    let out = harness.run(Event::UpdateStatus, State::default().leader(true));
     assert_eq!(out.state.unit_status, Some(Status::blocked("no config")));
     assert_eq!(out.state.app_status, Some(Status::active("app ok")));
     assert_eq!(out.calls_to("status-set"), 2);
     // Same statuses again: no status-set at all.
-    let out = ctx.run(Event::UpdateStatus, out.state);
+    let out = harness.run(Event::UpdateStatus, out.state);
     assert_eq!(out.calls_to("status-set"), 0, "{:?}", out.calls);
     // A follower does not set the app status.
-    let out = ctx.run(Event::UpdateStatus, State::default());
+    let out = harness.run(Event::UpdateStatus, State::default());
     assert_eq!(out.state.app_status, None);
     assert_eq!(out.calls_to("status-set"), 1);
 }
@@ -367,7 +367,7 @@ fn blocked_errors_become_statuses_and_keep_what_was_written() {
             c.add_unit(Status::active("ready"));
             Ok(())
         });
-    let out = Context::new(charm, META).run(Event::ConfigChanged, State::default().relation(db()));
+    let out = Harness::new(charm, META).run(Event::ConfigChanged, State::default().relation(db()));
     assert!(out.ok());
     assert_eq!(
         out.state.unit_status,
@@ -381,7 +381,7 @@ fn blocked_errors_become_statuses_and_keep_what_was_written() {
 fn waiting_errors_become_waiting() {
     let mut charm = Charm::new();
     charm.reconcile(|_: &mut Ctx| Err(Error::waiting("database not ready")));
-    let out = Context::new(charm, META).run(Event::UpdateStatus, State::default());
+    let out = Harness::new(charm, META).run(Event::UpdateStatus, State::default());
     assert!(out.ok());
     assert_eq!(
         out.state.unit_status.map(|s| s.kind),
@@ -402,14 +402,14 @@ fn failed_hooks_forget_the_status_cache() {
             c.add_unit(Status::active("ready"));
             Ok(())
         });
-    let ctx = Context::new(charm, META);
-    let out = ctx.run(
+    let harness = Harness::new(charm, META);
+    let out = harness.run(
         Event::Start,
         State::default().stored("x", serde_json::json!(1)),
     );
     assert!(!out.ok());
     assert_eq!(out.state.unit_status, Some(Status::maintenance("starting")));
-    let out = ctx.run(Event::UpdateStatus, out.state);
+    let out = harness.run(Event::UpdateStatus, out.state);
     assert_eq!(out.state.unit_status, Some(Status::active("ready")));
 }
 
@@ -420,14 +420,14 @@ fn stored_state_persists_between_dispatches() {
         let n: u32 = ctx.stored("n")?.unwrap_or(0);
         ctx.store("n", &(n + 1)).map_err(Into::into)
     });
-    let ctx = Context::new(charm, META);
+    let harness = Harness::new(charm, META);
     let mut s = State::default();
     for _ in 0..3 {
-        s = ctx.run(Event::UpdateStatus, s).state;
+        s = harness.run(Event::UpdateStatus, s).state;
     }
     assert_eq!(s.stored["n"], 3);
     // A value of the wrong type is a typed error, not a panic.
-    let out = ctx.run(
+    let out = harness.run(
         Event::UpdateStatus,
         State::default().stored("n", serde_json::json!("three")),
     );
@@ -454,8 +454,8 @@ fn actions_get_typed_params_and_set_flattened_results() {
         )?;
         Ok(())
     });
-    let ctx = Context::new(charm, META);
-    let out = ctx.run_action(
+    let harness = Harness::new(charm, META);
+    let out = harness.run_action(
         "greet",
         serde_json::json!({"name": "ann", "times": 2}),
         State::default(),
@@ -465,7 +465,7 @@ fn actions_get_typed_params_and_set_flattened_results() {
     assert_eq!(out.action.results["greeting.times"], "2");
     assert_eq!(out.action.logs, ["working"]);
     // Bad parameters: the action fails with a message naming the field; no unit status change.
-    let out = ctx.run_action(
+    let out = harness.run_action(
         "greet",
         serde_json::json!({"name": "ann", "times": "x"}),
         State::default(),
@@ -482,7 +482,7 @@ fn action_tools_are_refused_outside_actions() {
         ctx.action_set(&serde_json::json!({"a": "b"}))?;
         Ok(())
     });
-    let out = Context::new(charm, META).run(Event::UpdateStatus, State::default());
+    let out = Harness::new(charm, META).run(Event::UpdateStatus, State::default());
     assert!(
         out.error()
             .unwrap()
@@ -503,14 +503,16 @@ fn typed_config_errors_block_with_the_option_name() {
         let _: Config = ctx.config()?;
         Ok(())
     });
-    let ctx = Context::new(charm, META).config_yaml("options:\n  port: {type: int, default: 80}\n");
+    let harness =
+        Harness::new(charm, META).config_yaml("options:\n  port: {type: int, default: 80}\n");
     assert!(
-        ctx.run(Event::ConfigChanged, State::default())
+        harness
+            .run(Event::ConfigChanged, State::default())
             .state
             .unit_status
             .is_none()
     );
-    let out = ctx.run(Event::ConfigChanged, State::default().config("port", 70000));
+    let out = harness.run(Event::ConfigChanged, State::default().config("port", 70000));
     assert!(out.ok());
     let status = out.state.unit_status.unwrap();
     assert_eq!(status.kind, StatusKind::Blocked);
@@ -525,7 +527,7 @@ fn logs_go_to_juju_log_with_levels() {
         tracing::warn!(relation = "db:1", "careful");
         Ok(())
     });
-    let out = Context::new(charm, META).run(Event::UpdateStatus, State::default());
+    let out = Harness::new(charm, META).run(Event::UpdateStatus, State::default());
     assert!(out.logs.contains(&(
         charm::LogLevel::Warning,
         "careful relation=db:1".to_string()
@@ -543,7 +545,7 @@ fn blocked_errors_in_actions_fail_the_action_not_the_unit() {
         Err(Error::blocked("nothing to check"))
     });
     let out =
-        Context::new(charm, META).run_action("check", serde_json::json!({}), State::default());
+        Harness::new(charm, META).run_action("check", serde_json::json!({}), State::default());
     assert!(out.ok(), "the hook itself succeeds");
     assert_eq!(out.action.failed.as_deref(), Some("nothing to check"));
     assert_eq!(out.state.unit_status, None);
@@ -559,9 +561,9 @@ fn action_results_too_large_for_a_command_line_fail_the_action_with_a_clear_mess
         ctx.action_set(&serde_json::json!({"small": "ok", "dump": "y".repeat(size)}))?;
         Ok(())
     });
-    let ctx = Context::new(charm, META);
+    let harness = Harness::new(charm, META);
     // Fits: "dump=" plus 131066 bytes is exactly the 131071 one argument holds.
-    let out = ctx.run_action(
+    let out = harness.run_action(
         "dump",
         serde_json::json!({"size": 131_066}),
         State::default(),
@@ -569,7 +571,7 @@ fn action_results_too_large_for_a_command_line_fail_the_action_with_a_clear_mess
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(out.action.results["dump"].len(), 131_066);
     // One byte more: no action-set at all (it would be E2BIG), the action fails saying why.
-    let out = ctx.run_action(
+    let out = harness.run_action(
         "dump",
         serde_json::json!({"size": 131_067}),
         State::default(),
@@ -595,7 +597,7 @@ fn action_results_too_large_for_a_command_line_fail_the_action_with_a_clear_mess
         ctx.action_set(&serde_json::Value::Object(many))?;
         Ok(())
     });
-    let out = Context::new(charm, META).run_action("dump", serde_json::json!({}), State::default());
+    let out = Harness::new(charm, META).run_action("dump", serde_json::json!({}), State::default());
     let failed = out.action.failed.unwrap();
     assert!(
         failed.starts_with("the action result set is too large to return"),
@@ -616,8 +618,8 @@ fn long_failure_messages_are_cut_and_status_messages_cleaned() {
             "tail"
         )))
     });
-    let ctx = Context::new(charm, META);
-    let out = ctx.run_action("fail", serde_json::json!({}), State::default());
+    let harness = Harness::new(charm, META);
+    let out = harness.run_action("fail", serde_json::json!({}), State::default());
     let failed = out.action.failed.unwrap();
     assert!(
         failed.len() <= charm::model::MAX_ACTION_MESSAGE,
@@ -625,7 +627,7 @@ fn long_failure_messages_are_cut_and_status_messages_cleaned() {
         failed.len()
     );
     assert!(failed.starts_with("bad: mmm") && failed.ends_with('\u{2026}'));
-    let out = ctx.run(Event::UpdateStatus, State::default());
+    let out = harness.run(Event::UpdateStatus, State::default());
     assert!(out.ok());
     let status = out.state.unit_status.unwrap();
     assert_eq!(status.kind, StatusKind::Blocked);
@@ -646,7 +648,7 @@ fn event_names_must_be_unique() {
         .on_event(|_: &mut Ctx, _: &Ready| Ok(()))
         .on_event(|_: &mut Ctx, _: &Ready| Ok(()))
         .on_event(|_: &mut Ctx, _: &Other| Ok(()));
-    let out = Context::new(charm, META).run(Event::Install, State::default());
+    let out = Harness::new(charm, META).run(Event::Install, State::default());
     assert!(
         out.error()
             .unwrap()
@@ -669,10 +671,10 @@ fn scratch_values_live_for_one_dispatch() {
             let seen = ctx.scratch::<Seen>().0.join(",");
             ctx.store("seen", &seen).map_err(Into::into)
         });
-    let ctx = Context::new(charm, META);
-    let out = ctx.run(Event::UpdateStatus, State::default());
+    let harness = Harness::new(charm, META);
+    let out = harness.run(Event::UpdateStatus, State::default());
     assert_eq!(out.state.stored["seen"], "handler,reconcile");
-    let out = ctx.run(Event::UpdateStatus, out.state);
+    let out = harness.run(Event::UpdateStatus, out.state);
     assert_eq!(
         out.state.stored["seen"], "handler,reconcile",
         "not carried over"
@@ -685,7 +687,7 @@ fn events_whose_handler_failed_are_still_reported() {
     charm
         .plugin(library)
         .on_event(|_: &mut Ctx, _: &Ready| Err(Error::fail("handler broke")));
-    let out = Context::new(charm, META).run(db().changed(Some(0)), State::default().relation(db()));
+    let out = Harness::new(charm, META).run(db().changed(Some(0)), State::default().relation(db()));
     assert!(!out.ok());
     assert_eq!(out.emitted::<Ready>().len(), 1);
 }
@@ -697,7 +699,7 @@ fn the_context_can_name_the_app_and_unit() {
         let who = format!("{} {}", ctx.app_name(), ctx.unit_name());
         ctx.store("who", &who).map_err(Into::into)
     });
-    let out = Context::new(charm, META)
+    let out = Harness::new(charm, META)
         .app("other")
         .unit(3)
         .run(Event::Start, State::default());
@@ -734,16 +736,16 @@ fn deferred_custom_events_of_a_removed_relation_are_dropped() {
             note(ctx, "on-relation")?;
             ctx.defer().map_err(Into::into)
         });
-    let ctx = Context::new(charm, META);
-    let s = ctx
+    let harness = Harness::new(charm, META);
+    let s = harness
         .run(db().changed(Some(0)), State::default().relation(db()))
         .state;
     assert_eq!(s.deferred.len(), 1);
     // While the relation lives, the deferred event keeps coming back ...
-    let s = ctx.run(Event::UpdateStatus, s).state;
+    let s = harness.run(Event::UpdateStatus, s).state;
     assert_eq!(log_of(&s), ["on-relation", "on-relation"]);
     // ... and once it is gone, it is dropped instead of running against a dead relation.
-    let out = ctx.run(
+    let out = harness.run(
         Event::UpdateStatus,
         State {
             relations: vec![],
@@ -779,8 +781,8 @@ fn methods_register_with_their_receiver_and_are_named_by_path() {
         &Lib { tag: "lib" },
         Lib::on_changed,
     );
-    let ctx = Context::new(charm, META);
-    let out = ctx.run(db().changed(Some(0)), State::default().relation(db()));
+    let harness = Harness::new(charm, META);
+    let out = harness.run(db().changed(Some(0)), State::default().relation(db()));
     assert_eq!(log_of(&out.state), ["lib db:1"]);
     // The deferral record names the method, not an anonymous closure.
     assert!(

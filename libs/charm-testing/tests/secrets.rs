@@ -6,7 +6,7 @@ use charm::{
     Charm, Ctx, Error, Event, Filter, ModelError, NewSecret, SecretContent, SecretOwner,
     SecretRead, SecretUpdate,
 };
-use charm_testing::{Context, Relation, Secret, State};
+use charm_testing::{Harness, Relation, Secret, State};
 
 const META: &str = "name: app
 provides:
@@ -17,10 +17,10 @@ fn sid(text: &str) -> charm::SecretId {
     charm::SecretId::parse(text).unwrap()
 }
 
-fn ctx_with(f: impl Fn(&mut Ctx) -> Result<(), Error> + 'static) -> Context {
+fn harness_with(f: impl Fn(&mut Ctx) -> Result<(), Error> + 'static) -> Harness {
     let mut charm = Charm::new();
     charm.on(Filter::any(), move |ctx: &mut Ctx, _: &Event| f(ctx));
-    Context::new(charm, META)
+    Harness::new(charm, META)
 }
 
 fn content(v: &str) -> SecretContent {
@@ -29,7 +29,7 @@ fn content(v: &str) -> SecretContent {
 
 #[test]
 fn the_leader_creates_grants_and_updates_an_app_secret() {
-    let ctx = ctx_with(|ctx| {
+    let harness = harness_with(|ctx| {
         let rel = charm::RelationId::new("db", 1);
         let id = ctx.add_secret(&NewSecret {
             content: content("one"),
@@ -57,7 +57,7 @@ fn the_leader_creates_grants_and_updates_an_app_secret() {
         assert_eq!(info.owner, SecretOwner::Application);
         Ok(())
     });
-    let out = ctx.run(
+    let out = harness.run(
         Event::Start,
         State::default()
             .leader(true)
@@ -73,7 +73,7 @@ fn the_leader_creates_grants_and_updates_an_app_secret() {
 
 #[test]
 fn followers_cannot_create_or_manage_app_secrets() {
-    let ctx = ctx_with(|ctx| {
+    let harness = harness_with(|ctx| {
         match ctx.add_secret(&NewSecret {
             content: content("x"),
             ..Default::default()
@@ -97,7 +97,7 @@ fn followers_cannot_create_or_manage_app_secrets() {
         Ok(())
     });
     let state = State::default().secret(Secret::owned("secret:o0ned000000000000000", content("x")));
-    let out = ctx.run(Event::Start, state);
+    let out = harness.run(Event::Start, state);
     assert!(
         out.error().unwrap().contains("permission denied"),
         "{:?}",
@@ -112,14 +112,14 @@ fn followers_cannot_create_or_manage_app_secrets() {
 
 #[test]
 fn invalid_content_keys_are_refused_before_juju() {
-    let ctx = ctx_with(|ctx| {
+    let harness = harness_with(|ctx| {
         ctx.add_secret(&NewSecret {
             content: SecretContent::new().with("Bad_Key", "v"),
             ..Default::default()
         })?;
         Ok(())
     });
-    let out = ctx.run(Event::Start, State::default().leader(true));
+    let out = harness.run(Event::Start, State::default().leader(true));
     assert!(
         out.error()
             .unwrap()
@@ -130,7 +130,7 @@ fn invalid_content_keys_are_refused_before_juju() {
 
 #[test]
 fn observers_track_a_revision_until_they_refresh() {
-    let ctx = ctx_with(|ctx| {
+    let harness = harness_with(|ctx| {
         let tracked = ctx.get_secret(
             Some(&sid("secret:abc00000000000000000")),
             Some("their-creds"),
@@ -148,7 +148,7 @@ fn observers_track_a_revision_until_they_refresh() {
     let granted = Secret::granted("secret:abc00000000000000000", content("v1"))
         .revision(content("v2"))
         .tracking(1);
-    let out = ctx.run(
+    let out = harness.run(
         Event::UpdateStatus,
         State::default().secret(granted.clone()),
     );
@@ -160,7 +160,7 @@ fn observers_track_a_revision_until_they_refresh() {
         (s.tracked, s.label.as_deref()),
         (Some(1), Some("their-creds"))
     );
-    let out = ctx.run(
+    let out = harness.run(
         Event::UpdateStatus,
         State::default()
             .secret(granted)
@@ -178,7 +178,7 @@ fn observers_track_a_revision_until_they_refresh() {
 
 #[test]
 fn secrets_not_granted_are_not_found() {
-    let ctx = ctx_with(|ctx| {
+    let harness = harness_with(|ctx| {
         match ctx.get_secret(
             Some(&sid("secret:nope0000000000000000")),
             None,
@@ -188,12 +188,12 @@ fn secrets_not_granted_are_not_found() {
             other => Err(Error::fail(format!("{other:?}"))),
         }
     });
-    assert!(ctx.run(Event::UpdateStatus, State::default()).ok());
+    assert!(harness.run(Event::UpdateStatus, State::default()).ok());
 }
 
 #[test]
 fn labels_are_unique_per_unit() {
-    let ctx = ctx_with(|ctx| {
+    let harness = harness_with(|ctx| {
         ctx.get_secret(
             Some(&sid("secret:b0000000000000000000")),
             Some("taken"),
@@ -204,7 +204,7 @@ fn labels_are_unique_per_unit() {
     let state = State::default()
         .secret(Secret::granted("secret:a0000000000000000000", content("a")).label("taken"))
         .secret(Secret::granted("secret:b0000000000000000000", content("b")));
-    let out = ctx.run(Event::UpdateStatus, state);
+    let out = harness.run(Event::UpdateStatus, state);
     assert!(
         out.error().unwrap().contains("already in use"),
         "{:?}",
@@ -214,11 +214,11 @@ fn labels_are_unique_per_unit() {
 
 #[test]
 fn secret_info_is_for_owners_only() {
-    let ctx = ctx_with(|ctx| {
+    let harness = harness_with(|ctx| {
         ctx.secret_info(Some(&sid("secret:theirs00000000000000")), None)?;
         Ok(())
     });
-    let out = ctx.run(
+    let out = harness.run(
         Event::UpdateStatus,
         State::default().secret(Secret::granted("secret:theirs00000000000000", content("x"))),
     );
@@ -227,14 +227,14 @@ fn secret_info_is_for_owners_only() {
 
 #[test]
 fn removing_revisions_and_secrets() {
-    let ctx = ctx_with(|ctx| {
+    let harness = harness_with(|ctx| {
         if let Event::SecretRemove(s) = ctx.event().clone() {
             ctx.remove_secret(&s.id, s.revision)?;
         }
         Ok(())
     });
     let owned = Secret::owned("secret:mine0000000000000000", content("1")).revision(content("2"));
-    let out = ctx.run(
+    let out = harness.run(
         owned.remove(1),
         State::default().leader(true).secret(owned.clone()),
     );
@@ -253,7 +253,7 @@ fn removing_revisions_and_secrets() {
     );
     // Removing a revision that does not exist is accepted by the tool but fails the hook at
     // commit time, as in Juju; nothing is committed.
-    let out = ctx.run(
+    let out = harness.run(
         owned.remove(7),
         State::default().leader(true).secret(owned.clone()),
     );
@@ -285,7 +285,7 @@ fn secret_content_debug_is_redacted() {
 
 #[test]
 fn secret_reads_are_cached_for_the_dispatch_including_not_found() {
-    let ctx = ctx_with(|ctx| {
+    let harness = harness_with(|ctx| {
         for _ in 0..2 {
             ctx.get_secret(
                 Some(&sid("secret:abc00000000000000000")),
@@ -310,7 +310,7 @@ fn secret_reads_are_cached_for_the_dispatch_including_not_found() {
         }
         Ok(())
     });
-    let out = ctx.run(
+    let out = harness.run(
         Event::UpdateStatus,
         State::default().secret(Secret::granted("secret:abc00000000000000000", content("v"))),
     );

@@ -7,7 +7,7 @@
 
 use charm::state::{Deferred, DeferredEvent};
 use charm::{Charm, Ctx, CustomEvent, Error, Event, EventKind, Filter, Plugin, RelationEvent};
-use charm_testing::{Context, Relation, State};
+use charm_testing::{Harness, Relation, State};
 use serde::{Deserialize, Serialize};
 
 const META: &str = "name: app
@@ -46,14 +46,14 @@ fn db() -> Relation {
 
 /// Runs `event` through revision A, opens the gate, then runs `next` through revision B.
 fn upgrade(a: Charm, b: Charm, event: Event, next: Event, state: State) -> charm_testing::Output {
-    let rev_a = Context::new(a, META);
+    let rev_a = Harness::new(a, META);
     let out = rev_a.run(event, state);
     assert!(out.ok(), "revision A: {:?}", out.error());
     assert_eq!(out.state.deferred.len(), 1, "{:?}", out.state.deferred);
     let mut state = out.state;
     state.stored.insert("gate".into(), serde_json::json!(true));
     state.stored.remove("log");
-    Context::new(b, META).run(next, state)
+    Harness::new(b, META).run(next, state)
 }
 
 /// One charm, three revisions: the same closures (so the same type names, as closures written in
@@ -124,8 +124,8 @@ fn a_closure_that_cannot_be_told_apart_may_not_defer() {
     charm
         .on(EventKind::UpdateStatus, z)
         .on(EventKind::UpdateStatus, x);
-    let ctx = Context::new(charm, META);
-    let out = ctx.run(Event::UpdateStatus, State::default());
+    let harness = Harness::new(charm, META);
+    let out = harness.run(Event::UpdateStatus, State::default());
     let error = out.error().unwrap();
     assert!(error.contains("cannot defer"), "{error}");
     assert!(error.contains("on_named"), "{error}");
@@ -166,7 +166,7 @@ fn named_handlers_keep_their_deferred_events_whatever_is_added_around_them() {
     assert_eq!(log_of(&out.state), ["gate update-status"]);
     assert_eq!(out.handler_calls, 1);
     // The record names the handler and its filter.
-    let rev_a = Context::new(named('A'), META);
+    let rev_a = Harness::new(named('A'), META);
     let s = rev_a.run(Event::UpdateStatus, State::default()).state;
     assert_eq!(s.deferred[0].observer, "gate");
     assert_eq!(s.deferred[0].filter.as_deref(), Some("update-status"));
@@ -227,7 +227,7 @@ fn explicit_names_must_be_unique_per_filter() {
         // The same name for other events is the same handler for several filters: fine.
         .on_named("g", EventKind::Start, |_: &mut Ctx, _: &Event| Ok(()))
         .on_named("g", EventKind::Install, |_: &mut Ctx, _: &Event| Ok(()));
-    let out = Context::new(charm, META).run(Event::Start, State::default());
+    let out = Harness::new(charm, META).run(Event::Start, State::default());
     let error = out.error().unwrap();
     assert!(error.contains("two handlers are named \"h\""), "{error}");
     assert!(!error.contains("\"g\""), "{error}");
@@ -247,7 +247,7 @@ fn records_from_before_handler_names_are_matched_only_when_safe() {
     let mut b = Charm::new();
     b.on(EventKind::UpdateStatus, on_y)
         .on(EventKind::UpdateStatus, on_x);
-    let ctx = Context::new(b, META);
+    let harness = Harness::new(b, META);
     let old = |observer: String| State {
         deferred: vec![Deferred {
             seq: 0,
@@ -261,7 +261,7 @@ fn records_from_before_handler_names_are_matched_only_when_safe() {
     // A fn's old id (`<path>#<n>`) names one fn: it gets the event, and the record is rewritten
     // in the current form when the fn defers again.
     let fn_id = format!("{}#0", std::any::type_name_of_val(&on_x));
-    let out = ctx.run(Event::ConfigChanged, old(fn_id));
+    let out = harness.run(Event::ConfigChanged, old(fn_id));
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(log_of(&out.state), ["on_x update-status"]);
     let record = &out.state.deferred[0];
@@ -269,7 +269,7 @@ fn records_from_before_handler_names_are_matched_only_when_safe() {
     assert_eq!(record.filter.as_deref(), Some("update-status"));
     // A closure's old id gave only its position, which a new revision may have changed: dropped.
     let closure_id = "app::main::{{closure}}#0".to_string();
-    let out = ctx.run(Event::ConfigChanged, old(closure_id));
+    let out = harness.run(Event::ConfigChanged, old(closure_id));
     assert!(out.ok(), "{:?}", out.error());
     assert!(log_of(&out.state).is_empty(), "{:?}", log_of(&out.state));
     assert!(out.state.deferred.is_empty());
@@ -387,7 +387,7 @@ fn two_instances_of_one_library_keep_their_own_deferred_events() {
     );
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(log_of(&out.state), ["lib db", "lib db db:1"]);
-    let rev_a = Context::new(two_libs('A'), META);
+    let rev_a = Harness::new(two_libs('A'), META);
     let s = rev_a.run(Event::ConfigChanged, State::default()).state;
     assert!(
         s.deferred[0].observer.starts_with("lib:db/")

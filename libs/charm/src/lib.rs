@@ -45,20 +45,25 @@
 //!
 //! | module | what it holds |
 //! | --- | --- |
-//! | [`context`] | the dispatch environment, parsed |
+//! | [`env`] | the dispatch environment, parsed ([`JujuEnv`]) |
 //! | [`event`] | Juju's events as one enum, and handler filters |
 //! | [`model`] | [`Ctx`]: relations, databags, secrets, config, status, actions, state |
 //! | [`databag`] | typed bags: serde structs and per-field wire encodings |
+//! | [`secret`] | secret ids, content and the secret hook tools' arguments |
+//! | [`status`] | statuses and the collect-status step |
+//! | [`port`] | ports a unit opens |
+//! | [`meta`] | the charm's metadata, embedded as JSON at build time |
 //! | [`backend`] | the hook tools as a trait, and the real process backend |
-//! | [`charm`](mod@charm) | the dispatcher, plugins, deferral, reconcile, collect-status |
+//! | [`dispatch`] | the dispatcher ([`Charm`]), plugins, deferral, reconcile, collect-status |
 //! | [`state`] | state kept between hooks, and its on-disk format |
+//! | [`error`] | handler errors and the outcome each leads to |
 //! | [`log`] | `tracing` to `juju-log` |
 //! | [`metrics`] | per-dispatch cost, when `CHARM_METRICS_FILE` is set |
 
 pub mod backend;
-pub mod charm;
-pub mod context;
 pub mod databag;
+pub mod dispatch;
+pub mod env;
 pub mod error;
 pub mod event;
 pub mod log;
@@ -76,8 +81,8 @@ pub mod status;
 pub struct ReadmeExample;
 
 pub use backend::{BagData, HookToolError, HookTools, LogLevel, ProcessBackend};
-pub use charm::{Charm, DispatchReport, EmittedEvent, Plugin};
-pub use context::{ContextError, JujuContext, JujuVersion};
+pub use dispatch::{Charm, DispatchReport, EmittedEvent, Plugin};
+pub use env::{EnvError, JujuEnv, JujuVersion};
 pub use error::{Classify, Error, Outcome, ResultExt};
 pub use event::{
     ActionEvent, Event, EventKind, Filter, FromEvent, Notice, RelationEvent, RelationId,

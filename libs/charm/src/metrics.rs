@@ -1,6 +1,6 @@
 //! What a dispatch cost, for benchmarks and the local model: one JSON line per dispatch.
 //!
-//! Only written when the environment variable [`METRICS_ENV`](crate::charm::METRICS_ENV)
+//! Only written when the environment variable [`METRICS_ENV`](crate::dispatch::METRICS_ENV)
 //! (`CHARM_METRICS_FILE`) names a file, so a charm in production pays nothing:
 //!
 //! ```json
@@ -13,7 +13,7 @@
 //! tools it ran.
 
 use crate::backend::ToolStats;
-use crate::context::JujuContext;
+use crate::env::JujuEnv;
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
@@ -26,7 +26,7 @@ pub fn peak_rss_kb() -> Option<u64> {
 }
 
 /// Appends one metrics line; failures are reported on stderr and otherwise ignored.
-pub fn append(path: &Path, juju: &JujuContext, wall: Duration, tools: ToolStats, ok: bool) {
+pub fn append(path: &Path, juju: &JujuEnv, wall: Duration, tools: ToolStats, ok: bool) {
     let own = wall.saturating_sub(tools.time);
     let line = serde_json::json!({
         "unit": juju.unit,

@@ -5,8 +5,8 @@
 //! `relation-set` per bag when the dispatch succeeds.
 
 use crate::backend::{BagData, HookToolError, HookTools, LogLevel};
-use crate::context::JujuContext;
 use crate::databag::{self, DatabagError};
+use crate::env::JujuEnv;
 use crate::error::{Classify, Outcome};
 use crate::event::{Event, RelationId};
 use crate::meta::Metadata;
@@ -224,7 +224,7 @@ struct Cache {
 
 /// The handle every handler gets: the Juju model of this unit, for one dispatch.
 pub struct Ctx<'a> {
-    juju: &'a JujuContext,
+    juju: &'a JujuEnv,
     tools: &'a mut dyn HookTools,
     meta: Option<&'a Metadata>,
     pub(crate) state: StateDoc,
@@ -242,7 +242,7 @@ pub struct Ctx<'a> {
 impl<'a> Ctx<'a> {
     /// A model for one dispatch. `meta` enables endpoint checks and the peer read rule.
     pub fn new(
-        juju: &'a JujuContext,
+        juju: &'a JujuEnv,
         tools: &'a mut dyn HookTools,
         meta: Option<&'a Metadata>,
         state: StateDoc,
@@ -263,7 +263,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    // ----- identity and context -----
+    // ----- identity and environment -----
 
     /// This unit's name, e.g. `app/0`.
     pub fn unit_name(&self) -> &str {
@@ -275,8 +275,8 @@ impl<'a> Ctx<'a> {
         &self.juju.app
     }
 
-    /// The dispatch context (model, Juju version, charm directory, the Juju event).
-    pub fn juju(&self) -> &JujuContext {
+    /// The dispatch environment (model, Juju version, charm directory, the Juju event).
+    pub fn env(&self) -> &JujuEnv {
         self.juju
     }
 

@@ -17,7 +17,7 @@
 //!
 //! ```
 //! use charm::{Charm, Ctx, Error, EventKind, Event};
-//! use charm_testing::{Context, Relation, Secret, State};
+//! use charm_testing::{Harness, Relation, Secret, State};
 //! use filesystem_info::{CephfsInfo, FilesystemInfo, FilesystemProvider, FilesystemRequirer, Key, MountFilesystem};
 //!
 //! // The server publishes its share when configured.
@@ -37,7 +37,7 @@
 //! server
 //!     .plugin(FilesystemProvider::new("filesystem", "server-peers"))
 //!     .on(EventKind::ConfigChanged, publish);
-//! let server = Context::new(
+//! let server = Harness::new(
 //!     server,
 //!     "name: server\nprovides:\n  filesystem: {interface: filesystem_info}\npeers:\n  server-peers: {interface: server_peers}\n",
 //! );
@@ -66,7 +66,7 @@
 //! }
 //! let mut client = Charm::new();
 //! client.plugin(FilesystemRequirer::new("filesystem")).on_event(mount);
-//! let client = Context::new(client, "name: client\nrequires:\n  filesystem: {interface: filesystem_info, limit: 1}\n");
+//! let client = Harness::new(client, "name: client\nrequires:\n  filesystem: {interface: filesystem_info, limit: 1}\n");
 //! let rel = Relation::new("filesystem", 1, "server").remote_app_data([("endpoint", endpoint)]);
 //! let granted = Secret::granted(&secret.id, secret.revisions[&1].clone());
 //! let out = client.run(rel.changed(None), State::default().relation(rel).secret(granted));

@@ -4,7 +4,7 @@
 
 use charm::secret::SecretContent;
 use charm::{Charm, Ctx, Error, Event, EventKind, Outcome};
-use charm_testing::{Context, Output, Relation, Secret, State};
+use charm_testing::{Harness, Output, Relation, Secret, State};
 use filesystem_info::{CephfsInfo, FilesystemInfo, FilesystemProvider, Key, LustreInfo, NfsInfo};
 use serde::Deserialize;
 
@@ -54,12 +54,12 @@ fn publish(ctx: &mut Ctx, _event: &Event) -> Result<(), Error> {
     Ok(())
 }
 
-fn ctx() -> Context {
+fn harness() -> Harness {
     let mut charm = Charm::new();
     charm
         .plugin(provider())
         .on(EventKind::ConfigChanged, publish);
-    Context::new(charm, META)
+    Harness::new(charm, META)
 }
 
 fn peers() -> Relation {
@@ -107,7 +107,7 @@ fn cephfs_is_published_to_every_relation_with_one_secret() {
         .relation(peers())
         .relation(client(1))
         .relation(client(2));
-    let out = ctx().run(Event::ConfigChanged, state);
+    let out = harness().run(Event::ConfigChanged, state);
     assert!(out.ok(), "{:?}", out.error());
     let secret = out.state.get_secret("auth");
     let expected = CEPH_URI.replace(
@@ -137,7 +137,7 @@ fn cephfs_is_published_to_every_relation_with_one_secret() {
 
 #[test]
 fn publishing_the_same_again_costs_no_write_and_no_revision() {
-    let out = ctx().run(Event::ConfigChanged, published());
+    let out = harness().run(Event::ConfigChanged, published());
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(out.state.stored["published"], true);
     for tool in [
@@ -155,7 +155,7 @@ fn publishing_the_same_again_costs_no_write_and_no_revision() {
 #[test]
 fn a_new_key_is_a_new_revision_and_a_new_uri_everywhere() {
     let state = published().config("key", NEW_KEY);
-    let out = ctx().run(Event::ConfigChanged, state);
+    let out = harness().run(Event::ConfigChanged, state);
     assert!(out.ok(), "{:?}", out.error());
     let secret = out.state.get_secret("auth");
     assert_eq!(secret.latest(), 2);
@@ -188,7 +188,7 @@ fn nfs_and_lustre_need_no_secret() {
             .config("scheme", scheme)
             .relation(peers())
             .relation(client(1));
-        let out = ctx().run(Event::ConfigChanged, state);
+        let out = harness().run(Event::ConfigChanged, state);
         assert!(out.ok(), "{:?}", out.error());
         assert_eq!(endpoint(&out, 1).as_deref(), Some(uri));
         assert_eq!(out.state.get_relation(0).local_app_data["endpoint"], uri);
@@ -203,7 +203,7 @@ fn a_follower_publishes_nothing() {
         .config("scheme", "cephfs")
         .relation(peers())
         .relation(client(1));
-    let out = ctx().run(Event::ConfigChanged, state);
+    let out = harness().run(Event::ConfigChanged, state);
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(out.state.stored["published"], false);
     assert!(out.state.secrets.is_empty());
@@ -219,7 +219,7 @@ fn data_clients_would_reject_is_refused_before_anything_is_touched() {
             .config("host", host)
             .relation(peers())
             .relation(client(1));
-        let out = ctx().run(Event::ConfigChanged, state);
+        let out = harness().run(Event::ConfigChanged, state);
         assert!(out.ok(), "bad data is a status, not a failed hook");
         let status = out.state.unit_status.clone().unwrap();
         assert_eq!(status.kind, charm::StatusKind::Blocked, "{host:?}");
@@ -232,7 +232,7 @@ fn data_clients_would_reject_is_refused_before_anything_is_touched() {
         assert_eq!(endpoint(&out, 1), None);
         assert_eq!(out.calls_to("relation-set"), 0);
     }
-    let out = ctx().run(
+    let out = harness().run(
         Event::ConfigChanged,
         State::default()
             .leader(true)
@@ -253,7 +253,7 @@ fn without_the_peer_relation_clients_are_still_served() {
         .leader(true)
         .config("scheme", "nfs")
         .relation(client(1));
-    let out = ctx().run(Event::ConfigChanged, state);
+    let out = harness().run(Event::ConfigChanged, state);
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(
         endpoint(&out, 1).as_deref(),
@@ -268,7 +268,7 @@ fn a_joining_client_gets_the_stored_endpoint_without_a_secret_read() {
     state.relations.retain(|r| r.id != 2);
     let newcomer = client(3);
     let state = state.relation(newcomer.clone());
-    let out = ctx().run(newcomer.joined(0), state);
+    let out = harness().run(newcomer.joined(0), state);
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(endpoint(&out, 3).as_deref(), Some(CEPH_URI));
     assert!(out.state.get_secret("auth").grants.contains_key(&3));
@@ -276,7 +276,7 @@ fn a_joining_client_gets_the_stored_endpoint_without_a_secret_read() {
         assert_eq!(out.calls_to(tool), 0, "{tool}");
     }
     // A second joining unit of the same client changes nothing.
-    let again = ctx().run(newcomer.joined(1), out.state);
+    let again = harness().run(newcomer.joined(1), out.state);
     assert_eq!(again.calls_to("secret-grant"), 0);
     assert_eq!(again.calls_to("relation-set"), 0);
 }
@@ -289,14 +289,14 @@ fn a_joining_client_before_anything_was_published_gets_nothing() {
         .config("scheme", "cephfs")
         .relation(peers())
         .relation(newcomer.clone());
-    let out = ctx().run(newcomer.joined(0), state);
+    let out = harness().run(newcomer.joined(0), state);
     assert!(out.ok());
     assert_eq!(endpoint(&out, 3), None);
     // On a follower nothing is sent either.
     let mut state = published();
     state.leader = false;
     let state = state.relation(newcomer.clone());
-    let out = ctx().run(newcomer.joined(0), state);
+    let out = harness().run(newcomer.joined(0), state);
     assert!(out.ok());
     assert_eq!(endpoint(&out, 3), None);
     assert_eq!(out.calls_to("secret-grant"), 0);
@@ -310,7 +310,7 @@ fn a_corrupt_stored_endpoint_blocks_the_join() {
         .config("scheme", "cephfs")
         .relation(peers().local_app_data([("endpoint", "cephfs://(h)/")]))
         .relation(newcomer.clone());
-    let out = ctx().run(newcomer.joined(0), state);
+    let out = harness().run(newcomer.joined(0), state);
     assert!(out.ok());
     let status = out.state.unit_status.clone().unwrap();
     assert_eq!(status.kind, charm::StatusKind::Blocked);
@@ -322,17 +322,17 @@ fn a_corrupt_stored_endpoint_blocks_the_join() {
 fn obsolete_revisions_of_the_auth_secret_are_pruned_once() {
     let secret = auth_secret(KEY).revision(SecretContent::new().with("key", NEW_KEY));
     let state = published_with(secret.clone());
-    let out = ctx().run(secret.remove(1), state.clone());
+    let out = harness().run(secret.remove(1), state.clone());
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(
         out.removed_secret_revisions,
         vec![(SECRET_ID.to_string(), Some(1))]
     );
     // Juju repeats itself: the second event is ignored.
-    let again = ctx().run(secret.remove(1), out.state);
+    let again = harness().run(secret.remove(1), out.state);
     assert!(again.removed_secret_revisions.is_empty());
     // The latest revision is never removed, nor another secret's, nor on a follower.
-    let out = ctx().run(secret.remove(2), state.clone());
+    let out = harness().run(secret.remove(2), state.clone());
     assert!(out.removed_secret_revisions.is_empty());
     let other = Secret::owned(
         "secret:cq1rbd5vbd1c78vvhv30",
@@ -340,7 +340,7 @@ fn obsolete_revisions_of_the_auth_secret_are_pruned_once() {
     )
     .label("mine")
     .revision(SecretContent::new().with("k", "w"));
-    let out = ctx().run(other.remove(1), state.clone().secret(other.clone()));
+    let out = harness().run(other.remove(1), state.clone().secret(other.clone()));
     assert!(out.removed_secret_revisions.is_empty());
     assert_eq!(
         out.calls
@@ -352,7 +352,7 @@ fn obsolete_revisions_of_the_auth_secret_are_pruned_once() {
     let mut follower = state;
     follower.leader = false;
     assert!(
-        ctx()
+        harness()
             .run(secret.remove(1), follower)
             .removed_secret_revisions
             .is_empty()

@@ -4,7 +4,7 @@
 
 use charm::secret::SecretContent;
 use charm::{Charm, Ctx, Error, Event, EventKind, StatusKind};
-use charm_testing::{Context, Output, Relation, Secret, State};
+use charm_testing::{Harness, Output, Relation, Secret, State};
 use filesystem_info::{
     FilesystemInfo, FilesystemInfoError, FilesystemRequirer, MountFilesystem, UmountFilesystem,
     WireError,
@@ -57,7 +57,7 @@ fn probe(ctx: &mut Ctx, event: &MountFilesystem) -> Result<(), Error> {
     Ok(())
 }
 
-fn ctx() -> Context {
+fn harness() -> Harness {
     let mut charm = Charm::new();
     charm.plugin(requirer()).on_event(probe);
     charm.on(EventKind::UpdateStatus, |ctx: &mut Ctx, _: &Event| {
@@ -65,7 +65,7 @@ fn ctx() -> Context {
         ctx.store("endpoints", &all.len())?;
         Ok(())
     });
-    Context::new(charm, META)
+    Harness::new(charm, META)
 }
 
 fn server(endpoint: Option<&str>) -> Relation {
@@ -90,7 +90,7 @@ fn probe_of(out: &Output) -> String {
 #[test]
 fn every_relation_changed_is_a_mount_event_on_every_unit() {
     let rel = server(None);
-    let out = ctx().run(rel.changed(Some(0)), State::default().relation(rel.clone()));
+    let out = harness().run(rel.changed(Some(0)), State::default().relation(rel.clone()));
     assert!(out.ok());
     let events = out.emitted::<MountFilesystem>();
     assert_eq!(events.len(), 1, "even without an endpoint (as Python)");
@@ -105,7 +105,7 @@ fn every_relation_changed_is_a_mount_event_on_every_unit() {
     let rel = server(Some(CEPH_URI));
     let state = State::default().relation(rel.clone()).secret(key_secret());
     for _ in 0..2 {
-        let out = ctx().run(rel.changed(None), state.clone());
+        let out = harness().run(rel.changed(None), state.clone());
         assert_eq!(out.emitted::<MountFilesystem>().len(), 1);
         assert_eq!(out.calls_to("relation-set"), 0, "the requirer never writes");
     }
@@ -114,7 +114,7 @@ fn every_relation_changed_is_a_mount_event_on_every_unit() {
 #[test]
 fn relation_broken_is_an_umount_event() {
     let rel = server(Some(CEPH_URI));
-    let out = ctx().run(rel.broken(), State::default().relation(rel.clone()));
+    let out = harness().run(rel.broken(), State::default().relation(rel.clone()));
     assert!(out.ok());
     let events = out.emitted::<UmountFilesystem>();
     assert_eq!(events.len(), 1);
@@ -126,7 +126,7 @@ fn relation_broken_is_an_umount_event() {
 fn the_cephfs_key_is_read_from_the_secret_and_tracked() {
     let rel = server(Some(CEPH_URI));
     let secret = key_secret().revision(SecretContent::new().with("key", KEY));
-    let out = ctx().run(
+    let out = harness().run(
         rel.changed(None),
         State::default().relation(rel).secret(secret),
     );
@@ -160,7 +160,7 @@ fn plain_nfs_and_lustre_endpoints_need_no_secret() {
         ),
     ] {
         let rel = server(Some(&uri));
-        let out = ctx().run(rel.changed(None), State::default().relation(rel));
+        let out = harness().run(rel.changed(None), State::default().relation(rel));
         assert!(out.ok(), "{:?}", out.error());
         assert_eq!(probe_of(&out), expected);
         assert_eq!(out.calls_to("secret-get"), 0);
@@ -174,7 +174,7 @@ fn blocked(uri: &str, secrets: Vec<Secret>) -> (Output, String) {
     for s in secrets {
         state = state.secret(s);
     }
-    let out = ctx().run(rel.changed(None), state);
+    let out = harness().run(rel.changed(None), state);
     assert!(out.ok(), "bad remote data is a status, not a failed hook");
     let status = out.state.unit_status.clone().unwrap();
     assert_eq!(status.kind, StatusKind::Blocked, "{uri}");
@@ -249,12 +249,12 @@ fn missing_and_bad_secrets_block() {
 #[test]
 fn endpoints_lists_every_published_filesystem() {
     let rel = server(Some(CEPH_URI));
-    let out = ctx().run(
+    let out = harness().run(
         Event::UpdateStatus,
         State::default().relation(rel).secret(key_secret()),
     );
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(out.state.stored["endpoints"], 1);
-    let out = ctx().run(Event::UpdateStatus, State::default().relation(server(None)));
+    let out = harness().run(Event::UpdateStatus, State::default().relation(server(None)));
     assert_eq!(out.state.stored["endpoints"], 0);
 }

@@ -16,7 +16,7 @@
 //!
 //! ```
 //! use charm::{Charm, Ctx, Error};
-//! use charm_testing::{Context, Relation, Secret, State};
+//! use charm_testing::{Harness, Relation, Secret, State};
 //! use kubernetes_manifests::{
 //!     KubernetesManifest, KubernetesManifestsProvider, KubernetesManifestsRequirer, ManifestsUpdated,
 //! };
@@ -29,7 +29,7 @@
 //!     "service-accounts",
 //!     vec![KubernetesManifest::new(SA)?],
 //! ));
-//! let requirer = Context::new(
+//! let requirer = Harness::new(
 //!     requirer,
 //!     "name: tester\nrequires:\n  service-accounts: {interface: kubernetes_manifest}\n",
 //! );
@@ -55,7 +55,7 @@
 //! provider
 //!     .plugin(KubernetesManifestsProvider::new("service-accounts"))
 //!     .on_event(on_updated);
-//! let provider = Context::new(
+//! let provider = Harness::new(
 //!     provider,
 //!     "name: dispatcher\nprovides:\n  service-accounts: {interface: kubernetes_manifest}\n",
 //! );

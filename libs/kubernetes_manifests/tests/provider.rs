@@ -3,7 +3,7 @@
 use charm::error::Outcome;
 use charm::secret::SecretContent;
 use charm::{Charm, Ctx, Error, EventKind};
-use charm_testing::{Context, Relation, Secret, State};
+use charm_testing::{Harness, Relation, Secret, State};
 use kubernetes_manifests::{
     KubernetesManifestsProvider, ManifestsUpdated, ProviderErrorKind, UpdateCause,
 };
@@ -49,14 +49,14 @@ fn on_updated(ctx: &mut Ctx, event: &ManifestsUpdated) -> Result<(), Error> {
     Ok(())
 }
 
-fn context() -> Context {
+fn harness() -> Harness {
     let mut charm = Charm::new();
     for endpoint in ["secrets", "service-accounts", "roles"] {
         charm
             .plugin(KubernetesManifestsProvider::new(endpoint).refresh_on(EventKind::UpgradeCharm));
     }
     charm.on_event(on_updated);
-    Context::new(charm, META)
+    Harness::new(charm, META)
 }
 
 fn seen(out: &charm_testing::Output) -> Vec<Value> {
@@ -82,7 +82,7 @@ fn reads_the_secret_labels_it_and_emits_updated() {
             "secret:cs100000000000000000",
             content(&list(&[SA1, SA2])),
         ));
-    let out = context().run(rel.changed(None), state);
+    let out = harness().run(rel.changed(None), state);
     assert!(out.ok(), "{:?}", out.result);
     let events = out.emitted::<ManifestsUpdated>();
     assert_eq!(events.len(), 1);
@@ -104,7 +104,7 @@ fn reads_the_secret_labels_it_and_emits_updated() {
 fn reads_the_plain_libpatch_1_form() {
     let rel = Relation::new("service-accounts", 4, "old-tester")
         .remote_app_data([("kubernetes_manifests", list(&[SA1, SA3]))]);
-    let out = context().run(rel.changed(None), State::default().relation(rel));
+    let out = harness().run(rel.changed(None), State::default().relation(rel));
     assert!(out.ok());
     assert_eq!(seen(&out)[0]["names"], json!(["dummy-sa-1", "dummy-sa-2"]));
     assert_eq!(out.calls_to("secret-get"), 0);
@@ -122,7 +122,7 @@ fn union_is_in_relation_order_then_item_order() {
             "secret:cs100000000000000000",
             content(&list(&[SA2, SA1])),
         ));
-    let out = context().run(a.changed(None), state);
+    let out = harness().run(a.changed(None), state);
     assert_eq!(
         seen(&out)[0]["names"],
         json!(["other-dummy-sa-1", "dummy-sa-1", "dummy-sa-2"])
@@ -132,7 +132,7 @@ fn union_is_in_relation_order_then_item_order() {
 #[test]
 fn empty_relation_reads_as_no_manifests() {
     let rel = Relation::new("service-accounts", 1, "tester");
-    let out = context().run(rel.changed(None), State::default().relation(rel));
+    let out = harness().run(rel.changed(None), State::default().relation(rel));
     assert!(out.ok());
     assert_eq!(seen(&out)[0]["names"], json!([]));
     assert_eq!(seen(&out)[0]["errors"], json!([]));
@@ -146,7 +146,7 @@ fn one_bad_relation(bad: Relation, secrets: Vec<Secret>) -> Value {
     for s in secrets {
         state = state.secret(s);
     }
-    let out = context().run(bad.changed(None), state);
+    let out = harness().run(bad.changed(None), state);
     assert!(
         out.ok(),
         "bad remote data must not fail the hook: {:?}",
@@ -281,8 +281,8 @@ fn a_secret_tool_failure_fails_the_hook_through_the_handler() {
             "secret:cs100000000000000000",
             content(&list(&[SA1])),
         ));
-    let ctx = context().fail("secret-get", "ERROR connection reset", None);
-    let out = ctx.run(rel.changed(None), state);
+    let harness = harness().fail("secret-get", "ERROR connection reset", None);
+    let out = harness.run(rel.changed(None), state);
     // The library reports it per relation; this test charm does not act on outcomes, so the hook
     // succeeds and records a Fail-classified error (a retry can help).
     assert!(out.ok());
@@ -311,7 +311,7 @@ fn a_refused_label_falls_back_to_reading_by_id() {
             "secret:ne000000000000000000",
             content(&list(&[SA1])),
         ));
-    let out = context().run(rel.changed(None), state);
+    let out = harness().run(rel.changed(None), state);
     assert!(out.ok());
     assert_eq!(seen(&out)[0]["names"], json!(["dummy-sa-1"]));
     assert_eq!(seen(&out)[0]["errors"], json!([]));
@@ -327,7 +327,7 @@ fn secret_changed_emits_for_the_exact_label_only() {
     let state = State::default()
         .relation(rel.clone())
         .secret(secret.clone());
-    let out = context().run(secret.changed(), state.clone());
+    let out = harness().run(secret.changed(), state.clone());
     assert!(out.ok());
     // Three providers in the charm; only service-accounts reacts (the original made all react).
     let events = out.emitted::<ManifestsUpdated>();
@@ -353,7 +353,7 @@ fn secret_changed_emits_for_the_exact_label_only() {
         "other.label",
     ] {
         let s = secret.clone().label(label);
-        let out = context().run(
+        let out = harness().run(
             s.changed(),
             State::default().relation(rel.clone()).secret(s),
         );
@@ -368,7 +368,7 @@ fn secret_changed_without_our_label_is_matched_by_uri() {
     let mut secret =
         Secret::granted("secret:cs100000000000000000", content(&list(&[SA1]))).tracking(1);
     secret.label = None;
-    let out = context().run(
+    let out = harness().run(
         secret.changed(),
         State::default().relation(rel).secret(secret.clone()),
     );
@@ -397,7 +397,7 @@ fn relation_broken_emits_and_leaves_the_departing_app_out() {
             "secret:cs100000000000000000",
             content(&list(&[SA1])),
         ));
-    let out = context().run(leaving.broken(), state);
+    let out = harness().run(leaving.broken(), state);
     assert!(out.ok());
     let events = out.emitted::<ManifestsUpdated>();
     assert_eq!(events.len(), 1);
@@ -419,7 +419,7 @@ fn refresh_events_emit_for_every_relation() {
             "secret:cs100000000000000000",
             content(&list(&[SA1])),
         ));
-    let out = context().run(charm::Event::UpgradeCharm, state);
+    let out = harness().run(charm::Event::UpgradeCharm, state);
     assert!(out.ok());
     let mut rels: Vec<String> = out
         .emitted::<ManifestsUpdated>()
@@ -482,7 +482,7 @@ fn errors_are_typed_and_classified() {
         assert!(all.is_err());
         Ok(())
     });
-    let ctx = Context::new(charm, META);
+    let harness = Harness::new(charm, META);
     let state = State::default()
         .relation(Relation::new("secrets", 1, "a").remote_app_data([("is_secret", "true")]))
         .relation(Relation::new("secrets", 2, "b").remote_app_data([
@@ -503,7 +503,7 @@ fn errors_are_typed_and_classified() {
             ("is_secret", "true"),
             ("kubernetes_manifests", "--output=/tmp/x"),
         ]));
-    let out = ctx.run(charm::Event::UpdateStatus, state);
+    let out = harness.run(charm::Event::UpdateStatus, state);
     assert!(out.ok(), "{:?}", out.result);
     assert_eq!(
         out.state.stored["kinds"],
@@ -525,7 +525,7 @@ fn a_five_megabyte_plain_list_is_read() {
     );
     let rel = Relation::new("service-accounts", 1, "big")
         .remote_app_data([("kubernetes_manifests", big)]);
-    let out = context().run(rel.changed(None), State::default().relation(rel));
+    let out = harness().run(rel.changed(None), State::default().relation(rel));
     assert!(out.ok());
     assert_eq!(seen(&out)[0]["names"], json!(["big"]));
 }

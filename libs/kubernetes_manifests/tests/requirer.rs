@@ -2,7 +2,7 @@
 
 use charm::secret::SecretContent;
 use charm::{Charm, Ctx, Error, EventKind, Status};
-use charm_testing::{Context, Relation, Secret, State};
+use charm_testing::{Harness, Relation, Secret, State};
 use kubernetes_manifests::{
     KubernetesManifest, KubernetesManifestsRequirer, ManifestsSender, SendOutcome,
 };
@@ -43,7 +43,7 @@ fn rendered(ctx: &mut Ctx) -> Result<Vec<KubernetesManifest>, Error> {
     )?])
 }
 
-fn context() -> Context {
+fn harness() -> Harness {
     let static_manifests: Vec<KubernetesManifest> = [SA1, SA2]
         .iter()
         .filter_map(|t| KubernetesManifest::new(t).ok())
@@ -59,7 +59,7 @@ fn context() -> Context {
             KubernetesManifestsRequirer::dynamic("secrets", rendered)
                 .refresh_on(EventKind::ConfigChanged),
         );
-    Context::new(charm, META).config_yaml(CONFIG)
+    Harness::new(charm, META).config_yaml(CONFIG)
 }
 
 fn sa_rel(id: u32) -> Relation {
@@ -69,7 +69,7 @@ fn sa_rel(id: u32) -> Relation {
 #[test]
 fn relation_created_writes_exactly_the_python_wire_format() {
     let rel = sa_rel(1);
-    let out = context().run(rel.created(), State::default().leader(true).relation(rel));
+    let out = harness().run(rel.created(), State::default().leader(true).relation(rel));
     assert!(out.ok(), "{:?}", out.result);
     let secret = out.state.secret_by("manifest.service-accounts.1").unwrap();
     let bag = &out.state.rel(1).unwrap().local_app_data;
@@ -99,7 +99,7 @@ fn relation_created_writes_exactly_the_python_wire_format() {
 fn relation_created_costs_six_hook_tools_and_touches_only_that_relation() {
     let old = sa_rel(1);
     let new = sa_rel(2);
-    let out = context().run(
+    let out = harness().run(
         new.created(),
         State::default().leader(true).relation(old).relation(new),
     );
@@ -128,7 +128,7 @@ fn leader_elected_sends_on_every_relation_with_one_secret_each() {
         .relation(sa_rel(1))
         .relation(sa_rel(2))
         .relation(Relation::new("secrets", 3, "dispatcher"));
-    let out = context().run(charm::Event::LeaderElected, state);
+    let out = harness().run(charm::Event::LeaderElected, state);
     assert!(out.ok(), "{:?}", out.result);
     for label in [
         "manifest.service-accounts.1",
@@ -150,7 +150,7 @@ fn leader_elected_sends_on_every_relation_with_one_secret_each() {
 #[test]
 fn followers_send_nothing() {
     let rel = sa_rel(1);
-    let out = context().run(rel.created(), State::default().relation(rel.clone()));
+    let out = harness().run(rel.created(), State::default().relation(rel.clone()));
     assert!(out.ok());
     assert!(out.state.rel(1).unwrap().local_app_data.is_empty());
     assert!(out.state.secrets.is_empty());
@@ -158,7 +158,7 @@ fn followers_send_nothing() {
         out.calls.iter().map(|c| c.tool).collect::<Vec<_>>(),
         ["is-leader"]
     );
-    let out = context().run(charm::Event::LeaderElected, State::default().relation(rel));
+    let out = harness().run(charm::Event::LeaderElected, State::default().relation(rel));
     assert!(out.ok());
     assert!(out.state.secrets.is_empty());
 }
@@ -166,7 +166,7 @@ fn followers_send_nothing() {
 /// A leader that already sent `config-secret` on `secrets:3`.
 fn after_first_send() -> State {
     let rel = Relation::new("secrets", 3, "dispatcher");
-    let out = context().run(rel.created(), State::default().leader(true).relation(rel));
+    let out = harness().run(rel.created(), State::default().leader(true).relation(rel));
     assert!(out.ok());
     out.state
 }
@@ -175,7 +175,7 @@ fn after_first_send() -> State {
 fn config_change_updates_the_same_secret_in_two_hook_tools() {
     let state = after_first_send().config("secret_name", "new-secret");
     let id = state.secret_by("manifest.secrets.3").unwrap().id.clone();
-    let out = context().run(charm::Event::ConfigChanged, state);
+    let out = harness().run(charm::Event::ConfigChanged, state);
     assert!(out.ok(), "{:?}", out.result);
     let secret = out.state.secret_by("manifest.secrets.3").unwrap();
     assert_eq!(secret.id, id);
@@ -207,7 +207,7 @@ fn config_change_updates_the_same_secret_in_two_hook_tools() {
 fn a_bad_render_sends_nothing_and_keeps_what_was_sent() {
     let state = after_first_send().config("secret_name", "");
     let before = state.clone();
-    let out = context().run(charm::Event::ConfigChanged, state);
+    let out = harness().run(charm::Event::ConfigChanged, state);
     assert!(out.ok());
     assert_eq!(
         out.state.unit_status,
@@ -221,7 +221,7 @@ fn a_bad_render_sends_nothing_and_keeps_what_was_sent() {
 fn a_five_megabyte_manifest_is_refused_before_anything_is_written() {
     let state = after_first_send().config("secret_name", "x".repeat(5_000_000));
     let before = state.clone();
-    let out = context().run(charm::Event::ConfigChanged, state);
+    let out = harness().run(charm::Event::ConfigChanged, state);
     assert!(out.ok(), "{:?}", out.result);
     let status = out.state.unit_status.clone().unwrap();
     assert_eq!(status.kind, charm::StatusKind::Blocked);
@@ -238,7 +238,7 @@ fn a_five_megabyte_manifest_is_refused_before_anything_is_written() {
 #[test]
 fn upgrade_charm_resends_static_manifests() {
     let rel = sa_rel(1);
-    let out = context().run(
+    let out = harness().run(
         charm::Event::UpgradeCharm,
         State::default().leader(true).relation(rel),
     );
@@ -250,7 +250,7 @@ fn upgrade_charm_resends_static_manifests() {
 fn a_deleted_secret_is_recreated_and_the_bag_repointed() {
     let mut state = after_first_send();
     state.secrets.clear();
-    let out = context().run(charm::Event::LeaderElected, state);
+    let out = harness().run(charm::Event::LeaderElected, state);
     assert!(out.ok(), "{:?}", out.result);
     let secret = out.state.secret_by("manifest.secrets.3").unwrap();
     assert_eq!(
@@ -269,7 +269,7 @@ fn an_existing_labelled_secret_is_reused_when_the_bag_is_empty() {
     )
     .label("manifest.service-accounts.1");
     let rel = sa_rel(1).local_app_data([("kubernetes_manifests", "[]")]);
-    let out = context().run(
+    let out = harness().run(
         charm::Event::LeaderElected,
         State::default().leader(true).relation(rel).secret(existing),
     );
@@ -290,8 +290,8 @@ fn an_existing_labelled_secret_is_reused_when_the_bag_is_empty() {
 #[test]
 fn a_failing_hook_tool_fails_the_hook_and_commits_nothing() {
     let rel = sa_rel(1);
-    let ctx = context().fail("secret-grant", "ERROR connection reset", None);
-    let out = ctx.run(rel.created(), State::default().leader(true).relation(rel));
+    let harness = harness().fail("secret-grant", "ERROR connection reset", None);
+    let out = harness.run(rel.created(), State::default().leader(true).relation(rel));
     assert!(!out.ok());
     assert!(
         out.error()
@@ -316,7 +316,7 @@ fn owned_with_revisions(label: &str) -> Secret {
 #[test]
 fn secret_remove_prunes_an_old_revision_once() {
     let secret = owned_with_revisions("manifest.service-accounts.1");
-    let out = context().run(
+    let out = harness().run(
         secret.remove(1),
         State::default()
             .leader(true)
@@ -341,7 +341,7 @@ fn secret_remove_ignores_what_is_not_ours_or_no_longer_exists() {
         if label.is_empty() {
             secret.label = None;
         }
-        let out = context().run(
+        let out = harness().run(
             secret.remove(1),
             State::default().leader(true).secret(secret),
         );
@@ -351,18 +351,18 @@ fn secret_remove_ignores_what_is_not_ours_or_no_longer_exists() {
     }
     // Already removed (juju#20794): no secret-remove, and the hook does not fail.
     let secret = owned_with_revisions("manifest.service-accounts.1");
-    let out = context().run(secret.remove(1), State::default().leader(true));
+    let out = harness().run(secret.remove(1), State::default().leader(true));
     assert!(out.ok(), "{:?}", out.result);
     assert!(out.removed_secret_revisions.is_empty());
     // The latest revision is never removed.
-    let out = context().run(
+    let out = harness().run(
         secret.remove(2),
         State::default().leader(true).secret(secret.clone()),
     );
     assert!(out.ok());
     assert!(out.removed_secret_revisions.is_empty());
     // Followers leave it to the leader.
-    let out = context().run(secret.remove(1), State::default().secret(secret));
+    let out = harness().run(secret.remove(1), State::default().secret(secret));
     assert!(out.ok());
     assert!(out.removed_secret_revisions.is_empty());
 }
@@ -371,12 +371,12 @@ fn secret_remove_ignores_what_is_not_ours_or_no_longer_exists() {
 fn relation_broken_removes_the_relations_secret() {
     let state = after_first_send();
     let rel = state.rel(3).unwrap().clone();
-    let out = context().run(rel.broken(), state.clone());
+    let out = harness().run(rel.broken(), state.clone());
     assert!(out.ok(), "{:?}", out.result);
     assert!(out.state.secret_by("manifest.secrets.3").is_none());
     assert_eq!(out.removed_secret_revisions.len(), 1);
     // A follower cannot manage the app's secret: it leaves it.
-    let out = context().run(
+    let out = harness().run(
         rel.broken(),
         State {
             leader: false,
@@ -386,7 +386,7 @@ fn relation_broken_removes_the_relations_secret() {
     assert!(out.ok());
     assert!(out.state.secret_by("manifest.secrets.3").is_some());
     // Nothing to remove: fine.
-    let out = context().run(
+    let out = harness().run(
         rel.broken(),
         State::default().leader(true).relation(rel.clone()),
     );
@@ -417,9 +417,9 @@ fn the_sender_answers_what_it_sent() {
             ctx.store("id", &id)?;
             Ok(())
         });
-    let ctx = Context::new(charm, META);
+    let harness = Harness::new(charm, META);
     let rel = Relation::new("secrets", 3, "dispatcher");
-    let out = ctx.run(
+    let out = harness.run(
         charm::Event::UpdateStatus,
         State::default().leader(true).relation(rel),
     );
@@ -447,7 +447,7 @@ fn the_sender_answers_what_it_sent() {
         )?;
         Ok(())
     });
-    let out2 = Context::new(charm, META).run(charm::Event::UpdateStatus, out.state);
+    let out2 = Harness::new(charm, META).run(charm::Event::UpdateStatus, out.state);
     assert_eq!(out2.state.stored["names"], serde_json::json!(["s"]));
 }
 
@@ -457,7 +457,7 @@ fn the_same_endpoint_cannot_be_added_twice() {
     charm
         .plugin(ManifestsSender::new("secrets"))
         .plugin(KubernetesManifestsRequirer::new("secrets", vec![]));
-    let out = Context::new(charm, META).run(charm::Event::UpdateStatus, State::default());
+    let out = Harness::new(charm, META).run(charm::Event::UpdateStatus, State::default());
     assert!(!out.ok());
     assert!(out.error().unwrap().contains("added twice"));
 }

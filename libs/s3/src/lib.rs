@@ -13,7 +13,7 @@
 //!
 //! ```
 //! use charm::{Charm, Ctx, Error, Status, StatusCollector};
-//! use charm_testing::{Context, Relation, State};
+//! use charm_testing::{Harness, Relation, State};
 //! use s3::{CredentialsChanged, CredentialsRequested, S3ConnectionInfo, S3Provider, S3Requirer};
 //!
 //! // A provider charm: answers every request with fixed credentials.
@@ -28,7 +28,7 @@
 //!     answer.update_connection_info(ctx, &req.relation, &info)?;
 //!     Ok(())
 //! });
-//! let provider_ctx = Context::new(charm, "name: s3\nprovides:\n  s3-credentials: {interface: s3}\n");
+//! let provider_ctx = Harness::new(charm, "name: s3\nprovides:\n  s3-credentials: {interface: s3}\n");
 //!
 //! // A requirer charm: shows the bucket it got.
 //! let requirer = S3Requirer::new("s3-credentials").bucket("backups");
@@ -48,7 +48,7 @@
 //!         }
 //!         Ok(())
 //!     });
-//! let requirer_ctx = Context::new(charm, "name: app\nrequires:\n  s3-credentials: {interface: s3}\n");
+//! let requirer_ctx = Harness::new(charm, "name: app\nrequires:\n  s3-credentials: {interface: s3}\n");
 //!
 //! // The requirer's leader asks for its bucket when the relation joins...
 //! let rel = Relation::new("s3-credentials", 7, "s3").remote_unit(0, [("", ""); 0]);

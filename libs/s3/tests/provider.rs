@@ -4,7 +4,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use charm::{Charm, Ctx, Event, EventKind, Outcome, RelationId, StatusKind};
-use charm_testing::{Context, Relation, State};
+use charm_testing::{Harness, Relation, State};
 use s3::{CredentialsRequested, S3ConnectionInfo, S3Error, S3Key, S3Provider, S3Request, UriStyle};
 use std::collections::BTreeMap;
 
@@ -12,16 +12,16 @@ const META: &str =
     "name: s3\nprovides:\n  s3-credentials: {interface: s3}\n  other: {interface: s3}\n";
 const EP: &str = "s3-credentials";
 
-fn provider_charm() -> Context {
+fn provider_charm() -> Harness {
     let mut charm = Charm::new();
     charm.plugin(S3Provider::new(EP));
-    Context::new(charm, META)
+    Harness::new(charm, META)
 }
 
 /// A provider charm whose config-changed handler runs `f` (to call the write API).
 fn writing_charm(
     f: impl Fn(&S3Provider, &mut Ctx<'_>) -> Result<(), S3Error> + 'static,
-) -> Context {
+) -> Harness {
     let provider = S3Provider::new(EP);
     let mut charm = Charm::new();
     let p = provider.clone();
@@ -32,7 +32,7 @@ fn writing_charm(
             Ok(())
         },
     );
-    Context::new(charm, META)
+    Harness::new(charm, META)
 }
 
 fn rid(id: u32) -> RelationId {
@@ -56,9 +56,9 @@ fn full_info() -> S3ConnectionInfo {
 
 #[test]
 fn a_bucket_request_emits_once_and_writes_the_python_cache() {
-    let ctx = provider_charm();
+    let harness = provider_charm();
     let rel = Relation::new(EP, 3, "app").remote_app_data([("bucket", "relation-3")]);
-    let out = ctx.run(
+    let out = harness.run(
         rel.changed(None),
         State::default().leader(true).relation(rel.clone()),
     );
@@ -73,7 +73,7 @@ fn a_bucket_request_emits_once_and_writes_the_python_cache() {
 
     // The same bag again: nothing new, nothing written.
     let again = rel.local_app_data(local.clone());
-    let out = ctx.run(
+    let out = harness.run(
         again.changed(Some(0)),
         State::default().leader(true).relation(again),
     );
@@ -83,11 +83,11 @@ fn a_bucket_request_emits_once_and_writes_the_python_cache() {
 
 #[test]
 fn a_changed_bucket_is_requested_again() {
-    let ctx = provider_charm();
+    let harness = provider_charm();
     let rel = Relation::new(EP, 3, "app")
         .remote_app_data([("bucket", "new-bucket")])
         .local_app_data([("data", r#"{"bucket": "old-bucket"}"#)]);
-    let out = ctx.run(
+    let out = harness.run(
         rel.changed(None),
         State::default().leader(true).relation(rel),
     );
@@ -104,7 +104,7 @@ fn a_changed_bucket_is_requested_again() {
 #[test]
 fn a_python_providers_cache_survives_the_upgrade() {
     // The Python library wrote this cache before the charm was refreshed to the Rust one.
-    let ctx = provider_charm();
+    let harness = provider_charm();
     let rel = Relation::new(EP, 3, "app")
         .remote_app_data([("bucket", "relation-3")])
         .local_app_data([
@@ -112,7 +112,7 @@ fn a_python_providers_cache_survives_the_upgrade() {
             ("access-key", "k"),
             ("secret-key", "s"),
         ]);
-    let out = ctx.run(
+    let out = harness.run(
         rel.changed(None),
         State::default().leader(true).relation(rel),
     );
@@ -123,9 +123,9 @@ fn a_python_providers_cache_survives_the_upgrade() {
 
 #[test]
 fn no_bucket_yet_still_caches_like_python() {
-    let ctx = provider_charm();
+    let harness = provider_charm();
     let rel = Relation::new(EP, 3, "app").remote_unit(0, [("x", "1")]);
-    let out = ctx.run(
+    let out = harness.run(
         rel.changed(Some(0)),
         State::default().leader(true).relation(rel),
     );
@@ -135,9 +135,9 @@ fn no_bucket_yet_still_caches_like_python() {
 
 #[test]
 fn followers_do_not_diff_or_write() {
-    let ctx = provider_charm();
+    let harness = provider_charm();
     let rel = Relation::new(EP, 3, "app").remote_app_data([("bucket", "b")]);
-    let out = ctx.run(rel.changed(None), State::default().relation(rel));
+    let out = harness.run(rel.changed(None), State::default().relation(rel));
     assert!(out.ok());
     assert!(out.emitted::<CredentialsRequested>().is_empty());
     assert_eq!(out.calls_to("relation-get"), 0);
@@ -146,11 +146,11 @@ fn followers_do_not_diff_or_write() {
 
 #[test]
 fn an_unreadable_cache_is_replaced_not_fatal() {
-    let ctx = provider_charm();
+    let harness = provider_charm();
     let rel = Relation::new(EP, 3, "app")
         .remote_app_data([("bucket", "b")])
         .local_app_data([("data", "{not json")]);
-    let out = ctx.run(
+    let out = harness.run(
         rel.changed(None),
         State::default().leader(true).relation(rel),
     );
@@ -165,12 +165,12 @@ fn an_unreadable_cache_is_replaced_not_fatal() {
 
 #[test]
 fn a_new_leader_picks_up_requests_it_missed() {
-    let ctx = provider_charm();
+    let harness = provider_charm();
     let seen = Relation::new(EP, 1, "a")
         .remote_app_data([("bucket", "one")])
         .local_app_data([("data", r#"{"bucket": "one"}"#)]);
     let missed = Relation::new(EP, 2, "b").remote_app_data([("bucket", "two")]);
-    let out = ctx.run(
+    let out = harness.run(
         Event::LeaderElected,
         State::default()
             .leader(true)
@@ -187,11 +187,11 @@ fn a_new_leader_picks_up_requests_it_missed() {
 
 #[test]
 fn update_connection_info_writes_every_field_once() {
-    let ctx = writing_charm(|p, ctx| p.update_connection_info(ctx, &rid(3), &full_info()));
+    let harness = writing_charm(|p, ctx| p.update_connection_info(ctx, &rid(3), &full_info()));
     let rel = Relation::new(EP, 3, "app")
         .remote_app_data([("bucket", "relation-3")])
         .local_app_data([("data", r#"{"bucket": "relation-3"}"#)]);
-    let out = ctx.run(
+    let out = harness.run(
         Event::ConfigChanged,
         State::default().leader(true).relation(rel.clone()),
     );
@@ -217,7 +217,7 @@ fn update_connection_info_writes_every_field_once() {
 
     // Unchanged info: no relation-set at all (and so no relation-changed on the other side).
     let rel = rel.local_app_data(local);
-    let out = ctx.run(
+    let out = harness.run(
         Event::ConfigChanged,
         State::default().leader(true).relation(rel),
     );
@@ -226,12 +226,12 @@ fn update_connection_info_writes_every_field_once() {
 
 #[test]
 fn unset_fields_and_empty_lists_are_removed_not_sent_as_quotes() {
-    let ctx = writing_charm(|p, ctx| {
+    let harness = writing_charm(|p, ctx| {
         p.update_connection_info(ctx, &rid(3), &S3ConnectionInfo::new("k", "s", "b"))
     });
     let previous = full_info().to_bag().unwrap();
     let rel = Relation::new(EP, 3, "app").local_app_data(previous);
-    let out = ctx.run(
+    let out = harness.run(
         Event::ConfigChanged,
         State::default().leader(true).relation(rel),
     );
@@ -242,7 +242,7 @@ fn unset_fields_and_empty_lists_are_removed_not_sent_as_quotes() {
 
 #[test]
 fn every_setter_uses_the_wire_encoding() {
-    let ctx = writing_charm(|p, ctx| {
+    let harness = writing_charm(|p, ctx| {
         let r = rid(3);
         p.set_bucket(ctx, &r, "b")?;
         p.set_access_key(ctx, &r, "k")?;
@@ -259,7 +259,7 @@ fn every_setter_uses_the_wire_encoding() {
         Ok(())
     });
     let rel = Relation::new(EP, 3, "app");
-    let out = ctx.run(
+    let out = harness.run(
         Event::ConfigChanged,
         State::default().leader(true).relation(rel),
     );
@@ -287,7 +287,7 @@ fn every_setter_uses_the_wire_encoding() {
 
 #[test]
 fn unset_and_empty_list_setters_delete_keys() {
-    let ctx = writing_charm(|p, ctx| {
+    let harness = writing_charm(|p, ctx| {
         p.set_tls_ca_chain(ctx, &rid(3), &[])?;
         p.unset(ctx, &rid(3), S3Key::Path)?;
         p.set_region(ctx, &rid(3), "")?;
@@ -299,7 +299,7 @@ fn unset_and_empty_list_setters_delete_keys() {
         ("region", "r"),
         ("bucket", "b"),
     ]);
-    let out = ctx.run(
+    let out = harness.run(
         Event::ConfigChanged,
         State::default().leader(true).relation(rel),
     );
@@ -309,9 +309,9 @@ fn unset_and_empty_list_setters_delete_keys() {
 
 #[test]
 fn followers_cannot_write() {
-    let ctx = writing_charm(|p, ctx| p.update_connection_info(ctx, &rid(3), &full_info()));
+    let harness = writing_charm(|p, ctx| p.update_connection_info(ctx, &rid(3), &full_info()));
     let rel = Relation::new(EP, 3, "app");
-    let out = ctx.run(Event::ConfigChanged, State::default().relation(rel));
+    let out = harness.run(Event::ConfigChanged, State::default().relation(rel));
     assert!(!out.ok());
     assert!(
         out.error().unwrap().contains("only the leader"),
@@ -321,9 +321,9 @@ fn followers_cannot_write() {
     assert!(out.state.rel(3).unwrap().local_app_data.is_empty());
     assert_eq!(out.calls_to("relation-set"), 0);
 
-    let ctx = writing_charm(|p, ctx| p.set_secret_key(ctx, &rid(3), "s"));
+    let harness = writing_charm(|p, ctx| p.set_secret_key(ctx, &rid(3), "s"));
     let rel = Relation::new(EP, 3, "app");
-    let out = ctx.run(Event::ConfigChanged, State::default().relation(rel));
+    let out = harness.run(Event::ConfigChanged, State::default().relation(rel));
     assert!(!out.ok());
 }
 
@@ -331,14 +331,14 @@ fn followers_cannot_write() {
 fn unknown_relations_are_typed_errors() {
     for target in [rid(9), RelationId::new("other", 3)] {
         let t = target.clone();
-        let ctx = writing_charm(move |p, ctx| {
+        let harness = writing_charm(move |p, ctx| {
             let err = p.update_connection_info(ctx, &t, &full_info()).unwrap_err();
             assert!(matches!(err, S3Error::UnknownRelation { .. }), "{err}");
             assert_eq!(charm::Classify::outcome(&err), Outcome::Fail);
             Ok(())
         });
         let rel = Relation::new(EP, 3, "app");
-        let out = ctx.run(
+        let out = harness.run(
             Event::ConfigChanged,
             State::default().leader(true).relation(rel),
         );
@@ -349,11 +349,11 @@ fn unknown_relations_are_typed_errors() {
 
 #[test]
 fn empty_required_fields_block_instead_of_deleting() {
-    let ctx = writing_charm(|p, ctx| {
+    let harness = writing_charm(|p, ctx| {
         p.update_connection_info(ctx, &rid(3), &S3ConnectionInfo::new("k", "", "b"))
     });
     let rel = Relation::new(EP, 3, "app").local_app_data([("secret-key", "old")]);
-    let out = ctx.run(
+    let out = harness.run(
         Event::ConfigChanged,
         State::default().leader(true).relation(rel),
     );
@@ -366,9 +366,9 @@ fn empty_required_fields_block_instead_of_deleting() {
         "old"
     );
 
-    let ctx = writing_charm(|p, ctx| p.set_bucket(ctx, &rid(3), ""));
+    let harness = writing_charm(|p, ctx| p.set_bucket(ctx, &rid(3), ""));
     let rel = Relation::new(EP, 3, "app").local_app_data([("bucket", "b")]);
-    let out = ctx.run(
+    let out = harness.run(
         Event::ConfigChanged,
         State::default().leader(true).relation(rel),
     );
@@ -381,7 +381,7 @@ fn empty_required_fields_block_instead_of_deleting() {
 
 #[test]
 fn relation_data_lists_every_request() {
-    let ctx = writing_charm(|p, ctx| {
+    let harness = writing_charm(|p, ctx| {
         let all = p.relation_data(ctx)?;
         let expected: BTreeMap<RelationId, Option<S3Request>> = [
             (
@@ -400,7 +400,7 @@ fn relation_data_lists_every_request() {
     });
     let one = Relation::new(EP, 1, "a").remote_app_data([("bucket", "one"), ("data", "{}")]);
     let two = Relation::new(EP, 2, "b");
-    let out = ctx.run(
+    let out = harness.run(
         Event::ConfigChanged,
         State::default().leader(true).relation(one).relation(two),
     );

@@ -4,7 +4,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use charm::{Charm, Ctx, Error, Event, EventKind, RelationId, Status, StatusCollector, StatusKind};
-use charm_testing::{Context, Relation, State};
+use charm_testing::{Harness, Relation, State};
 use s3::{
     ConnectionState, CredentialsChanged, CredentialsGone, S3ConnectionInfo, S3Error, S3Key,
     S3Requirer, UriStyle,
@@ -14,7 +14,7 @@ const META: &str = "name: app\nrequires:\n  s3-credentials: {interface: s3}\n";
 const EP: &str = "s3-credentials";
 
 /// A requirer charm whose status shows what `connection_state` says about every relation.
-fn charm_with(requirer: S3Requirer) -> Context {
+fn charm_with(requirer: S3Requirer) -> Harness {
     let query = requirer.clone();
     let mut charm = Charm::new();
     charm
@@ -33,10 +33,10 @@ fn charm_with(requirer: S3Requirer) -> Context {
             }
             Ok(())
         });
-    Context::new(charm, META)
+    Harness::new(charm, META)
 }
 
-fn requirer_charm() -> Context {
+fn requirer_charm() -> Harness {
     charm_with(S3Requirer::new(EP))
 }
 
@@ -56,10 +56,10 @@ fn provider_bag() -> Vec<(&'static str, &'static str)> {
 
 #[test]
 fn the_leader_requests_relation_id_buckets_per_relation() {
-    let ctx = requirer_charm();
+    let harness = requirer_charm();
     let r3 = Relation::new(EP, 3, "s3").remote_unit(0, [("a", "b")]);
     let r4 = Relation::new(EP, 4, "s3b").remote_unit(0, [("a", "b")]);
-    let out = ctx.run(
+    let out = harness.run(
         r3.joined(0),
         State::default()
             .leader(true)
@@ -71,31 +71,31 @@ fn the_leader_requests_relation_id_buckets_per_relation() {
         "relation-3"
     );
     // The second relation gets its own name, not the first one's (interfaces.md 4.4 #4).
-    let out = ctx.run(r4.joined(0), out.state);
+    let out = harness.run(r4.joined(0), out.state);
     assert_eq!(
         out.state.rel(4).unwrap().local_app_data["bucket"],
         "relation-4"
     );
     // Joined again by another unit: nothing to write.
-    let out = ctx.run(r4.joined(1), out.state);
+    let out = harness.run(r4.joined(1), out.state);
     assert_eq!(out.calls_to("relation-set"), 0);
 }
 
 #[test]
 fn followers_do_not_request() {
-    let ctx = requirer_charm();
+    let harness = requirer_charm();
     let rel = Relation::new(EP, 3, "s3").remote_unit(0, [("a", "b")]);
-    let out = ctx.run(rel.joined(0), State::default().relation(rel));
+    let out = harness.run(rel.joined(0), State::default().relation(rel));
     assert!(out.ok());
     assert!(out.state.rel(3).unwrap().local_app_data.is_empty());
 }
 
 #[test]
 fn a_leader_elected_after_the_joins_still_requests() {
-    let ctx = charm_with(S3Requirer::new(EP).bucket("fixed"));
+    let harness = charm_with(S3Requirer::new(EP).bucket("fixed"));
     let rel = Relation::new(EP, 3, "s3");
     let other = Relation::new(EP, 5, "s3b").local_app_data([("bucket", "fixed")]);
-    let out = ctx.run(
+    let out = harness.run(
         Event::LeaderElected,
         State::default().leader(true).relation(rel).relation(other),
     );
@@ -112,9 +112,9 @@ fn computed_bucket_names() {
             .and_then(|v| v.as_str().map(String::from));
         Ok(prefix.map(|p| format!("{p}-{}", rel.id)))
     });
-    let ctx = charm_with(requirer).config_yaml("options:\n  prefix: {type: string}\n");
+    let harness = charm_with(requirer).config_yaml("options:\n  prefix: {type: string}\n");
     let rel = Relation::new(EP, 3, "s3").remote_unit(0, [("a", "b")]);
-    let out = ctx.run(
+    let out = harness.run(
         rel.joined(0),
         State::default()
             .leader(true)
@@ -122,7 +122,7 @@ fn computed_bucket_names() {
             .config("prefix", "pg"),
     );
     assert_eq!(out.state.rel(3).unwrap().local_app_data["bucket"], "pg-3");
-    let out = ctx.run(rel.joined(0), State::default().leader(true).relation(rel));
+    let out = harness.run(rel.joined(0), State::default().leader(true).relation(rel));
     assert_eq!(
         out.state.rel(3).unwrap().local_app_data["bucket"],
         "relation-3"
@@ -131,9 +131,9 @@ fn computed_bucket_names() {
 
 #[test]
 fn credentials_changed_once_per_change_and_not_for_the_cache() {
-    let ctx = requirer_charm();
+    let harness = requirer_charm();
     let rel = Relation::new(EP, 3, "s3").remote_app_data(provider_bag());
-    let out = ctx.run(rel.changed(None), State::default().relation(rel.clone()));
+    let out = harness.run(rel.changed(None), State::default().relation(rel.clone()));
     assert!(out.ok(), "{:?}", out.error());
     let changed = out.emitted::<CredentialsChanged>();
     assert_eq!(changed.len(), 1);
@@ -145,14 +145,14 @@ fn credentials_changed_once_per_change_and_not_for_the_cache() {
     assert_eq!(changed[0].app.as_deref(), Some("s3"));
 
     // The same bag again, and a bag whose only change is the provider's cache: no event.
-    let out = ctx.run(rel.changed(Some(0)), out.state);
+    let out = harness.run(rel.changed(Some(0)), out.state);
     assert!(out.emitted::<CredentialsChanged>().is_empty());
     let mut bag = provider_bag();
     bag.retain(|(k, _)| *k != "data");
     bag.push(("data", r#"{"bucket": "other"}"#));
     let mut state = out.state;
     state.relations[0].remote_app_data = charm_testing::bag(bag);
-    let out = ctx.run(rel.changed(None), state);
+    let out = harness.run(rel.changed(None), state);
     assert!(out.emitted::<CredentialsChanged>().is_empty());
 
     // A rotated secret key: one event.
@@ -160,15 +160,15 @@ fn credentials_changed_once_per_change_and_not_for_the_cache() {
     state.relations[0]
         .remote_app_data
         .insert("secret-key".into(), "rotated".into());
-    let out = ctx.run(rel.changed(None), state);
+    let out = harness.run(rel.changed(None), state);
     assert_eq!(out.emitted::<CredentialsChanged>().len(), 1);
 }
 
 #[test]
 fn stored_state_holds_a_digest_not_the_secret() {
-    let ctx = requirer_charm();
+    let harness = requirer_charm();
     let rel = Relation::new(EP, 3, "s3").remote_app_data(provider_bag());
-    let out = ctx.run(rel.changed(None), State::default().relation(rel));
+    let out = harness.run(rel.changed(None), State::default().relation(rel));
     let stored = serde_json::to_string(&out.state.stored).unwrap();
     assert!(stored.contains("sha256:"), "{stored}");
     assert!(!stored.contains("test-secret-key"), "{stored}");
@@ -177,44 +177,44 @@ fn stored_state_holds_a_digest_not_the_secret() {
 
 #[test]
 fn incomplete_credentials_wait_and_emit_nothing() {
-    let ctx = requirer_charm();
+    let harness = requirer_charm();
     let rel = Relation::new(EP, 3, "s3").remote_app_data([("bucket", "b"), ("access-key", "k")]);
-    let out = ctx.run(rel.changed(None), State::default().relation(rel));
+    let out = harness.run(rel.changed(None), State::default().relation(rel));
     assert!(out.emitted::<CredentialsChanged>().is_empty());
     assert_eq!(out.state.unit_status, Some(Status::waiting("secret-key")));
 }
 
 #[test]
 fn withdrawn_then_restored_credentials_are_announced_again() {
-    let ctx = requirer_charm();
+    let harness = requirer_charm();
     let rel = Relation::new(EP, 3, "s3").remote_app_data(provider_bag());
-    let out = ctx.run(rel.changed(None), State::default().relation(rel.clone()));
+    let out = harness.run(rel.changed(None), State::default().relation(rel.clone()));
     let mut state = out.state;
     state.relations[0].remote_app_data.remove("secret-key");
-    let out = ctx.run(rel.changed(None), state);
+    let out = harness.run(rel.changed(None), state);
     assert!(out.emitted::<CredentialsChanged>().is_empty());
     let mut state = out.state;
     state.relations[0]
         .remote_app_data
         .insert("secret-key".into(), "test-secret-key".into());
-    let out = ctx.run(rel.changed(None), state);
+    let out = harness.run(rel.changed(None), state);
     assert_eq!(out.emitted::<CredentialsChanged>().len(), 1);
 }
 
 #[test]
 fn each_relation_is_judged_on_its_own_data() {
     // Python gates on the first relation's data (interfaces.md 4.4 #3); here relation 4 counts.
-    let ctx = requirer_charm();
+    let harness = requirer_charm();
     let r3 = Relation::new(EP, 3, "s3").remote_app_data([("bucket", "b")]);
     let r4 = Relation::new(EP, 4, "s3b").remote_app_data(provider_bag());
-    let out = ctx.run(
+    let out = harness.run(
         r4.changed(None),
         State::default().relation(r3.clone()).relation(r4),
     );
     let changed = out.emitted::<CredentialsChanged>();
     assert_eq!(changed.len(), 1);
     assert_eq!(changed[0].relation, RelationId::new(EP, 4));
-    let out = ctx.run(r3.changed(None), out.state);
+    let out = harness.run(r3.changed(None), out.state);
     assert!(out.emitted::<CredentialsChanged>().is_empty());
 }
 
@@ -236,7 +236,7 @@ fn typed_values_from_a_python_provider() {
             Ok(())
         },
     );
-    let ctx = Context::new(charm, META);
+    let harness = Harness::new(charm, META);
     let rel = Relation::new(EP, 3, "s3").remote_app_data([
         ("access-key", "k"),
         ("secret-key", "s"),
@@ -248,19 +248,19 @@ fn typed_values_from_a_python_provider() {
         ("s3-uri-style", "virtual"),
         ("data", r#"{"bucket": "123"}"#),
     ]);
-    let out = ctx.run(rel.changed(None), State::default().relation(rel));
+    let out = harness.run(rel.changed(None), State::default().relation(rel));
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(out.emitted::<CredentialsChanged>().len(), 1);
 }
 
 #[test]
 fn python_list_resets_read_as_empty() {
-    let ctx = requirer_charm();
+    let harness = requirer_charm();
     let mut bag = provider_bag();
     bag.retain(|(k, _)| *k != "tls-ca-chain");
     bag.push(("tls-ca-chain", r#""""#));
     let rel = Relation::new(EP, 3, "s3").remote_app_data(bag);
-    let out = ctx.run(rel.changed(None), State::default().relation(rel));
+    let out = harness.run(rel.changed(None), State::default().relation(rel));
     assert!(out.ok());
     assert_eq!(out.emitted::<CredentialsChanged>().len(), 1);
     assert!(
@@ -273,12 +273,12 @@ fn python_list_resets_read_as_empty() {
 }
 
 fn malformed(key: &'static str, value: &'static str) -> charm_testing::Output {
-    let ctx = requirer_charm();
+    let harness = requirer_charm();
     let mut bag = provider_bag();
     bag.retain(|(k, _)| *k != key);
     bag.push((key, value));
     let rel = Relation::new(EP, 3, "s3").remote_app_data(bag);
-    ctx.run(rel.changed(None), State::default().relation(rel))
+    harness.run(rel.changed(None), State::default().relation(rel))
 }
 
 #[test]
@@ -319,14 +319,14 @@ fn malformed_errors_are_typed() {
         assert!(matches!(err, S3Error::UnknownRelation { .. }));
         Ok(())
     });
-    let ctx = Context::new(charm, META);
+    let harness = Harness::new(charm, META);
     let rel = Relation::new(EP, 3, "s3").remote_app_data([
         ("access-key", "k"),
         ("secret-key", "s"),
         ("bucket", "b"),
         ("delete-older-than-days", "1.5"),
     ]);
-    let out = ctx.run(Event::UpdateStatus, State::default().relation(rel));
+    let out = harness.run(Event::UpdateStatus, State::default().relation(rel));
     assert!(out.ok(), "{:?}", out.error());
 }
 
@@ -349,19 +349,19 @@ fn missing_secret_key_is_incomplete_not_an_error() {
             Ok(())
         },
     );
-    let ctx = Context::new(charm, META);
+    let harness = Harness::new(charm, META);
     let rel = Relation::new(EP, 3, "s3").remote_app_data([("access-key", "k"), ("bucket", "b")]);
-    let out = ctx.run(Event::UpdateStatus, State::default().relation(rel));
+    let out = harness.run(Event::UpdateStatus, State::default().relation(rel));
     assert!(out.ok(), "{:?}", out.error());
 }
 
 #[test]
 fn broken_emits_gone_and_forgets() {
-    let ctx = requirer_charm();
+    let harness = requirer_charm();
     let rel = Relation::new(EP, 3, "s3").remote_app_data(provider_bag());
-    let out = ctx.run(rel.changed(None), State::default().relation(rel.clone()));
+    let out = harness.run(rel.changed(None), State::default().relation(rel.clone()));
     assert!(!out.state.stored.is_empty());
-    let out = ctx.run(rel.broken(), out.state);
+    let out = harness.run(rel.broken(), out.state);
     assert!(out.ok(), "{:?}", out.error());
     let gone = out.emitted::<CredentialsGone>();
     assert_eq!(gone.len(), 1);
@@ -391,10 +391,10 @@ fn relation_data_covers_every_relation() {
             Ok(())
         },
     );
-    let ctx = Context::new(charm, META);
+    let harness = Harness::new(charm, META);
     let r3 = Relation::new(EP, 3, "s3").remote_app_data(provider_bag());
     let r4 = Relation::new(EP, 4, "s3b");
-    let out = ctx.run(
+    let out = harness.run(
         Event::UpdateStatus,
         State::default().relation(r3).relation(r4),
     );
@@ -413,9 +413,9 @@ fn requesting_as_a_follower_is_a_typed_error() {
             r.request_bucket(ctx, &RelationId::new(EP, 3))
         },
     );
-    let ctx = Context::new(charm, META);
+    let harness = Harness::new(charm, META);
     let rel = Relation::new(EP, 3, "s3");
-    let out = ctx.run(Event::ConfigChanged, State::default().relation(rel));
+    let out = harness.run(Event::ConfigChanged, State::default().relation(rel));
     assert!(!out.ok());
     assert!(
         out.error()

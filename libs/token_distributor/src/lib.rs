@@ -18,7 +18,7 @@
 //!
 //! ```
 //! use charm::{Charm, Ctx, Error, Status};
-//! use charm_testing::{Context, Relation, State};
+//! use charm_testing::{Harness, Relation, State};
 //! use token_distributor::{CommandOutput, Joined, TokenConsumer, TokenDistributorProvider};
 //!
 //! // A stand-in for `microovn cluster`: one node, freshly bootstrapped.
@@ -37,7 +37,7 @@
 //!         tracing::info!("in the cluster (bootstrapper: {})", e.bootstrapper);
 //!         Ok::<(), Error>(())
 //!     });
-//! let node = Context::new(node, "name: node\nrequires:\n  cluster: {interface: worker-cluster}\n");
+//! let node = Harness::new(node, "name: node\nrequires:\n  cluster: {interface: worker-cluster}\n");
 //!
 //! // The distributor leader's mirror is up and holds a placeholder for n0: the leader bootstraps.
 //! let rel = Relation::new("cluster", 1, "distributor")
@@ -52,7 +52,7 @@
 //! // The distributor leader mirrors it, with a placeholder for each consumer hostname.
 //! let mut distributor = Charm::new();
 //! distributor.plugin(TokenDistributorProvider::new("microcluster-cluster"));
-//! let distributor = Context::new(
+//! let distributor = Harness::new(
 //!     distributor,
 //!     "name: distributor\nprovides:\n  microcluster-cluster: {interface: worker-cluster}\n",
 //! );

@@ -6,7 +6,7 @@ mod common;
 
 use charm::state::DeferredEvent;
 use charm::{Charm, Ctx, Error, Event, Status};
-use charm_testing::{Context, Relation, State};
+use charm_testing::{Harness, Relation, State};
 use common::*;
 use token_distributor::{ConsumerState, Joined, Phase, TokenGenerated, status_text};
 
@@ -224,8 +224,8 @@ fn a_unit_with_a_token_joins_after_prejoin() {
         ],
     )]);
     let lib = consumer(&cli).join_args(|_: &mut Ctx| Ok(vec!["--config".into(), "a=b".into()]));
-    let ctx = Context::new(consumer_charm(lib, &cli), CONSUMER_META);
-    let out = ctx.run(rel.changed(Some(0)), State::default().relation(rel));
+    let harness = Harness::new(consumer_charm(lib, &cli), CONSUMER_META);
+    let out = harness.run(rel.changed(Some(0)), State::default().relation(rel));
     assert!(out.ok(), "{:?}", out.error());
     let journal = cli.0.journal.borrow().clone();
     let pos = |s: &str| journal.iter().position(|j| j == s).unwrap();
@@ -259,8 +259,8 @@ fn a_join_that_fails_is_retried_at_the_next_hook() {
     cli.fail_next("join", 1);
     let rel = dist(&[(0, &[("mirror", "up"), ("mirror-n1", "SECRET-T1")])]);
     *cli.0.members.borrow_mut() = vec![("n0".into(), "voter".into(), "ONLINE".into())];
-    let ctx = consumer_ctx(&cli);
-    let out = ctx.run(rel.changed(Some(0)), State::default().relation(rel));
+    let harness = consumer_ctx(&cli);
+    let out = harness.run(rel.changed(Some(0)), State::default().relation(rel));
     assert!(out.ok(), "a failed join is not a failed hook");
     assert_eq!(
         out.state.unit_status,
@@ -281,7 +281,7 @@ fn a_join_that_fails_is_retried_at_the_next_hook() {
         .get_mut(&0)
         .unwrap()
         .insert("mirror-n1".into(), "T-n1".into());
-    let out = ctx.run(Event::UpdateStatus, state);
+    let out = harness.run(Event::UpdateStatus, state);
     assert!(out.ok());
     assert_eq!(
         out.emitted::<Joined>(),
@@ -301,8 +301,8 @@ fn a_bootstrap_that_fails_is_retried() {
     let cli = FakeCli::new("n0");
     cli.fail_next("bootstrap", 1);
     let rel = dist(&[(0, &[("mirror", "up"), ("mirror-n0", "empty")])]);
-    let ctx = consumer_ctx(&cli);
-    let out = ctx.run(
+    let harness = consumer_ctx(&cli);
+    let out = harness.run(
         rel.changed(Some(0)),
         State::default().leader(true).relation(rel),
     );
@@ -313,7 +313,7 @@ fn a_bootstrap_that_fails_is_retried() {
     );
     assert_eq!(out.state.deferred.len(), 1);
     assert!(out.emitted::<Joined>().is_empty());
-    let out = ctx.run(Event::UpdateStatus, out.state);
+    let out = harness.run(Event::UpdateStatus, out.state);
     assert!(out.ok());
     assert_eq!(out.emitted::<Joined>(), [&Joined { bootstrapper: true }]);
     assert_eq!(cli.count("bootstrap"), 2);
@@ -337,9 +337,9 @@ fn the_joined_flag_survives_deferral_by_the_charm() {
         }
         Ok::<(), Error>(())
     });
-    let ctx = Context::new(charm, CONSUMER_META);
+    let harness = Harness::new(charm, CONSUMER_META);
     let rel = dist(&[(0, &[("mirror", "up")])]);
-    let out = ctx.run(
+    let out = harness.run(
         rel.changed(Some(0)),
         State::default().leader(true).relation(rel),
     );
@@ -354,7 +354,7 @@ fn the_joined_flag_survives_deferral_by_the_charm() {
         ),
         other => panic!("{other:?}"),
     }
-    let out = ctx.run(Event::UpdateStatus, out.state);
+    let out = harness.run(Event::UpdateStatus, out.state);
     assert!(out.ok());
     assert_eq!(*seen.borrow(), [true, true]);
     assert!(out.state.deferred.is_empty());
@@ -434,8 +434,8 @@ fn a_member_stuck_pending_is_a_bounded_wait_then_a_retry() {
         FakeCli::new("n0").with_members(&[("n0", "voter", "ONLINE"), ("n5", "PENDING", "ONLINE")]);
     let rel = dist(&[(0, &[("mirror", "up"), ("mirror-n2", "empty")])])
         .local_unit_data([("hostname", "n0")]);
-    let ctx = consumer_ctx(&cli);
-    let out = ctx.run(
+    let harness = consumer_ctx(&cli);
+    let out = harness.run(
         rel.changed(Some(0)),
         State::default().relation(rel).stored(KEY, in_cluster(true)),
     );
@@ -456,7 +456,7 @@ fn a_member_stuck_pending_is_a_bounded_wait_then_a_retry() {
     // The member finishes joining: the deferred event goes through.
     cli.0.members.borrow_mut()[1].1 = "voter".into();
     cli.clear_calls();
-    let out = ctx.run(Event::UpdateStatus, out.state);
+    let out = harness.run(Event::UpdateStatus, out.state);
     assert!(out.ok());
     assert_eq!(cli.subcommands(), ["list", "add"]);
     assert!(out.state.deferred.is_empty());
@@ -472,8 +472,8 @@ fn one_dispatch_waits_for_pending_members_only_once() {
         FakeCli::new("n0").with_members(&[("n0", "voter", "ONLINE"), ("n5", "PENDING", "ONLINE")]);
     let rel = dist(&[(0, &[("mirror", "up")]), (1, &[("mirror", "up")])])
         .local_unit_data([("hostname", "n0")]);
-    let ctx = consumer_ctx(&cli);
-    let out = ctx.run(
+    let harness = consumer_ctx(&cli);
+    let out = harness.run(
         rel.changed(Some(0)),
         State::default()
             .relation(rel.clone())
@@ -483,7 +483,7 @@ fn one_dispatch_waits_for_pending_members_only_once() {
     assert_eq!(out.state.deferred.len(), 1);
     // Next dispatch: the deferred event re-runs and waits; the new event reuses its answer.
     cli.clear_calls();
-    let out = ctx.run(rel.changed(Some(1)), out.state);
+    let out = harness.run(rel.changed(Some(1)), out.state);
     assert!(out.ok());
     assert_eq!(cli.count("list"), 3, "not 6");
     assert_eq!(out.state.deferred.len(), 1, "one retry carries the work");
@@ -632,9 +632,9 @@ fn bad_config_blocks_and_the_work_resumes_when_fixed() {
             Err(Error::blocked("set cluster-command"))
         }
     });
-    let ctx = Context::new(consumer_charm(lib, &cli), CONSUMER_META);
+    let harness = Harness::new(consumer_charm(lib, &cli), CONSUMER_META);
     let rel = dist(&[(0, &[("mirror", "up")])]);
-    let out = ctx.run(
+    let out = harness.run(
         rel.changed(Some(0)),
         State::default().leader(true).relation(rel),
     );
@@ -646,7 +646,7 @@ fn bad_config_blocks_and_the_work_resumes_when_fixed() {
     assert_eq!(out.state.deferred.len(), 1);
     assert!(cli.calls().is_empty());
     configured.set(true);
-    let out = ctx.run(Event::ConfigChanged, out.state);
+    let out = harness.run(Event::ConfigChanged, out.state);
     assert!(out.ok());
     assert_eq!(
         out.state.unit_status,
@@ -664,9 +664,9 @@ fn an_unusable_hostname_blocks() {
             why: "it must start with a letter or a digit",
         })
     });
-    let ctx = Context::new(consumer_charm(lib, &cli), CONSUMER_META);
+    let harness = Harness::new(consumer_charm(lib, &cli), CONSUMER_META);
     let rel = dist(&[(0, &[("mirror", "up")])]);
-    let out = ctx.run(
+    let out = harness.run(
         rel.changed(Some(0)),
         State::default().leader(true).relation(rel),
     );

@@ -5,17 +5,17 @@
 mod common;
 
 use charm::{Charm, Event};
-use charm_testing::{Context, Relation, State, bag};
+use charm_testing::{Harness, Relation, State, bag};
 use common::PROVIDER_META;
 use token_distributor::{MirrorSummary, TokenDistributorProvider};
 
 const EP: &str = "microcluster-cluster";
 const KEY: &str = "token_distributor.provider:microcluster-cluster";
 
-fn ctx() -> Context {
+fn harness() -> Harness {
     let mut charm = Charm::new();
     charm.plugin(TokenDistributorProvider::new(EP));
-    Context::new(charm, PROVIDER_META)
+    Harness::new(charm, PROVIDER_META)
 }
 
 fn consumers(id: u32, app: &str, units: &[(u32, &[(&str, &str)])]) -> Relation {
@@ -37,7 +37,7 @@ fn the_leader_mirrors_hostnames_as_placeholders() {
         "microovn",
         &[(0, &[("hostname", "n0")]), (1, &[("hostname", "n1")])],
     );
-    let out = ctx().run(
+    let out = harness().run(
         rel.changed(Some(1)),
         State::default().leader(true).relation(rel),
     );
@@ -59,7 +59,7 @@ fn the_leader_mirrors_hostnames_as_placeholders() {
         (true, 1, 2, 0)
     );
     // Nothing changed: a second run writes nothing and reads no app bag.
-    let out = ctx().run(r.changed(Some(0)), out.state.clone());
+    let out = harness().run(r.changed(Some(0)), out.state.clone());
     assert_eq!(out.calls_to("relation-set"), 0);
     assert!(!out.calls.iter().any(|c| c.args.contains("--app -")));
 }
@@ -90,7 +90,7 @@ fn tokens_are_copied_from_consumer_units_whose_mirror_is_up() {
             (2, &[("hostname", "n2"), ("mirror-n2", "NOT-UP")]),
         ],
     );
-    let out = ctx().run(
+    let out = harness().run(
         rel.changed(Some(0)),
         State::default().leader(true).relation(rel),
     );
@@ -118,7 +118,7 @@ fn a_token_is_never_overwritten_by_the_placeholder() {
         )],
     )
     .local_unit_data([("mirror", "up"), ("mirror-n1", "T1")]);
-    let out = ctx().run(
+    let out = harness().run(
         rel.changed(Some(0)),
         State::default().leader(true).relation(rel),
     );
@@ -142,7 +142,7 @@ fn two_communicators_at_once_resolve_to_the_lowest_unit() {
             ),
         ],
     );
-    let out = ctx().run(
+    let out = harness().run(
         rel.changed(Some(10)),
         State::default().leader(true).relation(rel),
     );
@@ -154,13 +154,13 @@ fn two_communicators_at_once_resolve_to_the_lowest_unit() {
 #[test]
 fn followers_write_nothing_but_lower_a_stale_mirror() {
     let rel = consumers(3, "microovn", &[(0, &[("hostname", "n0")])]);
-    let out = ctx().run(rel.changed(Some(0)), State::default().relation(rel));
+    let out = harness().run(rel.changed(Some(0)), State::default().relation(rel));
     assert!(out.ok());
     assert!(out.state.rel(3).unwrap().local_unit_data.is_empty());
     assert_eq!(out.calls_to("relation-set"), 0);
     let rel = consumers(3, "microovn", &[(0, &[("hostname", "n0")])])
         .local_unit_data([("mirror", "up"), ("mirror-n0", "T0")]);
-    let out = ctx().run(rel.changed(Some(0)), State::default().relation(rel));
+    let out = harness().run(rel.changed(Some(0)), State::default().relation(rel));
     assert_eq!(
         out.state.rel(3).unwrap().local_unit_data,
         bag([("mirror", "down"), ("mirror-n0", "T0")])
@@ -180,7 +180,7 @@ fn leader_elected_mirrors_every_relation_and_merges_them() {
         )],
     );
     let b = consumers(5, "ovn-agents", &[(0, &[("hostname", "b0")])]);
-    let out = ctx().run(
+    let out = harness().run(
         Event::LeaderElected,
         State::default().leader(true).relation(a).relation(b),
     );
@@ -202,7 +202,7 @@ fn leader_elected_mirrors_every_relation_and_merges_them() {
 fn leader_elected_on_a_follower_lowers_its_mirror() {
     let a = consumers(3, "microovn", &[]).local_unit_data([("mirror", "up")]);
     let b = consumers(5, "ovn-agents", &[]);
-    let out = ctx().run(
+    let out = harness().run(
         Event::LeaderElected,
         State::default().relation(a).relation(b),
     );
@@ -214,7 +214,7 @@ fn leader_elected_on_a_follower_lowers_its_mirror() {
 fn bootstrap_app_is_sticky_while_its_app_is_related() {
     let a = consumers(3, "microovn", &[]).local_app_data([("bootstrap-app", "ovn-agents")]);
     let b = consumers(5, "ovn-agents", &[]).local_app_data([("bootstrap-app", "ovn-agents")]);
-    let out = ctx().run(
+    let out = harness().run(
         a.changed(None),
         State::default()
             .leader(true)
@@ -226,7 +226,7 @@ fn bootstrap_app_is_sticky_while_its_app_is_related() {
         "ovn-agents"
     );
     // ovn-agents goes away: the oldest remaining relation's app is chosen.
-    let out = ctx().run(
+    let out = harness().run(
         b.broken(),
         State::default().leader(true).relation(a).relation(b),
     );
@@ -256,7 +256,7 @@ fn bad_consumer_data_is_reported_and_the_rest_still_served() {
             (2, &[("hostname", "n2")]),
         ],
     );
-    let out = ctx().run(
+    let out = harness().run(
         rel.changed(Some(0)),
         State::default().leader(true).relation(rel),
     );
@@ -287,7 +287,7 @@ fn calls_per_hook() {
             (2, &[("hostname", "n2")]),
         ],
     );
-    let out = ctx().run(
+    let out = harness().run(
         rel.changed(Some(0)),
         State::default().leader(true).relation(rel),
     );
@@ -295,13 +295,13 @@ fn calls_per_hook() {
     println!("leader changed (first): {} {first:?}", first.len());
     assert!(first.len() <= 11);
     let r = out.state.rel(3).unwrap().clone();
-    let out = ctx().run(r.changed(Some(1)), out.state.clone());
+    let out = harness().run(r.changed(Some(1)), out.state.clone());
     let steady: Vec<&str> = out.calls.iter().map(|c| c.tool).collect();
     println!("leader changed (steady): {} {steady:?}", steady.len());
     assert!(steady.len() <= 7);
     let mut fresh = r.clone();
     fresh.local_unit_data.clear();
-    let out = ctx().run(
+    let out = harness().run(
         fresh.changed(Some(1)),
         State::default().relation(fresh.clone()),
     );
@@ -309,7 +309,7 @@ fn calls_per_hook() {
     println!("follower changed: {} {follower:?}", follower.len());
     assert!(follower.len() <= 3);
     // A former leader stands down once: one more call.
-    let out = ctx().run(r.changed(Some(1)), State::default().relation(r.clone()));
+    let out = harness().run(r.changed(Some(1)), State::default().relation(r.clone()));
     let former: Vec<&str> = out.calls.iter().map(|c| c.tool).collect();
     println!("former leader changed: {} {former:?}", former.len());
     assert_eq!(former.len(), 4);

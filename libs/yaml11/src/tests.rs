@@ -1,4 +1,3 @@
-
 //! Unless noted, each expectation was checked against PyYAML 6.0.3 `yaml.safe_load` followed by
 //! Python 3.11 `json.dumps`.
 

@@ -10,7 +10,7 @@
 
 mod manifests;
 
-use charm_testing::{Context, Relation, State, StubTools};
+use charm_testing::{Harness, Relation, State, StubTools};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -171,7 +171,7 @@ fn sample_charm(args: &Args) -> Result<(), String> {
 }
 
 fn harness_speed() {
-    let ctx = Context::new(hello::charm(), hello::METADATA).config_yaml(hello::CONFIG);
+    let harness = Harness::new(hello::charm(), hello::METADATA).config_yaml(hello::CONFIG);
     let state = State::default()
         .leader(true)
         .relation(Relation::new("greeting", 3, "listener"))
@@ -182,7 +182,7 @@ fn harness_speed() {
     let mut runs = 0u64;
     while start.elapsed() < budget {
         for _ in 0..100 {
-            let out = ctx.run(event.clone(), state.clone());
+            let out = harness.run(event.clone(), state.clone());
             std::hint::black_box(&out);
         }
         runs += 100;

@@ -17,7 +17,7 @@
 
 use charm::Event;
 use charm::secret::SecretContent;
-use charm_testing::{Context, Relation, Secret, State, StubTools};
+use charm_testing::{Harness, Relation, Secret, State, StubTools};
 use kubernetes_manifests::{KubernetesManifest, wire};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -81,7 +81,7 @@ fn secret_id(n: usize) -> String {
 fn harness_fixture(
     all: &[KubernetesManifest],
     apps: usize,
-) -> Result<(Context, Event, State), String> {
+) -> Result<(Harness, Event, State), String> {
     let per_app = all.len().div_ceil(apps.max(1)).max(1);
     let mut state = State::default().leader(true);
     let mut event = None;
@@ -104,18 +104,18 @@ fn harness_fixture(
             .secret(Secret::granted(&secret, content));
     }
     let event = event.ok_or("no manifests to send")?;
-    let context = Context::new(resource_dispatcher::charm(), resource_dispatcher::METADATA)
+    let harness = Harness::new(resource_dispatcher::charm(), resource_dispatcher::METADATA)
         .config_yaml(resource_dispatcher::CONFIG);
     // The first hook reads every endpoint and stores the summary; later ones re-read config-maps.
-    let warm = context.run(Event::UpdateStatus, state);
+    let warm = harness.run(Event::UpdateStatus, state);
     if !warm.ok() {
         return Err(format!("warm-up hook failed: {:?}", warm.result));
     }
-    Ok((context, event, warm.state))
+    Ok((harness, event, warm.state))
 }
 
 fn harness_row(all: &[KubernetesManifest], apps: usize) -> Result<Row, String> {
-    let (context, event, state) = harness_fixture(all, apps)?;
+    let (harness, event, state) = harness_fixture(all, apps)?;
     let want = format!(
         "{} manifests from {apps} app{}",
         all.len(),
@@ -126,7 +126,7 @@ fn harness_row(all: &[KubernetesManifest], apps: usize) -> Result<Row, String> {
     for _ in 0..=RUNS {
         let input = state.clone();
         let start = Instant::now();
-        let out = context.run(event.clone(), input);
+        let out = harness.run(event.clone(), input);
         times.push(start.elapsed().as_secs_f64() * 1000.0);
         let status = out.state.unit_status.as_ref().map(|s| s.message.as_str());
         if !out.ok() || status != Some(want.as_str()) {

@@ -1,11 +1,11 @@
 //! A small model of Juju for harness-level flows: units of the two charms, their bags shuttled
-//! between harness contexts, relation events queued as Juju would send them, and one fake
+//! between harnesses, relation events queued as Juju would send them, and one fake
 //! microcluster shared by every consumer unit.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use charm::{BagData, Event, LogLevel, Status};
-use charm_testing::{Context, Relation, State};
+use charm_testing::{Harness, Relation, State};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -29,7 +29,7 @@ pub struct Unit {
     pub app: String,
     pub n: u32,
     pub kind: Kind,
-    pub ctx: Context,
+    pub harness: Harness,
     pub state: State,
 }
 
@@ -125,7 +125,7 @@ impl Sim {
             .unwrap_or_else(|| format!("{app}-{n}"))
     }
 
-    fn node_ctx(&self, app: &str, n: u32) -> Context {
+    fn node_harness(&self, app: &str, n: u32) -> Harness {
         let host = self.hostname_of(app, n);
         let runner: Rc<dyn CommandRunner> = match &self.binary {
             Some((binary, state)) => Rc::new(BinRunner {
@@ -148,18 +148,18 @@ impl Sim {
             &format!("name: {app}"),
             1,
         );
-        Context::new(microcluster_node::charm_with(options), &meta)
+        Harness::new(microcluster_node::charm_with(options), &meta)
             .config_yaml(microcluster_node::CONFIG)
             .unit(n)
     }
 
-    fn distributor_ctx(&self, app: &str, n: u32) -> Context {
+    fn distributor_harness(&self, app: &str, n: u32) -> Harness {
         let meta = microcluster_token_distributor::METADATA.replacen(
             "name: microcluster-token-distributor",
             &format!("name: {app}"),
             1,
         );
-        Context::new(microcluster_token_distributor::charm(), &meta)
+        Harness::new(microcluster_token_distributor::charm(), &meta)
             .config_yaml(microcluster_token_distributor::CONFIG)
             .unit(n)
     }
@@ -167,9 +167,9 @@ impl Sim {
     fn add_units(&mut self, kind: Kind, app: &str, from: u32, count: u32) {
         let leader_exists = self.units.iter().any(|u| u.app == app && u.state.leader);
         for n in from..from + count {
-            let ctx = match kind {
-                Kind::Node => self.node_ctx(app, n),
-                Kind::Distributor => self.distributor_ctx(app, n),
+            let harness = match kind {
+                Kind::Node => self.node_harness(app, n),
+                Kind::Distributor => self.distributor_harness(app, n),
             };
             let leader = !leader_exists && n == from;
             let mut state = State::default().leader(leader);
@@ -180,7 +180,7 @@ impl Sim {
                 app: app.to_string(),
                 n,
                 kind,
-                ctx,
+                harness,
                 state,
             });
             let name = format!("{app}/{n}");
@@ -395,7 +395,7 @@ impl Sim {
             .map(|r| (r.id, r.local_unit_data.clone(), r.local_app_data.clone()))
             .collect();
         let out = self.units[i]
-            .ctx
+            .harness
             .run(event.clone(), self.units[i].state.clone());
         self.hooks += 1;
         self.transcript

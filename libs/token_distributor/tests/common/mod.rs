@@ -3,7 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use charm::{Charm, Ctx, Error, LogLevel};
-use charm_testing::{Context, Output};
+use charm_testing::{Harness, Output};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -174,8 +174,8 @@ pub fn consumer_charm(lib: TokenConsumer, cli: &FakeCli) -> Charm {
     charm
 }
 
-pub fn consumer_ctx(cli: &FakeCli) -> Context {
-    Context::new(consumer_charm(consumer(cli), cli), CONSUMER_META)
+pub fn consumer_ctx(cli: &FakeCli) -> Harness {
+    Harness::new(consumer_charm(consumer(cli), cli), CONSUMER_META)
 }
 
 /// Asserts that no log line at INFO or above contains `secret`, and no status either.

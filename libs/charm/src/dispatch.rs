@@ -13,7 +13,7 @@
 //! process exits non-zero so Juju retries the hook. Blocked and Waiting errors become statuses.
 
 use crate::backend::{HookTools, LogLevel, ProcessBackend};
-use crate::context::JujuContext;
+use crate::env::JujuEnv;
 use crate::error::{Error, Outcome};
 use crate::event::{Event, Filter, FromEvent};
 use crate::log::{JujuLogSink, JujuLogSubscriber};
@@ -418,10 +418,10 @@ impl Charm {
     /// keeps in the unit's debug log and the local model turns into its timeline.
     pub fn run(&mut self) -> ExitCode {
         let started = std::time::Instant::now();
-        let juju = match JujuContext::from_env() {
+        let juju = match JujuEnv::from_env() {
             Ok(juju) => juju,
             Err(e) => {
-                eprintln!("ERROR cannot read the hook context: {e}");
+                eprintln!("ERROR cannot read the dispatch environment: {e}");
                 return ExitCode::from(1);
             }
         };
@@ -464,7 +464,7 @@ impl Charm {
     /// Runs one dispatch against any backend and state store (the harness and `run` use this).
     pub fn dispatch(
         &self,
-        juju: &JujuContext,
+        juju: &JujuEnv,
         tools: &mut dyn HookTools,
         store: &mut dyn StateStore,
     ) -> DispatchReport {
@@ -552,7 +552,7 @@ impl Run<'_> {
         if !self.charm.build_errors.is_empty() {
             return Err(Error::fail(self.charm.build_errors.join("; ")));
         }
-        let event = ctx.juju().event.clone();
+        let event = ctx.env().event.clone();
         let is_action = matches!(event, Event::Action(_));
         if !event.is_restricted() {
             self.reemit(ctx)?;

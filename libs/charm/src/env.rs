@@ -1,4 +1,5 @@
-//! Reads the context Juju gives a charm process (its environment) into one typed value.
+//! The dispatch environment: what Juju tells a charm process in its environment variables, read
+//! into one typed value.
 
 use crate::event::{
     ActionEvent, Event, Notice, RelationEvent, RelationId, SecretEvent, StorageEvent, WorkloadEvent,
@@ -9,7 +10,7 @@ use std::path::PathBuf;
 
 /// A dispatch environment variable that is missing or malformed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ContextError {
+pub enum EnvError {
     /// A variable this hook needs is not set.
     #[error("environment variable {name} is not set (needed for {needed_for})")]
     Missing {
@@ -87,7 +88,7 @@ impl fmt::Display for JujuVersion {
 
 /// Everything Juju told this process about the hook it runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JujuContext {
+pub struct JujuEnv {
     /// This unit, e.g. `myapp/0`.
     pub unit: String,
     /// This application, e.g. `myapp`.
@@ -108,21 +109,21 @@ pub struct JujuContext {
     pub debug: bool,
 }
 
-impl JujuContext {
-    /// Reads the context from this process's environment.
-    pub fn from_env() -> Result<JujuContext, ContextError> {
-        JujuContext::from_vars(|name| std::env::var(name).ok())
+impl JujuEnv {
+    /// Reads this process's environment.
+    pub fn from_env() -> Result<JujuEnv, EnvError> {
+        JujuEnv::from_vars(|name| std::env::var(name).ok())
     }
 
-    /// Reads the context through `var`, which returns a variable's value (tests pass a map).
-    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<JujuContext, ContextError> {
+    /// Reads the environment through `var`, which returns a variable's value (tests pass a map).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<JujuEnv, EnvError> {
         let vars = Vars(&var);
         let dispatch_path = vars.required("JUJU_DISPATCH_PATH", "every dispatch")?;
         let unit = vars.required("JUJU_UNIT_NAME", "every dispatch")?;
         let app = match unit.split_once('/') {
             Some((app, n)) if !app.is_empty() && n.parse::<u32>().is_ok() => app.to_string(),
             _ => {
-                return Err(ContextError::Invalid {
+                return Err(EnvError::Invalid {
                     name: "JUJU_UNIT_NAME",
                     value: unit,
                     reason: "expected <application>/<number>".into(),
@@ -135,7 +136,7 @@ impl JujuContext {
                 minor: 0,
                 patch: 0,
             },
-            Some(v) => JujuVersion::parse(&v).ok_or_else(|| ContextError::Invalid {
+            Some(v) => JujuVersion::parse(&v).ok_or_else(|| EnvError::Invalid {
                 name: "JUJU_VERSION",
                 value: v.clone(),
                 reason: "expected <major>.<minor>.<patch>".into(),
@@ -147,7 +148,7 @@ impl JujuContext {
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("."));
         let event = parse_event(&dispatch_path, &vars)?;
-        Ok(JujuContext {
+        Ok(JujuEnv {
             unit,
             app,
             model_name: vars.optional("JUJU_MODEL_NAME").unwrap_or_default(),
@@ -169,21 +170,17 @@ impl Vars<'_> {
         (self.0)(name).filter(|v| !v.is_empty())
     }
 
-    fn required(&self, name: &'static str, needed_for: &str) -> Result<String, ContextError> {
-        self.optional(name).ok_or_else(|| ContextError::Missing {
+    fn required(&self, name: &'static str, needed_for: &str) -> Result<String, EnvError> {
+        self.optional(name).ok_or_else(|| EnvError::Missing {
             name,
             needed_for: needed_for.to_string(),
         })
     }
 
     /// A variable that must be present but may be empty (`JUJU_REMOTE_UNIT` on app-level changes).
-    fn present(
-        &self,
-        name: &'static str,
-        needed_for: &str,
-    ) -> Result<Option<String>, ContextError> {
+    fn present(&self, name: &'static str, needed_for: &str) -> Result<Option<String>, EnvError> {
         match (self.0)(name) {
-            None => Err(ContextError::Missing {
+            None => Err(EnvError::Missing {
                 name,
                 needed_for: needed_for.to_string(),
             }),
@@ -201,8 +198,8 @@ const RELATION_SUFFIXES: [&str; 5] = [
     "-relation-broken",
 ];
 
-fn parse_event(dispatch_path: &str, vars: &Vars<'_>) -> Result<Event, ContextError> {
-    let invalid = |reason: &str| ContextError::Invalid {
+fn parse_event(dispatch_path: &str, vars: &Vars<'_>) -> Result<Event, EnvError> {
+    let invalid = |reason: &str| EnvError::Invalid {
         name: "JUJU_DISPATCH_PATH",
         value: dispatch_path.to_string(),
         reason: reason.to_string(),
@@ -229,7 +226,7 @@ fn parse_event(dispatch_path: &str, vars: &Vars<'_>) -> Result<Event, ContextErr
     }
 }
 
-fn parse_hook(hook: &str, vars: &Vars<'_>) -> Result<Event, ContextError> {
+fn parse_hook(hook: &str, vars: &Vars<'_>) -> Result<Event, EnvError> {
     let fixed = match hook {
         "install" => Some(Event::Install),
         "start" => Some(Event::Start),
@@ -287,10 +284,10 @@ fn parse_relation(
     endpoint: &str,
     suffix: &str,
     vars: &Vars<'_>,
-) -> Result<Event, ContextError> {
+) -> Result<Event, EnvError> {
     let endpoint = match vars.optional("JUJU_RELATION") {
         Some(r) if r != endpoint => {
-            return Err(ContextError::Invalid {
+            return Err(EnvError::Invalid {
                 name: "JUJU_RELATION",
                 value: r,
                 reason: format!("hook {hook} is for endpoint {endpoint}"),
@@ -303,7 +300,7 @@ fn parse_relation(
         .rsplit(':')
         .next()
         .and_then(|n| n.parse::<u32>().ok())
-        .ok_or_else(|| ContextError::Invalid {
+        .ok_or_else(|| EnvError::Invalid {
             name: "JUJU_RELATION_ID",
             value: raw_id.clone(),
             reason: "expected <endpoint>:<integer>".into(),
@@ -324,7 +321,7 @@ fn parse_relation(
         vars.optional("JUJU_REMOTE_UNIT")
     };
     if suffix == "-relation-joined" && remote_unit.is_none() {
-        return Err(ContextError::Invalid {
+        return Err(EnvError::Invalid {
             name: "JUJU_REMOTE_UNIT",
             value: String::new(),
             reason: format!("{hook} is always about one remote unit"),
@@ -350,7 +347,7 @@ fn parse_relation(
     })
 }
 
-fn parse_secret(hook: &str, kind: &str, vars: &Vars<'_>) -> Result<Event, ContextError> {
+fn parse_secret(hook: &str, kind: &str, vars: &Vars<'_>) -> Result<Event, EnvError> {
     let needs_revision = matches!(kind, "remove" | "expired");
     if !matches!(kind, "changed" | "rotate" | "remove" | "expired") {
         return Ok(Event::Unknown {
@@ -358,19 +355,19 @@ fn parse_secret(hook: &str, kind: &str, vars: &Vars<'_>) -> Result<Event, Contex
         });
     }
     let raw = vars.required("JUJU_SECRET_ID", hook)?;
-    let id = SecretId::parse(&raw).map_err(|e| ContextError::Invalid {
+    let id = SecretId::parse(&raw).map_err(|e| EnvError::Invalid {
         name: "JUJU_SECRET_ID",
         value: raw.clone(),
         reason: e.why.to_string(),
     })?;
     let revision = match (vars.optional("JUJU_SECRET_REVISION"), needs_revision) {
-        (Some(raw), _) => Some(raw.parse::<u32>().map_err(|_| ContextError::Invalid {
+        (Some(raw), _) => Some(raw.parse::<u32>().map_err(|_| EnvError::Invalid {
             name: "JUJU_SECRET_REVISION",
             value: raw.clone(),
             reason: "expected a revision number".into(),
         })?),
         (None, true) => {
-            return Err(ContextError::Missing {
+            return Err(EnvError::Missing {
                 name: "JUJU_SECRET_REVISION",
                 needed_for: hook.to_string(),
             });
@@ -390,13 +387,13 @@ fn parse_secret(hook: &str, kind: &str, vars: &Vars<'_>) -> Result<Event, Contex
     })
 }
 
-fn parse_storage(hook: &str, name: &str, vars: &Vars<'_>) -> Result<StorageEvent, ContextError> {
+fn parse_storage(hook: &str, name: &str, vars: &Vars<'_>) -> Result<StorageEvent, EnvError> {
     let raw = vars.required("JUJU_STORAGE_ID", hook)?;
     let index = raw
         .split_once('/')
         .filter(|(n, _)| *n == name)
         .and_then(|(_, i)| i.parse::<u32>().ok())
-        .ok_or_else(|| ContextError::Invalid {
+        .ok_or_else(|| EnvError::Invalid {
             name: "JUJU_STORAGE_ID",
             value: raw.clone(),
             reason: format!("expected {name}/<index>"),
@@ -413,10 +410,10 @@ fn parse_workload(
     container: &str,
     suffix: &str,
     vars: &Vars<'_>,
-) -> Result<Event, ContextError> {
+) -> Result<Event, EnvError> {
     let workload = vars.required("JUJU_WORKLOAD_NAME", hook)?;
     if workload != container {
-        return Err(ContextError::Invalid {
+        return Err(EnvError::Invalid {
             name: "JUJU_WORKLOAD_NAME",
             value: workload,
             reason: format!("hook {hook} is for container {container}"),
@@ -449,5 +446,5 @@ fn parse_workload(
 }
 
 #[cfg(test)]
-#[path = "context_test.rs"]
+#[path = "env_test.rs"]
 mod tests;

@@ -1,9 +1,9 @@
-//! Tests of `context.rs`.
+//! Tests of `env.rs`.
 
 use super::*;
 use std::collections::HashMap;
 
-fn ctx(pairs: &[(&str, &str)]) -> Result<JujuContext, ContextError> {
+fn ctx(pairs: &[(&str, &str)]) -> Result<JujuEnv, EnvError> {
     let mut env: HashMap<String, String> = [
         ("JUJU_UNIT_NAME", "app/0"),
         ("JUJU_MODEL_NAME", "m"),
@@ -16,7 +16,7 @@ fn ctx(pairs: &[(&str, &str)]) -> Result<JujuContext, ContextError> {
     for (k, v) in pairs {
         env.insert(k.to_string(), v.to_string());
     }
-    JujuContext::from_vars(|k| env.get(k).cloned())
+    JujuEnv::from_vars(|k| env.get(k).cloned())
 }
 
 fn event(pairs: &[(&str, &str)]) -> Event {
@@ -140,7 +140,7 @@ fn relation_errors_name_the_variable() {
     .unwrap_err();
     assert!(matches!(
         err,
-        ContextError::Missing {
+        EnvError::Missing {
             name: "JUJU_RELATION_ID",
             ..
         }
@@ -154,7 +154,7 @@ fn relation_errors_name_the_variable() {
     .unwrap_err();
     assert!(matches!(
         err,
-        ContextError::Invalid {
+        EnvError::Invalid {
             name: "JUJU_RELATION_ID",
             ..
         }
@@ -168,7 +168,7 @@ fn relation_errors_name_the_variable() {
     .unwrap_err();
     assert!(matches!(
         err,
-        ContextError::Missing {
+        EnvError::Missing {
             name: "JUJU_REMOTE_UNIT",
             ..
         }
@@ -182,7 +182,7 @@ fn relation_errors_name_the_variable() {
     .unwrap_err();
     assert!(matches!(
         err,
-        ContextError::Missing {
+        EnvError::Missing {
             name: "JUJU_DEPARTING_UNIT",
             ..
         }
@@ -197,7 +197,7 @@ fn relation_errors_name_the_variable() {
     .unwrap_err();
     assert!(matches!(
         err,
-        ContextError::Invalid {
+        EnvError::Invalid {
             name: "JUJU_RELATION",
             ..
         }
@@ -246,7 +246,7 @@ fn secret_hooks() {
     .unwrap_err();
     assert!(matches!(
         err,
-        ContextError::Missing {
+        EnvError::Missing {
             name: "JUJU_SECRET_REVISION",
             ..
         }
@@ -259,7 +259,7 @@ fn secret_hooks() {
     .unwrap_err();
     assert!(matches!(
         err,
-        ContextError::Invalid {
+        EnvError::Invalid {
             name: "JUJU_SECRET_REVISION",
             ..
         }
@@ -267,7 +267,7 @@ fn secret_hooks() {
     let err = ctx(&[("JUJU_DISPATCH_PATH", "hooks/secret-changed")]).unwrap_err();
     assert!(matches!(
         err,
-        ContextError::Missing {
+        EnvError::Missing {
             name: "JUJU_SECRET_ID",
             ..
         }
@@ -282,7 +282,7 @@ fn secret_hooks() {
         assert!(
             matches!(
                 err,
-                ContextError::Invalid {
+                EnvError::Invalid {
                     name: "JUJU_SECRET_ID",
                     ..
                 }
@@ -317,7 +317,7 @@ fn storage_hooks() {
     .unwrap_err();
     assert!(matches!(
         err,
-        ContextError::Invalid {
+        EnvError::Invalid {
             name: "JUJU_STORAGE_ID",
             ..
         }
@@ -369,7 +369,7 @@ fn pebble_hooks() {
     .unwrap_err();
     assert!(matches!(
         err,
-        ContextError::Missing {
+        EnvError::Missing {
             name: "JUJU_NOTICE_ID",
             ..
         }
@@ -377,7 +377,7 @@ fn pebble_hooks() {
     let err = ctx(&[("JUJU_DISPATCH_PATH", "hooks/workload-pebble-ready")]).unwrap_err();
     assert!(matches!(
         err,
-        ContextError::Missing {
+        EnvError::Missing {
             name: "JUJU_WORKLOAD_NAME",
             ..
         }
@@ -398,7 +398,7 @@ fn actions() {
     let err = ctx(&[("JUJU_DISPATCH_PATH", "actions/do-backup")]).unwrap_err();
     assert!(matches!(
         err,
-        ContextError::Missing {
+        EnvError::Missing {
             name: "JUJU_ACTION_UUID",
             ..
         }
@@ -422,10 +422,10 @@ fn unknown_hooks_do_not_fail() {
 
 #[test]
 fn bad_or_missing_base_variables() {
-    let err = JujuContext::from_vars(|_| None).unwrap_err();
+    let err = JujuEnv::from_vars(|_| None).unwrap_err();
     assert!(matches!(
         err,
-        ContextError::Missing {
+        EnvError::Missing {
             name: "JUJU_DISPATCH_PATH",
             ..
         }
@@ -433,7 +433,7 @@ fn bad_or_missing_base_variables() {
     let err = ctx(&[("JUJU_DISPATCH_PATH", "install")]).unwrap_err();
     assert!(matches!(
         err,
-        ContextError::Invalid {
+        EnvError::Invalid {
             name: "JUJU_DISPATCH_PATH",
             ..
         }
@@ -441,7 +441,7 @@ fn bad_or_missing_base_variables() {
     let err = ctx(&[("JUJU_DISPATCH_PATH", "bin/install")]).unwrap_err();
     assert!(matches!(
         err,
-        ContextError::Invalid {
+        EnvError::Invalid {
             name: "JUJU_DISPATCH_PATH",
             ..
         }
@@ -449,7 +449,7 @@ fn bad_or_missing_base_variables() {
     let err = ctx(&[("JUJU_DISPATCH_PATH", "hooks/")]).unwrap_err();
     assert!(matches!(
         err,
-        ContextError::Invalid {
+        EnvError::Invalid {
             name: "JUJU_DISPATCH_PATH",
             ..
         }
@@ -461,7 +461,7 @@ fn bad_or_missing_base_variables() {
     .unwrap_err();
     assert!(matches!(
         err,
-        ContextError::Invalid {
+        EnvError::Invalid {
             name: "JUJU_UNIT_NAME",
             ..
         }
@@ -473,7 +473,7 @@ fn bad_or_missing_base_variables() {
     .unwrap_err();
     assert!(matches!(
         err,
-        ContextError::Invalid {
+        EnvError::Invalid {
             name: "JUJU_VERSION",
             ..
         }
@@ -485,7 +485,7 @@ fn bad_or_missing_base_variables() {
     .unwrap_err();
     assert!(matches!(
         err,
-        ContextError::Missing {
+        EnvError::Missing {
             name: "JUJU_UNIT_NAME",
             ..
         }
