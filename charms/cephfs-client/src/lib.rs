@@ -165,7 +165,8 @@ pub struct ShareMounted {
 }
 
 impl CustomEvent for ShareMounted {
-    const NAME: &'static str = "cephfs-client-mounted";
+    const NAME: &'static str = "cephfs_client.mounted";
+    const ALIASES: &'static [&'static str] = &["cephfs-client-mounted"];
 }
 
 /// Reported after an unmount command succeeded.
@@ -178,7 +179,8 @@ pub struct ShareUnmounted {
 }
 
 impl CustomEvent for ShareUnmounted {
-    const NAME: &'static str = "cephfs-client-unmounted";
+    const NAME: &'static str = "cephfs_client.unmounted";
+    const ALIASES: &'static [&'static str] = &["cephfs-client-unmounted"];
 }
 
 /// What this unit has mounted (kept in stored state; the key's digest, never the key).

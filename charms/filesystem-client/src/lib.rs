@@ -116,7 +116,8 @@ pub struct FilesystemMounted {
 }
 
 impl CustomEvent for FilesystemMounted {
-    const NAME: &'static str = "filesystem-client-mounted";
+    const NAME: &'static str = "filesystem_client.mounted";
+    const ALIASES: &'static [&'static str] = &["filesystem-client-mounted"];
 }
 
 /// Reported after an unmount command succeeded (or failed on a mountpoint not mounted).
@@ -129,7 +130,8 @@ pub struct FilesystemUnmounted {
 }
 
 impl CustomEvent for FilesystemUnmounted {
-    const NAME: &'static str = "filesystem-client-unmounted";
+    const NAME: &'static str = "filesystem_client.unmounted";
+    const ALIASES: &'static [&'static str] = &["filesystem-client-unmounted"];
 }
 
 /// What this unit has mounted (kept in stored state; a digest of the key, never the key).

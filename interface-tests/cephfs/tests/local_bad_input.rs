@@ -85,7 +85,7 @@ fn a_plain_auth_provider_is_mounted() {
         [("name".to_string(), local.sb.mountpoint())].into()
     );
     assert!(st.secrets.is_empty(), "no secrets with plain auth");
-    let mount_events = events(&records, "cephfs-mount-share");
+    let mount_events = events(&records, "cephfs_share.mount_share");
     assert_eq!(mount_events.len(), 1);
     assert_eq!(mount_events[0].1["changed"], json!(["share_info", "auth"]));
     assert_eq!(

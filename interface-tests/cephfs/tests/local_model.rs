@@ -96,21 +96,21 @@ fn request_serve_and_mount_on_every_client_unit() {
     assert_eq!(local.umounts(), "");
 
     // The library events, on the units that should see them.
-    let connected = events(&records, "cephfs-server-connected");
+    let connected = events(&records, "cephfs_share.server_connected");
     assert!(!connected.is_empty());
     assert!(connected.iter().all(|(u, _)| u == "cephfs-client/0"));
-    let requested = events(&records, "cephfs-share-requested");
+    let requested = events(&records, "cephfs_share.share_requested");
     assert_eq!(requested.len(), 1, "{requested:?}");
     assert_eq!(requested[0].0, "cephfs-server-proxy/0");
     assert_eq!(requested[0].1["name"], json!(local.sb.mountpoint()));
-    let mount_events = events(&records, "cephfs-mount-share");
+    let mount_events = events(&records, "cephfs_share.mount_share");
     for unit in clients {
         assert!(
             mount_events.iter().any(|(u, _)| u == unit),
             "{mount_events:?}"
         );
     }
-    let ran_mount = events(&records, "cephfs-client-mounted");
+    let ran_mount = events(&records, "cephfs_client.mounted");
     assert_eq!(ran_mount.len(), 2, "{ran_mount:?}");
     for (unit, fields) in &ran_mount {
         assert_eq!(fields["mountpoint"], json!(local.sb.mountpoint()));
@@ -121,7 +121,7 @@ fn request_serve_and_mount_on_every_client_unit() {
             "{command}"
         );
     }
-    assert!(events(&records, "cephfs-client-unmounted").is_empty());
+    assert!(events(&records, "cephfs_client.unmounted").is_empty());
     assert_never_shown(&records, KEY);
 }
 
@@ -137,11 +137,11 @@ fn a_config_change_on_the_server_remounts_with_the_new_path() {
     assert_eq!(secret(&st, &format!("auth_info.{rel}")).unwrap().latest, 1);
 
     let records = local.since(mark);
-    let mount_events = events(&records, "cephfs-mount-share");
+    let mount_events = events(&records, "cephfs_share.mount_share");
     assert_eq!(mount_events.len(), 1);
     assert_eq!(mount_events[0].1["changed"], json!(["share_info"]));
-    assert_eq!(events(&records, "cephfs-client-unmounted").len(), 1);
-    assert_eq!(events(&records, "cephfs-client-mounted").len(), 1);
+    assert_eq!(events(&records, "cephfs_client.unmounted").len(), 1);
+    assert_eq!(events(&records, "cephfs_client.mounted").len(), 1);
     assert_eq!(
         local.umounts(),
         format!("argv: {}\n", local.sb.mountpoint())
@@ -161,7 +161,7 @@ fn a_config_change_on_the_server_remounts_with_the_new_path() {
         local.status("cephfs-client/0"),
         mounted_status(&local, "/scratch")
     );
-    assert!(events(&records, "cephfs-share-requested").is_empty());
+    assert!(events(&records, "cephfs_share.share_requested").is_empty());
 }
 
 #[test]
@@ -215,13 +215,13 @@ fn set_auth_rotates_the_key_and_the_old_revision_is_pruned() {
     )));
 
     // The client remounted once with the new key (the key file changed, its mode did not).
-    let mount_events = events(&records, "cephfs-mount-share");
+    let mount_events = events(&records, "cephfs_share.mount_share");
     assert!(
         mount_events
             .iter()
             .any(|(_, f)| f["changed"] == json!(["auth-rev"]))
     );
-    assert_eq!(events(&records, "cephfs-client-mounted").len(), 1);
+    assert_eq!(events(&records, "cephfs_client.mounted").len(), 1);
     assert_eq!(local.umounts().matches("argv:").count(), 1);
     let mounts = local.mounts();
     assert_eq!(mounts.matches("argv:").count(), 2);
@@ -260,7 +260,7 @@ fn a_new_server_leader_and_a_departing_server_unit_change_nothing_for_the_client
 
     let records = local.since(mark);
     assert_eq!(ran(&records, "leader-elected"), ["cephfs-server-proxy/1"]);
-    assert!(events(&records, "cephfs-share-requested").is_empty());
+    assert!(events(&records, "cephfs_share.share_requested").is_empty());
     for r in &records {
         assert!(
             r.changes.is_empty(),
@@ -290,8 +290,8 @@ fn a_new_server_leader_and_a_departing_server_unit_change_nothing_for_the_client
     assert!(
         ran(&records, "cephfs-share-relation-departed").contains(&"cephfs-client/0".to_string())
     );
-    assert!(events(&records, "cephfs-umount-share").is_empty());
-    assert!(events(&records, "cephfs-client-unmounted").is_empty());
+    assert!(events(&records, "cephfs_share.umount_share").is_empty());
+    assert!(events(&records, "cephfs_client.unmounted").is_empty());
     assert_eq!(local.umounts(), "");
     assert_eq!(local.mounts().matches("argv:").count(), 1);
     assert!(exists(&local.sb.secretfile()));
@@ -319,13 +319,13 @@ fn removing_the_relation_unmounts_and_removes_the_key_file_and_the_secret() {
     local.settle();
     let records = local.since(mark);
     assert_eq!(
-        events(&records, "cephfs-umount-share")
+        events(&records, "cephfs_share.umount_share")
             .into_iter()
             .map(|(u, _)| u)
             .collect::<Vec<_>>(),
         ["cephfs-client/0"]
     );
-    let unmounted = events(&records, "cephfs-client-unmounted");
+    let unmounted = events(&records, "cephfs_client.unmounted");
     assert_eq!(unmounted.len(), 1);
     assert!(
         unmounted[0].1["command"]
@@ -423,8 +423,8 @@ fn the_cephfs_demo_story_passes_with_the_debug_binaries() {
     assert!(result.passed, "{:?}", result.failure());
     assert!(result.steps.iter().filter(|s| s.kind == "expect").count() >= 5);
     let records = juju_local::timeline::read(&result.model_dir.join("timeline.jsonl")).unwrap();
-    assert!(!events(&records, "cephfs-client-mounted").is_empty());
-    assert!(!events(&records, "cephfs-client-unmounted").is_empty());
+    assert!(!events(&records, "cephfs_client.mounted").is_empty());
+    assert!(!events(&records, "cephfs_client.unmounted").is_empty());
     // The keys the story gives to set-auth show up nowhere but in the action parameters.
     for key in [
         "AQCk3GhmAAAAABAAdemoKeyNumberOne0000000000==",

@@ -90,8 +90,8 @@ fn the_proxy_share_is_mounted_on_every_client_unit() {
         ("active".into(), "Integrated with `cephfs` provider".into())
     );
     // Every relation-changed was a mount event; the command each unit ran was reported.
-    assert!(!events(&records, "filesystem-info-mount-filesystem").is_empty());
-    let ran = events(&records, "filesystem-client-mounted");
+    assert!(!events(&records, "filesystem_info.mount_filesystem").is_empty());
+    let ran = events(&records, "filesystem_client.mounted");
     assert_eq!(ran.len(), 2, "{ran:?}");
     for (unit, fields) in &ran {
         assert_eq!(fields["mountpoint"], json!(MOUNTPOINT));
@@ -188,7 +188,7 @@ fn a_proxy_leader_change_and_a_departing_proxy_unit_change_nothing() {
     let after = local.state();
     assert_eq!(after.secrets, before.secrets);
     assert_eq!(bag(&after, rel, SERVER), bag(&before, rel, SERVER));
-    assert!(events(&records, "filesystem-client-unmounted").is_empty());
+    assert!(events(&records, "filesystem_client.unmounted").is_empty());
     assert_eq!(local.fake_log(UNIT).len(), 2, "mounted once, never again");
     assert_eq!(local.status(UNIT), mounted_status());
 }
@@ -206,13 +206,13 @@ fn removing_the_relation_unmounts_and_removes_the_key_file() {
     local.settle();
     let records = local.since(mark);
     assert_eq!(
-        events(&records, "filesystem-info-umount-filesystem")
+        events(&records, "filesystem_info.umount_filesystem")
             .into_iter()
             .map(|(u, _)| u)
             .collect::<Vec<_>>(),
         [UNIT]
     );
-    let unmounted = events(&records, "filesystem-client-unmounted");
+    let unmounted = events(&records, "filesystem_client.unmounted");
     assert_eq!(unmounted.len(), 1);
     assert_eq!(
         unmounted[0].1["command"],
@@ -274,8 +274,8 @@ fn the_filesystem_info_demo_story_passes_with_the_debug_binaries() {
     assert!(result.passed, "{:?}", result.failure());
     assert!(result.steps.iter().filter(|s| s.kind == "expect").count() >= 5);
     let records = juju_local::timeline::read(&result.model_dir.join("timeline.jsonl")).unwrap();
-    assert!(!events(&records, "filesystem-client-mounted").is_empty());
-    assert!(!events(&records, "filesystem-client-unmounted").is_empty());
+    assert!(!events(&records, "filesystem_client.mounted").is_empty());
+    assert!(!events(&records, "filesystem_client.unmounted").is_empty());
     for key in [
         "AQCk3GhmAAAAABAAdemoKeyNumberOne0000000000==",
         "AQCk3GhmAAAAABAAdemoKeyNumberTwo0000000000==",

@@ -21,7 +21,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 const DISPATCHER: &str = "resource-dispatcher";
-const UPDATED: &str = "kubernetes_manifests_updated";
+const UPDATED: &str = "kubernetes_manifests.updated";
 
 /// A ConfigMap manifest as YAML.
 fn config_map(name: &str, value: &str) -> String {
@@ -165,7 +165,7 @@ fn names(list: &Value) -> Vec<String> {
         .collect()
 }
 
-/// The `kubernetes_manifests_updated` events a unit emitted in these records, as (hook, fields).
+/// The `kubernetes_manifests.updated` events a unit emitted in these records, as (hook, fields).
 fn updates(records: &[HookRecord], unit: &str) -> Vec<(String, Value)> {
     records
         .iter()

@@ -51,8 +51,11 @@ fn one_distributor_and_three_consumers_form_one_cluster() {
     let follower = sim.bag("microovn/1", id);
     assert_eq!(follower.keys().collect::<Vec<_>>(), ["hostname"]);
     // The events.
-    assert_eq!(sim.events("ClusterBootstrapped").len(), 1);
-    let joined = sim.events("ClusterJoined");
+    assert_eq!(
+        sim.events("token_distributor.cluster_bootstrapped").len(),
+        1
+    );
+    let joined = sim.events("token_distributor.cluster_joined");
     assert_eq!(joined.len(), 3);
     assert!(joined.contains(&(
         "microovn/0".into(),
@@ -63,7 +66,7 @@ fn one_distributor_and_three_consumers_form_one_cluster() {
         serde_json::json!({"bootstrapper": false})
     )));
     let minted: Vec<String> = sim
-        .events("TokenGenerated")
+        .events("token_distributor.token_generated")
         .into_iter()
         .map(|(u, d)| format!("{u} {}", d["node"].as_str().unwrap()))
         .collect();
@@ -224,7 +227,7 @@ fn a_join_that_fails_once_then_succeeds() {
         assert!(sim.unit(u).state.deferred.is_empty());
     }
     // The failed attempt was visible: PreJoin was emitted once per attempt sequence, Joined once.
-    assert_eq!(sim.events("ClusterJoined").len(), 3);
+    assert_eq!(sim.events("token_distributor.cluster_joined").len(), 3);
 }
 
 #[test]

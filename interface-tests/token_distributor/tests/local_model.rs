@@ -357,10 +357,10 @@ fn three_nodes_form_one_cluster_then_a_removed_one_leaves_it() {
     // The library events, on the units that emitted them.
     let records = lab.timeline();
     assert_eq!(
-        emitted(&records, "ClusterBootstrapped"),
+        emitted(&records, "token_distributor.cluster_bootstrapped"),
         [(s("microovn/0"), serde_json::json!({}))]
     );
-    let mut joined = emitted(&records, "ClusterJoined");
+    let mut joined = emitted(&records, "token_distributor.cluster_joined");
     joined.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(
         joined,
@@ -370,7 +370,8 @@ fn three_nodes_form_one_cluster_then_a_removed_one_leaves_it() {
             (s("microovn/2"), serde_json::json!({"bootstrapper": false})),
         ]
     );
-    let minted: Vec<(String, serde_json::Value)> = emitted(&records, "TokenGenerated");
+    let minted: Vec<(String, serde_json::Value)> =
+        emitted(&records, "token_distributor.token_generated");
     assert_eq!(
         minted,
         [
@@ -565,9 +566,14 @@ fn a_join_that_fails_once_succeeds_when_the_next_hook_retries_it() {
         "{:?}",
         cli_lines(retry)
     );
-    assert!(retry.events.iter().any(|e| e.event == "ClusterJoined"));
+    assert!(
+        retry
+            .events
+            .iter()
+            .any(|e| e.event == "token_distributor.cluster_joined")
+    );
     // PreJoin is not emitted again for the retry: the step was deferred, not the whole join.
-    let pre_joins = emitted(&records, "ClusterPreJoin")
+    let pre_joins = emitted(&records, "token_distributor.cluster_pre_join")
         .into_iter()
         .filter(|(u, _)| *u == unit)
         .count();

@@ -17,7 +17,8 @@ pub struct ServerConnected {
 }
 
 impl CustomEvent for ServerConnected {
-    const NAME: &'static str = "cephfs-server-connected";
+    const NAME: &'static str = "cephfs_share.server_connected";
+    const ALIASES: &'static [&'static str] = &["cephfs-server-connected"];
 
     fn live_relation(&self) -> Option<&RelationId> {
         Some(&self.relation)
@@ -41,7 +42,8 @@ pub struct MountShare {
 }
 
 impl CustomEvent for MountShare {
-    const NAME: &'static str = "cephfs-mount-share";
+    const NAME: &'static str = "cephfs_share.mount_share";
+    const ALIASES: &'static [&'static str] = &["cephfs-mount-share"];
 
     fn live_relation(&self) -> Option<&RelationId> {
         Some(&self.relation)
@@ -58,7 +60,8 @@ pub struct UmountShare {
 }
 
 impl CustomEvent for UmountShare {
-    const NAME: &'static str = "cephfs-umount-share";
+    const NAME: &'static str = "cephfs_share.umount_share";
+    const ALIASES: &'static [&'static str] = &["cephfs-umount-share"];
 }
 
 /// Provider: a client requested a share, or changed the name it requests (leader only).
@@ -75,7 +78,8 @@ pub struct ShareRequested {
 }
 
 impl CustomEvent for ShareRequested {
-    const NAME: &'static str = "cephfs-share-requested";
+    const NAME: &'static str = "cephfs_share.share_requested";
+    const ALIASES: &'static [&'static str] = &["cephfs-share-requested"];
 
     fn live_relation(&self) -> Option<&RelationId> {
         Some(&self.relation)

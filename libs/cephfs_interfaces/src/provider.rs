@@ -10,8 +10,8 @@ use crate::wire::{
 };
 use charm::secret::{NewSecret, SecretId, SecretOwner, SecretRead, SecretUpdate};
 use charm::{
-    Bag, BagData, Charm, Ctx, Error, EventKind, HookToolError, ModelError, Plugin, RelationEvent,
-    RelationId, SecretEvent,
+    Bag, BagData, Charm, Ctx, EndpointSpec, Error, EventKind, HookToolError, ModelError, Plugin,
+    RelationEvent, RelationId, SecretEvent,
 };
 use std::collections::BTreeMap;
 
@@ -182,6 +182,11 @@ impl CephFsProvider {
 
     // ----- handlers -----
 
+    /// The endpoint this provider serves.
+    fn spec(&self) -> EndpointSpec {
+        EndpointSpec::provides("cephfs-provider", "cephfs_share", &self.endpoint)
+    }
+
     fn on_changed(&self, ctx: &mut Ctx, event: &RelationEvent) -> Result<(), Error> {
         if !ctx.is_leader()? {
             return Ok(());
@@ -246,23 +251,15 @@ impl CephFsProvider {
 }
 
 impl Plugin for CephFsProvider {
-    fn build(self, charm: &mut Charm) {
-        let endpoint = self.endpoint.clone();
-        charm
-            .on_method(
-                EventKind::RelationChanged.on(endpoint.clone()),
-                &self,
-                Self::on_changed,
-            )
-            .on_method(
-                EventKind::RelationBroken.on(endpoint),
-                &self,
-                Self::on_broken,
-            )
-            .on_method(EventKind::SecretRemove, &self, Self::on_secret_remove);
+    fn key(&self) -> Option<String> {
+        Some(self.spec().key())
     }
 
-    fn key(&self) -> Option<String> {
-        Some(format!("cephfs-provider:{}", self.endpoint))
+    fn build(self, charm: &mut Charm) {
+        charm
+            .endpoint(self.spec(), &self)
+            .on(EventKind::RelationChanged, Self::on_changed)
+            .on(EventKind::RelationBroken, Self::on_broken)
+            .on_any(EventKind::SecretRemove, Self::on_secret_remove);
     }
 }

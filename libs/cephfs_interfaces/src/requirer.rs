@@ -8,8 +8,8 @@ use crate::wire::{
 };
 use charm::secret::SecretRead;
 use charm::{
-    Bag, BagData, Charm, Ctx, Error, EventKind, HookToolError, ModelError, Plugin, RelationEvent,
-    RelationId, SecretEvent,
+    Bag, BagData, Charm, Ctx, EndpointSpec, Error, EventKind, HookToolError, ModelError, Plugin,
+    RelationEvent, RelationId, SecretEvent,
 };
 use std::collections::BTreeMap;
 
@@ -204,6 +204,11 @@ impl CephFsRequirer {
 
     // ----- handlers -----
 
+    /// The endpoint this requirer serves.
+    fn spec(&self) -> EndpointSpec {
+        EndpointSpec::requires("cephfs-requirer", "cephfs_share", &self.endpoint)
+    }
+
     fn on_joined(&self, ctx: &mut Ctx, event: &RelationEvent) -> Result<(), Error> {
         if ctx.is_leader()? {
             ctx.emit(ServerConnected {
@@ -288,28 +293,16 @@ pub(crate) fn read_cache(relation: &RelationId, place: &str, text: Option<&Strin
 }
 
 impl Plugin for CephFsRequirer {
-    fn build(self, charm: &mut Charm) {
-        let endpoint = self.endpoint.clone();
-        charm
-            .on_method(
-                EventKind::RelationJoined.on(endpoint.clone()),
-                &self,
-                Self::on_joined,
-            )
-            .on_method(
-                EventKind::RelationChanged.on(endpoint.clone()),
-                &self,
-                Self::on_changed,
-            )
-            .on_method(
-                EventKind::RelationBroken.on(endpoint),
-                &self,
-                Self::on_broken,
-            )
-            .on_method(EventKind::SecretChanged, &self, Self::on_secret_changed);
+    fn key(&self) -> Option<String> {
+        Some(self.spec().key())
     }
 
-    fn key(&self) -> Option<String> {
-        Some(format!("cephfs-requirer:{}", self.endpoint))
+    fn build(self, charm: &mut Charm) {
+        charm
+            .endpoint(self.spec(), &self)
+            .on(EventKind::RelationJoined, Self::on_joined)
+            .on(EventKind::RelationChanged, Self::on_changed)
+            .on(EventKind::RelationBroken, Self::on_broken)
+            .on_any(EventKind::SecretChanged, Self::on_secret_changed);
     }
 }

@@ -19,6 +19,7 @@ use crate::event::{Event, Filter, FromEvent};
 use crate::log::{JujuLogSink, JujuLogSubscriber};
 use crate::meta::Metadata;
 use crate::model::{Ctx, CustomEvent, Emitted};
+use crate::plugin::{EndpointSpec, Plugin};
 use crate::state::{
     Deferred, DeferredEvent, FileStore, JujuStore, StateDoc, StateStore, StoreKind,
 };
@@ -51,6 +52,8 @@ struct HandlerId {
     filter: String,
     /// Rust's type name of the handler: how records older than `filter` named it (`<type>#<n>`).
     type_name: &'static str,
+    /// The key of the plugin that registered it.
+    plugin: Option<String>,
 }
 
 /// Marks the type name of a closure: it says where the closure is written, not which one it is.
@@ -66,26 +69,6 @@ struct CustomObserver {
     id: HandlerId,
     type_id: TypeId,
     call: CustomHandler,
-}
-
-/// A charm library or a piece of charm code that registers handlers: the one extension point.
-///
-/// A plain `FnOnce(&mut Charm)` is a plugin. Libraries implement it for their provider and
-/// requirer types; a plugin with a [`key`](Plugin::key) may be added only once.
-pub trait Plugin {
-    /// Registers handlers on the charm.
-    fn build(self, charm: &mut Charm);
-
-    /// A key that must be unique among the charm's plugins (e.g. `s3-requirer:s3-credentials`).
-    fn key(&self) -> Option<String> {
-        None
-    }
-}
-
-impl<F: FnOnce(&mut Charm)> Plugin for F {
-    fn build(self, charm: &mut Charm) {
-        self(charm)
-    }
 }
 
 /// An event emitted during a dispatch, after its handlers ran.
@@ -128,8 +111,14 @@ pub struct DispatchReport {
 pub struct Charm {
     juju_observers: Vec<JujuObserver>,
     custom_observers: Vec<CustomObserver>,
+    /// By event name and alias.
     restorers: HashMap<&'static str, Restore>,
+    /// By event name and alias.
     event_types: HashMap<&'static str, TypeId>,
+    /// Each event name and alias to the current name.
+    event_names: HashMap<&'static str, &'static str>,
+    /// Endpoints plugins serve, checked against the metadata at dispatch.
+    endpoints: Vec<EndpointSpec>,
     reconcilers: Vec<Reconciler>,
     collectors: Vec<Collector>,
     plugin_keys: Vec<String>,
@@ -157,6 +146,8 @@ impl Charm {
             custom_observers: Vec::new(),
             restorers: HashMap::new(),
             event_types: HashMap::new(),
+            event_names: HashMap::new(),
+            endpoints: Vec::new(),
             reconcilers: Vec::new(),
             collectors: Vec::new(),
             plugin_keys: Vec::new(),
@@ -218,6 +209,26 @@ impl Charm {
         self
     }
 
+    /// `record` with a library event's former name (an alias) replaced by its current name, in
+    /// the event and in the filter, so that records written before a rename still restore.
+    fn current_names(&self, mut record: Deferred) -> Deferred {
+        if let DeferredEvent::Custom { name, .. } = &mut record.event
+            && let Some(current) = self.event_names.get(name.as_str())
+            && *current != name.as_str()
+        {
+            if record.filter.as_deref() == Some(format!("event:{name}").as_str()) {
+                record.filter = Some(format!("event:{current}"));
+            }
+            *name = current.to_string();
+        }
+        record
+    }
+
+    /// Records an endpoint a plugin serves (see [`Charm::endpoint`]).
+    pub(crate) fn declare_endpoint(&mut self, spec: EndpointSpec) {
+        self.endpoints.push(spec);
+    }
+
     /// The identity of a handler of type `H` registered now (see the `state` module docs).
     fn handler_id<H>(&mut self, explicit: Option<&str>, filter: String) -> HandlerId {
         let type_name = std::any::type_name::<H>();
@@ -250,6 +261,7 @@ impl Charm {
             name,
             filter,
             type_name,
+            plugin: self.plugin_scope.clone(),
         }
     }
 
@@ -359,29 +371,48 @@ impl Charm {
         self.push_custom(id, handler)
     }
 
+    /// Runs `method` of a copy of `receiver` for the custom event `E` (the method's path names
+    /// the handler, as with [`Charm::on_method`]).
+    pub(crate) fn on_event_method<T, E, M>(&mut self, receiver: &T, method: M) -> &mut Self
+    where
+        T: Clone + 'static,
+        E: CustomEvent,
+        M: Fn(&T, &mut Ctx<'_>, &E) -> Result<(), Error> + 'static,
+    {
+        let id = self.handler_id::<M>(None, format!("event:{}", E::NAME));
+        let receiver = receiver.clone();
+        self.push_custom(id, move |ctx: &mut Ctx<'_>, e: &E| {
+            method(&receiver, ctx, e)
+        })
+    }
+
     fn push_custom<E, H>(&mut self, id: HandlerId, handler: H) -> &mut Self
     where
         E: CustomEvent,
         H: Fn(&mut Ctx<'_>, &E) -> Result<(), Error> + 'static,
     {
-        // Deferred events are restored by name: two event types may not share one.
-        match self.event_types.get(E::NAME) {
-            Some(existing) if *existing != TypeId::of::<E>() => {
-                self.build_errors.push(format!(
-                    "two event types are named {:?} (CustomEvent::NAME must be unique)",
-                    E::NAME
-                ));
-            }
-            _ => {
-                self.event_types.insert(E::NAME, TypeId::of::<E>());
+        // Deferred events are restored by name or by a former name: two event types may not
+        // share one.
+        for name in std::iter::once(E::NAME).chain(E::ALIASES.iter().copied()) {
+            match self.event_types.get(name) {
+                Some(existing) if *existing != TypeId::of::<E>() => {
+                    self.build_errors.push(format!(
+                        "two event types are named {name:?} (CustomEvent::NAME and ALIASES \
+                         must be unique)"
+                    ));
+                }
+                _ => {
+                    self.event_types.insert(name, TypeId::of::<E>());
+                    self.event_names.insert(name, E::NAME);
+                    self.restorers.insert(name, |data| {
+                        serde_json::from_value::<E>(data).map(|e| {
+                            let relation = e.live_relation().cloned();
+                            (Box::new(e) as Box<dyn Any>, relation)
+                        })
+                    });
+                }
             }
         }
-        self.restorers.insert(E::NAME, |data| {
-            serde_json::from_value::<E>(data).map(|e| {
-                let relation = e.live_relation().cloned();
-                (Box::new(e) as Box<dyn Any>, relation)
-            })
-        });
         self.custom_observers.push(CustomObserver {
             id,
             type_id: TypeId::of::<E>(),
@@ -552,6 +583,14 @@ impl Run<'_> {
         if !self.charm.build_errors.is_empty() {
             return Err(Error::fail(self.charm.build_errors.join("; ")));
         }
+        if let Some(meta) = ctx.metadata() {
+            let wrong: Vec<String> = (self.charm.endpoints.iter())
+                .filter_map(|spec| spec.check(meta).err())
+                .collect();
+            if !wrong.is_empty() {
+                return Err(Error::fail(wrong.join("; ")));
+            }
+        }
         let event = ctx.env().event.clone();
         let is_action = matches!(event, Event::Action(_));
         if !event.is_restricted() {
@@ -600,7 +639,10 @@ impl Run<'_> {
 
     /// Re-runs deferred (event, handler) pairs, oldest first, each by the handler that deferred it.
     fn reemit(&mut self, ctx: &mut Ctx<'_>) -> Result<(), Error> {
-        let notices = std::mem::take(&mut ctx.state.deferred);
+        let notices: Vec<Deferred> = std::mem::take(&mut ctx.state.deferred)
+            .into_iter()
+            .map(|record| self.charm.current_names(record))
+            .collect();
         let mut kept: Vec<Deferred> = Vec::new();
         for (i, notice) in notices.iter().enumerate() {
             let again = match &notice.event {
@@ -869,16 +911,21 @@ fn resolve<'o, O>(
         .copied()
         .filter(|o| id_of(o).filter == *filter)
         .collect();
-    let chosen = match exact.as_slice() {
-        [one] => *one,
-        [] if record.observer.contains(CLOSURE_MARK) => {
+    let successor = match named.is_empty() {
+        true => plugin_successor(observers, &id_of, record),
+        false => None,
+    };
+    let chosen = match (exact.as_slice(), successor) {
+        ([one], _) => *one,
+        ([], Some(successor)) => successor,
+        ([], None) if record.observer.contains(CLOSURE_MARK) => {
             // A closure is known only by where it is written and what it subscribes to.
             return Err(format!(
                 "no handler {} on {filter} any more",
                 record.observer
             ));
         }
-        [] => {
+        ([], None) => {
             // A named fn, method or explicit name whose filter changed: still the same code.
             let taking: Vec<&O> = named.into_iter().filter(|o| takes(o)).collect();
             match taking.as_slice() {
@@ -898,7 +945,7 @@ fn resolve<'o, O>(
                 }
             }
         }
-        _ => {
+        (_, _) => {
             return Err(format!(
                 "{} handlers are named {} on {filter}",
                 exact.len(),
@@ -914,6 +961,24 @@ fn resolve<'o, O>(
         ));
     }
     Ok(chosen)
+}
+
+/// The one handler of the plugin that deferred `record` (its key prefixes the record's name) with
+/// the record's filter: a library's handler for an event stays its handler when the library is
+/// rewritten (a closure becomes a method, a module is renamed), since the plugin key is stable.
+fn plugin_successor<'o, O>(
+    observers: &'o [O],
+    id_of: &impl Fn(&O) -> &HandlerId,
+    record: &Deferred,
+) -> Option<&'o O> {
+    let (key, _) = record.observer.split_once('/')?;
+    let filter = record.filter.as_deref()?;
+    let mut same = observers.iter().filter(|o| {
+        let id = id_of(o);
+        id.plugin.as_deref() == Some(key) && id.filter == filter
+    });
+    let one = same.next()?;
+    same.next().is_none().then_some(one)
 }
 
 /// [`resolve`] for a record written before handler names: `<type name>#<registration counter>`.

@@ -54,7 +54,8 @@
 //! | [`port`] | ports a unit opens |
 //! | [`meta`] | the charm's metadata, embedded as JSON at build time |
 //! | [`backend`] | the hook tools as a trait, and the real process backend |
-//! | [`dispatch`] | the dispatcher ([`Charm`]), plugins, deferral, reconcile, collect-status |
+//! | [`dispatch`] | the dispatcher ([`Charm`]): handlers, deferral, reconcile, collect-status |
+//! | [`plugin`] | the extension point ([`Plugin`]) and the endpoint helper relation libraries use |
 //! | [`state`] | state kept between hooks, and its on-disk format |
 //! | [`error`] | handler errors and the outcome each leads to |
 //! | [`log`] | `tracing` to `juju-log` |
@@ -70,6 +71,7 @@ pub mod log;
 pub mod meta;
 pub mod metrics;
 pub mod model;
+pub mod plugin;
 pub mod port;
 pub mod secret;
 pub mod state;
@@ -81,15 +83,16 @@ pub mod status;
 pub struct ReadmeExample;
 
 pub use backend::{BagData, HookToolError, HookTools, LogLevel, ProcessBackend};
-pub use dispatch::{Charm, DispatchReport, EmittedEvent, Plugin};
+pub use dispatch::{Charm, DispatchReport, EmittedEvent};
 pub use env::{EnvError, JujuEnv, JujuVersion};
 pub use error::{Classify, Error, Outcome, ResultExt};
 pub use event::{
     ActionEvent, Event, EventKind, Filter, FromEvent, Notice, RelationEvent, RelationId,
     SecretEvent, StorageEvent, WorkloadEvent,
 };
-pub use meta::Metadata;
+pub use meta::{Metadata, Role};
 pub use model::{Bag, Ctx, CustomEvent, ModelError, Relation};
+pub use plugin::{EndpointHandlers, EndpointSpec, Plugin};
 pub use port::Port;
 pub use secret::{
     InvalidSecretId, NewSecret, RotatePolicy, SecretContent, SecretId, SecretInfo, SecretOwner,

@@ -190,8 +190,14 @@ pub struct Relation {
 
 /// A library or charm event that handlers can subscribe to, and that can be deferred.
 pub trait CustomEvent: Serialize + DeserializeOwned + fmt::Debug + 'static {
-    /// A stable name, used in deferral records and in the local model's timeline.
+    /// A stable name, `<library>.<event>` in snake_case (e.g. `s3.credentials_changed`), used in
+    /// deferral records, in the `CHARM_EVENT` lines a dispatch prints and in the local model's
+    /// timeline.
     const NAME: &'static str;
+
+    /// Names this event had before, so that deferred copies in state written by an older charm
+    /// revision still restore (and are rewritten under [`NAME`](Self::NAME)).
+    const ALIASES: &'static [&'static str] = &[];
 
     /// The relation this event only makes sense on, if any: a deferred copy is dropped once that
     /// relation is gone (as deferred Juju relation events are). Leave it `None` for events that

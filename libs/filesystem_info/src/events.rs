@@ -20,7 +20,8 @@ pub struct MountFilesystem {
 }
 
 impl CustomEvent for MountFilesystem {
-    const NAME: &'static str = "filesystem-info-mount-filesystem";
+    const NAME: &'static str = "filesystem_info.mount_filesystem";
+    const ALIASES: &'static [&'static str] = &["filesystem-info-mount-filesystem"];
 
     fn live_relation(&self) -> Option<&RelationId> {
         Some(&self.relation)
@@ -37,5 +38,6 @@ pub struct UmountFilesystem {
 }
 
 impl CustomEvent for UmountFilesystem {
-    const NAME: &'static str = "filesystem-info-umount-filesystem";
+    const NAME: &'static str = "filesystem_info.umount_filesystem";
+    const ALIASES: &'static [&'static str] = &["filesystem-info-umount-filesystem"];
 }

@@ -7,8 +7,8 @@ use crate::wire::{
 };
 use charm::secret::{NewSecret, SecretOwner, SecretRead, SecretUpdate};
 use charm::{
-    Bag, Charm, Ctx, Error, EventKind, HookToolError, ModelError, Plugin, RelationEvent,
-    RelationId, SecretEvent,
+    Bag, Charm, Ctx, EndpointSpec, Error, EventKind, HookToolError, ModelError, Plugin,
+    RelationEvent, RelationId, SecretEvent,
 };
 
 /// Stored-state key of the auth secret revisions already removed (Juju may repeat the event).
@@ -181,6 +181,15 @@ impl FilesystemProvider {
     // ----- handlers -----
 
     /// relation-joined (leader): send the stored endpoint, without re-reading the secret.
+    /// The endpoint this provider serves.
+    fn spec(&self) -> EndpointSpec {
+        EndpointSpec::provides(
+            "filesystem-provider",
+            "filesystem_info",
+            &self.relation_name,
+        )
+    }
+
     fn on_joined(&self, ctx: &mut Ctx, event: &RelationEvent) -> Result<(), Error> {
         if !ctx.is_leader()? {
             return Ok(());
@@ -235,14 +244,14 @@ impl FilesystemProvider {
 }
 
 impl Plugin for FilesystemProvider {
-    fn build(self, charm: &mut Charm) {
-        let name = self.relation_name.clone();
-        charm
-            .on_method(EventKind::RelationJoined.on(name), &self, Self::on_joined)
-            .on_method(EventKind::SecretRemove, &self, Self::on_secret_remove);
+    fn key(&self) -> Option<String> {
+        Some(self.spec().key())
     }
 
-    fn key(&self) -> Option<String> {
-        Some(format!("filesystem-provider:{}", self.relation_name))
+    fn build(self, charm: &mut Charm) {
+        charm
+            .endpoint(self.spec(), &self)
+            .on(EventKind::RelationJoined, Self::on_joined)
+            .on_any(EventKind::SecretRemove, Self::on_secret_remove);
     }
 }

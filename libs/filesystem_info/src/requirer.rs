@@ -7,7 +7,8 @@ use crate::wire::{
 };
 use charm::secret::SecretRead;
 use charm::{
-    Bag, Charm, Ctx, Error, EventKind, HookToolError, ModelError, Plugin, RelationEvent, RelationId,
+    Bag, Charm, Ctx, EndpointSpec, Error, EventKind, HookToolError, ModelError, Plugin,
+    RelationEvent, RelationId,
 };
 
 /// A provider's filesystem with where it came from (the Python library's `Endpoint`).
@@ -132,6 +133,15 @@ impl FilesystemRequirer {
 
     // ----- handlers -----
 
+    /// The endpoint this requirer serves.
+    fn spec(&self) -> EndpointSpec {
+        EndpointSpec::requires(
+            "filesystem-requirer",
+            "filesystem_info",
+            &self.relation_name,
+        )
+    }
+
     fn on_changed(&self, ctx: &mut Ctx, event: &RelationEvent) -> Result<(), Error> {
         ctx.emit(MountFilesystem {
             relation: event.relation.clone(),
@@ -191,18 +201,14 @@ fn read_key(
 }
 
 impl Plugin for FilesystemRequirer {
-    fn build(self, charm: &mut Charm) {
-        let name = self.relation_name.clone();
-        charm
-            .on_method(
-                EventKind::RelationChanged.on(name.clone()),
-                &self,
-                Self::on_changed,
-            )
-            .on_method(EventKind::RelationBroken.on(name), &self, Self::on_broken);
+    fn key(&self) -> Option<String> {
+        Some(self.spec().key())
     }
 
-    fn key(&self) -> Option<String> {
-        Some(format!("filesystem-requirer:{}", self.relation_name))
+    fn build(self, charm: &mut Charm) {
+        charm
+            .endpoint(self.spec(), &self)
+            .on(EventKind::RelationChanged, Self::on_changed)
+            .on(EventKind::RelationBroken, Self::on_broken);
     }
 }

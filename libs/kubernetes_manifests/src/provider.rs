@@ -6,8 +6,8 @@ use charm::backend::HookToolError;
 use charm::error::{Classify, Outcome};
 use charm::secret::{InvalidSecretId, SecretContent, SecretId, SecretRead};
 use charm::{
-    Bag, Charm, Ctx, CustomEvent, Error, EventKind, Filter, ModelError, Plugin, RelationEvent,
-    RelationId, SecretEvent,
+    Bag, Charm, Ctx, CustomEvent, EndpointSpec, Error, Event, EventKind, Filter, ModelError,
+    Plugin, RelationEvent, RelationId, SecretEvent,
 };
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -41,7 +41,8 @@ pub struct ManifestsUpdated {
 }
 
 impl CustomEvent for ManifestsUpdated {
-    const NAME: &'static str = "kubernetes_manifests_updated";
+    const NAME: &'static str = "kubernetes_manifests.updated";
+    const ALIASES: &'static [&'static str] = &["kubernetes_manifests_updated"];
 }
 
 /// Where bad JSON was found.
@@ -437,7 +438,16 @@ impl KubernetesManifestsProvider {
         Ok(())
     }
 
-    fn on_refresh(&self, ctx: &mut Ctx<'_>) -> Result<(), Error> {
+    /// The endpoint this provider serves.
+    fn spec(&self) -> EndpointSpec {
+        EndpointSpec::provides(
+            "kubernetes_manifests-provider",
+            "kubernetes_manifest",
+            &self.endpoint,
+        )
+    }
+
+    fn on_refresh(&self, ctx: &mut Ctx<'_>, _event: &Event) -> Result<(), Error> {
         for relation in ctx.relations(&self.endpoint)? {
             self.refresh(ctx, &relation);
             self.emit(ctx, &relation, UpdateCause::Refresh);
@@ -447,30 +457,18 @@ impl KubernetesManifestsProvider {
 }
 
 impl Plugin for KubernetesManifestsProvider {
-    fn build(self, charm: &mut Charm) {
-        let endpoint = self.endpoint.clone();
-        let refresh = self.refresh.clone();
-        charm
-            .on_method(
-                EventKind::RelationChanged.on(endpoint.clone()),
-                &self,
-                Self::on_changed,
-            )
-            .on_method(
-                EventKind::RelationBroken.on(endpoint),
-                &self,
-                Self::on_broken,
-            )
-            .on_method(EventKind::SecretChanged, &self, Self::on_secret_changed);
-        for filter in refresh {
-            let p = self.clone();
-            charm.on(filter, move |ctx: &mut Ctx<'_>, _: &charm::Event| {
-                p.on_refresh(ctx)
-            });
-        }
+    fn key(&self) -> Option<String> {
+        Some(self.spec().key())
     }
 
-    fn key(&self) -> Option<String> {
-        Some(format!("kubernetes_manifests-provider:{}", self.endpoint))
+    fn build(self, charm: &mut Charm) {
+        let mut handlers = charm.endpoint(self.spec(), &self);
+        handlers
+            .on(EventKind::RelationChanged, Self::on_changed)
+            .on(EventKind::RelationBroken, Self::on_broken)
+            .on_any(EventKind::SecretChanged, Self::on_secret_changed);
+        for filter in &self.refresh {
+            handlers.on_any(filter.clone(), Self::on_refresh);
+        }
     }
 }

@@ -5,8 +5,8 @@ use crate::wire::{self, ListError, ManifestsSecretContent, RequirerAppBag, Requi
 use charm::error::{Classify, Outcome};
 use charm::secret::{NewSecret, SecretId, SecretOwner, SecretRead, SecretUpdate};
 use charm::{
-    Bag, Charm, Ctx, Error, Event, EventKind, Filter, ModelError, Plugin, RelationEvent,
-    RelationId, SecretEvent,
+    Bag, Charm, Ctx, EndpointSpec, Error, Event, EventKind, Filter, ModelError, Plugin,
+    RelationEvent, RelationId, SecretEvent,
 };
 use std::fmt;
 use std::rc::Rc;
@@ -407,34 +407,38 @@ impl ManifestsSender {
         }
     }
 
-    /// Registers the housekeeping handlers (pruning, cleanup on relation-broken).
-    fn register(&self, charm: &mut Charm) {
-        let s = self.clone();
-        charm.on(
-            EventKind::SecretRemove,
-            move |ctx: &mut Ctx<'_>, e: &SecretEvent| {
-                s.prune(ctx, e)?;
-                Ok(())
-            },
-        );
-        let s = self.clone();
-        charm.on(
-            EventKind::RelationBroken.on(self.endpoint.clone()),
-            move |ctx: &mut Ctx<'_>, e: &RelationEvent| {
-                s.remove_secret(ctx, &e.relation)?;
-                Ok(())
-            },
-        );
+    /// The endpoint this sender serves.
+    fn spec(&self) -> EndpointSpec {
+        EndpointSpec::requires(
+            "kubernetes_manifests-requirer",
+            "kubernetes_manifest",
+            &self.endpoint,
+        )
+    }
+
+    /// Housekeeping: prunes secret revisions the provider no longer reads.
+    fn on_secret_remove(&self, ctx: &mut Ctx<'_>, event: &SecretEvent) -> Result<(), Error> {
+        self.prune(ctx, event)?;
+        Ok(())
+    }
+
+    /// Housekeeping: removes the relation's secret when the relation goes.
+    fn on_broken(&self, ctx: &mut Ctx<'_>, event: &RelationEvent) -> Result<(), Error> {
+        self.remove_secret(ctx, &event.relation)?;
+        Ok(())
     }
 }
 
 impl Plugin for ManifestsSender {
-    fn build(self, charm: &mut Charm) {
-        self.register(charm);
+    fn key(&self) -> Option<String> {
+        Some(self.spec().key())
     }
 
-    fn key(&self) -> Option<String> {
-        Some(format!("kubernetes_manifests-requirer:{}", self.endpoint))
+    fn build(self, charm: &mut Charm) {
+        charm
+            .endpoint(self.spec(), &self)
+            .on(EventKind::RelationBroken, Self::on_broken)
+            .on_any(EventKind::SecretRemove, Self::on_secret_remove);
     }
 }
 
@@ -524,6 +528,19 @@ impl KubernetesManifestsRequirer {
         Ok(self.sender.send_payload(ctx, &payload)?)
     }
 
+    fn on_trigger(&self, ctx: &mut Ctx<'_>, _event: &Event) -> Result<(), Error> {
+        self.send(ctx)?;
+        Ok(())
+    }
+
+    fn on_broken(&self, ctx: &mut Ctx<'_>, event: &RelationEvent) -> Result<(), Error> {
+        self.sender.on_broken(ctx, event)
+    }
+
+    fn on_secret_remove(&self, ctx: &mut Ctx<'_>, event: &SecretEvent) -> Result<(), Error> {
+        self.sender.on_secret_remove(ctx, event)
+    }
+
     fn on_created(&self, ctx: &mut Ctx<'_>, event: &RelationEvent) -> Result<(), Error> {
         if !ctx.is_leader()? {
             return Ok(());
@@ -536,13 +553,16 @@ impl KubernetesManifestsRequirer {
 }
 
 impl Plugin for KubernetesManifestsRequirer {
+    fn key(&self) -> Option<String> {
+        Some(self.sender.spec().key())
+    }
+
     fn build(self, charm: &mut Charm) {
-        self.sender.register(charm);
-        let r = self.clone();
-        charm.on(
-            EventKind::RelationCreated.on(self.sender.endpoint.clone()),
-            move |ctx: &mut Ctx<'_>, e: &RelationEvent| r.on_created(ctx, e),
-        );
+        let mut handlers = charm.endpoint(self.sender.spec(), &self);
+        handlers
+            .on(EventKind::RelationBroken, Self::on_broken)
+            .on_any(EventKind::SecretRemove, Self::on_secret_remove)
+            .on(EventKind::RelationCreated, Self::on_created);
         let mut triggers: Vec<Filter> = vec![
             EventKind::LeaderElected.into(),
             EventKind::UpgradeCharm.into(),
@@ -553,18 +573,7 @@ impl Plugin for KubernetesManifestsRequirer {
             }
         }
         for filter in triggers {
-            let r = self.clone();
-            charm.on(filter, move |ctx: &mut Ctx<'_>, _: &Event| {
-                r.send(ctx)?;
-                Ok(())
-            });
+            handlers.on_any(filter, Self::on_trigger);
         }
-    }
-
-    fn key(&self) -> Option<String> {
-        Some(format!(
-            "kubernetes_manifests-requirer:{}",
-            self.sender.endpoint
-        ))
     }
 }

@@ -3,7 +3,10 @@
 use crate::error::S3Error;
 use crate::events::CredentialsRequested;
 use crate::wire::{self, CACHE_KEY, S3ConnectionInfo, S3Key, S3Request, UriStyle};
-use charm::{Bag, BagData, Charm, Ctx, Error, Event, EventKind, Plugin, RelationEvent, RelationId};
+use charm::{
+    Bag, BagData, Charm, Ctx, EndpointSpec, Error, Event, EventKind, Plugin, RelationEvent,
+    RelationId,
+};
 use std::collections::BTreeMap;
 
 /// The provider of one `s3` endpoint. Add it with [`Charm::plugin`], keep a clone for writing.
@@ -381,7 +384,12 @@ impl S3Provider {
         Ok(())
     }
 
-    fn on_leader_elected(&self, ctx: &mut Ctx<'_>) -> Result<(), Error> {
+    /// The endpoint this provider serves.
+    fn spec(&self) -> EndpointSpec {
+        EndpointSpec::provides("s3-provider", "s3", &self.endpoint)
+    }
+
+    fn on_leader_elected(&self, ctx: &mut Ctx<'_>, _event: &Event) -> Result<(), Error> {
         for relation in self.relations(ctx)? {
             if let Some(request) = self.check_request(ctx, &relation)? {
                 ctx.emit(request);
@@ -392,19 +400,14 @@ impl S3Provider {
 }
 
 impl Plugin for S3Provider {
-    fn build(self, charm: &mut Charm) {
-        charm.on_method(
-            EventKind::RelationChanged.on(self.endpoint.clone()),
-            &self,
-            Self::on_changed,
-        );
-        charm.on(
-            EventKind::LeaderElected,
-            move |ctx: &mut Ctx<'_>, _event: &Event| self.on_leader_elected(ctx),
-        );
+    fn key(&self) -> Option<String> {
+        Some(self.spec().key())
     }
 
-    fn key(&self) -> Option<String> {
-        Some(format!("s3-provider:{}", self.endpoint))
+    fn build(self, charm: &mut Charm) {
+        charm
+            .endpoint(self.spec(), &self)
+            .on(EventKind::RelationChanged, Self::on_changed)
+            .on_any(EventKind::LeaderElected, Self::on_leader_elected);
     }
 }

@@ -5,7 +5,9 @@ use crate::error::S3Error;
 use crate::events::{CredentialsChanged, CredentialsGone};
 use crate::wire::{S3ConnectionInfo, S3Key};
 use charm::databag::DatabagError;
-use charm::{Bag, Charm, Ctx, Error, Event, EventKind, Plugin, RelationEvent, RelationId};
+use charm::{
+    Bag, Charm, Ctx, EndpointSpec, Error, Event, EventKind, Plugin, RelationEvent, RelationId,
+};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::rc::Rc;
@@ -245,6 +247,15 @@ impl S3Requirer {
         Ok(changed)
     }
 
+    /// The endpoint this requirer serves.
+    fn spec(&self) -> EndpointSpec {
+        EndpointSpec::requires("s3-requirer", "s3", &self.endpoint)
+    }
+
+    fn on_leader_elected(&self, ctx: &mut Ctx<'_>, _event: &Event) -> Result<(), Error> {
+        self.request_buckets(ctx)
+    }
+
     fn on_joined(&self, ctx: &mut Ctx<'_>, event: &RelationEvent) -> Result<(), Error> {
         if ctx.is_leader()? {
             self.request_bucket(ctx, &event.relation)?;
@@ -305,32 +316,17 @@ fn digest(info: &S3ConnectionInfo) -> String {
 }
 
 impl Plugin for S3Requirer {
-    fn build(self, charm: &mut Charm) {
-        let endpoint = self.endpoint.clone();
-        charm
-            .on_method(
-                EventKind::RelationJoined.on(endpoint.clone()),
-                &self,
-                Self::on_joined,
-            )
-            .on_method(
-                EventKind::RelationChanged.on(endpoint.clone()),
-                &self,
-                Self::on_changed,
-            )
-            .on_method(
-                EventKind::RelationBroken.on(endpoint),
-                &self,
-                Self::on_broken,
-            );
-        charm.on(
-            EventKind::LeaderElected,
-            move |ctx: &mut Ctx<'_>, _event: &Event| self.request_buckets(ctx),
-        );
+    fn key(&self) -> Option<String> {
+        Some(self.spec().key())
     }
 
-    fn key(&self) -> Option<String> {
-        Some(format!("s3-requirer:{}", self.endpoint))
+    fn build(self, charm: &mut Charm) {
+        charm
+            .endpoint(self.spec(), &self)
+            .on(EventKind::RelationJoined, Self::on_joined)
+            .on(EventKind::RelationChanged, Self::on_changed)
+            .on(EventKind::RelationBroken, Self::on_broken)
+            .on_any(EventKind::LeaderElected, Self::on_leader_elected);
     }
 }
 

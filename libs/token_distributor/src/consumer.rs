@@ -11,8 +11,8 @@ use crate::wire::{
     Token, mirror_key,
 };
 use charm::{
-    Bag, Charm, Classify, Ctx, CustomEvent, Error, Event, EventKind, ModelError, Outcome, Plugin,
-    RelationEvent, RelationId, Status, StatusCollector,
+    Bag, Charm, Classify, Ctx, CustomEvent, EndpointSpec, Error, Event, EventKind, ModelError,
+    Outcome, Plugin, RelationEvent, RelationId, Status, StatusCollector,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -76,7 +76,8 @@ struct BootstrapStep {
 }
 
 impl CustomEvent for BootstrapStep {
-    const NAME: &'static str = "TokenDistributorBootstrapStep";
+    const NAME: &'static str = "token_distributor.bootstrap_step";
+    const ALIASES: &'static [&'static str] = &["TokenDistributorBootstrapStep"];
 
     fn live_relation(&self) -> Option<&RelationId> {
         Some(&self.relation)
@@ -90,7 +91,8 @@ struct JoinStep {
 }
 
 impl CustomEvent for JoinStep {
-    const NAME: &'static str = "TokenDistributorJoinStep";
+    const NAME: &'static str = "token_distributor.join_step";
+    const ALIASES: &'static [&'static str] = &["TokenDistributorJoinStep"];
 
     fn live_relation(&self) -> Option<&RelationId> {
         Some(&self.relation)
@@ -335,7 +337,30 @@ impl TokenConsumer {
 
     // ----- handlers -----
 
-    fn on_created(&self, ctx: &mut Ctx<'_>, relation: &RelationId) -> Result<(), Error> {
+    /// The endpoint this consumer serves.
+    fn spec(&self) -> EndpointSpec {
+        EndpointSpec::requires(
+            "token_distributor-consumer",
+            "worker-cluster",
+            &self.endpoint,
+        )
+    }
+
+    fn collect_status(
+        &self,
+        ctx: &mut Ctx<'_>,
+        statuses: &mut StatusCollector,
+    ) -> Result<(), Error> {
+        statuses.add_unit(self.status(ctx)?);
+        Ok(())
+    }
+
+    fn on_changed(&self, ctx: &mut Ctx<'_>, event: &RelationEvent) -> Result<(), Error> {
+        self.converge(ctx, &event.relation)
+    }
+
+    fn on_created(&self, ctx: &mut Ctx<'_>, event: &RelationEvent) -> Result<(), Error> {
+        let relation = &event.relation;
         let host = match self.node_name() {
             Ok(h) => h,
             Err(e) => return self.record_hostname_error(ctx, e),
@@ -348,7 +373,7 @@ impl TokenConsumer {
         Ok(())
     }
 
-    fn on_leader_elected(&self, ctx: &mut Ctx<'_>) -> Result<(), Error> {
+    fn on_leader_elected(&self, ctx: &mut Ctx<'_>, _event: &Event) -> Result<(), Error> {
         if self.in_cluster(ctx)? {
             return Ok(());
         }
@@ -678,7 +703,7 @@ impl TokenConsumer {
         Ok(())
     }
 
-    fn on_remove(&self, ctx: &mut Ctx<'_>) -> Result<(), Error> {
+    fn on_remove(&self, ctx: &mut Ctx<'_>, _event: &Event) -> Result<(), Error> {
         let mut st = self.state(ctx)?;
         if !st.in_cluster {
             return Ok(());
@@ -723,35 +748,18 @@ fn shown_key(node: &str) -> String {
 
 impl Plugin for TokenConsumer {
     fn key(&self) -> Option<String> {
-        Some(format!("token_distributor-consumer:{}", self.endpoint))
+        Some(self.spec().key())
     }
 
     fn build(self, charm: &mut Charm) {
-        let ep = self.endpoint.clone();
-        let c = self.clone();
-        charm.on(
-            EventKind::RelationCreated.on(&ep),
-            move |ctx, e: &RelationEvent| c.on_created(ctx, &e.relation),
-        );
-        let c = self.clone();
-        charm.on(
-            EventKind::RelationChanged.on(&ep),
-            move |ctx, e: &RelationEvent| c.converge(ctx, &e.relation),
-        );
-        let c = self.clone();
-        charm.on(EventKind::LeaderElected, move |ctx, _: &Event| {
-            c.on_leader_elected(ctx)
-        });
-        let c = self.clone();
-        charm.on(EventKind::Remove, move |ctx, _: &Event| c.on_remove(ctx));
-        let c = self.clone();
-        charm.on_event(move |ctx, step: &BootstrapStep| c.on_bootstrap_step(ctx, step));
-        let c = self.clone();
-        charm.on_event(move |ctx, step: &JoinStep| c.on_join_step(ctx, step));
-        let c = self;
-        charm.collect_status(move |ctx, statuses: &mut StatusCollector| {
-            statuses.add_unit(c.status(ctx)?);
-            Ok(())
-        });
+        charm
+            .endpoint(self.spec(), &self)
+            .on(EventKind::RelationCreated, Self::on_created)
+            .on(EventKind::RelationChanged, Self::on_changed)
+            .on_any(EventKind::LeaderElected, Self::on_leader_elected)
+            .on_any(EventKind::Remove, Self::on_remove)
+            .on_event(Self::on_bootstrap_step)
+            .on_event(Self::on_join_step)
+            .collect_status(Self::collect_status);
     }
 }

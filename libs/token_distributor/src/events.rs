@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 pub struct PreBootstrap {}
 
 impl CustomEvent for PreBootstrap {
-    const NAME: &'static str = "ClusterPreBootstrap";
+    const NAME: &'static str = "token_distributor.cluster_pre_bootstrap";
+    const ALIASES: &'static [&'static str] = &["ClusterPreBootstrap"];
 }
 
 /// This unit bootstrapped the cluster (Python `bootstrapped`).
@@ -20,7 +21,8 @@ impl CustomEvent for PreBootstrap {
 pub struct Bootstrapped {}
 
 impl CustomEvent for Bootstrapped {
-    const NAME: &'static str = "ClusterBootstrapped";
+    const NAME: &'static str = "token_distributor.cluster_bootstrapped";
+    const ALIASES: &'static [&'static str] = &["ClusterBootstrapped"];
 }
 
 /// This unit is about to join the cluster with a token (Python `prejoin`).
@@ -28,7 +30,8 @@ impl CustomEvent for Bootstrapped {
 pub struct PreJoin {}
 
 impl CustomEvent for PreJoin {
-    const NAME: &'static str = "ClusterPreJoin";
+    const NAME: &'static str = "token_distributor.cluster_pre_join";
+    const ALIASES: &'static [&'static str] = &["ClusterPreJoin"];
 }
 
 /// This unit is in the cluster (Python `joined`); the flag survives deferral.
@@ -39,7 +42,8 @@ pub struct Joined {
 }
 
 impl CustomEvent for Joined {
-    const NAME: &'static str = "ClusterJoined";
+    const NAME: &'static str = "token_distributor.cluster_joined";
+    const ALIASES: &'static [&'static str] = &["ClusterJoined"];
 }
 
 /// The communicator minted a token for a node and published it (Python `token_generated`).
@@ -51,5 +55,6 @@ pub struct TokenGenerated {
 }
 
 impl CustomEvent for TokenGenerated {
-    const NAME: &'static str = "TokenGenerated";
+    const NAME: &'static str = "token_distributor.token_generated";
+    const ALIASES: &'static [&'static str] = &["TokenGenerated"];
 }

@@ -6,7 +6,8 @@ use crate::wire::{
     ConsumerUnitBag, MirrorEntries, MirrorFlag, ProviderAppBag, ProviderUnitBag, mirror_key,
 };
 use charm::{
-    Bag, Charm, Ctx, Error, Event, EventKind, ModelError, Plugin, RelationEvent, RelationId,
+    Bag, Charm, Ctx, EndpointSpec, Error, Event, EventKind, ModelError, Plugin, RelationEvent,
+    RelationId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -70,15 +71,24 @@ impl TokenDistributorProvider {
         Ok(ProviderUnitBag::decode_lenient(&raw).0)
     }
 
-    fn on_changed(&self, ctx: &mut Ctx<'_>, relation: &RelationId) -> Result<(), Error> {
+    /// The endpoint this provider serves.
+    fn spec(&self) -> EndpointSpec {
+        EndpointSpec::provides(
+            "token_distributor-provider",
+            "worker-cluster",
+            &self.endpoint,
+        )
+    }
+
+    fn on_changed(&self, ctx: &mut Ctx<'_>, event: &RelationEvent) -> Result<(), Error> {
         if ctx.is_leader()? {
             self.mirror_all(ctx)
         } else {
-            self.stand_down(ctx, std::slice::from_ref(relation))
+            self.stand_down(ctx, std::slice::from_ref(&event.relation))
         }
     }
 
-    fn on_broken(&self, ctx: &mut Ctx<'_>) -> Result<(), Error> {
+    fn on_broken(&self, ctx: &mut Ctx<'_>, _event: &RelationEvent) -> Result<(), Error> {
         if ctx.is_leader()? {
             return self.mirror_all(ctx);
         }
@@ -88,7 +98,7 @@ impl TokenDistributorProvider {
         Ok(())
     }
 
-    fn on_leader_elected(&self, ctx: &mut Ctx<'_>) -> Result<(), Error> {
+    fn on_leader_elected(&self, ctx: &mut Ctx<'_>, _event: &Event) -> Result<(), Error> {
         // A unit (re)gaining leadership re-reads what it published.
         let mut summary = self.summary(ctx)?.unwrap_or_default();
         summary.published_on.clear();
@@ -219,24 +229,14 @@ impl TokenDistributorProvider {
 
 impl Plugin for TokenDistributorProvider {
     fn key(&self) -> Option<String> {
-        Some(format!("token_distributor-provider:{}", self.endpoint))
+        Some(self.spec().key())
     }
 
     fn build(self, charm: &mut Charm) {
-        let ep = self.endpoint.clone();
-        let p = self.clone();
-        charm.on(
-            EventKind::RelationChanged.on(&ep),
-            move |ctx, e: &RelationEvent| p.on_changed(ctx, &e.relation),
-        );
-        let p = self.clone();
-        charm.on(
-            EventKind::RelationBroken.on(&ep),
-            move |ctx, _: &RelationEvent| p.on_broken(ctx),
-        );
-        let p = self;
-        charm.on(EventKind::LeaderElected, move |ctx, _: &Event| {
-            p.on_leader_elected(ctx)
-        });
+        charm
+            .endpoint(self.spec(), &self)
+            .on(EventKind::RelationChanged, Self::on_changed)
+            .on(EventKind::RelationBroken, Self::on_broken)
+            .on_any(EventKind::LeaderElected, Self::on_leader_elected);
     }
 }

@@ -96,20 +96,20 @@ fn the_leader_bootstraps_once_the_mirror_is_up_and_prebootstrap_runs_first() {
     // The library's events in order (the internal step is recorded too, wherever the core puts it).
     let names: Vec<&str> = out.emitted.iter().map(|e| e.name).collect();
     assert!(
-        names.contains(&"TokenDistributorBootstrapStep"),
+        names.contains(&"token_distributor.bootstrap_step"),
         "{names:?}"
     );
     assert_eq!(
         names
             .iter()
-            .filter(|n| !n.starts_with("TokenDistributor"))
+            .filter(|n| !n.ends_with("_step"))
             .copied()
             .collect::<Vec<_>>(),
         [
-            "ClusterPreBootstrap",
-            "ClusterBootstrapped",
-            "ClusterJoined",
-            "TokenGenerated",
+            "token_distributor.cluster_pre_bootstrap",
+            "token_distributor.cluster_bootstrapped",
+            "token_distributor.cluster_joined",
+            "token_distributor.token_generated",
         ]
     );
     assert_eq!(out.emitted::<Joined>(), [&Joined { bootstrapper: true }]);
@@ -270,7 +270,7 @@ fn a_join_that_fails_is_retried_at_the_next_hook() {
     assert_eq!(out.state.deferred.len(), 1);
     assert!(matches!(
         &out.state.deferred[0].event,
-        DeferredEvent::Custom { name, .. } if name == "TokenDistributorJoinStep"
+        DeferredEvent::Custom { name, .. } if name == "token_distributor.join_step"
     ));
     assert!(out.emitted::<Joined>().is_empty());
     assert_no_secret(&out, "SECRET-T1");
@@ -348,7 +348,7 @@ fn the_joined_flag_survives_deferral_by_the_charm() {
         [d] => assert_eq!(
             d.event,
             DeferredEvent::Custom {
-                name: "ClusterJoined".into(),
+                name: "token_distributor.cluster_joined".into(),
                 data: serde_json::json!({"bootstrapper": true})
             }
         ),
