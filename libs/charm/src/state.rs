@@ -18,8 +18,8 @@
 //!   "deferred": [
 //!     { "seq": 3, "observer": "<handler name>", "filter": "relation-changed@db",
 //!       "event": { "juju": { "kind": "relation-changed", "relation": {...}, ... } } },
-//!     { "seq": 4, "observer": "<handler name>", "filter": "event:CredentialsChanged",
-//!       "event": { "custom": { "name": "CredentialsChanged", "data": {...} } } }
+//!     { "seq": 4, "observer": "<handler name>", "filter": "event:s3.credentials_changed",
+//!       "event": { "custom": { "name": "s3.credentials_changed", "data": {...} } } }
 //!   ],
 //!   "next_seq": 5,
 //!   "last_status": { "unit": { "kind": "active", "message": "ready" }, "app": null }
@@ -47,6 +47,17 @@
 //! such a handler may not defer (`Ctx::defer` returns an error that says to name it), and a record
 //! that would match several is dropped with a warning. A record that finds no handler is dropped
 //! with a warning: never re-run by another.
+//!
+//! Two rules keep records of libraries valid when a library is rewritten:
+//!
+//! * a record whose handler name no handler has any more, under a plugin key (`<key>/...`), goes
+//!   to the one handler of that plugin with the record's filter, if there is exactly one: the
+//!   plugin key is stable (see [`Plugin::key`](crate::Plugin::key)), so that handler plays the
+//!   same part (a closure in `Plugin::build` that became a method; closures there were named
+//!   `<X as charm::charm::Plugin>::build::{{closure}}` before the module was renamed `dispatch`);
+//! * a library event renamed keeps its former names in
+//!   [`CustomEvent::ALIASES`](crate::CustomEvent::ALIASES): a record under a former name (and
+//!   its filter `event:<former name>`) restores, and is rewritten under the current name.
 //!
 //! Format change (still version 1, readable both ways): records written before `filter` existed
 //! name the handler `<rust type name>#<registration counter>` and have no `filter`. Such a record

@@ -282,14 +282,14 @@ struct Ready {
 }
 
 impl CustomEvent for Ready {
-    const NAME: &'static str = "Ready";
+    const NAME: &'static str = "app.ready";
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Gone {}
 
 impl CustomEvent for Gone {
-    const NAME: &'static str = "Gone";
+    const NAME: &'static str = "app.gone";
 }
 
 /// Library events: closures for two event types, reordered between revisions.

@@ -181,7 +181,7 @@ struct Ready {
 }
 
 impl CustomEvent for Ready {
-    const NAME: &'static str = "Ready";
+    const NAME: &'static str = "app.ready";
 }
 
 /// A tiny library: turns relation-changed into `Ready` when the remote unit says so.
@@ -252,7 +252,9 @@ fn custom_events_can_be_deferred_and_come_back_intact() {
     let s = harness
         .run(db().changed(Some(0)), State::default().relation(db()))
         .state;
-    assert!(matches!(&s.deferred[0].event, DeferredEvent::Custom { name, .. } if name == "Ready"));
+    assert!(
+        matches!(&s.deferred[0].event, DeferredEvent::Custom { name, .. } if name == "app.ready")
+    );
     let s = harness.run(Event::UpdateStatus, s).state;
     let s = harness.run(Event::ConfigChanged, s).state;
     assert_eq!(s.deferred.len(), 1);
@@ -641,7 +643,7 @@ fn event_names_must_be_unique() {
     #[derive(Debug, Serialize, Deserialize)]
     struct Other;
     impl CustomEvent for Other {
-        const NAME: &'static str = "Ready";
+        const NAME: &'static str = "app.ready";
     }
     let mut charm = Charm::new();
     charm
@@ -652,7 +654,7 @@ fn event_names_must_be_unique() {
     assert!(
         out.error()
             .unwrap()
-            .contains("two event types are named \"Ready\"")
+            .contains("two event types are named \"app.ready\"")
     );
 }
 
@@ -712,7 +714,7 @@ struct OnRelation {
 }
 
 impl CustomEvent for OnRelation {
-    const NAME: &'static str = "OnRelation";
+    const NAME: &'static str = "app.on_relation";
 
     fn live_relation(&self) -> Option<&charm::RelationId> {
         Some(&self.relation)
@@ -755,7 +757,7 @@ fn deferred_custom_events_of_a_removed_relation_are_dropped() {
     assert!(out.state.deferred.is_empty());
     assert_eq!(log_of(&out.state).len(), 2);
     assert!(
-        out.logged("dropping a deferred OnRelation"),
+        out.logged("dropping a deferred app.on_relation"),
         "{:?}",
         out.logs
     );
