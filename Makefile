@@ -10,7 +10,7 @@ PYTHON   ?= python3
 VENV     := $(BUILD)/python-venv
 PY_REQS  := interface-tests/python/requirements.txt
 
-.PHONY: all test toolchain fmt-check lint unit python-peers charms charmcraft-src demo bench clean help
+.PHONY: all test toolchain fmt-check lint doc unit python-peers charms charmcraft-src demo bench clean help
 
 all: test
 
@@ -22,7 +22,7 @@ help:
 	@echo "make python-peers   $(VENV): ops and the published charm libraries, for the Python peer tests"
 	@echo "make charmcraft-src CHARM=<name>   a source tree for 'charmcraft pack'"
 
-test: fmt-check lint unit
+test: fmt-check lint doc unit
 
 # rustfmt and clippy come with rustup's default profile; add them if a minimal toolchain lacks them.
 toolchain:
@@ -34,6 +34,17 @@ fmt-check: toolchain
 
 lint: toolchain
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# API docs with warnings denied (a broken intra-doc link fails). README snippets are doc-tests (run
+# by `unit`): every library README is included by its crate, and no snippet is `ignore`d.
+doc:
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps
+	@for readme in libs/*/README.md; do \
+	  grep -q 'include_str!("../README.md")' $$(dirname $$readme)/src/lib.rs || { \
+	    echo "$$readme: not compiled as a doc-test (add #[doc = include_str!(\"../README.md\")] to src/lib.rs)" >&2; exit 1; }; \
+	done
+	@! grep -rn --include='*.md' --include='*.rs' -e '```[a-z_,]*ignore' README.md libs charms tools interface-tests \
+	  || { echo "ignored snippets above: use no_run (or compile_fail) so that they compile" >&2; exit 1; }
 
 # Contract tests run the charm binaries and juju-local: build every binary first. The Python peer
 # tests find the virtualenv through PYTHON_PEERS_VENV (default: build/python-venv).

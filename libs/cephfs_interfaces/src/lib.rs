@@ -79,3 +79,8 @@ pub use provider::{CephFsProvider, ShareRequest};
 pub use requirer::{CephFsRequirer, MountInfo};
 pub use secrets::{Pruned, prune_revision};
 pub use wire::{AuthInfo, AuthRef, ShareInfo, WireError};
+
+/// The README's examples, compiled as doc-tests so that they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeExamples;

@@ -45,7 +45,7 @@
 //!
 //! | module | what it holds |
 //! | --- | --- |
-//! | [`env`] | the dispatch environment, parsed ([`JujuEnv`]) |
+//! | [`env`](mod@env) | the dispatch environment, parsed ([`JujuEnv`]) |
 //! | [`event`] | Juju's events as one enum, and handler filters |
 //! | [`model`] | [`Ctx`]: relations, databags, secrets, config, status, actions, state |
 //! | [`databag`] | typed bags: serde structs and per-field wire encodings |

@@ -65,3 +65,8 @@ pub mod util;
 
 pub use error::{Error, Result};
 pub use model::{ActionOutcome, DeployOptions, Model, ModelOptions, SettleReport};
+
+/// The README's examples, compiled as doc-tests so that they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeExamples;

@@ -2204,7 +2204,7 @@ fn tidy(st: &mut ModelState) {
         .retain(|_, a| !(a.life == Life::Dying && a.units.is_empty()));
 }
 
-/// The result of [`Model::status`]-style queries: relation data of one bag.
+/// Relation data of one bag, from a [`ModelState`] (as [`Model::state`] returns it).
 pub fn bag(st: &ModelState, relation: u64, owner: &str) -> Option<BTreeMap<String, String>> {
     let rel = st.relations.get(&relation)?;
     rel.unit_data

@@ -90,3 +90,8 @@ pub use requirer::{
     SendOutcome,
 };
 pub use wire::ListError;
+
+/// The README's examples, compiled as doc-tests so that they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeExamples;

@@ -85,3 +85,8 @@ pub use events::{CredentialsChanged, CredentialsGone, CredentialsRequested};
 pub use provider::S3Provider;
 pub use requirer::{BucketFn, ConnectionState, S3Requirer};
 pub use wire::{S3ConnectionInfo, S3Key, S3Request, UriStyle};
+
+/// The README's examples, compiled as doc-tests so that they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeExamples;

@@ -88,3 +88,8 @@ pub use wire::{
     ConsumerUnitBag, MirrorEntries, MirrorFlag, MirrorValue, ProviderAppBag, ProviderUnitBag,
     Token, WireError,
 };
+
+/// The README's examples, compiled as doc-tests so that they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeExamples;

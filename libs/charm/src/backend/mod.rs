@@ -2,7 +2,7 @@
 //!
 //! [`HookTools`] is a 1:1 typed view of the commands; [`ProcessBackend`] runs the real
 //! executables exactly as `juju-protocol.md` specifies, and the `charm-testing` crate implements
-//! it in memory. The [`Model`](crate::Model) sits on top and adds caching, staging and Juju's rules.
+//! it in memory. The model ([`Ctx`](crate::Ctx)) sits on top and adds caching, staging and Juju's rules.
 
 mod process;
 
