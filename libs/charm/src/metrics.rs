@@ -49,10 +49,5 @@ pub fn append(path: &Path, juju: &JujuEnv, wall: Duration, tools: ToolStats, ok:
 }
 
 #[cfg(test)]
-mod tests {
-    #[test]
-    fn reads_its_own_peak_rss() {
-        let kb = super::peak_rss_kb().unwrap_or(0);
-        assert!(kb > 100, "{kb}");
-    }
-}
+#[path = "metrics_test.rs"]
+mod tests;
