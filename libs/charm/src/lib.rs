@@ -39,9 +39,12 @@
 //! }
 //! ```
 //!
-//! Libraries for relation interfaces plug in with [`Charm::plugin`], the same mechanism charm code
-//! uses, and emit their own typed events ([`CustomEvent`]) that charms handle with
-//! [`Charm::on_event`]. Test charms with the `charm-testing` crate.
+//! A charm embeds its `metadata.yaml` as JSON, made at build time by the `charm-build` crate
+//! (`build.rs`: `charm_build::embed_metadata()`), and passes it to [`Charm::metadata`]; the binary
+//! then carries no YAML parser. Libraries for relation interfaces plug in with [`Charm::plugin`],
+//! the same mechanism charm code uses, register their handlers with [`Charm::endpoint`], and emit
+//! their own typed events ([`CustomEvent`], named `<library>.<event>`) that charms handle with
+//! [`Charm::on_event`]. Test charms with the `charm-testing` crate (`charm_testing::Harness`).
 //!
 //! | module | what it holds |
 //! | --- | --- |
