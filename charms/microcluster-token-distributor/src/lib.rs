@@ -13,9 +13,10 @@
 use charm::{Charm, Ctx, Error, Status, StatusCollector};
 use token_distributor::TokenDistributorProvider;
 
-/// `metadata.yaml`, built in.
+/// `metadata.yaml` as written, for tests and tools (the charm itself reads [`METADATA_JSON`]).
 pub const METADATA: &str = include_str!("../metadata.yaml");
-/// The same, as JSON (made by `build.rs`): what the charm reads at every start.
+/// `metadata.yaml` as JSON, made by `build.rs` (`charm-build`): what the charm reads at every
+/// start, with no YAML parser in the binary.
 pub const METADATA_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/metadata.json"));
 /// `config.yaml` (no options).
 pub const CONFIG: &str = include_str!("../config.yaml");

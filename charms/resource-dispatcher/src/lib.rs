@@ -22,9 +22,10 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-/// `metadata.yaml`, built in so the charm never parses a file it could get wrong.
+/// `metadata.yaml` as written, for tests and tools (the charm itself reads [`METADATA_JSON`]).
 pub const METADATA: &str = include_str!("../metadata.yaml");
-/// The same, as JSON (made by `build.rs`): what the charm reads at every start.
+/// `metadata.yaml` as JSON, made by `build.rs` (`charm-build`): what the charm reads at every
+/// start, with no YAML parser in the binary.
 pub const METADATA_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/metadata.json"));
 /// `config.yaml`.
 pub const CONFIG: &str = include_str!("../config.yaml");
