@@ -43,7 +43,7 @@ fn ownership_and_leadership() {
     );
     let uri = add(m, "db/0", "--label creds password=hunter2");
     let id = uri.strip_prefix("secret:").unwrap();
-    assert!(juju_local::util::is_xid(id), "{uri}");
+    assert!(juju_local::state::parse_secret_ref(id).is_some(), "{uri}");
     // Unit-owned secrets can be added by any unit and are managed by that unit only.
     let unit_uri = add(m, "db/1", "--owner unit token=abc");
     let p = probe(m, "db/0", &format!("secret-info-get {unit_uri}"));
