@@ -16,7 +16,7 @@
 //! | a secret the unit cannot manage: changed, granted, revoked, removed (at flush) | `permission denied` |
 //! | a secret neither owned by the unit's side nor granted to it: read | `permission denied` |
 //! | secret metadata (`secret-info-get`) of a secret the unit cannot manage | `permission denied` |
-//! | a label already used by the owner, or by this consumer unit | `secret with label "L" already exists` |
+//! | an owner label already used by a secret of this hook (at once) or of the owner (at flush); a consumer label this unit uses | `secret with label "L" already exists` |
 //!
 //! The same table, written as cases, is run against this crate, the in-memory harness and the
 //! framework in `interface-tests/juju-rules`.
@@ -150,6 +150,26 @@ pub fn owner_label(st: &ModelState, owner: &SecretOwner, label: &str, except: &s
         .secrets
         .values()
         .any(|s| s.id != except && &s.owner == owner && s.label.as_deref() == Some(label));
+    refuse_unless(
+        !taken,
+        &format!("secret with label {label:?} already exists"),
+    )
+}
+
+/// An owner label when `secret-add` runs: Juju's hook context only compares it with the
+/// secrets this hook created (`view` has them, `committed` not); the others' labels are
+/// compared when the changes are applied ([`owner_label`]).
+pub fn new_owner_label(
+    view: &ModelState,
+    committed: &ModelState,
+    owner: &SecretOwner,
+    label: &str,
+) -> Verdict {
+    let taken = view.secrets.values().any(|s| {
+        !committed.secrets.contains_key(&s.id)
+            && &s.owner == owner
+            && s.label.as_deref() == Some(label)
+    });
     refuse_unless(
         !taken,
         &format!("secret with label {label:?} already exists"),

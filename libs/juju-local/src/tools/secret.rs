@@ -192,7 +192,7 @@ pub(super) fn secret_add(c: &mut Call) -> R {
     rules::create_secret(&c.run, &owner)?;
     let label = p.get("label").map(str::to_string);
     if let Some(l) = &label {
-        rules::owner_label(&c.view, &owner, l, "")?;
+        rules::new_owner_label(&c.view, &c.state, &owner, l)?;
     }
     let id = new_secret_id(&c.state.uuid);
     Ok(Out {
@@ -241,11 +241,9 @@ pub(super) fn secret_set(c: &mut Call) -> R {
     let file = p.get("file").map(str::to_string);
     let content = secret_content(c, &args, file.as_deref())?;
     let label = p.get("label").map(str::to_string);
-    if let Some(sec) = owned_secret(c, &id)?
-        && let Some(l) = &label
-    {
-        rules::owner_label(&c.view, &sec.owner, l, &id)?;
-    }
+    // A follower is refused the application's secrets at once; labels are checked when the
+    // changes are applied.
+    owned_secret(c, &id)?;
     let description = p.get("description").map(str::to_string);
     let content = (!content.is_empty()).then_some(content);
     if label.is_none()
@@ -326,7 +324,6 @@ pub(super) fn secret_get(c: &mut Call) -> R {
         if owner_side {
             if sec.label.as_deref() != Some(l.as_str()) && rules::manage_secret(&c.run, sec).is_ok()
             {
-                rules::owner_label(&c.view, &sec.owner, l, &id)?;
                 o.push(Op::SecretUpdate {
                     id: id.clone(),
                     label: Some(l.clone()),
