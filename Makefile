@@ -9,6 +9,16 @@ PYTHON   ?= python3
 # The Python peers of the contract tests (real `ops` charms using published libraries).
 VENV     := $(BUILD)/python-venv
 PY_REQS  := interface-tests/python/requirements.txt
+# Release builds make only what is shipped or run: every charm (its package and binary are named
+# after its directory) and the packer; the demo also runs the local model and the test doubles its
+# stories name (found on PATH by name). Benchmarks, probes and the Pebble server are left out.
+CHARMS      := $(notdir $(patsubst %/Cargo.toml,%,$(wildcard charms/*/Cargo.toml)))
+CHARM_BINS  := $(foreach c,$(CHARMS),-p $(c) --bin $(c)) -p charm-pack --bin charm-pack
+DEMO_BINS   := -p juju-local --bin juju-local \
+               -p cephfs-contract --bin fake-ceph-mount \
+               -p filesystem_info-contract --bin fake-mount \
+               -p token_distributor-contract --bin fake-microcluster
+PACK        := $(RELEASE)/charm-pack --charms charms --bin-dir $(RELEASE) --out $(BUILD)
 
 .PHONY: all test toolchain fmt-check lint doc unit python-peers charms charmcraft-src demo bench clean help
 
@@ -70,8 +80,8 @@ $(VENV)/.installed: $(PY_REQS)
 	touch $@
 
 charms:
-	$(CARGO) build --release --workspace --bins
-	$(RELEASE)/charm-pack --charms charms --bin-dir $(RELEASE) --out $(BUILD)
+	$(CARGO) build --release $(CHARM_BINS)
+	$(PACK)
 
 # A self-contained source tree for `charmcraft pack` (its container sees only the project dir).
 charmcraft-src:
@@ -84,15 +94,20 @@ charmcraft-src:
 	cd charms/$(CHARM) && cp charmcraft.yaml $$(ls metadata.yaml config.yaml actions.yaml 2>/dev/null) ../../$(BUILD)/charmcraft/$(CHARM)/
 	@echo "now: cd $(BUILD)/charmcraft/$(CHARM) && charmcraft pack"
 
-demo: charms
+# One cargo invocation for everything the demo needs, so that it all builds in parallel.
+demo:
+	$(CARGO) build --release $(CHARM_BINS) $(DEMO_BINS)
+	$(PACK)
 	@for story in $(DEMOS); do \
 	  name=$$(basename $$story .yaml); \
 	  rm -rf $(BUILD)/demo/$$name; \
-	  PATH="$(CURDIR)/$(RELEASE):$$PATH" $(RELEASE)/juju-local --model $(BUILD)/demo/$$name scenario $$story --story || exit 1; \
+	  PATH="$(abspath $(RELEASE)):$$PATH" $(RELEASE)/juju-local --model $(BUILD)/demo/$$name scenario $$story --story || exit 1; \
 	done
 
-bench: charms
-	PATH="$(CURDIR)/$(RELEASE):$$PATH" $(RELEASE)/charm-bench --charms $(BUILD)/charms --juju-local $(RELEASE)/juju-local
+bench:
+	$(CARGO) build --release $(CHARM_BINS) $(DEMO_BINS) -p charm-bench --bin charm-bench
+	$(PACK)
+	PATH="$(abspath $(RELEASE)):$$PATH" $(RELEASE)/charm-bench --charms $(BUILD)/charms --juju-local $(RELEASE)/juju-local
 
 clean:
 	$(CARGO) clean

@@ -92,10 +92,7 @@ fn writes_commit_only_when_the_hook_succeeds() {
     let (code, _) = probe(&m, "a/0", "set-unit k=lost; fail");
     assert_eq!(code, 1);
     let st = m.state().unwrap();
-    assert_eq!(
-        juju_local::model::bag(&st, rel, "a/0").unwrap()["k"],
-        "kept"
-    );
+    assert_eq!(st.bag(rel, "a/0").unwrap()["k"], "kept");
     // The other side was told about the committed write only.
     let seen = m
         .timeline()
@@ -112,7 +109,7 @@ fn secrets_flow_from_owner_to_the_related_app() {
     let (_, status) = probe(&m, "a/0", "secret-add creds=s3cr3t");
     assert_eq!(status, "active done");
     let st = m.state().unwrap();
-    let uri = juju_local::model::bag(&st, rel, "a").unwrap()["secret"].clone();
+    let uri = st.bag(rel, "a").unwrap()["secret"].clone();
     let (_, status) = probe(&m, "b/0", &format!("secret-read {uri}"));
     assert_eq!(status, "active s3cr3t");
     // A unit of the owning app that is not the leader cannot create an app secret.

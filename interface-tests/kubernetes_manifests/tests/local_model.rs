@@ -11,7 +11,7 @@
 use interface_tests_common::{
     assert_never_an_option, charm_dir, model, run_story, temp_dir, tool_calls, workspace_root,
 };
-use juju_local::model::{ActionOutcome, bag};
+use juju_local::ActionOutcome;
 use juju_local::state::{ModelState, Secret};
 use juju_local::timeline::HookRecord;
 use juju_local::{DeployOptions, Model};
@@ -145,8 +145,7 @@ fn secrets_of<'a>(st: &'a ModelState, app: &str) -> Vec<&'a Secret> {
 
 /// The manifest list in a secret revision (content is base64 in the state file).
 fn revision_manifests(s: &Secret, revision: u32) -> Value {
-    let b64 = &s.revisions[&revision].content["manifests"];
-    let text = String::from_utf8(juju_local::util::b64_decode(b64).unwrap()).unwrap();
+    let text = s.revisions[&revision].decoded()["manifests"].clone();
     serde_json::from_str(&text).unwrap()
 }
 
@@ -207,7 +206,7 @@ fn relate_then_update_flows_through_a_secret_with_new_revisions_and_pruning() {
     let sa_secret = secret(&st, "tester", &format!("manifest.service-accounts.{sa}")).unwrap();
     let cm_secret = secret(&st, "tester", &format!("manifest.config-maps.{cm}")).unwrap();
     assert_eq!(secrets_of(&st, "tester").len(), 2);
-    let sa_bag = bag(&st, sa, "tester").unwrap();
+    let sa_bag = st.bag(sa, "tester").unwrap();
     assert_eq!(
         sa_bag,
         BTreeMap::from([
@@ -216,7 +215,7 @@ fn relate_then_update_flows_through_a_secret_with_new_revisions_and_pruning() {
         ])
     );
     assert_eq!(
-        bag(&st, cm, "tester").unwrap()["kubernetes_manifests"],
+        st.bag(cm, "tester").unwrap()["kubernetes_manifests"],
         cm_secret.uri()
     );
     assert!(
@@ -235,7 +234,7 @@ fn relate_then_update_flows_through_a_secret_with_new_revisions_and_pruning() {
     );
     assert_eq!(revision_manifests(cm_secret, cm_secret.latest), json!([]));
     // The provider writes nothing, and tracks the secret under its own label.
-    assert!(bag(&st, sa, DISPATCHER).unwrap_or_default().is_empty());
+    assert!(st.bag(sa, DISPATCHER).unwrap_or_default().is_empty());
     let seen = &sa_secret.consumers["resource-dispatcher/0"];
     assert_eq!(
         seen.label.as_deref(),
@@ -511,7 +510,7 @@ fn a_new_leader_keeps_sending_to_the_same_secret() {
     let label = format!("manifest.config-maps.{cm}");
     let st = f.state();
     let first = secret(&st, "tester", &label).unwrap().clone();
-    let uri = bag(&st, cm, "tester").unwrap()["kubernetes_manifests"].clone();
+    let uri = st.bag(cm, "tester").unwrap()["kubernetes_manifests"].clone();
     assert_eq!(uri, first.uri());
 
     // Leadership moves: the new leader re-sends identical content (no revision, no new secret).
@@ -541,7 +540,7 @@ fn a_new_leader_keeps_sending_to_the_same_secret() {
     let now = secret(&st, "tester", &label).unwrap();
     assert_eq!(now.id, first.id);
     assert_eq!(now.latest, first.latest + 1);
-    assert_eq!(bag(&st, cm, "tester").unwrap()["kubernetes_manifests"], uri);
+    assert_eq!(st.bag(cm, "tester").unwrap()["kubernetes_manifests"], uri);
     assert_eq!(revision_manifests(now, now.latest)[0]["data"]["mode"], "2");
     let follower = new
         .iter()
@@ -720,7 +719,7 @@ fn a_libpatch_1_requirer_sends_plain_json_and_bad_data_blocks_only_its_relation(
     // The plain form: the JSON list itself in the bag, no is_secret, no secret.
     let st = f.state();
     assert_eq!(
-        bag(&st, plain, "legacy").unwrap(),
+        st.bag(plain, "legacy").unwrap(),
         BTreeMap::from([("kubernetes_manifests".to_string(), legacy_list.to_string())])
     );
     assert!(secrets_of(&st, "legacy").is_empty());

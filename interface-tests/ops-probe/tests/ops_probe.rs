@@ -150,7 +150,7 @@ fn relations_actions_secrets_ports_and_teardown_as_ops_sees_them() {
             .any(|(_, f)| f["secret_content"] == json!({"token": "first-token"})),
         "{consumer:?}"
     );
-    let bag = juju_local::model::bag(&m.state().unwrap(), rel, "probe").unwrap();
+    let bag = m.state().unwrap().bag(rel, "probe").unwrap();
     assert!(bag["secret-id"].starts_with("secret:"), "{bag:?}");
     assert_eq!(bag["leader"], "probe/0");
 

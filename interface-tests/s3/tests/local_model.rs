@@ -8,8 +8,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use interface_tests_common::{binary, model, run_story, workspace_root};
-use juju_local::commit::Change;
 use juju_local::state::HookSpec;
+use juju_local::timeline::Change;
 use juju_local::timeline::HookRecord;
 use juju_local::{ActionOutcome, DeployOptions, Model};
 use serde_json::Value;
@@ -137,7 +137,11 @@ impl Local {
     }
 
     fn bag(&self, relation: u64, owner: &str) -> BTreeMap<String, String> {
-        juju_local::model::bag(&self.m.state().unwrap(), relation, owner).unwrap_or_default()
+        self.m
+            .state()
+            .unwrap()
+            .bag(relation, owner)
+            .unwrap_or_default()
     }
 
     /// How many dispatches the timeline holds: a mark for [`Local::since`].

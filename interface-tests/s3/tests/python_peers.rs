@@ -87,7 +87,11 @@ impl Peers {
     }
 
     fn bag(&self, relation: u64, owner: &str) -> BTreeMap<String, String> {
-        juju_local::model::bag(&self.m.state().unwrap(), relation, owner).unwrap_or_default()
+        self.m
+            .state()
+            .unwrap()
+            .bag(relation, owner)
+            .unwrap_or_default()
     }
 
     fn mark(&self) -> usize {

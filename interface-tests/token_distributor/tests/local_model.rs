@@ -14,8 +14,8 @@
 use interface_tests_common::{
     assert_never_an_option, charm_dir, juju_local, run_story, temp_dir, workspace_root,
 };
-use juju_local::commit::Change;
 use juju_local::state::HookSpec;
+use juju_local::timeline::Change;
 use juju_local::timeline::HookRecord;
 use juju_local::{DeployOptions, Model, ModelOptions};
 use std::path::{Path, PathBuf};
@@ -167,7 +167,11 @@ impl Lab {
     }
 
     fn bag(&self, relation: u64, owner: &str) -> std::collections::BTreeMap<String, String> {
-        juju_local::model::bag(&self.model.state().unwrap(), relation, owner).unwrap_or_default()
+        self.model
+            .state()
+            .unwrap()
+            .bag(relation, owner)
+            .unwrap_or_default()
     }
 
     fn timeline(&self) -> Vec<HookRecord> {

@@ -60,6 +60,8 @@ pub(crate) struct MockTools {
     /// Juju reports some errors only when the hook ends (secret changes are applied at flush).
     pub(crate) flush_error: Option<String>,
     pub(crate) next_secret: u32,
+    /// The secrets created in this run (Juju checks their labels at once, the others' at flush).
+    pub(crate) new_secrets: Vec<String>,
 }
 
 fn err(tool: &str, stderr: &str) -> HookToolError {
@@ -151,13 +153,39 @@ impl MockTools {
         }
     }
 
-    /// The owner's right to manage a secret: its own, and the leader for app secrets.
-    fn manage(&self, tool: &str, index: usize) -> Result<(), HookToolError> {
+    /// Whether the unit's side owns the secret, refusing a follower the application's: Juju's
+    /// hook context knows the metadata of the secrets it owns. A secret it does not own it
+    /// cannot judge when the tool runs (`false`).
+    fn owned(&self, tool: &str, index: usize) -> Result<bool, HookToolError> {
         match self.state.secrets[index].owner {
-            None => Err(denied(tool)),
+            None => Ok(false),
             Some(SecretOwner::Application) if !self.state.leader => Err(denied(tool)),
-            Some(_) => Ok(()),
+            Some(_) => Ok(true),
         }
+    }
+
+    /// Changing a secret the unit's side does not own is accepted by the tool and fails the
+    /// hook when Juju applies it.
+    fn not_owned_at_flush(&mut self, tool: &str, id: &SecretId) {
+        self.flush_error = Some(format!("{tool} {id}: permission denied"));
+    }
+
+    /// Whether another secret of this owner (one created in this run, with `new_only`) has
+    /// the owner label `label`.
+    fn owner_label_taken(
+        &self,
+        owner: Option<SecretOwner>,
+        label: &str,
+        except: Option<usize>,
+        new_only: bool,
+    ) -> bool {
+        self.state.secrets.iter().enumerate().any(|(i, s)| {
+            Some(i) != except
+                && s.owner.is_some()
+                && s.owner == owner
+                && s.label.as_deref() == Some(label)
+                && (!new_only || self.new_secrets.contains(&s.id))
+        })
     }
 
     fn label_taken(&self, label: &str, except: Option<usize>) -> bool {
@@ -186,7 +214,8 @@ impl HookTools for MockTools {
             .state
             .relations
             .iter()
-            .filter(|r| r.endpoint == endpoint)
+            // Juju leaves out the relation being broken.
+            .filter(|r| r.endpoint == endpoint && !self.broken(r.id))
             .map(Relation::rid)
             .collect())
     }
@@ -282,10 +311,14 @@ impl HookTools for MockTools {
             ),
         )?;
         if self.broken(relation.id) {
-            return Err(err(
-                tool,
-                "ERROR cannot read relation application settings: permission denied (unauthorized access)",
-            ));
+            // Juju's texts; the real backend reads the --app one as a refusal, the other as a
+            // relation that is gone.
+            let stderr = if app {
+                "ERROR cannot read relation application settings: permission denied (unauthorized access)"
+            } else {
+                "ERROR cannot read relation settings: permission denied (unauthorized access)"
+            };
+            return Err(HookToolError::classify(tool, 1, stderr, app));
         }
         if app && !self.state.leader {
             return Err(HookToolError::classify(
@@ -445,12 +478,15 @@ impl HookTools for MockTools {
             ));
         }
         if let Some(label) = &secret.label
-            && self.label_taken(label, None)
+            && self.owner_label_taken(Some(secret.owner), label, None, false)
         {
-            return Err(err(
-                tool,
-                &format!("ERROR secret with label {label:?} already exists"),
-            ));
+            if self.owner_label_taken(Some(secret.owner), label, None, true) {
+                return Err(err(
+                    tool,
+                    &format!("ERROR secret with label {label:?} already exists"),
+                ));
+            }
+            self.flush_error = Some(format!("secret with label {label:?} already exists"));
         }
         self.next_secret += 1;
         let id = state_id(tool, &format!("secret:d{:019}", self.next_secret))?;
@@ -464,7 +500,9 @@ impl HookTools for MockTools {
             expire: secret.expire.clone(),
             rotate: secret.rotate,
             grants: BTreeMap::new(),
+            granted: true,
         });
+        self.new_secrets.push(id.uri());
         Ok(id)
     }
 
@@ -481,6 +519,9 @@ impl HookTools for MockTools {
         let index = self
             .find_secret(id, label)
             .ok_or_else(|| secret_not_found(tool, shown))?;
+        if !self.state.secrets[index].granted {
+            return Err(denied(tool));
+        }
         if let (Some(_), Some(label)) = (id, label)
             && self.state.secrets[index].label.as_deref() != Some(label)
         {
@@ -519,7 +560,7 @@ impl HookTools for MockTools {
             .find_secret(id, label)
             .filter(|i| self.state.secrets[*i].owner.is_some())
             .ok_or_else(|| secret_not_found(tool, shown))?;
-        self.manage(tool, index)?;
+        self.owned(tool, index)?;
         let s = &self.state.secrets[index];
         Ok(SecretInfo {
             id: state_id(tool, &s.id)?,
@@ -539,11 +580,15 @@ impl HookTools for MockTools {
         let index = self
             .find_secret(Some(id), None)
             .ok_or_else(|| secret_not_found(tool, &id.uri()))?;
-        self.manage(tool, index)?;
+        if !self.owned(tool, index)? {
+            self.not_owned_at_flush(tool, id);
+            return Ok(());
+        }
         if let Some(label) = &update.label
-            && self.label_taken(label, Some(index))
+            && self.owner_label_taken(self.state.secrets[index].owner, label, Some(index), false)
         {
-            return Err(err(tool, &format!("ERROR label {label:?} already in use")));
+            // Juju checks an owner label when it applies the changes.
+            self.flush_error = Some(format!("secret with label {label:?} already exists"));
         }
         let s = &mut self.state.secrets[index];
         if let Some(content) = &update.content {
@@ -579,7 +624,9 @@ impl HookTools for MockTools {
         let index = self
             .find_secret(Some(id), None)
             .ok_or_else(|| secret_not_found(tool, &id.uri()))?;
-        self.manage(tool, index)?;
+        if !self.owned(tool, index)? {
+            return Err(secret_not_found(tool, &id.uri()));
+        }
         self.relation(tool, relation)?;
         let grants = self.state.secrets[index]
             .grants
@@ -605,7 +652,9 @@ impl HookTools for MockTools {
         let index = self
             .find_secret(Some(id), None)
             .ok_or_else(|| secret_not_found(tool, &id.uri()))?;
-        self.manage(tool, index)?;
+        if !self.owned(tool, index)? {
+            return Err(secret_not_found(tool, &id.uri()));
+        }
         let grants = &mut self.state.secrets[index].grants;
         match unit {
             Some(u) => {
@@ -626,7 +675,10 @@ impl HookTools for MockTools {
         let index = self
             .find_secret(Some(id), None)
             .ok_or_else(|| secret_not_found(tool, &id.uri()))?;
-        self.manage(tool, index)?;
+        if !self.owned(tool, index)? {
+            self.not_owned_at_flush(tool, id);
+            return Ok(());
+        }
         match revision {
             Some(rev) => {
                 if self.state.secrets[index].revisions.remove(&rev).is_none() {

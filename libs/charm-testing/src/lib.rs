@@ -201,6 +201,7 @@ impl Harness {
             removed_revisions: Vec::new(),
             flush_error: None,
             next_secret: u32::try_from(state.secrets.len()).unwrap_or(0),
+            new_secrets: Vec::new(),
         };
         let (report, mut logs) =
             capture_logs(|| self.charm.dispatch(&juju, &mut tools, &mut store));

@@ -163,6 +163,8 @@ pub struct Secret {
     pub rotate: Option<RotatePolicy>,
     /// Grants (owner): relation id to the units granted (empty set: the whole remote app).
     pub grants: BTreeMap<u32, BTreeSet<String>>,
+    /// Whether this unit may read it: its own side's secret, or one granted to it.
+    pub granted: bool,
 }
 
 impl Secret {
@@ -178,6 +180,16 @@ impl Secret {
             expire: None,
             rotate: None,
             grants: BTreeMap::new(),
+            granted: true,
+        }
+    }
+
+    /// A secret that exists but is not this unit's to read (another application's, not granted
+    /// to it, or another unit's): reading it is `permission denied`.
+    pub fn ungranted(id: &str) -> Self {
+        Secret {
+            granted: false,
+            ..Secret::granted(id, SecretContent::new().with("unseen", "unseen"))
         }
     }
 

@@ -62,7 +62,8 @@ impl StubTools {
         for sub in ["bin", "out", "err", "code"] {
             std::fs::create_dir_all(dir.join(sub))?;
         }
-        // Answers: out/<tool>.<last arg> wins over out/<tool>.
+        // Answers: out/<tool>.--app.<last arg> (calls with --app), then out/<tool>.<last arg>, then
+        // out/<tool>; a `/` of the last argument is `%` in the file name.
         let script = format!(
             r#"#!/bin/sh
 d='{dir}'
@@ -78,7 +79,9 @@ for a in "$@"; do
 done
 printf '%s\n' "$line" >> "$d/calls"
 case "$*" in *"--file -"*) cat >> "$d/stdin"; printf '\n' >> "$d/stdin" ;; esac
-if [ -n "$last" ] && [ -f "$d/out/$t.$last" ]; then cat "$d/out/$t.$last"; elif [ -f "$d/out/$t" ]; then cat "$d/out/$t"; fi
+key=$(printf '%s' "$last" | tr '/' '%')
+case " $* " in *" --app "*) app="$d/out/$t.--app.$key" ;; *) app="" ;; esac
+if [ -n "$app" ] && [ -f "$app" ]; then cat "$app"; elif [ -n "$last" ] && [ -f "$d/out/$t.$key" ]; then cat "$d/out/$t.$key"; elif [ -f "$d/out/$t" ]; then cat "$d/out/$t"; fi
 [ -f "$d/err/$t" ] && cat "$d/err/$t" >&2
 [ -f "$d/code/$t" ] && exit "$(cat "$d/code/$t")"
 exit 0
@@ -109,10 +112,19 @@ exit 0
     }
 
     /// What `tool` prints when its last argument (the positional value after `--`, such as
-    /// `relation-ids`' endpoint) is `last_arg`.
+    /// `relation-ids`' endpoint or `relation-get`'s unit) is `last_arg`.
     pub fn answer_for(&self, tool: &str, last_arg: &str, stdout: &str) -> std::io::Result<()> {
+        // A unit name's `/` cannot be in a file name: the stub looks it up as `%`.
+        let key = last_arg.replace('/', "%");
+        std::fs::write(self.dir.join("out").join(format!("{tool}.{key}")), stdout)
+    }
+
+    /// What `tool` prints when it is called with `--app` and its last argument is `last_arg`
+    /// (e.g. `relation-list --app -r db:1`, whose plain call has the same last argument).
+    pub fn answer_for_app(&self, tool: &str, last_arg: &str, stdout: &str) -> std::io::Result<()> {
+        let key = last_arg.replace('/', "%");
         std::fs::write(
-            self.dir.join("out").join(format!("{tool}.{last_arg}")),
+            self.dir.join("out").join(format!("{tool}.--app.{key}")),
             stdout,
         )
     }

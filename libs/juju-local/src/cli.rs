@@ -1,13 +1,50 @@
-//! The driver command line (`juju-local <command> ...`), hand-rolled on the gnuflag parser.
+//! The `juju-local` binary: a hook tool when invoked under a hook-tool name, otherwise the
+//! driver command line (`juju-local <command> ...`), hand-rolled on the gnuflag parser.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 use crate::flags::{self, Flag, Parsed};
-use crate::model::{
-    DEFAULT_HOOK_TIMEOUT, DeployOptions, HOOK_TIMEOUT_ENV, Model, ModelOptions, parse_hook_timeout,
+use crate::model::Model;
+use crate::options::{
+    DEFAULT_HOOK_TIMEOUT, DeployOptions, HOOK_TIMEOUT_ENV, ModelOptions, parse_hook_timeout,
 };
 use crate::state::HookSpec;
+use crate::tools::{TOOL_NAMES, main_tool};
+
+/// The whole binary: `argv0` is the name it was invoked under, `args` the rest of the command
+/// line. Prints what it has to say and returns the exit code.
+pub fn main(argv0: &str, args: &[String]) -> i32 {
+    let base = std::path::Path::new(argv0)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if TOOL_NAMES.contains(&base.as_str()) {
+        return main_tool(&base, args);
+    }
+    if args.first().map(String::as_str) == Some("tool") {
+        let Some(name) = args.get(1) else {
+            eprintln!("ERROR tool needs a hook-tool name");
+            return 2;
+        };
+        if !TOOL_NAMES.contains(&name.as_str()) {
+            eprintln!("ERROR unknown hook tool {name:?}");
+            return 2;
+        }
+        return main_tool(name, &args[2..]);
+    }
+    match run(args) {
+        Ok(text) => {
+            let _ = std::io::stdout().write_all(text.as_bytes());
+            0
+        }
+        Err(e) => {
+            eprintln!("ERROR {e}");
+            if matches!(e, Error::Usage(_)) { 2 } else { 1 }
+        }
+    }
+}
 
 /// The usage text.
 pub const USAGE: &str = "\
@@ -94,8 +131,8 @@ fn pretty(v: &impl serde::Serialize) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default() + "\n"
 }
 
-/// Runs the driver with `args` (without the program name). Returns (stdout text, exit code) or an error.
-pub fn run(args: &[String]) -> Result<String> {
+/// Runs the driver with `args` (without the program name): the text to print, or the error.
+fn run(args: &[String]) -> Result<String> {
     let mut global_model = None;
     let mut hook_timeout: Option<String> = None;
     let mut rest = Vec::new();
@@ -311,7 +348,7 @@ pub fn run(args: &[String]) -> Result<String> {
             if json_out(&p)? {
                 return Ok(pretty(&redaction.record(&rec)));
             }
-            Ok(crate::timeline::render_story(
+            Ok(crate::story::render_story(
                 std::slice::from_ref(&rec),
                 true,
                 &redaction,
@@ -339,7 +376,7 @@ pub fn run(args: &[String]) -> Result<String> {
             for l in &out.logs {
                 text.push_str(&format!("log: {l}\n"));
             }
-            text.push_str(&charm_yaml::to_string(&out.results).unwrap_or_default());
+            text.push_str(&crate::yaml::to_string(&out.results).unwrap_or_default());
             Ok(text)
         }
         "resolve" | "resolved" => {
@@ -388,25 +425,21 @@ pub fn run(args: &[String]) -> Result<String> {
         "status" => {
             let p = parse(&[Flag::value("format", &[])], args)?;
             let m = open()?;
-            let st = m.state()?;
-            let pending = m.pending()?;
             if json_out(&p)? {
-                return Ok(pretty(&crate::report::show_json(&st, &pending, false)));
+                return Ok(pretty(&m.show_json(false)?));
             }
-            Ok(crate::report::status_text(&st, &pending))
+            m.status_text()
         }
         "show" => {
             let p = parse(
                 &[Flag::value("format", &[]), Flag::boolean("reveal", &[])],
                 args,
             )?;
-            let m = open()?;
-            let st = m.state()?;
-            let v = crate::report::show_json(&st, &m.pending()?, p.flag("reveal"));
+            let v = open()?.show_json(p.flag("reveal"))?;
             if json_out(&p)? {
                 return Ok(pretty(&v));
             }
-            Ok(charm_yaml::to_string(&v).unwrap_or_default())
+            Ok(crate::yaml::to_string(&v).unwrap_or_default())
         }
         "timeline" => {
             let p = parse(
@@ -424,7 +457,7 @@ pub fn run(args: &[String]) -> Result<String> {
                 let shown: Vec<_> = records.iter().map(|r| redaction.record(r)).collect();
                 return Ok(pretty(&shown));
             }
-            Ok(crate::timeline::render_story(
+            Ok(crate::story::render_story(
                 &records,
                 p.flag("verbose"),
                 &redaction,
@@ -434,9 +467,9 @@ pub fn run(args: &[String]) -> Result<String> {
             let p = parse(&[Flag::value("format", &[])], args)?;
             let records = open()?.timeline()?;
             if json_out(&p)? {
-                return Ok(pretty(&crate::timeline::metrics_json(&records)));
+                return Ok(pretty(&crate::story::metrics_json(&records)));
             }
-            Ok(crate::timeline::render_metrics(&records))
+            Ok(crate::story::render_metrics(&records))
         }
         "scenario" => {
             let p = parse(

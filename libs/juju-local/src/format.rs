@@ -29,7 +29,7 @@ pub fn sorted(value: &Value) -> Value {
 /// Renders `value` keeping its key order (for Go structs, whose fields keep declaration order).
 pub fn render_ordered(format: &str, value: &Value) -> String {
     let mut s = match format {
-        "json" => crate::util::go_json(value),
+        "json" => go_json(value),
         "yaml" => yaml(value),
         _ => smart(value),
     };
@@ -44,7 +44,7 @@ fn yaml(value: &Value) -> String {
         Value::Null => String::new(),
         Value::Object(m) if m.is_empty() => "{}\n".into(),
         Value::Array(a) if a.is_empty() => "[]\n".into(),
-        _ => charm_yaml::to_string(value).unwrap_or_else(|e| format!("{e}\n")),
+        _ => crate::yaml::to_string(value).unwrap_or_else(|e| format!("{e}\n")),
     }
 }
 
@@ -62,6 +62,26 @@ fn smart(value: &Value) -> String {
             .join("\n"),
         other => yaml(other),
     }
+}
+
+/// Serialises JSON the way Go's `encoding/json` does: `<`, `>`, `&`, U+2028 and U+2029 escaped.
+pub fn go_json<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    let s = serde_json::to_string(value).unwrap_or_else(|_| "null".into());
+    if !s.contains(['<', '>', '&', '\u{2028}', '\u{2029}']) {
+        return s;
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -82,5 +102,6 @@ mod tests {
         );
         assert_eq!(render("smart", &json!({})), "{}\n");
         assert!(render("yaml", &json!({"k": "v"})).contains("k: v"));
+        assert_eq!(go_json(&"<a&b>"), "\"\\u003ca\\u0026b\\u003e\"");
     }
 }

@@ -36,35 +36,85 @@
 //! let report = model.settle(500)?;
 //! assert!(report.errors.is_empty());
 //! let state = model.state()?;
-//! let bag = juju_local::model::bag(&state, rel, "db/0").unwrap_or_default();
+//! let bag = state.bag(rel, "db/0").unwrap_or_default();
 //! println!("db/0 published {bag:?} after {} hooks", report.hooks_run);
 //! // Credentials (by key, `plain:` auth, caches holding them) print as `<redacted, N chars>`.
-//! let redaction = juju_local::redact::Redaction::default();
-//! print!("{}", juju_local::timeline::render_story(&model.timeline()?, false, &redaction));
+//! let redaction = juju_local::Redaction::default();
+//! print!("{}", juju_local::render_story(&model.timeline()?, false, &redaction));
 //! # Ok(())
 //! # }
 //! ```
 //!
+//! # Public interface
+//!
+//! [`Model`] with [`ModelOptions`] and [`DeployOptions`]; the state file's types ([`state`]), the
+//! timeline's records ([`timeline`]) and their printed forms ([`render_story`],
+//! [`Redaction`]); scenario files ([`scenario`]); and [`main`], the whole binary. Everything else
+//! is internal.
+//!
+//! # Layers
+//!
+//! Each module has one job, and imports only point down this table (a module never uses one on
+//! its own row or above; `tests/layers.rs` checks it):
+//!
+//! | Row | Modules | Job |
+//! |---|---|---|
+//! | 11 | `cli` | the binary: a hook tool by name, else the driver commands |
+//! | 10 | [`scenario`] | scenario files run on the `Model` API |
+//! | 9 | `model` | the `Model` API: the CLI's verbs and the settle loop |
+//! | 8 | `executor`, `relate`, `report` | running one dispatch; endpoint matching; `status`/`show` |
+//! | 7 | `resolver`, `tools`, `process`, `action_params` | which hook next; the hook-tool side; child-process supervision (all the `unsafe`); action parameters |
+//! | 6 | `commit`, `story` | applying a journal to the state; the printed timeline |
+//! | 5 | `rules`, `redact` | Juju's rules (who may do what); what printed output hides |
+//! | 4 | `hook_run`, `journal`, [`timeline`] | the run files the driver shares with the tools; dispatch records |
+//! | 3 | [`state`] | `state.json` |
+//! | 2 | `meta`, `flags`, `format`, `options` | charm metadata; gnuflag parsing; tool output formats; model options |
+//! | 1 | `ids`, `files` | names and ids; files on disk (owner-only, atomic, locked) |
+//! | 0 | `error`, `clock`, `base64`, `yaml` | foundations |
+//!
+//! The driver (rows 8 to 11) and the hook tools (row 7) never call each other: they share the
+//! state file, the hook-run file and the journal (rows 3 and 4), and the rules (row 5).
+//!
 //! See the crate's `README.md` for the CLI, the file formats and what differs from a real controller.
 
-pub mod cli;
-pub mod commit;
-pub mod context;
-pub mod error;
-pub mod flags;
-pub mod format;
-pub mod meta;
-pub mod model;
-pub mod redact;
-pub mod report;
+mod action_params;
+mod base64;
+mod cli;
+mod clock;
+mod commit;
+mod error;
+mod executor;
+mod files;
+mod flags;
+mod format;
+mod hook_run;
+mod ids;
+mod journal;
+mod meta;
+mod model;
+mod options;
+mod process;
+mod redact;
+mod relate;
+mod report;
+mod resolver;
+mod rules;
 pub mod scenario;
 pub mod state;
+mod story;
 pub mod timeline;
-pub mod tools;
-pub mod util;
+mod tools;
+mod yaml;
 
+pub use cli::main;
 pub use error::{Error, Result};
-pub use model::{ActionOutcome, DeployOptions, Model, ModelOptions, SettleReport};
+pub use model::{Model, SettleReport};
+pub use options::{
+    DEFAULT_HOOK_TIMEOUT, DeployOptions, HOOK_TIMEOUT_ENV, ModelOptions, parse_hook_timeout,
+};
+pub use redact::Redaction;
+pub use state::{ActionOutcome, HookSpec};
+pub use story::{metrics_json, render_metrics, render_story};
 
 /// The README's examples, compiled as doc-tests so that they cannot rot.
 #[cfg(doctest)]

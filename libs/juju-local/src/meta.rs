@@ -173,11 +173,11 @@ fn read_yaml<T: serde::de::DeserializeOwned + Default>(path: &Path) -> Result<Op
     if !path.exists() {
         return Ok(None);
     }
-    let text = crate::util::read_to_string(path)?;
+    let text = crate::files::read_to_string(path)?;
     if text.trim().is_empty() {
         return Ok(Some(T::default()));
     }
-    charm_yaml::from_str(&text)
+    crate::yaml::from_str(&text)
         .map(Some)
         .map_err(|e| Error::Charm {
             path: path.to_path_buf(),
@@ -205,7 +205,7 @@ impl CharmMeta {
             .name
             .clone()
             .ok_or_else(|| bad(&raw_path, "missing `name`".into()))?;
-        if !crate::util::is_app_name(&name) {
+        if !crate::ids::is_app_name(&name) {
             return Err(bad(&raw_path, format!("charm name {name:?} not valid")));
         }
         let mut endpoints = Vec::new();
@@ -347,7 +347,7 @@ pub fn parse_config_arg(kind: &str, s: &str) -> std::result::Result<Value, Strin
                 .rsplit('/')
                 .next()
                 .unwrap_or("");
-            if crate::util::is_xid(id) {
+            if crate::ids::is_xid(id) {
                 Ok(Value::String(s.to_string()))
             } else {
                 Err(format!("expected a secret URI, got {s:?}"))

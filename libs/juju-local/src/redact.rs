@@ -88,7 +88,7 @@ impl Redaction {
     pub fn record(&self, record: &HookRecord) -> HookRecord {
         let mut out = record.clone();
         for change in &mut out.changes {
-            if let crate::commit::Change::Bag { key, old, new, .. } = change {
+            if let crate::timeline::Change::Bag { key, old, new, .. } = change {
                 for value in [old, new].into_iter().flatten() {
                     if self.hides(key, value) {
                         *value = mask(value);

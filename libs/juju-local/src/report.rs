@@ -2,8 +2,8 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::base64::b64_decode;
 use crate::state::{Life, ModelState};
-use crate::util::b64_decode;
 
 /// The `status` table.
 pub fn status_text(st: &ModelState, pending: &[(String, String)]) -> String {
@@ -103,7 +103,7 @@ pub fn status_text(st: &ModelState, pending: &[(String, String)]) -> String {
 
 /// One row of the units table, with `indent` before the unit name.
 fn unit_row(st: &ModelState, u: &crate::state::Unit, indent: &str) -> String {
-    let leader = crate::util::split_unit(&u.name)
+    let leader = crate::ids::split_unit(&u.name)
         .and_then(|(app, _)| st.applications.get(app))
         .and_then(|a| a.leader.as_deref());
     let star = if leader == Some(u.name.as_str()) {

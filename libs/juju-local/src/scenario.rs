@@ -30,7 +30,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::model::{DeployOptions, Model, ModelOptions};
+use crate::model::Model;
+use crate::options::{DeployOptions, ModelOptions};
 use crate::state::{HookSpec, ModelState};
 
 /// The outcome of one step.
@@ -100,8 +101,8 @@ pub fn run_file_with(
     model_dir: Option<&Path>,
 ) -> Result<ScenarioResult> {
     let path = path.as_ref();
-    let text = crate::util::read_to_string(path)?;
-    let doc: Value = charm_yaml::from_str(&text).map_err(|e| Error::Format {
+    let text = crate::files::read_to_string(path)?;
+    let doc: Value = crate::yaml::from_str(&text).map_err(|e| Error::Format {
         what: format!("scenario {}", path.display()),
         message: e.to_string(),
     })?;
@@ -135,8 +136,8 @@ pub fn run_file_story(
     out: &mut dyn std::io::Write,
 ) -> Result<ScenarioResult> {
     let path = path.as_ref();
-    let text = crate::util::read_to_string(path)?;
-    let doc: Value = charm_yaml::from_str(&text).map_err(|e| Error::Format {
+    let text = crate::files::read_to_string(path)?;
+    let doc: Value = crate::yaml::from_str(&text).map_err(|e| Error::Format {
         what: format!("scenario {}", path.display()),
         message: e.to_string(),
     })?;
@@ -162,7 +163,7 @@ fn run_doc_with(
     mut story: Option<&mut dyn std::io::Write>,
 ) -> Result<ScenarioResult> {
     if let Some(t) = doc.get("hook_timeout") {
-        opts.hook_timeout = crate::model::parse_hook_timeout(&scalar(t))
+        opts.hook_timeout = crate::options::parse_hook_timeout(&scalar(t))
             .map_err(|e| fail(format!("scenario `hook_timeout`: {e}")))?;
     }
     let name = doc
@@ -244,7 +245,7 @@ fn run_doc_with(
             let st = model.state()?;
             for r in new {
                 let one = std::slice::from_ref(r);
-                out.write_all(crate::timeline::render_story(one, false, &redaction).as_bytes())
+                out.write_all(crate::story::render_story(one, false, &redaction).as_bytes())
                     .map_err(story_io)?;
                 // An action's results right under it.
                 let Some(outcome) = r.hook.action_id.and_then(|id| st.actions.get(&id)) else {
@@ -289,9 +290,7 @@ fn run_doc_with(
         }
     }
     if let Some(out) = story {
-        let st = model.state()?;
-        let pending = model.pending()?;
-        writeln!(out, "\n{}", crate::report::status_text(&st, &pending)).map_err(story_io)?;
+        writeln!(out, "\n{}", model.status_text()?).map_err(story_io)?;
     }
     Ok(result)
 }
@@ -606,13 +605,13 @@ fn expect(model: &Model, body: &Value) -> Result<()> {
                 Some(Value::Number(n)) => n.as_u64(),
                 Some(v) => {
                     let (x, y) = two(v)?;
-                    crate::model::relation_between(&st, &x, y.as_deref())
+                    st.relation_between(&x, y.as_deref())
                 }
                 None => None,
             }
             .ok_or_else(|| fail(format!("bag expectation {b}: relation not found")))?;
             let owner = s(b, "bag").ok_or_else(|| fail("bag expectation needs `bag`"))?;
-            let data = crate::model::bag(&st, rel, &owner).unwrap_or_default();
+            let data = st.bag(rel, &owner).unwrap_or_default();
             let got = serde_json::to_value(&data).unwrap_or(Value::Null);
             if let Some(want) = b.get("equals") {
                 let want_map: std::collections::BTreeMap<String, String> = want

@@ -8,7 +8,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::meta::{CharmMeta, Role};
+use crate::ids::{is_xid, split_unit};
+
+/// The charm metadata kept in the state file with each application.
+pub use crate::meta::{ActionSpec, CharmMeta, ConfigOption, Endpoint, Role};
 
 /// The version of the state file format written by this crate.
 pub const STATE_VERSION: u32 = 1;
@@ -457,6 +460,32 @@ pub struct SecretRevision {
     pub expire: Option<String>,
 }
 
+impl SecretRevision {
+    /// The content decoded: key → value (bytes that are not UTF-8 replaced).
+    pub fn decoded(&self) -> BTreeMap<String, String> {
+        self.content
+            .iter()
+            .map(|(k, v)| {
+                let bytes = crate::base64::b64_decode(v).unwrap_or_default();
+                (k.clone(), String::from_utf8_lossy(&bytes).into_owned())
+            })
+            .collect()
+    }
+}
+
+/// Seconds in a rotation period.
+pub(crate) fn rotate_period(policy: &str) -> Option<i64> {
+    Some(match policy {
+        "hourly" => 3600,
+        "daily" => 86_400,
+        "weekly" => 7 * 86_400,
+        "monthly" => 30 * 86_400,
+        "quarterly" => 90 * 86_400,
+        "yearly" => 365 * 86_400,
+        _ => return None,
+    })
+}
+
 /// Access granted to an application (or one unit of it), scoped to a relation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SecretGrant {
@@ -531,6 +560,29 @@ impl Secret {
     }
 }
 
+/// The result of an action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionOutcome {
+    /// The action id.
+    pub id: u64,
+    /// The unit it ran on.
+    pub unit: String,
+    /// The action name.
+    pub action: String,
+    /// The validated parameters.
+    pub params: Value,
+    /// `completed` or `failed`.
+    pub status: String,
+    /// The failure message, if any.
+    #[serde(default)]
+    pub message: String,
+    /// Results: `action-set` values (nested at dots) plus `return-code`, `stdout`, `stderr`.
+    pub results: Value,
+    /// `action-log` messages.
+    #[serde(default)]
+    pub logs: Vec<String>,
+}
+
 /// The whole model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelState {
@@ -571,7 +623,7 @@ pub struct ModelState {
     pub secrets: BTreeMap<String, Secret>,
     /// Completed actions by id.
     #[serde(default)]
-    pub actions: BTreeMap<u64, crate::model::ActionOutcome>,
+    pub actions: BTreeMap<u64, ActionOutcome>,
     /// Key patterns whose values printed output hides, besides the built-in ones (a scenario's
     /// `redact:` list).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -592,8 +644,8 @@ impl ModelState {
         ModelState {
             version: STATE_VERSION,
             name: name.into(),
-            uuid: crate::util::new_uuid(),
-            created: crate::util::rfc3339(crate::util::now_secs()),
+            uuid: crate::ids::new_uuid(),
+            created: crate::clock::rfc3339(crate::clock::now_secs()),
             juju_version: default_juju_version(),
             next_relation_id: 0,
             next_action_id: 1,
@@ -632,7 +684,7 @@ impl ModelState {
         if !path.exists() {
             return Err(Error::NoModel(model_dir.to_path_buf()));
         }
-        let text = crate::util::read_to_string(&path)?;
+        let text = crate::files::read_to_string(&path)?;
         ModelState::parse(&path, &text)
     }
 
@@ -642,24 +694,24 @@ impl ModelState {
             what: "model state".into(),
             message: e.to_string(),
         })?;
-        crate::util::write_atomic(&model_dir.join("state.json"), text.as_bytes())
+        crate::files::write_atomic(&model_dir.join("state.json"), text.as_bytes())
     }
 
     /// Looks a unit up by name.
     pub fn unit(&self, name: &str) -> Option<&Unit> {
-        let (app, n) = crate::util::split_unit(name)?;
+        let (app, n) = split_unit(name)?;
         self.applications.get(app)?.units.get(&n)
     }
 
     /// Looks a unit up by name, mutably.
     pub fn unit_mut(&mut self, name: &str) -> Option<&mut Unit> {
-        let (app, n) = crate::util::split_unit(name)?;
+        let (app, n) = split_unit(name)?;
         self.applications.get_mut(app)?.units.get_mut(&n)
     }
 
     /// True when `unit` is its application's leader.
     pub fn is_leader(&self, unit: &str) -> bool {
-        crate::util::split_unit(unit)
+        split_unit(unit)
             .and_then(|(app, _)| self.applications.get(app))
             .and_then(|a| a.leader.as_deref())
             == Some(unit)
@@ -694,9 +746,9 @@ impl ModelState {
     /// principal's address, as it runs on the same machine.
     pub fn unit_address(&self, unit: &str) -> String {
         let machine = self.machine_of(unit);
-        let (app, n) = crate::util::split_unit(&machine).unwrap_or((machine.as_str(), 0));
+        let (app, n) = split_unit(&machine).unwrap_or((machine.as_str(), 0));
         let idx = self.applications.get(app).map_or(0, |a| a.index);
-        crate::tools::unit_address(idx, n)
+        format!("10.1.{}.{}", idx % 256, (n + 10) % 256)
     }
 
     /// Whether `unit` can take part in `rel` at all. In a container-scoped relation between a
@@ -728,6 +780,45 @@ impl ModelState {
         let id = parse_secret_ref(reference)?;
         self.secrets.get(&id)
     }
+
+    /// The data of one databag of a relation: a unit's (`app/N`) or an application's.
+    pub fn bag(&self, relation: u64, owner: &str) -> Option<BTreeMap<String, String>> {
+        let rel = self.relations.get(&relation)?;
+        rel.unit_data
+            .get(owner)
+            .or_else(|| rel.app_data.get(owner))
+            .map(|b| b.data.clone())
+    }
+
+    /// The id of the relation between two `app[:endpoint]` references, or with `b` `None` of a
+    /// peer relation of `a`'s application.
+    pub fn relation_between(&self, a: &str, b: Option<&str>) -> Option<u64> {
+        let (app_a, ep_a) = endpoint_ref(a);
+        let other = b.map(endpoint_ref);
+        self.relations
+            .values()
+            .find(|r| {
+                let side = |app: &str, ep: &Option<String>| {
+                    r.endpoints
+                        .iter()
+                        .any(|e| e.app == app && ep.as_ref().is_none_or(|n| &e.endpoint == n))
+                };
+                side(&app_a, &ep_a)
+                    && match &other {
+                        Some((x, y)) => side(x, y),
+                        None => r.is_peer(),
+                    }
+            })
+            .map(|r| r.id)
+    }
+}
+
+/// Splits an `app[:endpoint]` reference.
+pub(crate) fn endpoint_ref(s: &str) -> (String, Option<String>) {
+    match s.split_once(':') {
+        Some((a, e)) => (a.to_string(), Some(e.to_string())),
+        None => (s.to_string(), None),
+    }
 }
 
 /// Extracts the bare xid from `secret:<xid>`, `secret://<model-uuid>/<xid>` or `<xid>`.
@@ -743,5 +834,5 @@ pub fn parse_secret_ref(s: &str) -> Option<String> {
         }
         None => rest,
     };
-    crate::util::is_xid(rest).then(|| rest.to_string())
+    is_xid(rest).then(|| rest.to_string())
 }

@@ -1,15 +1,14 @@
-//! The timeline: one record per dispatch (hook or action), appended to `timeline.jsonl`, plus the
-//! compact story and metrics table printed from it.
+//! The timeline (`timeline.jsonl`): one record per dispatch (hook or action) with what it changed
+//! in the model, appended by the driver.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::commit::Change;
 use crate::error::{Error, Result};
-use crate::redact::Redaction;
-use crate::state::HookSpec;
+use crate::state::{Bag, HookSpec, ModelState, Relation, Status};
 
 /// A library event printed by a charm as `CHARM_EVENT {"event":"<Name>","fields":{...}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -85,12 +84,12 @@ pub struct HookRecord {
 }
 
 /// Appends a record to a timeline file.
-pub fn append(path: &Path, record: &HookRecord) -> Result<()> {
+pub(crate) fn append(path: &Path, record: &HookRecord) -> Result<()> {
     let line = serde_json::to_string(record).map_err(|e| Error::Format {
         what: "timeline record".into(),
         message: e.to_string(),
     })?;
-    crate::util::append_line(path, &line)
+    crate::files::append_line(path, &line)
 }
 
 /// Reads a timeline file (missing means empty).
@@ -98,7 +97,7 @@ pub fn read(path: &Path) -> Result<Vec<HookRecord>> {
     if !path.exists() {
         return Ok(Vec::new());
     }
-    let text = crate::util::read_to_string(path)?;
+    let text = crate::files::read_to_string(path)?;
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .enumerate()
@@ -111,123 +110,195 @@ pub fn read(path: &Path) -> Result<Vec<HookRecord>> {
         .collect()
 }
 
-/// A compact, readable story: one line per dispatch, then what changed and which events fired;
-/// with `verbose`, the hook-tool calls, `juju-log` lines and output too. The values `redaction`
-/// hides (bag values, tool arguments, event fields) print as `<redacted, N chars>`.
-pub fn render_story(records: &[HookRecord], verbose: bool, redaction: &Redaction) -> String {
-    let mut out = String::new();
-    for r in records {
-        let mark = match r.outcome.as_str() {
-            "ok" => "ok",
-            "skipped" => "--",
-            _ => "FAIL",
-        };
-        out.push_str(&format!(
-            "#{:<4} {:<14} {:<48} {:>4} {:>8.1}ms {:>3} tools\n",
-            r.seq,
-            r.unit,
-            r.hook.describe(),
-            mark,
-            r.wall_ms,
-            r.tool_calls
-        ));
-        if let Some(e) = &r.error {
-            out.push_str(&format!("        ! {e}\n"));
-        }
-        for c in &r.changes {
-            out.push_str(&format!("        {}\n", c.describe_redacted(redaction)));
-        }
-        for ev in r.events.iter().map(|e| redaction.event(e)) {
-            let fields = if ev.fields.is_null() {
-                String::new()
-            } else {
-                format!(" {}", ev.fields)
-            };
-            out.push_str(&format!("        event {}{fields}\n", ev.event));
-        }
-        if verbose {
-            for (level, msg) in &r.juju_log {
-                out.push_str(&format!("        log {level}: {msg}\n"));
-            }
-            for t in r.tools.iter().map(|t| redaction.tool_call(t)) {
-                out.push_str(&format!(
-                    "        $ {} {} -> {} ({:.1}ms)\n",
-                    t.tool,
-                    t.args.join(" "),
-                    t.exit,
-                    t.micros as f64 / 1000.0
-                ));
-            }
-            for l in &r.stdout {
-                out.push_str(&format!("        | {l}\n"));
-            }
-        }
-        if r.outcome == "failed" || verbose {
-            for l in &r.stderr {
-                out.push_str(&format!("        stderr: {l}\n"));
-            }
-        }
-    }
-    out
+/// One observable change made by a hook (or by the driver).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Change {
+    /// A databag key was added, changed or removed.
+    Bag {
+        /// Relation id.
+        relation: u64,
+        /// The bag owner (unit or application name).
+        bag: String,
+        /// The key.
+        key: String,
+        /// Old value (absent when added).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        old: Option<String>,
+        /// New value (absent when removed).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        new: Option<String>,
+    },
+    /// A unit or application status changed.
+    Status {
+        /// Unit or application name.
+        entity: String,
+        /// The new status.
+        status: Status,
+    },
+    /// A secret was created, got a new revision, was removed, or its grants changed.
+    Secret {
+        /// The xid.
+        id: String,
+        /// What happened.
+        what: String,
+    },
+    /// Anything else (ports, charm state, workload version, leader settings).
+    Other {
+        /// The entity.
+        entity: String,
+        /// What happened.
+        what: String,
+    },
 }
 
-/// The metrics table: per dispatch wall time, time in hook tools, tool calls and peak RSS, plus totals.
-pub fn render_metrics(records: &[HookRecord]) -> String {
-    let mut out = format!(
-        "{:<5} {:<14} {:<36} {:>10} {:>10} {:>6} {:>10}\n",
-        "SEQ", "UNIT", "HOOK", "WALL ms", "TOOLS ms", "CALLS", "RSS MiB"
-    );
-    let (mut wall, mut tools, mut calls, mut rss) = (0.0, 0.0, 0usize, 0u64);
-    for r in records {
-        let name: String = r.hook.name.chars().take(36).collect();
-        out.push_str(&format!(
-            "{:<5} {:<14} {:<36} {:>10.2} {:>10.2} {:>6} {:>10.1}\n",
-            r.seq,
-            r.unit,
-            name,
-            r.wall_ms,
-            r.tool_ms,
-            r.tool_calls,
-            r.max_rss_kb as f64 / 1024.0
-        ));
-        wall += r.wall_ms;
-        tools += r.tool_ms;
-        calls += r.tool_calls;
-        rss = rss.max(r.max_rss_kb);
-    }
-    out.push_str(&format!(
-        "{:<5} {:<14} {:<36} {:>10.2} {:>10.2} {:>6} {:>10.1}\n",
-        "total",
-        format!("{} runs", records.len()),
-        "",
-        wall,
-        tools,
-        calls,
-        rss as f64 / 1024.0
-    ));
-    out
-}
-
-/// Metrics as JSON (one object per dispatch plus totals).
-pub fn metrics_json(records: &[HookRecord]) -> Value {
-    let rows: Vec<Value> = records
-        .iter()
-        .map(|r| {
-            serde_json::json!({
-                "seq": r.seq, "unit": r.unit, "hook": r.hook.name, "outcome": r.outcome,
-                "wall_ms": r.wall_ms, "tool_ms": r.tool_ms, "tool_calls": r.tool_calls,
-                "max_rss_kb": r.max_rss_kb,
-            })
-        })
+/// Describes the differences between two model states.
+pub(crate) fn diff(before: &ModelState, after: &ModelState) -> Vec<Change> {
+    let mut out = Vec::new();
+    let empty = Bag::default();
+    let rel_ids: BTreeSet<u64> = before
+        .relations
+        .keys()
+        .chain(after.relations.keys())
+        .copied()
         .collect();
-    serde_json::json!({
-        "dispatches": rows,
-        "total": {
-            "runs": records.len(),
-            "wall_ms": records.iter().map(|r| r.wall_ms).sum::<f64>(),
-            "tool_ms": records.iter().map(|r| r.tool_ms).sum::<f64>(),
-            "tool_calls": records.iter().map(|r| r.tool_calls).sum::<usize>(),
-            "max_rss_kb": records.iter().map(|r| r.max_rss_kb).max().unwrap_or(0),
+    for id in rel_ids {
+        let (b, a) = (before.relations.get(&id), after.relations.get(&id));
+        let bags = |r: Option<&Relation>| -> BTreeMap<String, Bag> {
+            let mut m = BTreeMap::new();
+            if let Some(r) = r {
+                for (k, v) in &r.app_data {
+                    m.insert(k.clone(), v.clone());
+                }
+                for (k, v) in &r.unit_data {
+                    m.insert(k.clone(), v.clone());
+                }
+            }
+            m
+        };
+        if a.is_none() {
+            continue; // relation removed: not a bag change
         }
-    })
+        let (bb, ab) = (bags(b), bags(a));
+        let owners: BTreeSet<&String> = bb.keys().chain(ab.keys()).collect();
+        for owner in owners {
+            let ob = bb.get(owner).unwrap_or(&empty);
+            let nb = ab.get(owner).unwrap_or(&empty);
+            let keys: BTreeSet<&String> = ob.data.keys().chain(nb.data.keys()).collect();
+            for k in keys {
+                let (o, n) = (ob.data.get(k), nb.data.get(k));
+                if o != n && ab.contains_key(owner) {
+                    out.push(Change::Bag {
+                        relation: id,
+                        bag: owner.clone(),
+                        key: k.clone(),
+                        old: o.cloned(),
+                        new: n.cloned(),
+                    });
+                }
+            }
+        }
+    }
+    for (name, app) in &after.applications {
+        let old_app = before.applications.get(name);
+        if old_app.map(|a| &a.status) != Some(&app.status) && old_app.is_some() {
+            out.push(Change::Status {
+                entity: name.clone(),
+                status: app.status.clone(),
+            });
+        }
+        if let Some(o) = old_app
+            && o.leader_settings != app.leader_settings
+        {
+            out.push(Change::Other {
+                entity: name.clone(),
+                // Keys only, as for charm state: values may be credentials (`show` has them).
+                what: format!(
+                    "leader settings keys {:?}",
+                    app.leader_settings.keys().collect::<Vec<_>>()
+                ),
+            });
+        }
+        for unit in app.units.values() {
+            let old = before.unit(&unit.name);
+            let Some(old) = old else { continue };
+            if old.status != unit.status {
+                out.push(Change::Status {
+                    entity: unit.name.clone(),
+                    status: unit.status.clone(),
+                });
+            }
+            if old.workload_version != unit.workload_version {
+                out.push(Change::Other {
+                    entity: unit.name.clone(),
+                    what: format!("workload version {:?}", unit.workload_version),
+                });
+            }
+            if old.ports != unit.ports {
+                let ports: Vec<String> = unit.ports.iter().map(|p| p.display()).collect();
+                out.push(Change::Other {
+                    entity: unit.name.clone(),
+                    what: format!("ports [{}]", ports.join(", ")),
+                });
+            }
+            if old.charm_state != unit.charm_state {
+                let keys: Vec<&String> = unit.charm_state.keys().collect();
+                out.push(Change::Other {
+                    entity: unit.name.clone(),
+                    what: format!("charm state keys {keys:?}"),
+                });
+            }
+        }
+    }
+    let ids: BTreeSet<&String> = before.secrets.keys().chain(after.secrets.keys()).collect();
+    for id in ids {
+        match (before.secrets.get(id), after.secrets.get(id)) {
+            (None, Some(s)) => out.push(Change::Secret {
+                id: id.clone(),
+                what: format!("created (owner {} {})", s.owner.kind, s.owner.name),
+            }),
+            (Some(_), None) => out.push(Change::Secret {
+                id: id.clone(),
+                what: "removed".into(),
+            }),
+            (Some(o), Some(n)) => {
+                if n.latest != o.latest {
+                    out.push(Change::Secret {
+                        id: id.clone(),
+                        what: format!("new revision {}", n.latest),
+                    });
+                }
+                let (ok, nk): (BTreeSet<&u32>, BTreeSet<&u32>) =
+                    (o.revisions.keys().collect(), n.revisions.keys().collect());
+                for r in ok.difference(&nk) {
+                    out.push(Change::Secret {
+                        id: id.clone(),
+                        what: format!("revision {r} removed"),
+                    });
+                }
+                if o.grants != n.grants {
+                    let g: Vec<String> = n
+                        .grants
+                        .iter()
+                        .map(|g| match &g.unit {
+                            Some(u) => format!("{u} (rel {})", g.relation),
+                            None => format!("{} (rel {})", g.app, g.relation),
+                        })
+                        .collect();
+                    out.push(Change::Secret {
+                        id: id.clone(),
+                        what: format!("grants [{}]", g.join(", ")),
+                    });
+                }
+                if o.label != n.label || o.description != n.description || o.rotate != n.rotate {
+                    out.push(Change::Secret {
+                        id: id.clone(),
+                        what: "metadata updated".into(),
+                    });
+                }
+            }
+            (None, None) => {}
+        }
+    }
+    out
 }

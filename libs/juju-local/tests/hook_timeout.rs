@@ -8,7 +8,7 @@ use common::*;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use juju_local::model::parse_hook_timeout;
+use juju_local::parse_hook_timeout;
 use juju_local::{Model, ModelOptions};
 
 const SLOW_START: &str = "state-set started=yes\nopen-port 8080\nstatus-set maintenance slow\nsleep 30 &\necho $! > \"$JUJU_CHARM_DIR/bg.pid\"\nsleep 30\n";
@@ -46,7 +46,7 @@ fn parse_timeouts() {
     if std::env::var_os("JUJU_LOCAL_HOOK_TIMEOUT").is_none() {
         assert_eq!(
             ModelOptions::new(bin()).hook_timeout,
-            Some(juju_local::model::DEFAULT_HOOK_TIMEOUT)
+            Some(juju_local::DEFAULT_HOOK_TIMEOUT)
         );
     }
 }

@@ -96,8 +96,11 @@ fn subordinate_units_follow_their_principals() {
     assert_eq!(principal(&m, "web/0"), None);
 
     // Install phase, with relation-created for the peer and the container relation.
-    let peer =
-        juju_local::model::relation_between(&m.state().unwrap(), "agent:agents", None).unwrap();
+    let peer = m
+        .state()
+        .unwrap()
+        .relation_between("agent:agents", None)
+        .unwrap();
     let hooks = hooks_of(&m, "agent/0");
     assert_eq!(
         hooks[..6],
@@ -142,7 +145,7 @@ fn subordinate_units_follow_their_principals() {
     assert_eq!(relation_list(&m, "agent/1", rel), vec!["web/1"]);
     assert_eq!(relation_list(&m, "agent/0", peer), vec!["agent/1"]);
     let st = m.state().unwrap();
-    let addr = |u: &str| juju_local::model::bag(&st, rel, u).unwrap()["private-address"].clone();
+    let addr = |u: &str| st.bag(rel, u).unwrap()["private-address"].clone();
     assert_eq!(addr("agent/1"), addr("web/1"));
     assert_ne!(addr("agent/0"), addr("agent/1"));
     let p = probe(&m, "agent/1", "unit-get private-address");
@@ -157,14 +160,13 @@ fn subordinate_units_follow_their_principals() {
     assert_eq!(seen, vec!["agent", "agent/0"]);
 
     // status lists subordinates under their principal; JSON names the principal.
-    let pending = m.pending().unwrap();
-    let text = juju_local::report::status_text(&st, &pending);
+    let text = m.status_text().unwrap();
     let lines: Vec<&str> = text.lines().collect();
     let w0 = lines.iter().position(|l| l.starts_with("web/0")).unwrap();
     assert!(lines[w0 + 1].starts_with("  agent/0*"), "{text}");
     assert!(lines[w0 + 2].starts_with("web/1"), "{text}");
     assert!(lines[w0 + 3].starts_with("  agent/1 "), "{text}");
-    let json = juju_local::report::show_json(&st, &pending, false);
+    let json = m.show_json(false).unwrap();
     assert_eq!(
         json["applications"]["agent"]["units"]["agent/1"]["principal"],
         "web/1"

@@ -5,8 +5,8 @@
 
 use cephfs_contract::{KEY, MONITOR_HOSTS, NAME, PATH, Sandbox, USERNAME};
 use interface_tests_common::{charm_dir, model, temp_dir, workspace_root};
-use juju_local::commit::Change;
 use juju_local::state::{ModelState, Secret};
+use juju_local::timeline::Change;
 use juju_local::timeline::HookRecord;
 use juju_local::{DeployOptions, Model};
 use serde_json::{Value, json};
@@ -207,7 +207,7 @@ impl Local {
 
 /// One bag of a relation.
 pub fn bag(st: &ModelState, rel: u64, owner: &str) -> BTreeMap<String, String> {
-    juju_local::model::bag(st, rel, owner).unwrap_or_default()
+    st.bag(rel, owner).unwrap_or_default()
 }
 
 /// The secret with owner label `label`.
@@ -219,14 +219,7 @@ pub fn secret<'a>(st: &'a ModelState, label: &str) -> Option<&'a Secret> {
 
 /// The decoded content of a secret revision.
 pub fn content(secret: &Secret, revision: u32) -> BTreeMap<String, String> {
-    secret.revisions[&revision]
-        .content
-        .iter()
-        .map(|(k, v)| {
-            let bytes = juju_local::util::b64_decode(v).unwrap();
-            (k.clone(), String::from_utf8(bytes).unwrap())
-        })
-        .collect()
+    secret.revisions[&revision].decoded()
 }
 
 /// The library events named `name` in `records`, as `(unit, fields)`.

@@ -5,8 +5,8 @@
 
 use filesystem_info_contract::{FAKE_DIR_ENV, KEY, USER, key_line};
 use interface_tests_common::{binary, charm_dir, model, temp_dir, workspace_root};
-use juju_local::commit::Change;
 use juju_local::state::{ModelState, Secret};
+use juju_local::timeline::Change;
 use juju_local::timeline::HookRecord;
 use juju_local::{DeployOptions, Model};
 use serde_json::{Value, json};
@@ -286,7 +286,7 @@ pub fn key_file_line(key: &str) -> String {
 
 /// One bag of a relation.
 pub fn bag(st: &ModelState, rel: u64, owner: &str) -> BTreeMap<String, String> {
-    juju_local::model::bag(st, rel, owner).unwrap_or_default()
+    st.bag(rel, owner).unwrap_or_default()
 }
 
 /// The peer application bag of `app` (its `server-peers` relation).
@@ -313,14 +313,7 @@ pub fn secret<'a>(st: &'a ModelState, label: &str) -> Option<&'a Secret> {
 
 /// The decoded content of a secret revision.
 pub fn content(secret: &Secret, revision: u32) -> BTreeMap<String, String> {
-    secret.revisions[&revision]
-        .content
-        .iter()
-        .map(|(k, v)| {
-            let bytes = juju_local::util::b64_decode(v).unwrap();
-            (k.clone(), String::from_utf8(bytes).unwrap())
-        })
-        .collect()
+    secret.revisions[&revision].decoded()
 }
 
 /// The library events named `name` in `records`, as `(unit, fields)`.

@@ -1,99 +1,18 @@
-//! The per-hook context file and the pending-changes journal shared by the driver and the hook tools.
+//! The journal of one dispatch: one JSON line per hook-tool call ([`ToolRecord`]), with the
+//! changes it asks for ([`Op`]).
 //!
-//! The driver writes `run/<seq>.context.json` before starting a dispatch and points `JUJU_LOCAL_CONTEXT`
-//! at it. Every hook-tool invocation appends exactly one JSON line ([`ToolRecord`]) to the journal named
-//! there, in a single locked write: its name, arguments, exit code, duration and the changes it requests
-//! ([`Op`]). The driver applies the journal after the dispatch exits.
+//! Each tool invocation appends its line in a single locked write; tools never write the state
+//! file. After the dispatch exits the driver applies the journal ([`crate::commit`]): immediate
+//! operations whatever the exit code, buffered ones only on success, as Juju flushes a hook
+//! context.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::state::{HookSpec, OpenPort, SecretGrant, SecretOwner, Status};
-
-/// Environment variable naming the context file.
-pub const CONTEXT_ENV: &str = "JUJU_LOCAL_CONTEXT";
-
-/// Version of the context file format.
-pub const CONTEXT_VERSION: u32 = 1;
-
-/// How one relation looks to the unit running the hook.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RelationView {
-    /// This unit's endpoint name.
-    pub endpoint: String,
-    /// The application on the other side (this application for peers).
-    pub remote_app: String,
-    /// True for a peer relation.
-    pub peer: bool,
-    /// The remote units `relation-list` returns.
-    pub members: Vec<String>,
-    /// True when this hook is the relation's relation-broken.
-    #[serde(default)]
-    pub broken: bool,
-}
-
-/// Everything a hook tool needs to know about the running hook.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HookContext {
-    /// File format version.
-    pub version: u32,
-    /// The model directory (holds `state.json`).
-    pub model_dir: PathBuf,
-    /// The journal file tools append to.
-    pub journal: PathBuf,
-    /// `JUJU_CONTEXT_ID`.
-    pub context_id: String,
-    /// The unit running the hook.
-    pub unit: String,
-    /// Its application.
-    pub app: String,
-    /// What is running.
-    pub hook: HookSpec,
-    /// Whether the unit is leader for this hook.
-    pub leader: bool,
-    /// Whether the unit is being removed (its relation writes are not published).
-    #[serde(default)]
-    pub dying: bool,
-    /// The relations this unit can name with `-r`, by id.
-    pub relations: BTreeMap<u64, RelationView>,
-    /// When the hook started (Unix seconds).
-    pub started: i64,
-}
-
-impl HookContext {
-    /// Reads a context file.
-    pub fn load(path: &Path) -> Result<HookContext> {
-        let text = crate::util::read_to_string(path)?;
-        let ctx: HookContext = serde_json::from_str(&text).map_err(|e| Error::Format {
-            what: format!("malformed hook context {}", path.display()),
-            message: e.to_string(),
-        })?;
-        if ctx.version != CONTEXT_VERSION {
-            return Err(Error::Format {
-                what: format!("hook context {}", path.display()),
-                message: format!("unsupported version {}", ctx.version),
-            });
-        }
-        Ok(ctx)
-    }
-
-    /// Writes the context file.
-    pub fn save(&self, path: &Path) -> Result<()> {
-        let text = serde_json::to_string_pretty(self).map_err(|e| Error::Format {
-            what: "hook context".into(),
-            message: e.to_string(),
-        })?;
-        crate::util::write_atomic(path, text.as_bytes())
-    }
-
-    /// True when running an action.
-    pub fn is_action(&self) -> bool {
-        self.hook.is_action()
-    }
-}
+use crate::state::{OpenPort, SecretGrant, SecretOwner, Status};
 
 /// One change requested by a hook tool.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -292,7 +211,7 @@ pub fn read_journal(path: &Path) -> Result<Vec<ToolRecord>> {
     if !path.exists() {
         return Ok(Vec::new());
     }
-    let text = crate::util::read_to_string(path)?;
+    let text = crate::files::read_to_string(path)?;
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .enumerate()

@@ -1,0 +1,171 @@
+//! Supervising one charm process: started as the leader of its own process group, waited for
+//! with a bound, its whole group killed when the bound passes, its peak RSS measured.
+//!
+//! This is the only module of the crate with `unsafe` code: three calls into libc that std does
+//! not offer (`wait4` for the child's resource usage, `waitid(WNOWAIT)` to wait without reaping,
+//! `kill` of a process group).
+//!
+//! # Safety argument
+//!
+//! * **Memory.** Every call passes plain integers, or pointers to live, exclusively borrowed
+//!   locals of C types (`c_int`, `rusage`, `siginfo_t`) that are valid when zeroed; the kernel
+//!   writes into them before the call returns and keeps no pointer afterwards.
+//! * **Pids.** The only pid used is that of a child this module spawned and that std's `Child`
+//!   never waits for (the `Child` value is dropped unwaited: dropping does not reap). Until
+//!   [`wait_rusage`] reaps it, the child's pid, and so its process-group id (it leads its group),
+//!   cannot be reused by another process.
+//! * **The kill race.** The watchdog thread may signal the group only while the child is
+//!   un-reaped: [`wait_child`] waits for the exit with `WNOWAIT` (the child stays a zombie), then
+//!   stops the watchdog and joins it, and only then reaps. So `kill(-pgid)` can never reach a
+//!   recycled group.
+#![allow(unsafe_code)]
+
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// What became of a charm process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exit {
+    /// The exit code (`128 + signal` when killed by a signal).
+    pub code: i32,
+    /// Peak RSS of the process and the children it waited for, KiB.
+    pub max_rss_kb: u64,
+    /// Whether the bound passed and the group was killed.
+    pub timed_out: bool,
+    /// Everything it printed on stdout (lossily UTF-8).
+    pub stdout: String,
+    /// Everything it printed on stderr (lossily UTF-8).
+    pub stderr: String,
+}
+
+/// Runs `command` (its environment, directory and arguments already set) as the leader of a new
+/// process group with stdin closed and both outputs captured, waits at most `timeout` (`None`:
+/// no bound), then kills the whole group with SIGKILL. The error says why it could not be
+/// started or waited for.
+pub fn run(mut command: Command, timeout: Option<Duration>) -> Result<Exit, String> {
+    let mut child = command
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let out_rx = child.stdout.take().map(read_pipe);
+    let err_rx = child.stderr.take().map(read_pipe);
+    let (code, max_rss_kb, timed_out) =
+        wait_child(child.id(), timeout).map_err(|e| format!("wait: {e}"))?;
+    // A grandchild still holding a pipe open must not hang the driver.
+    let grab = |rx: Option<mpsc::Receiver<Vec<u8>>>| -> String {
+        rx.and_then(|r| r.recv_timeout(Duration::from_secs(5)).ok())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    };
+    Ok(Exit {
+        code,
+        max_rss_kb,
+        timed_out,
+        stdout: grab(out_rx),
+        stderr: grab(err_rx),
+    })
+}
+
+fn read_pipe<R: Read + Send + 'static>(mut r: R) -> mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = r.read_to_end(&mut buf);
+        let _ = tx.send(buf);
+    });
+    rx
+}
+
+/// Waits for the charm process `pid` (a process-group leader) for at most `timeout`; on expiry
+/// kills its whole process group with SIGKILL. Returns (exit code, peak RSS in KiB, timed out).
+fn wait_child(pid: u32, timeout: Option<Duration>) -> std::io::Result<(i32, u64, bool)> {
+    let Some(limit) = timeout else {
+        let (code, rss) = wait_rusage(pid)?;
+        return Ok((code, rss, false));
+    };
+    let pgid = libc::pid_t::try_from(pid).map_err(|_| std::io::Error::other("pid out of range"))?;
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    // The watchdog only signals while the child is un-reaped: we join it before reaping.
+    let watchdog = std::thread::spawn(move || {
+        if let Err(mpsc::RecvTimeoutError::Timeout) = done_rx.recv_timeout(limit) {
+            kill_group(pgid);
+            true
+        } else {
+            false
+        }
+    });
+    let waited = wait_exited_unreaped(pgid);
+    let _ = done_tx.send(());
+    let timed_out = watchdog.join().unwrap_or(false);
+    if waited.is_err() {
+        // Do not leave a runaway process behind when waiting itself failed.
+        kill_group(pgid);
+    }
+    let (code, rss) = wait_rusage(pid)?;
+    waited?;
+    Ok((code, rss, timed_out))
+}
+
+/// Reaps child `pid` with `wait4`; returns (exit code, peak RSS in KiB).
+fn wait_rusage(pid: u32) -> std::io::Result<(i32, u64)> {
+    let pid = libc::pid_t::try_from(pid).map_err(|_| std::io::Error::other("pid out of range"))?;
+    let mut status: libc::c_int = 0;
+    // SAFETY: `rusage` is a plain C struct of integers; all-zero bytes are a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: `pid` is our own un-reaped child (std's `Child` never waited on it); `status` and
+        // `usage` are live, exclusively borrowed locals that wait4 writes into before returning.
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if r == pid {
+            break;
+        }
+        let err = std::io::Error::last_os_error();
+        if err.kind() != std::io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else if libc::WIFSIGNALED(status) {
+        128 + libc::WTERMSIG(status)
+    } else {
+        1
+    };
+    // ru_maxrss is in KiB on Linux and covers the child and the descendants it waited for.
+    Ok((code, u64::try_from(usage.ru_maxrss).unwrap_or(0)))
+}
+
+/// Blocks until child `pid` has exited, without reaping it (`waitid` with `WNOWAIT`), so its pid
+/// and process-group id stay reserved until [`wait_rusage`] reaps it.
+fn wait_exited_unreaped(pid: libc::pid_t) -> std::io::Result<()> {
+    let id = libc::id_t::try_from(pid).map_err(|_| std::io::Error::other("pid out of range"))?;
+    loop {
+        // SAFETY: `siginfo_t` is a plain C struct; all-zero bytes are a valid value.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `id` is our own un-reaped child; `info` is a live, exclusively borrowed local
+        // that waitid writes into before returning. WNOWAIT leaves the child waitable.
+        let r = unsafe { libc::waitid(libc::P_PID, id, &mut info, libc::WEXITED | libc::WNOWAIT) };
+        if r == 0 {
+            return Ok(());
+        }
+        let err = std::io::Error::last_os_error();
+        if err.kind() != std::io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+/// Sends SIGKILL to the process group `pgid` (the charm process started as its group leader).
+fn kill_group(pgid: libc::pid_t) {
+    // SAFETY: plain syscall with integer arguments. The caller guarantees the group leader is an
+    // un-reaped child of ours, so `pgid` cannot name a recycled group.
+    unsafe {
+        libc::kill(-pgid, libc::SIGKILL);
+    }
+}
