@@ -75,7 +75,7 @@ impl ModelOptions {
     }
 }
 
-/// Options for [`Model::deploy`].
+/// Options for [`Model::deploy`](crate::Model::deploy).
 #[derive(Debug, Clone, Default)]
 pub struct DeployOptions {
     /// The application name (defaults to the charm name).
