@@ -8,7 +8,7 @@
 //! | `Charm` | `charms/*` | libraries and the core; never another charm, nor the tooling |
 //! | `Tooling` | `libs/charm-testing`, `libs/juju-local`, `libs/pebble-server` | libraries and the core |
 //! | `Library` | every other crate of `libs/` | other libraries and the core |
-//! | `Core` | `libs/charm`, `libs/charm-exec`, `libs/pebble` | the core crates below it |
+//! | `Core` | `libs/charm`, `libs/charm-exec`, `libs/pyjson`, `libs/pebble` | the core crates below it |
 //!
 //! Dev-dependencies may use anything a normal dependency may, plus the `Tooling` layer (tests
 //! run charms in the harness or a local model). Nothing may use `Top`, except `Top` itself.
@@ -34,7 +34,8 @@ pub enum Layer {
 /// The core crates, each listed with the core crates it may use.
 pub const CORE: &[(&str, &[&str])] = &[
     ("charm-exec", &[]),
-    ("charm", &["charm-exec"]),
+    ("charm", &["charm-exec", "pyjson"]),
+    ("pyjson", &[]),
     ("pebble", &[]),
 ];
 
