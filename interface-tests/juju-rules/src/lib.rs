@@ -28,5 +28,8 @@ pub mod cases;
 pub mod op;
 pub mod probe;
 
-/// The metadata of the `rules-probe` charm.
+/// The metadata of the `rules-probe` charm, as written (for the harness and the local model).
 pub const PROBE_METADATA: &str = include_str!("../probe/metadata.yaml");
+
+/// The same metadata as JSON, which is what the charm itself reads (`Charm::metadata`).
+pub const PROBE_METADATA_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/metadata.json"));

@@ -249,7 +249,7 @@ fn run_case(case: &Case) -> Option<(Vec<Step>, StubTools)> {
     let (seen, ok, tools) = (Rc::clone(&steps), Rc::clone(&supported), Rc::clone(&stubs));
     let ops = case.steps;
     let mut charm = Charm::new();
-    charm.metadata(juju_rules::PROBE_METADATA);
+    charm.metadata(juju_rules::PROBE_METADATA_JSON);
     charm.on(
         Filter::any(),
         move |ctx: &mut Ctx, _: &Event| -> Result<(), Error> {

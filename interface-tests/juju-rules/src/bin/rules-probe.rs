@@ -25,7 +25,7 @@ fn run(ctx: &mut Ctx, _: &Event) -> Result<(), Error> {
 
 fn main() -> ExitCode {
     Charm::new()
-        .metadata(juju_rules::PROBE_METADATA)
+        .metadata(juju_rules::PROBE_METADATA_JSON)
         .on(Filter::any(), run)
         .run()
 }
