@@ -23,6 +23,8 @@
 //! (`tests/local_model.rs`) can play a misbehaving distributor or consumer against the real
 //! charms. The demo story `demo/token_distributor.yaml` uses the fake binary the same way.
 
+pub mod legacy;
+
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
