@@ -212,16 +212,11 @@ fn patches_differ_where_the_spec_says() {
         for (name, ..) in hooks() {
             if let Ok(after) = two(n, &name) {
                 for (id, (_, app)) in after {
-                    let before = state(
-                        &scenario()["hooks"][&name]["state"]
-                            .as_str()
-                            .unwrap()
-                            .to_string(),
-                    )
-                    .into_iter()
-                    .find(|r| r.id == id)
-                    .unwrap()
-                    .own_app;
+                    let before = state(scenario()["hooks"][&name]["state"].as_str().unwrap())
+                        .into_iter()
+                        .find(|r| r.id == id)
+                        .unwrap()
+                        .own_app;
                     assert_eq!(
                         app, before,
                         "LIBPATCH {n} never writes the app bag ({name})"
@@ -497,10 +492,9 @@ fn our_former_communicator_keeps_its_mirror_up_while_it_holds_a_token_the_distri
         let out = harness.run(Relation::new("cluster", 4, DIST).changed(Some(0)), st);
         // Where Python fails the hook with KeyError, ours lowers the mirror.
         assert!(out.ok(), "{case}: {:?}", out.error());
-        let want = match f["consumer"]["mirror_flag"][case].as_str() {
-            Some(flag) => flag,
-            None => "down",
-        };
+        let want = f["consumer"]["mirror_flag"][case]
+            .as_str()
+            .unwrap_or("down");
         assert_eq!(
             out.state.rel(4).unwrap().local_unit_data["mirror"],
             want,
