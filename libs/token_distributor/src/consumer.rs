@@ -453,7 +453,8 @@ impl TokenConsumer {
             Ok(ProviderAppBag {
                 bootstrap_app: Some(app),
             }) => Ok(app == ctx.app_name()),
-            // A LIBPATCH 2 distributor never names one: the first rule applies alone.
+            // A LIBPATCH 2-6 distributor never names one (nor 7 on a relation made after its
+            // election): the first rule applies alone, where LIBPATCH 7/8 consumers deadlock.
             Ok(ProviderAppBag {
                 bootstrap_app: None,
             }) => Ok(true),

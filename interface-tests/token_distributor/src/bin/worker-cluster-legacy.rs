@@ -7,7 +7,7 @@
 //! - distributor: relation-changed (leader) and leader-elected; with 2+ relations leader-elected
 //!   fails the hook on LIBPATCH 2 and 3, as TooManyRelatedApps does;
 //! - consumer: `hostname` and the bootstrap decision at relation-created (2) or relation-joined
-//!   (3+, deferring as 6+ do), join with the mirrored token at relation-changed, the communicator
+//!   (3+; 6+ defer while no mirror is up, 7+ also without `bootstrap-app`), join with the mirrored token at relation-changed, the communicator
 //!   minting tokens, the mirror flag (safe mirror down since 3, its KeyError included).
 //!
 //! The consumer's cluster is the `fake-microcluster` state file (`$FAKE_MICROCLUSTER_STATE`),
