@@ -1164,3 +1164,44 @@ fn upstream_libpatch8_consumers_fail_a_hook_when_the_communicator_moves_to_the_o
         );
     }
 }
+
+#[test]
+fn the_two_apps_demo_story_passes_with_the_debug_binaries() {
+    let result = run_story("token_distributor_apps");
+    assert!(result.passed, "{:?}", result.failure());
+    // One cluster of five nodes from three apps; one bootstrap, four joins.
+    let cluster = load(&result.model_dir.join("cluster.json")).unwrap();
+    assert_eq!(
+        names(&cluster),
+        ["agent-0", "agent-1", "late-0", "ovn-0", "ovn-1"]
+    );
+    assert_eq!(cluster.count("bootstrap"), 1);
+    assert_eq!(
+        calls(&cluster)
+            .into_iter()
+            .filter(|(_, sub, code)| sub == "join" && *code == 0)
+            .count(),
+        4
+    );
+    // The communicator role moved from microovn to agents once agent-0 was an online voter: who
+    // minted the token of each node that joined.
+    let mut minted_by: Vec<(String, String)> = cluster
+        .calls
+        .iter()
+        .filter(|c| c.subcommand == "add" && c.code == 0)
+        .map(|c| (c.node.clone(), c.args.last().cloned().unwrap_or_default()))
+        .collect();
+    minted_by.sort();
+    assert_eq!(
+        minted_by,
+        [
+            (s("agent-0"), s("agent-1")),
+            (s("agent-0"), s("late-0")),
+            (s("ovn-0"), s("agent-0")),
+            (s("ovn-0"), s("ovn-1")),
+        ]
+    );
+    if let Some(base) = result.model_dir.parent() {
+        let _ = std::fs::remove_dir_all(base);
+    }
+}
