@@ -1205,3 +1205,32 @@ fn the_two_apps_demo_story_passes_with_the_debug_binaries() {
         let _ = std::fs::remove_dir_all(base);
     }
 }
+
+#[test]
+fn upstream_libpatch8_consumers_never_bootstrap_without_bootstrap_app_where_ours_do() {
+    // The compatibility table of the spec: a LIBPATCH 7/8 consumer waits for `bootstrap-app`,
+    // which a LIBPATCH 6 distributor never writes, nor a LIBPATCH 7 one on a relation made after
+    // its election. Ours falls back to the LIBPATCH 2 rule there
+    // (`our_nodes_form_one_cluster_with_a_distributor_of_every_libpatch`).
+    for patch in [6u8, 7] {
+        let lab = Lab::new(&format!("old-both-{patch}"));
+        lab.legacy("distributor", 1, patch, "unused");
+        lab.legacy("microovn", 2, 8, "node");
+        lab.settle();
+        let rel = lab
+            .model
+            .relate("microovn:cluster", "distributor:microcluster-cluster")
+            .unwrap();
+        lab.settle();
+        // The distributor mirrors both nodes, yet nobody bootstraps.
+        let mirror = lab.bag(rel, "distributor/0");
+        assert_eq!(mirror["mirror"], "up", "LIBPATCH {patch}");
+        assert_eq!(mirror["mirror-node-0"], "empty");
+        assert_eq!(mirror["mirror-node-1"], "empty");
+        assert!(lab.bag(rel, "distributor").is_empty(), "LIBPATCH {patch}");
+        assert!(
+            !lab.state_file().exists() || lab.fake().count("bootstrap") == 0,
+            "LIBPATCH {patch}"
+        );
+    }
+}
