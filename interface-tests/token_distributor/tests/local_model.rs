@@ -7,7 +7,9 @@
 //! calls each hook made; the total is checked against the fake's own record of calls.
 //!
 //! The `worker-cluster-probe` binary (a charm of this crate, metadata in `probe/`) plays a
-//! misbehaving distributor or consumer: it publishes whatever its config says.
+//! misbehaving distributor or consumer: it publishes whatever its config says. The
+//! `worker-cluster-legacy` binary (metadata in `legacy/`) plays the upstream Python peer of the
+//! LIBPATCH in its config, for the old/new matrix at the end of this file.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -1040,8 +1042,10 @@ fn a_libpatch7_distributor_names_the_bootstrap_app_at_its_next_election() {
 }
 
 #[test]
-fn our_distributor_serves_libpatch2_and_libpatch8_consumers() {
-    for patch in [2u8, 8] {
+fn our_distributor_serves_consumers_of_every_libpatch() {
+    // Every distinct consumer: 2 (created), 3 (joined; 4 and 5 changed only the provider), 6
+    // (defers while no mirror is up), 7 and 8 (wait for bootstrap-app).
+    for patch in [2u8, 3, 6, 7, 8] {
         let lab = Lab::new(&format!("old-node-{patch}"));
         lab.distributor(2);
         lab.legacy("microovn", 3, patch, "node");
