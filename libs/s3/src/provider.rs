@@ -98,7 +98,10 @@ impl S3Provider {
         ctx: &mut Ctx<'_>,
         relation: &RelationId,
     ) -> Result<Option<String>, S3Error> {
-        Ok(self.request(ctx, relation)?.map(|r| r.bucket))
+        Ok(self
+            .request(ctx, relation)?
+            .map(|r| r.bucket)
+            .filter(|b| !b.is_empty()))
     }
 
     /// Every live relation with what its requirer asks for (`None`: nothing yet).
@@ -131,7 +134,15 @@ impl S3Provider {
             tracing::debug!(relation = %relation, "the requirer has not spoken yet: nothing sent");
             return Ok(false);
         }
-        if let Some(key) = info.empty_required().first() {
+        // A v1 requirer needs no bucket (it may leave the choice to the provider, which may
+        // have none to give); a v0 requirer cannot work without one.
+        let v1 = self.requirer_version(ctx, relation)? == PeerVersion::V1;
+        let empty: Vec<S3Key> = info
+            .empty_required()
+            .into_iter()
+            .filter(|k| !(v1 && *k == S3Key::Bucket))
+            .collect();
+        if let Some(key) = empty.first() {
             return Err(S3Error::InvalidValue {
                 relation: relation.clone(),
                 key: key.as_str(),
