@@ -132,6 +132,8 @@ fn credentials_info(ctx: &mut Ctx<'_>, _action: &ActionEvent) -> Result<(), Erro
             let mut shown = info
                 .to_bag()
                 .map_err(|e| Error::fail(format!("cannot encode the connection info: {e}")))?;
+            // A v1 provider may name no bucket: show what was given.
+            shown.retain(|_, v| !v.is_empty());
             shown.insert("access-key".into(), REDACTED.into());
             shown.insert("secret-key".into(), REDACTED.into());
             shown.insert("relation".into(), relation.to_string());

@@ -13,7 +13,7 @@ use crate::wire::{
 };
 use charm::{
     Bag, BagData, Charm, Ctx, EndpointSpec, Error, Event, EventKind, NewSecret, Plugin,
-    RelationEvent, RelationId, SecretContent, SecretOwner, SecretRead, SecretUpdate,
+    RelationEvent, RelationId, SecretContent, SecretEvent, SecretOwner, SecretRead, SecretUpdate,
 };
 use std::collections::BTreeMap;
 
@@ -606,6 +606,29 @@ impl S3Provider {
         Ok(())
     }
 
+    /// secret-remove of a relation secret (leader): the revision no consumer tracks any more
+    /// is removed, so rotations do not pile revisions up.
+    fn on_secret_remove(&self, ctx: &mut Ctx<'_>, event: &SecretEvent) -> Result<(), Error> {
+        let (Some(label), Some(revision)) = (event.label.as_deref(), event.revision) else {
+            return Ok(());
+        };
+        if wire::relation_of_label(label, &self.endpoint).is_none() || !ctx.is_leader()? {
+            return Ok(());
+        }
+        match ctx.remove_secret(&event.id, Some(revision)) {
+            Ok(()) => {
+                tracing::info!(
+                    revision,
+                    "removed an unused revision of an S3 credentials secret"
+                );
+                Ok(())
+            }
+            // Juju may repeat the hook for a revision already gone.
+            Err(e) if e.is_secret_not_found() => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     fn on_changed(&self, ctx: &mut Ctx<'_>, event: &RelationEvent) -> Result<(), Error> {
         if let Some(request) = self.requested(ctx, &event.relation)? {
             ctx.emit(request);
@@ -656,6 +679,7 @@ impl Plugin for S3Provider {
             .on(EventKind::RelationCreated, Self::on_created)
             .on(EventKind::RelationChanged, Self::on_changed)
             .on(EventKind::RelationBroken, Self::on_broken)
+            .on_any(EventKind::SecretRemove, Self::on_secret_remove)
             .on_any(EventKind::LeaderElected, Self::on_leader_elected);
     }
 }

@@ -210,7 +210,8 @@ impl S3Requirer {
 
     /// Writes the request on `relation` (leader only) where it differs from the bag.
     ///
-    /// v1: both version keys, the chosen bucket and path (removed when none is chosen), and
+    /// v1: `requested-secrets` (if relation-created ran before this unit led), both version
+    /// keys, the chosen bucket and path (removed when none is chosen), and
     /// `relation-<id>` as the bucket once the provider looks v0. A relation that started v0:
     /// the bucket, as the v0 library does.
     pub fn request_bucket(&self, ctx: &mut Ctx<'_>, relation: &RelationId) -> Result<(), Error> {
@@ -227,6 +228,11 @@ impl S3Requirer {
         if self.own_version(ctx, relation)? == PeerVersion::V0 {
             wanted.insert("bucket".into(), self.bucket_for(ctx, relation)?);
         } else {
+            // Normally written at relation-created; a leader elected after it writes it here.
+            wanted.insert(
+                REQUESTED_SECRETS_KEY.into(),
+                wire::encode_requested_secrets(),
+            );
             wanted.insert(VERSION_KEY.into(), VERSION.into());
             wanted.insert(LIB_VERSION_KEY.into(), LIB_VERSION.into());
             let bucket = match self.chosen_bucket(ctx, relation)? {
@@ -244,6 +250,10 @@ impl S3Requirer {
             .into_iter()
             .filter(|(k, v)| own.get(k).map_or(!v.is_empty(), |old| old != v))
             .collect();
+        if let Some(text) = changes.get(REQUESTED_SECRETS_KEY) {
+            // The copy the Python library's followers read (they cannot read the app bag).
+            ctx.set(relation, &Bag::LocalUnit, REQUESTED_SECRETS_KEY, text)?;
+        }
         if !changes.is_empty() {
             let keys: Vec<&str> = changes.keys().map(String::as_str).collect();
             tracing::info!(relation = %relation, keys = %keys.join(","), "requesting an S3 bucket");

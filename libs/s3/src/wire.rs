@@ -177,7 +177,6 @@ pub struct S3Request {
     /// The bucket the requirer wants (the v0 requirer sends `relation-<id>` when given none; a
     /// v1 requirer may send none: then this is empty).
     #[serde(default)]
-    #[schemars(required)]
     pub bucket: String,
     /// The path (prefix) the requirer wants (v1 only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -202,7 +201,6 @@ pub struct S3ConnectionInfo {
     /// The bucket to use (a provider always sends one; a v1 provider may not, and then a
     /// requirer reads it as empty).
     #[serde(default)]
-    #[schemars(required)]
     pub bucket: String,
     /// A path (prefix) inside the bucket.
     #[serde(default, skip_serializing_if = "Option::is_none")]

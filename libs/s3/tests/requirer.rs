@@ -126,7 +126,13 @@ fn a_leader_elected_after_the_joins_still_requests() {
         State::default().leader(true).relation(rel).relation(other),
     );
     assert_eq!(out.state.rel(3).unwrap().local_app_data["bucket"], "fixed");
-    assert_eq!(out.calls_to("relation-set"), 1, "relation 5 already had it");
+    // Relation 3 (new: v1) gets its app bag and the leader's unit bag copy of
+    // requested-secrets; relation 5 (started v0) already had its bucket.
+    assert_eq!(out.calls_to("relation-set"), 2, "relation 5 already had it");
+    assert_eq!(
+        out.state.rel(3).unwrap().local_unit_data["requested-secrets"],
+        r#"["access-key", "secret-key"]"#
+    );
 }
 
 #[test]

@@ -414,3 +414,26 @@ fn a_relation_that_started_v0_stays_v0_on_the_requirer() {
         ("mine", "pre/", "1")
     );
 }
+
+#[test]
+fn provider_removes_unused_revisions_of_relation_secrets_only() {
+    let h = provider();
+    let owned = Secret::owned(SECRET_ID, creds("AK", "SK"))
+        .label(LABEL)
+        .revision(creds("AK2", "SK"));
+    let other = Secret::owned("secret:cq8ftm0l5gqs73e4dpp2", creds("x11", "y11"))
+        .label("something-else")
+        .revision(creds("x12", "y12"));
+    let state = State::default()
+        .leader(true)
+        .secret(owned.clone())
+        .secret(other.clone());
+    let out = h.run(owned.remove(1), state.clone());
+    assert!(out.ok(), "{:?}", out.error());
+    assert!(!out.state.get_secret(LABEL).revisions.contains_key(&1));
+    assert!(out.state.get_secret(LABEL).revisions.contains_key(&2));
+    let out = h.run(other.remove(1), state.clone());
+    assert_eq!(out.calls_to("secret-remove"), 0, "not the library's secret");
+    let out = h.run(owned.remove(1), state.leader(false));
+    assert_eq!(out.calls_to("secret-remove"), 0, "the leader's job");
+}
