@@ -19,6 +19,17 @@ pub const PY_PROVIDER_FULL: &str = include_str!("../fixtures/python-provider-ful
 pub const PY_PROVIDER_RESET_LISTS: &str =
     include_str!("../fixtures/python-provider-reset-lists.json");
 
+/// What the published Python v1 requirer (`object-storage-charmlib` 1.0.0) writes in its app bag
+/// for bucket `wanted`, path `backups/`.
+pub const PY_V1_REQUIRER: &str = include_str!("../fixtures/python-v1-requirer.json");
+/// ... and in its leader's own unit bag.
+pub const PY_V1_REQUIRER_UNIT: &str = include_str!("../fixtures/python-v1-requirer-unit.json");
+/// What the published Python v1 provider writes for that request (credentials in its secret).
+pub const PY_V1_PROVIDER: &str = include_str!("../fixtures/python-v1-provider.json");
+/// The same answer from s3-integrator 2/'s own library (`lib-version`, no `version`).
+pub const S3_INTEGRATOR_2_PROVIDER: &str =
+    include_str!("../fixtures/s3-integrator-2-provider.json");
+
 /// A fixture as a bag. Fixtures are ours and valid: a bad one is a broken test.
 pub fn fixture(text: &str) -> BagData {
     match serde_json::from_str(text) {
