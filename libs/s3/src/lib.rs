@@ -3,9 +3,12 @@
 //! `object-storage-charmlib` 1.0.0 (v1, credentials in a Juju secret), the s3 library built into
 //! s3-integrator 2/ (`lib-version`), and `charms.data_platform_libs.v0.s3` (LIBPATCH 5/6, v0).
 //!
-//! - The requirer's leader asks for a bucket (`bucket` in its app bag; `relation-<id>` by default).
-//! - The provider's leader answers in its app bag: credentials, bucket, endpoint and options
-//!   ([`S3ConnectionInfo`]; the wire format is in [`wire`]).
+//! - The requirer's leader asks for the credentials in a secret (`requested-secrets`), writes both
+//!   version keys and the bucket and path it names (v0: `bucket`, `relation-<id>` by default).
+//! - The provider's leader answers in its app bag: bucket, endpoint and options, and the
+//!   credentials in a secret of the relation's own (v1) or in plain (v0) ([`S3ConnectionInfo`];
+//!   the wire format of both versions is in [`wire`]). Each relation speaks what its peer speaks,
+//!   decided as the Python v1 library decides; a relation that started v0 stays v0.
 //! - Library events: [`CredentialsRequested`] (provider), [`CredentialsChanged`] and
 //!   [`CredentialsGone`] (requirer). None carries a credential; state queries
 //!   ([`S3Requirer::connection_info`], [`S3Provider::relation_data`]) serve reconcile-style charms.
