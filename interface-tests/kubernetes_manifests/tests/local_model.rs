@@ -222,9 +222,9 @@ fn relate_then_update_flows_through_a_secret_with_new_revisions_and_pruning() {
         sa_secret
             .grants
             .iter()
-            .any(|g| g.app == DISPATCHER && g.relation == sa)
+            .any(|g| g.app == DISPATCHER && g.relation == Some(sa))
     );
-    assert!(!sa_secret.grants.iter().any(|g| g.relation == cm));
+    assert!(!sa_secret.grants.iter().any(|g| g.relation == Some(cm)));
     assert_eq!(
         names(&revision_manifests(sa_secret, sa_secret.latest)),
         [
@@ -389,7 +389,7 @@ fn two_apps_on_several_endpoints_then_relation_removal_drops_that_apps_manifests
             .iter()
             .map(|g| g.relation)
             .collect::<Vec<_>>(),
-        [b_cm]
+        [Some(b_cm)]
     );
     let b_cm_id = b_cm_secret.id.clone();
     // Both dispatcher units track it, each under the label for its relation.

@@ -72,6 +72,10 @@ Commands:
   resolve <unit> [--no-retry]
   secret-rotate <uri>
   secret-expire <uri> [--revision N]
+  add-secret <name> key=value...              a user secret (owned by the model); prints its URI
+  update-secret <name|uri> key=value...       a new revision when the content differs
+  grant-secret <name|uri> <app>               let the application's units read it
+  revoke-secret <name|uri> <app>
   settle [--max-hooks N]                      run queued hooks until quiet (default 500)
   status [--format json]
   show [--format json] [--reveal]
@@ -386,6 +390,33 @@ fn run(args: &[String]) -> Result<String> {
                 .first()
                 .ok_or_else(|| usage("resolve needs a unit"))?;
             open()?.resolve(unit, !p.flag("no-retry"))?;
+            Ok(String::new())
+        }
+        "add-secret" | "update-secret" => {
+            let name = args
+                .first()
+                .ok_or_else(|| usage(format!("{cmd} needs a secret name")))?;
+            let content = args[1..]
+                .iter()
+                .map(|s| kv(s))
+                .collect::<Result<Vec<_>>>()?;
+            let m = open()?;
+            if cmd == "add-secret" {
+                Ok(format!("{}\n", m.add_secret(name, &content)?))
+            } else {
+                Ok(format!("revision {}\n", m.update_secret(name, &content)?))
+            }
+        }
+        "grant-secret" | "revoke-secret" => {
+            let (Some(secret), Some(app), None) = (args.first(), args.get(1), args.get(2)) else {
+                return Err(usage(format!("{cmd} needs a secret and an application")));
+            };
+            let m = open()?;
+            if cmd == "grant-secret" {
+                m.grant_secret(secret, app)?;
+            } else {
+                m.revoke_secret(secret, app)?;
+            }
             Ok(String::new())
         }
         "secret-rotate" => {

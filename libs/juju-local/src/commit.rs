@@ -303,7 +303,7 @@ pub fn apply(
                         Some(u) => g.unit.as_ref() == Some(u),
                         None => true,
                     };
-                    let rel_match = relation.is_none_or(|r| g.relation == r);
+                    let rel_match = relation.is_none_or(|r| g.relation == Some(r));
                     !(app_match && unit_match && rel_match)
                 });
                 if let Some(u) = unit {

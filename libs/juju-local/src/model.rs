@@ -18,12 +18,43 @@ use crate::redact::Redaction;
 use crate::resolver::{Source, complete_spec, mark_done, next_hook, owner_unit, tidy, unit_key};
 use crate::state::{
     ActionOutcome, AgentState, Application, HookFailure, HookSpec, Life, ModelState, Relation,
-    RelationEndpoint, Status, Unit,
+    RelationEndpoint, Secret, SecretGrant, SecretOwner, SecretRevision, Status, Unit,
 };
 use crate::timeline::HookRecord;
 
 fn invalid(msg: impl Into<String>) -> Error {
     Error::Invalid(msg.into())
+}
+
+/// The xid of the user secret `reference` names: its name, or its URI (any form).
+fn find_user_secret(st: &ModelState, reference: &str) -> Option<String> {
+    let user = |s: &&Secret| s.owner.kind == "model";
+    st.find_secret(reference)
+        .filter(user)
+        .or_else(|| {
+            st.secrets
+                .values()
+                .filter(user)
+                .find(|s| s.label.as_deref() == Some(reference))
+        })
+        .map(|s| s.id.clone())
+}
+
+/// `key=value` pairs as stored content (key → base64), keys checked as Juju checks them.
+fn user_secret_content(content: &[(String, String)]) -> Result<BTreeMap<String, String>> {
+    if content.is_empty() {
+        return Err(invalid("missing secret value"));
+    }
+    content
+        .iter()
+        .map(|(k, v)| {
+            if crate::tools::valid_secret_key(k) {
+                Ok((k.clone(), crate::base64::b64_encode(v.as_bytes())))
+            } else {
+                Err(invalid(format!("invalid secret key {k:?}")))
+            }
+        })
+        .collect()
 }
 
 /// What `settle` did.
@@ -455,6 +486,117 @@ impl Model {
             for r in st.relations.values_mut().filter(|r| r.involves(app)) {
                 r.life = Life::Dying;
             }
+            Ok(())
+        })
+    }
+
+    // ----- user secrets (Juju 3.3+: `juju add-secret`, `grant-secret`, `update-secret`)
+
+    /// `juju add-secret <name> key=value...`: a secret owned by the model, readable by the
+    /// applications it is granted to ([`Model::grant_secret`]); returns its URI. The name is
+    /// unique among user secrets; keys follow Juju's rule.
+    pub fn add_secret(&self, name: &str, content: &[(String, String)]) -> Result<String> {
+        let content = user_secret_content(content)?;
+        self.mutate(|st| {
+            if name.is_empty() {
+                return Err(invalid("secret name cannot be empty"));
+            }
+            if find_user_secret(st, name).is_some() {
+                return Err(invalid(format!("secret with name {name:?} already exists")));
+            }
+            let id = crate::tools::new_secret_id(&st.uuid);
+            let owner = SecretOwner {
+                kind: "model".into(),
+                name: st.name.clone(),
+            };
+            let revision = SecretRevision {
+                content,
+                created: rfc3339(now_secs()),
+                expire: None,
+            };
+            st.secrets.insert(
+                id.clone(),
+                Secret {
+                    id: id.clone(),
+                    owner,
+                    label: Some(name.to_string()),
+                    description: None,
+                    rotate: None,
+                    next_rotate: None,
+                    revisions: BTreeMap::from([(1, revision)]),
+                    latest: 1,
+                    grants: Vec::new(),
+                    consumers: BTreeMap::new(),
+                    remove_notified: Default::default(),
+                },
+            );
+            Ok(format!("secret:{id}"))
+        })
+    }
+
+    /// `juju update-secret <name|uri> key=value...`: a new revision when the content differs
+    /// (consumers tracking an older one then get `secret-changed`).
+    pub fn update_secret(&self, secret: &str, content: &[(String, String)]) -> Result<u32> {
+        let content = user_secret_content(content)?;
+        self.mutate(|st| {
+            let id =
+                find_user_secret(st, secret).ok_or_else(|| Error::not_found("secret", secret))?;
+            let Some(sec) = st.secrets.get_mut(&id) else {
+                return Err(Error::not_found("secret", secret));
+            };
+            if sec.revisions.get(&sec.latest).map(|r| &r.content) != Some(&content) {
+                sec.latest += 1;
+                sec.revisions.insert(
+                    sec.latest,
+                    SecretRevision {
+                        content,
+                        created: rfc3339(now_secs()),
+                        expire: None,
+                    },
+                );
+            }
+            Ok(sec.latest)
+        })
+    }
+
+    /// `juju grant-secret <name|uri> <app>`: every unit of `app` may read the user secret.
+    pub fn grant_secret(&self, secret: &str, app: &str) -> Result<()> {
+        self.mutate(|st| {
+            if !st.applications.contains_key(app) {
+                return Err(Error::not_found("application", app));
+            }
+            let id =
+                find_user_secret(st, secret).ok_or_else(|| Error::not_found("secret", secret))?;
+            let Some(sec) = st.secrets.get_mut(&id) else {
+                return Err(Error::not_found("secret", secret));
+            };
+            if !sec
+                .grants
+                .iter()
+                .any(|g| g.app == app && g.relation.is_none())
+            {
+                sec.grants.push(SecretGrant {
+                    app: app.to_string(),
+                    unit: None,
+                    relation: None,
+                });
+            }
+            Ok(())
+        })
+    }
+
+    /// `juju revoke-secret <name|uri> <app>`: `app`'s units can no longer read the user secret.
+    pub fn revoke_secret(&self, secret: &str, app: &str) -> Result<()> {
+        self.mutate(|st| {
+            let id =
+                find_user_secret(st, secret).ok_or_else(|| Error::not_found("secret", secret))?;
+            let Some(sec) = st.secrets.get_mut(&id) else {
+                return Err(Error::not_found("secret", secret));
+            };
+            sec.grants
+                .retain(|g| !(g.app == app && g.relation.is_none()));
+            let prefix = format!("{app}/");
+            sec.consumers.retain(|u, _| !u.starts_with(&prefix));
             Ok(())
         })
     }

@@ -37,6 +37,9 @@ fn sort_units(v: &mut [String]) {
 
 /// The unit that receives owner-side secret hooks: the owning unit, or the owning app's leader.
 pub fn owner_unit(st: &ModelState, owner: &SecretOwner) -> Option<String> {
+    if owner.kind == "model" {
+        return None;
+    }
     if owner.kind == "unit" {
         return st.unit(&owner.name).map(|u| u.name.clone());
     }
@@ -593,10 +596,13 @@ pub fn tidy(st: &mut ModelState) {
     let rel_ids: BTreeSet<u64> = st.relations.keys().copied().collect();
     st.secrets.retain(|_, s| match s.owner.kind.as_str() {
         "unit" => units.contains(&s.owner.name),
+        "model" => true,
         _ => apps.contains(&s.owner.name),
     });
     for sec in st.secrets.values_mut() {
-        sec.grants.retain(|g| rel_ids.contains(&g.relation));
+        // A user secret's grant to an application is tied to no relation.
+        sec.grants
+            .retain(|g| g.relation.is_none_or(|r| rel_ids.contains(&r)));
         let grants = sec.grants.clone();
         let owner = sec.owner.clone();
         sec.consumers.retain(|u, _| {

@@ -336,6 +336,26 @@ fn pairs(v: Option<&Value>) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
+/// A `config` step's `set`: as [`pairs`], and `{secret: NAME}` stands for the URI of the user
+/// secret named NAME (a scenario cannot know the id Juju gives it).
+fn config_pairs(model: &Model, v: Option<&Value>) -> Result<Vec<(String, String)>> {
+    let Some(map) = v.and_then(Value::as_object) else {
+        return Ok(Vec::new());
+    };
+    let st = model.state()?;
+    map.iter()
+        .map(|(k, v)| match v.get("secret").and_then(Value::as_str) {
+            Some(name) => st
+                .secrets
+                .values()
+                .find(|x| x.owner.kind == "model" && x.label.as_deref() == Some(name))
+                .map(|x| (k.clone(), x.uri()))
+                .ok_or_else(|| fail(format!("no user secret named {name:?}"))),
+            None => Ok((k.clone(), scalar(v))),
+        })
+        .collect()
+}
+
 fn two(v: &Value) -> Result<(String, Option<String>)> {
     match v {
         Value::Array(a) if !a.is_empty() => Ok((scalar(&a[0]), a.get(1).map(scalar))),
@@ -396,7 +416,27 @@ fn run_step(
                 .and_then(Value::as_array)
                 .map(|a| a.iter().map(scalar).collect())
                 .unwrap_or_default();
-            model.config(&app, &pairs(body.get("set")), &reset)?;
+            model.config(&app, &config_pairs(model, body.get("set"))?, &reset)?;
+        }
+        "add-secret" | "update-secret" => {
+            let name = s(body, "name")
+                .or_else(|| s(body, "secret"))
+                .ok_or_else(|| fail(format!("{kind} needs `name`")))?;
+            let content = pairs(body.get("content"));
+            if kind == "add-secret" {
+                model.add_secret(&name, &content)?;
+            } else {
+                model.update_secret(&name, &content)?;
+            }
+        }
+        "grant-secret" | "revoke-secret" => {
+            let secret = s(body, "secret").ok_or_else(|| fail(format!("{kind} needs `secret`")))?;
+            let app = s(body, "app").ok_or_else(|| fail(format!("{kind} needs `app`")))?;
+            if kind == "grant-secret" {
+                model.grant_secret(&secret, &app)?;
+            } else {
+                model.revoke_secret(&secret, &app)?;
+            }
         }
         "leader" => model.set_leader(&scalar(body))?,
         "remove-unit" => model.remove_unit(&scalar(body))?,

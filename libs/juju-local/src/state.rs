@@ -423,7 +423,7 @@ impl Application {
 /// Who owns a secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SecretOwner {
-    /// `application` or `unit`.
+    /// `application`, `unit`, or `model` (a user secret: made by the operator, read-only to charms).
     pub kind: String,
     /// The application or unit name.
     pub name: String,
@@ -434,6 +434,7 @@ impl SecretOwner {
     pub fn managed_by(&self, unit: &str, leader: bool) -> bool {
         match self.kind.as_str() {
             "unit" => self.name == unit,
+            "model" => false,
             _ => leader && unit.split('/').next() == Some(self.name.as_str()),
         }
     }
@@ -442,6 +443,7 @@ impl SecretOwner {
     pub fn includes(&self, unit: &str) -> bool {
         match self.kind.as_str() {
             "unit" => self.name == unit,
+            "model" => false,
             _ => unit.split('/').next() == Some(self.name.as_str()),
         }
     }
@@ -494,8 +496,10 @@ pub struct SecretGrant {
     /// Only this unit of it, if set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
-    /// The relation the grant is tied to.
-    pub relation: u64,
+    /// The relation the grant is tied to; `None` for a user secret granted by the operator
+    /// (`juju grant-secret`), which lasts until revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relation: Option<u64>,
 }
 
 /// A unit reading a secret: the revision it tracks and its own label.

@@ -27,6 +27,8 @@ mod secret;
 mod store;
 mod unit;
 
+pub(crate) use secret::{new_secret_id, valid_secret_key};
+
 /// Every hook tool juju-local provides.
 pub const TOOL_NAMES: &[&str] = &[
     "action-fail",
