@@ -1,7 +1,7 @@
 //! An in-memory Juju that enforces the same rules as the real one, for one unit.
 
 use crate::state::{Relation, Secret, State};
-use charm::backend::{BagData, HookToolError, HookTools, LogLevel};
+use charm::backend::{BagData, HookToolError, HookTools, LogLevel, ToolName};
 use charm::secret::{
     NewSecret, SecretContent, SecretId, SecretInfo, SecretOwner, SecretRead, SecretUpdate,
     unique_id,
@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Call {
     /// The tool, e.g. `relation-set`.
-    pub tool: &'static str,
+    pub tool: String,
     /// A short rendering of its arguments (secret content is never included).
     pub args: String,
 }
@@ -62,6 +62,8 @@ pub(crate) struct MockTools {
     pub(crate) next_secret: u32,
     /// The secrets created in this run (Juju checks their labels at once, the others' at flush).
     pub(crate) new_secrets: Vec<String>,
+    /// The argv of every escape-hatch call ([`HookTools::run_tool`]).
+    pub(crate) tool_argv: Vec<(String, Vec<String>)>,
 }
 
 fn err(tool: &str, stderr: &str) -> HookToolError {
@@ -86,8 +88,11 @@ fn secret_not_found(tool: &str, id: &str) -> HookToolError {
 }
 
 impl MockTools {
-    fn call(&mut self, tool: &'static str, args: String) -> Result<(), HookToolError> {
-        self.calls.push(Call { tool, args });
+    fn call(&mut self, tool: &str, args: String) -> Result<(), HookToolError> {
+        self.calls.push(Call {
+            tool: tool.to_string(),
+            args,
+        });
         for failure in &mut self.failures {
             if failure.tool == tool && failure.times != Some(0) {
                 if let Some(n) = &mut failure.times {
@@ -754,5 +759,11 @@ impl HookTools for MockTools {
             "egress-subnets": ["10.0.0.10/32"],
             "ingress-addresses": ["10.0.0.10"],
         }))
+    }
+
+    fn run_tool(&mut self, tool: &ToolName, args: &[String]) -> Result<String, HookToolError> {
+        self.call(tool.as_str(), args.join(" "))?;
+        self.tool_argv.push((tool.to_string(), args.to_vec()));
+        crate::answers::answer(&self.state, tool.as_str())
     }
 }

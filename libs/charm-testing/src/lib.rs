@@ -41,11 +41,13 @@
 //! assert!(out.state.get_relation(1).local_app_data.is_empty());
 //! ```
 
+mod answers;
 mod backend;
 mod logs;
 mod state;
 mod stubs;
 
+pub use answers::ToolAnswer;
 pub use backend::{ActionOutput, Call, Failure};
 pub use logs::capture_logs;
 pub use state::{Relation, Secret, State, bag};
@@ -202,6 +204,7 @@ impl Harness {
             flush_error: None,
             next_secret: u32::try_from(state.secrets.len()).unwrap_or(0),
             new_secrets: Vec::new(),
+            tool_argv: Vec::new(),
         };
         let (report, mut logs) =
             capture_logs(|| self.charm.dispatch(&juju, &mut tools, &mut store));
@@ -237,6 +240,7 @@ impl Harness {
             app_status_history: tools.app_status_history,
             removed_secret_revisions: tools.removed_revisions,
             handler_calls: report.handler_calls,
+            tool_argv: tools.tool_argv,
         }
     }
 }
@@ -266,6 +270,9 @@ pub struct Output {
     pub removed_secret_revisions: Vec<(String, Option<u32>)>,
     /// Handler calls the dispatcher made.
     pub handler_calls: usize,
+    /// `(tool, argv after the tool name)` of every hook tool run through the escape hatch
+    /// (`Ctx::run_tool`), in order.
+    pub tool_argv: Vec<(String, Vec<String>)>,
 }
 
 impl Output {

@@ -289,6 +289,8 @@ pub struct State {
     pub opened_ports: BTreeSet<Port>,
     /// Juju-side charm state (`state-get`/`state-set`).
     pub juju_state: BTreeMap<String, String>,
+    /// Answers for hook tools the framework does not wrap, by tool ([`State::tool_answer`]).
+    pub tool_answers: BTreeMap<String, crate::ToolAnswer>,
 }
 
 impl State {

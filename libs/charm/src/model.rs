@@ -825,6 +825,15 @@ impl<'a> Ctx<'a> {
         Ok(self.tools.network_get(binding, relation)?)
     }
 
+    /// Runs a hook tool the framework does not wrap (the escape hatch): `tool` is checked to be a
+    /// hook tool name, `args` are passed exactly as given, so put `--` before positional values
+    /// that come from outside. Returns what the tool printed on stdout.
+    pub fn run_tool(&mut self, tool: &str, args: &[&str]) -> Result<String, ModelError> {
+        let name = crate::backend::ToolName::new(tool)?;
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        Ok(self.tools.run_tool(&name, &args)?)
+    }
+
     // ----- actions -----
 
     fn require_action(&self, what: &'static str) -> Result<(), ModelError> {

@@ -5,6 +5,9 @@
 //! it in memory. The model ([`Ctx`](crate::Ctx)) sits on top and adds caching, staging and Juju's rules.
 
 mod process;
+mod tool_name;
+
+pub use tool_name::ToolName;
 
 pub use process::{
     DEFAULT_TOOL_TIMEOUT, MAX_LOG_LINE, MAX_TOOL_STDERR, MAX_TOOL_STDOUT, ProcessBackend, ToolStats,
@@ -116,6 +119,30 @@ pub enum HookToolError {
         /// What was wrong with it.
         detail: String,
     },
+    /// A value the caller passed is not one the tool accepts (found before anything was spawned).
+    #[error("{tool}: invalid argument: {detail}")]
+    InvalidArgument {
+        /// The tool.
+        tool: String,
+        /// Which value, and why.
+        detail: String,
+    },
+    /// What the tool was asked about does not exist: a resource, a storage instance.
+    #[error("{tool}: not found: {stderr}")]
+    NotFound {
+        /// The tool.
+        tool: String,
+        /// What it printed.
+        stderr: String,
+    },
+    /// `credential-get` on an application that was not granted `juju trust`.
+    #[error("{tool}: the application is not trusted (run `juju trust <application>`): {stderr}")]
+    NotTrusted {
+        /// The tool.
+        tool: String,
+        /// What it printed.
+        stderr: String,
+    },
 }
 
 impl HookToolError {
@@ -153,6 +180,19 @@ impl HookToolError {
                 stderr,
             };
         }
+        if tool == "credential-get" && (denied || lower.contains("not trusted")) {
+            return HookToolError::NotTrusted {
+                tool: tool_s,
+                stderr,
+            };
+        }
+        let missing = lower.contains("not found") || lower.contains("could not download");
+        if matches!(tool, "resource-get" | "storage-get" | "storage-list") && missing {
+            return HookToolError::NotFound {
+                tool: tool_s,
+                stderr,
+            };
+        }
         if denied {
             return HookToolError::PermissionDenied {
                 tool: tool_s,
@@ -176,7 +216,10 @@ impl HookToolError {
             | HookToolError::Spawn { tool, .. }
             | HookToolError::TooLong { tool, .. }
             | HookToolError::TimedOut { tool, .. }
-            | HookToolError::BadOutput { tool, .. } => tool,
+            | HookToolError::BadOutput { tool, .. }
+            | HookToolError::InvalidArgument { tool, .. }
+            | HookToolError::NotFound { tool, .. }
+            | HookToolError::NotTrusted { tool, .. } => tool,
         }
     }
 }
@@ -302,6 +345,9 @@ pub trait HookTools {
         binding: &str,
         relation: Option<&RelationId>,
     ) -> Result<serde_json::Value, HookToolError>;
+    /// Any hook tool the framework does not wrap: `<tool> <args>` with `args` exactly as given
+    /// (the caller puts `--` before its positional values); returns what the tool printed.
+    fn run_tool(&mut self, tool: &ToolName, args: &[String]) -> Result<String, HookToolError>;
 }
 
 #[cfg(test)]

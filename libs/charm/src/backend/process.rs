@@ -10,7 +10,7 @@
 //! - each tool runs through [`charm_exec::Exec`]: its own process group, killed after a
 //!   timeout, stdout and stderr captured within bounds.
 
-use super::{BagData, HookToolError, HookTools, LogLevel};
+use super::{BagData, HookToolError, HookTools, LogLevel, ToolName};
 use crate::event::RelationId;
 use crate::port::Port;
 use crate::secret::{
@@ -711,6 +711,10 @@ impl HookTools for ProcessBackend {
         }
         args.extend(["--", binding]);
         self.json("network-get", &args, false)
+    }
+
+    fn run_tool(&mut self, tool: &ToolName, args: &[String]) -> Result<String, HookToolError> {
+        self.run(tool.as_str(), &strs(args), None, false)
     }
 }
 

@@ -1,0 +1,64 @@
+//! The harness's side of the model tools: what a `State` describes, the charm sees; what the
+//! charm asks, the run records.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use charm::{Charm, Ctx, Error, Event, Status, StatusCollector};
+use charm_testing::{Harness, State};
+
+const META: &str = "name: app\nrequires:\n  db: {interface: pg}\nextra-bindings:\n  admin:\n";
+
+fn harness(charm: Charm) -> Harness {
+    Harness::new(charm, META)
+}
+
+#[test]
+fn escape_hatch_is_recorded_and_answered_by_the_state() {
+    let mut charm = Charm::new();
+    charm.collect_status(|ctx: &mut Ctx, s: &mut StatusCollector| {
+        let addr = ctx.run_tool("unit-get", &["--", "private-address"])?;
+        s.add_unit(Status::active(addr.trim()));
+        Ok(())
+    });
+    let h = harness(charm);
+    let out = h.run(
+        Event::UpdateStatus,
+        State::default().tool_answer("unit-get", "10.9.8.7\n"),
+    );
+    assert!(out.ok(), "{:?}", out.error());
+    assert_eq!(out.state.unit_status, Some(Status::active("10.9.8.7")));
+    assert_eq!(
+        out.tool_argv,
+        vec![(
+            "unit-get".to_string(),
+            vec!["--".to_string(), "private-address".to_string()]
+        )]
+    );
+    assert_eq!(out.calls_to("unit-get"), 1);
+
+    // A failure the test describes reaches the charm as the tool's error.
+    let out = h.run(
+        Event::UpdateStatus,
+        State::default().tool_failure("unit-get", 1, "ERROR boom"),
+    );
+    assert!(!out.ok());
+    assert!(out.error().unwrap().contains("boom"));
+
+    // A tool the test does not answer is missing, as from PATH.
+    let out = h.run(Event::UpdateStatus, State::default());
+    assert!(out.error().unwrap().contains("does not answer"));
+}
+
+#[test]
+fn escape_hatch_refuses_a_name_that_is_not_a_tool() {
+    fn run_path(ctx: &mut Ctx) -> Result<(), Error> {
+        ctx.run_tool("../../bin/sh", &["-c", "true"])?;
+        Ok(())
+    }
+    let mut charm = Charm::new();
+    charm.on(charm::EventKind::UpdateStatus, |ctx: &mut Ctx, _: &Event| run_path(ctx));
+    let out = harness(charm).run(Event::UpdateStatus, State::default());
+    assert!(!out.ok());
+    assert!(out.error().unwrap().contains("not a hook tool name"));
+    assert!(out.tool_argv.is_empty());
+}
