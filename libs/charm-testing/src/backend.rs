@@ -6,6 +6,7 @@ use charm::secret::{
     NewSecret, SecretContent, SecretId, SecretInfo, SecretOwner, SecretRead, SecretUpdate,
     unique_id,
 };
+use charm::network::Network;
 use charm::{Event, Port, RelationId, Status};
 use std::collections::BTreeMap;
 
@@ -64,6 +65,8 @@ pub(crate) struct MockTools {
     pub(crate) new_secrets: Vec<String>,
     /// The argv of every escape-hatch call ([`HookTools::run_tool`]).
     pub(crate) tool_argv: Vec<(String, Vec<String>)>,
+    /// The charm's metadata (bindings, storage).
+    pub(crate) meta: charm::meta::Metadata,
 }
 
 fn err(tool: &str, stderr: &str) -> HookToolError {
@@ -751,14 +754,17 @@ impl HookTools for MockTools {
     fn network_get(
         &mut self,
         binding: &str,
-        _relation: Option<&RelationId>,
-    ) -> Result<serde_json::Value, HookToolError> {
-        self.call("network-get", binding.to_string())?;
-        Ok(serde_json::json!({
-            "bind-addresses": [{"interface-name": "eth0", "addresses": [{"value": "10.0.0.10", "cidr": "10.0.0.0/24"}]}],
-            "egress-subnets": ["10.0.0.10/32"],
-            "ingress-addresses": ["10.0.0.10"],
-        }))
+        relation: Option<&RelationId>,
+    ) -> Result<Network, HookToolError> {
+        let tool = "network-get";
+        match relation {
+            Some(r) => self.call(tool, format!("-r {} {binding}", r.id))?,
+            None => self.call(tool, binding.to_string())?,
+        }
+        if let Some(r) = relation {
+            self.relation(tool, r)?;
+        }
+        crate::networks::network(&self.state, &self.meta, binding)
     }
 
     fn run_tool(&mut self, tool: &ToolName, args: &[String]) -> Result<String, HookToolError> {

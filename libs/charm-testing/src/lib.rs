@@ -44,12 +44,14 @@
 mod answers;
 mod backend;
 mod logs;
+mod networks;
 mod state;
 mod stubs;
 
 pub use answers::ToolAnswer;
 pub use backend::{ActionOutput, Call, Failure};
 pub use logs::capture_logs;
+pub use networks::default_network;
 pub use state::{Relation, Secret, State, bag};
 pub use stubs::{HOOK_TOOLS, StubTools};
 
@@ -62,6 +64,7 @@ use charm::{ActionEvent, Charm, CustomEvent, EmittedEvent, Event, JujuEnv, JujuV
 /// A charm under test, with its metadata and config schema. Reusable across runs.
 pub struct Harness {
     charm: Charm,
+    meta: Metadata,
     app: String,
     unit: String,
     juju_version: JujuVersion,
@@ -81,9 +84,10 @@ impl Harness {
             Err(e) => panic!("the test's metadata.yaml is invalid: {e}"),
         };
         let app = meta.name.clone();
-        charm.metadata_parsed(meta);
+        charm.metadata_parsed(meta.clone());
         Harness {
             charm,
+            meta,
             unit: format!("{app}/0"),
             app,
             juju_version: JujuVersion {
@@ -205,6 +209,7 @@ impl Harness {
             next_secret: u32::try_from(state.secrets.len()).unwrap_or(0),
             new_secrets: Vec::new(),
             tool_argv: Vec::new(),
+            meta: self.meta.clone(),
         };
         let (report, mut logs) =
             capture_logs(|| self.charm.dispatch(&juju, &mut tools, &mut store));

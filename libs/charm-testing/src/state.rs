@@ -291,6 +291,9 @@ pub struct State {
     pub juju_state: BTreeMap<String, String>,
     /// Answers for hook tools the framework does not wrap, by tool ([`State::tool_answer`]).
     pub tool_answers: BTreeMap<String, crate::ToolAnswer>,
+    /// Networks by binding ([`State::network`]); a declared binding not listed gets
+    /// [`default_network`](crate::default_network).
+    pub networks: BTreeMap<String, charm::network::Network>,
 }
 
 impl State {

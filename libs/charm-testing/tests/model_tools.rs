@@ -62,3 +62,50 @@ fn escape_hatch_refuses_a_name_that_is_not_a_tool() {
     assert!(out.error().unwrap().contains("not a hook tool name"));
     assert!(out.tool_argv.is_empty());
 }
+
+fn network_status(ctx: &mut Ctx, s: &mut StatusCollector) -> Result<(), Error> {
+    let binding: String = ctx.config::<serde_json::Value>()?["binding"]
+        .as_str()
+        .unwrap_or("admin")
+        .to_string();
+    let net = ctx.network(&binding, None)?;
+    let bind = net.bind_address().map(|a| a.to_string()).unwrap_or_default();
+    let ingress = net.ingress_address().map(|a| a.to_string()).unwrap_or_default();
+    s.add_unit(Status::active(format!("{bind} {ingress}")));
+    Ok(())
+}
+
+#[test]
+fn networks_are_described_per_binding() {
+    use charm::network::{Host, Network, Subnet};
+    let mut charm = Charm::new();
+    charm.collect_status(network_status);
+    let h = harness(charm);
+    let mut admin = charm_testing::default_network();
+    admin.interfaces[0].addresses[0].address = "10.20.0.4".parse().unwrap();
+    admin.ingress_addresses = vec![Host::Name("admin.example.com".into())];
+    admin.egress_subnets = vec![Subnet::parse("10.20.0.0/16").unwrap()];
+
+    let state = State::default()
+        .network("admin", admin)
+        .config("binding", "admin");
+    let out = h.run(Event::UpdateStatus, state);
+    assert!(out.ok(), "{:?}", out.error());
+    assert_eq!(
+        out.state.unit_status,
+        Some(Status::active("10.20.0.4 admin.example.com"))
+    );
+
+    // A declared binding the test does not describe gets the default network.
+    let out = h.run(Event::UpdateStatus, State::default().config("binding", "db"));
+    assert_eq!(
+        out.state.unit_status,
+        Some(Status::active("192.0.2.0 192.0.2.0"))
+    );
+    let _: Network = charm_testing::default_network();
+
+    // An undeclared binding fails as on Juju.
+    let out = h.run(Event::UpdateStatus, State::default().config("binding", "nope"));
+    assert!(!out.ok());
+    assert!(out.error().unwrap().contains("no network config found"));
+}

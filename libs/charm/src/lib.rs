@@ -55,6 +55,7 @@
 //! | [`secret`] | secret ids, content and the secret hook tools' arguments |
 //! | [`status`] | statuses and the collect-status step |
 //! | [`port`] | ports a unit opens |
+//! | [`network`] | a binding's network (`network-get`), typed |
 //! | [`meta`] | the charm's metadata, embedded as JSON at build time |
 //! | [`backend`] | the hook tools as a trait, and the real process backend |
 //! | [`dispatch`] | the dispatcher ([`Charm`]): handlers, deferral, reconcile, collect-status |
@@ -74,6 +75,7 @@ pub mod log;
 pub mod meta;
 pub mod metrics;
 pub mod model;
+pub mod network;
 pub mod plugin;
 pub mod port;
 pub mod secret;

@@ -816,12 +816,13 @@ impl<'a> Ctx<'a> {
         Ok(self.tools.goal_state()?)
     }
 
-    /// `network-get` for a binding (an endpoint or extra-binding) as JSON.
+    /// `network-get` for a binding (an endpoint or extra-binding), typed; with `relation`, the
+    /// addresses as that relation's remote side sees them.
     pub fn network(
         &mut self,
         binding: &str,
         relation: Option<&RelationId>,
-    ) -> Result<serde_json::Value, ModelError> {
+    ) -> Result<crate::network::Network, ModelError> {
         Ok(self.tools.network_get(binding, relation)?)
     }
 

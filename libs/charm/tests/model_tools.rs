@@ -50,3 +50,57 @@ fn escape_hatch_runs_the_named_tool_with_the_argv_as_given() {
         Err(HookToolError::Spawn { .. })
     ));
 }
+
+#[test]
+fn network_get_argv_and_typed_binding() {
+    let s = stubs();
+    let mut t = backend(&s);
+    s.answer(
+        "network-get",
+        r#"{"bind-addresses":[{"mac-address":"","interface-name":"ens3","addresses":[{"hostname":"","value":"10.5.0.9","cidr":"10.5.0.0/16"}]}],"egress-subnets":["10.5.0.9/32"],"ingress-addresses":["10.5.0.9"]}"#,
+    )
+    .unwrap();
+    let net = t.network_get("admin", None).unwrap();
+    assert_eq!(
+        s.last(),
+        argv(&["network-get", "--format=json", "--", "admin"])
+    );
+    assert_eq!(net.bind_address(), "10.5.0.9".parse().ok());
+    assert_eq!(net.interfaces[0].name, "ens3");
+    assert_eq!(net.interfaces[0].mac_address, None);
+    assert_eq!(net.egress_subnets[0].prefix, 32);
+    // A binding name that looks like an option stays a positional value.
+    t.network_get("--help", Some(&charm::RelationId::new("db", 3)))
+        .unwrap();
+    assert_eq!(
+        s.last(),
+        argv(&["network-get", "--format=json", "-r", "3", "--", "--help"])
+    );
+    // Output that is not a network is bad output naming the value.
+    s.answer("network-get", r#"{"ingress-addresses":["$(reboot)"]}"#)
+        .unwrap();
+    match t.network_get("admin", None) {
+        Err(HookToolError::BadOutput { tool, detail }) => {
+            assert_eq!(tool, "network-get");
+            assert!(detail.contains("$(reboot)"), "{detail}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Juju's refusal of an unknown binding is a failure, and a forgotten relation is typed.
+    s.fail(
+        "network-get",
+        1,
+        "ERROR no network config found for binding \"nope\"\n",
+    )
+    .unwrap();
+    assert!(matches!(
+        t.network_get("nope", None),
+        Err(HookToolError::Failed { code: 1, .. })
+    ));
+    s.fail("network-get", 1, "ERROR relation 3 not found\n")
+        .unwrap();
+    assert!(matches!(
+        t.network_get("db", Some(&charm::RelationId::new("db", 3))),
+        Err(HookToolError::RelationNotFound { .. })
+    ));
+}

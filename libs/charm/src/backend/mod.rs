@@ -14,6 +14,7 @@ pub use process::{
 };
 
 use crate::event::RelationId;
+use crate::network::Network;
 use crate::port::Port;
 use crate::secret::{NewSecret, SecretContent, SecretId, SecretInfo, SecretRead, SecretUpdate};
 use crate::status::Status;
@@ -339,12 +340,12 @@ pub trait HookTools {
     fn opened_ports(&mut self) -> Result<Vec<Port>, HookToolError>;
     /// `goal-state --format=json`
     fn goal_state(&mut self) -> Result<serde_json::Value, HookToolError>;
-    /// `network-get --format=json [-r <id>] <binding>`
+    /// `network-get --format=json [-r <id>] -- <binding>`
     fn network_get(
         &mut self,
         binding: &str,
         relation: Option<&RelationId>,
-    ) -> Result<serde_json::Value, HookToolError>;
+    ) -> Result<Network, HookToolError>;
     /// Any hook tool the framework does not wrap: `<tool> <args>` with `args` exactly as given
     /// (the caller puts `--` before its positional values); returns what the tool printed.
     fn run_tool(&mut self, tool: &ToolName, args: &[String]) -> Result<String, HookToolError>;

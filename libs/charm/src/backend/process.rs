@@ -12,6 +12,7 @@
 
 use super::{BagData, HookToolError, HookTools, LogLevel, ToolName};
 use crate::event::RelationId;
+use crate::network::Network;
 use crate::port::Port;
 use crate::secret::{
     NewSecret, RotatePolicy, SecretContent, SecretId, SecretInfo, SecretOwner, SecretRead,
@@ -703,14 +704,19 @@ impl HookTools for ProcessBackend {
         &mut self,
         binding: &str,
         relation: Option<&RelationId>,
-    ) -> Result<serde_json::Value, HookToolError> {
+    ) -> Result<Network, HookToolError> {
+        let tool = "network-get";
         let r = relation.map(|r| r.id.to_string());
         let mut args = vec!["--format=json"];
         if let Some(r) = &r {
             args.extend(["-r", r]);
         }
         args.extend(["--", binding]);
-        self.json("network-get", &args, false)
+        let out = self.run(tool, &args, None, false)?;
+        Network::from_json(&out).map_err(|detail| HookToolError::BadOutput {
+            tool: tool.into(),
+            detail,
+        })
     }
 
     fn run_tool(&mut self, tool: &ToolName, args: &[String]) -> Result<String, HookToolError> {
