@@ -7,6 +7,7 @@ use charm::secret::{
     unique_id,
 };
 use charm::network::Network;
+use charm::storage::{StorageId, StorageInfo};
 use charm::{Event, Port, RelationId, Status};
 use std::collections::BTreeMap;
 
@@ -771,5 +772,20 @@ impl HookTools for MockTools {
         self.call(tool.as_str(), args.join(" "))?;
         self.tool_argv.push((tool.to_string(), args.to_vec()));
         crate::answers::answer(&self.state, tool.as_str())
+    }
+
+    fn storage_get(&mut self, id: &StorageId) -> Result<StorageInfo, HookToolError> {
+        self.call("storage-get", format!("-s {id}"))?;
+        crate::storages::get(&self.state, &self.meta, id)
+    }
+
+    fn storage_list(&mut self, name: &str) -> Result<Vec<StorageId>, HookToolError> {
+        self.call("storage-list", name.to_string())?;
+        crate::storages::list(&self.state, &self.meta, name)
+    }
+
+    fn storage_add(&mut self, name: &str, count: u32) -> Result<(), HookToolError> {
+        self.call("storage-add", format!("{name}={count}"))?;
+        crate::storages::add(&mut self.state, &self.meta, name, count)
     }
 }

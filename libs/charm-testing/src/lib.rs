@@ -46,12 +46,14 @@ mod backend;
 mod logs;
 mod networks;
 mod state;
+mod storages;
 mod stubs;
 
 pub use answers::ToolAnswer;
 pub use backend::{ActionOutput, Call, Failure};
 pub use logs::capture_logs;
 pub use networks::default_network;
+pub use storages::StorageInstance;
 pub use state::{Relation, Secret, State, bag};
 pub use stubs::{HOOK_TOOLS, StubTools};
 

@@ -294,6 +294,10 @@ pub struct State {
     /// Networks by binding ([`State::network`]); a declared binding not listed gets
     /// [`default_network`](crate::default_network).
     pub networks: BTreeMap<String, charm::network::Network>,
+    /// Attached storage instances ([`State::storage`]).
+    pub storages: Vec<crate::StorageInstance>,
+    /// Instances asked for with `storage-add` and not yet attached: count by storage name.
+    pub storage_requests: BTreeMap<String, u32>,
 }
 
 impl State {

@@ -109,3 +109,65 @@ fn networks_are_described_per_binding() {
     assert!(!out.ok());
     assert!(out.error().unwrap().contains("no network config found"));
 }
+
+const STORAGE_META: &str = "name: app\nstorage:\n  data:\n    type: filesystem\n    location: /srv/data\n    multiple: {range: 1-2}\n  raw:\n    type: block\n";
+
+fn on_attached(ctx: &mut Ctx, ev: &charm::StorageEvent) -> Result<(), Error> {
+    let id = charm::storage::StorageId::new(&ev.name, ev.index)
+        .ok_or_else(|| Error::fail("bad storage id"))?;
+    let info = ctx.storage(&id)?;
+    let all = ctx.storages(&ev.name)?;
+    ctx.set_unit_status(Status::active(format!(
+        "{} {} {:?} of {}",
+        id,
+        info.location.display(),
+        info.kind,
+        all.len()
+    )))?;
+    if all.len() < 2 {
+        ctx.add_storage(&ev.name, 1)?;
+    }
+    Ok(())
+}
+
+#[test]
+fn storage_is_attached_listed_and_added() {
+    use charm_testing::StorageInstance;
+    let mut charm = Charm::new();
+    charm.on(charm::EventKind::StorageAttached, on_attached);
+    let h = Harness::new(charm, STORAGE_META);
+    let data0 = StorageInstance::new("data", 0).at("/tmp/data-0");
+    let out = h.run(data0.attached(), State::default().storage(data0.clone()));
+    assert!(out.ok(), "{:?}", out.error());
+    assert_eq!(
+        out.state.unit_status,
+        Some(Status::active("data/0 /tmp/data-0 Filesystem of 1"))
+    );
+    assert_eq!(out.state.storage_requests.get("data"), Some(&1));
+
+    // At the range's top, another storage-add is refused before it reaches Juju.
+    let data1 = StorageInstance::new("data", 1);
+    let state = State::default().storage(data0.clone()).storage(data1.clone());
+    let out = h.run(data1.attached(), state);
+    assert!(out.ok(), "{:?}", out.error());
+    assert!(out.state.storage_requests.is_empty());
+
+    // An instance the state does not hold: storage-get fails, typed as not found.
+    let out = h.run(StorageInstance::new("data", 7).attached(), State::default());
+    assert!(!out.ok());
+    assert!(out.error().unwrap().contains("not found"));
+}
+
+#[test]
+fn storage_not_in_metadata_is_refused_by_the_model() {
+    fn add_logs(ctx: &mut Ctx, _: &Event) -> Result<(), Error> {
+        ctx.add_storage("logs", 1)?;
+        Ok(())
+    }
+    let mut charm = Charm::new();
+    charm.on(charm::EventKind::Install, add_logs);
+    let out = Harness::new(charm, STORAGE_META).run(Event::Install, State::default());
+    assert!(!out.ok());
+    assert!(out.error().unwrap().contains("storage \"logs\": not declared"));
+    assert_eq!(out.calls_to("storage-add"), 0);
+}

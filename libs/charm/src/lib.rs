@@ -56,6 +56,7 @@
 //! | [`status`] | statuses and the collect-status step |
 //! | [`port`] | ports a unit opens |
 //! | [`network`] | a binding's network (`network-get`), typed |
+//! | [`storage`] | storage from metadata, and attached instances (`storage-get`, ...) |
 //! | [`meta`] | the charm's metadata, embedded as JSON at build time |
 //! | [`backend`] | the hook tools as a trait, and the real process backend |
 //! | [`dispatch`] | the dispatcher ([`Charm`]): handlers, deferral, reconcile, collect-status |
@@ -78,9 +79,11 @@ pub mod model;
 pub mod network;
 pub mod plugin;
 pub mod port;
+mod reach;
 pub mod secret;
 pub mod state;
 pub mod status;
+pub mod storage;
 
 /// The README's example charm, compiled as a doc-test so that it cannot rot.
 #[cfg(doctest)]

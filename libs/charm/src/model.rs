@@ -82,6 +82,14 @@ pub enum ModelError {
     /// The endpoint is not in `metadata.yaml`.
     #[error("endpoint {0:?} is not declared in metadata.yaml")]
     UnknownEndpoint(String),
+    /// The storage is not in `metadata.yaml`, or more instances than it allows were asked for.
+    #[error("storage {name:?}: {why}")]
+    Storage {
+        /// The storage name.
+        name: String,
+        /// What is wrong.
+        why: String,
+    },
     /// A secret content key Juju would reject.
     #[error(transparent)]
     InvalidSecretKey(#[from] InvalidSecretKey),

@@ -104,3 +104,62 @@ fn network_get_argv_and_typed_binding() {
         Err(HookToolError::RelationNotFound { .. })
     ));
 }
+
+#[test]
+fn storage_tools_argv_parsing_and_errors() {
+    use charm::storage::{StorageId, StorageKind};
+    let s = stubs();
+    let mut t = backend(&s);
+    let data0 = StorageId::parse("data/0").unwrap();
+    s.answer("storage-get", r#"{"kind":"filesystem","location":"/srv/data/0"}"#)
+        .unwrap();
+    let info = t.storage_get(&data0).unwrap();
+    assert_eq!(s.last(), argv(&["storage-get", "--format=json", "-s", "data/0"]));
+    assert_eq!(info.kind, StorageKind::Filesystem);
+    assert_eq!(info.location, std::path::PathBuf::from("/srv/data/0"));
+
+    s.answer("storage-list", r#"["data/0","data/3"]"#).unwrap();
+    let ids = t.storage_list("data").unwrap();
+    assert_eq!(s.last(), argv(&["storage-list", "--format=json", "--", "data"]));
+    assert_eq!(ids[1], StorageId::parse("data/3").unwrap());
+    s.answer("storage-list", "null").unwrap();
+    assert!(t.storage_list("data").unwrap().is_empty());
+
+    t.storage_add("data", 2).unwrap();
+    assert_eq!(s.last(), argv(&["storage-add", "--", "data=2"]));
+
+    // Names that are not storage names never reach a tool.
+    let before = s.calls().len();
+    for bad in ["--help", "data=1", "", "a/b"] {
+        assert!(matches!(
+            t.storage_list(bad),
+            Err(HookToolError::InvalidArgument { .. })
+        ));
+        assert!(matches!(
+            t.storage_add(bad, 1),
+            Err(HookToolError::InvalidArgument { .. })
+        ));
+    }
+    assert!(matches!(
+        t.storage_add("data", 0),
+        Err(HookToolError::InvalidArgument { .. })
+    ));
+    assert_eq!(s.calls().len(), before);
+
+    // Bad output: another storage's id, garbage, a relative location.
+    s.answer("storage-list", r#"["logs/0"]"#).unwrap();
+    assert!(matches!(t.storage_list("data"), Err(HookToolError::BadOutput { .. })));
+    s.answer("storage-list", r#"["data/-1"]"#).unwrap();
+    assert!(matches!(t.storage_list("data"), Err(HookToolError::BadOutput { .. })));
+    s.answer("storage-get", r#"{"kind":"filesystem","location":"srv"}"#)
+        .unwrap();
+    assert!(matches!(t.storage_get(&data0), Err(HookToolError::BadOutput { .. })));
+
+    // A missing instance is typed.
+    s.fail("storage-get", 1, "ERROR storage instance \"data/9\" not found\n")
+        .unwrap();
+    assert!(matches!(
+        t.storage_get(&StorageId::parse("data/9").unwrap()),
+        Err(HookToolError::NotFound { .. })
+    ));
+}

@@ -18,6 +18,7 @@ use crate::network::Network;
 use crate::port::Port;
 use crate::secret::{NewSecret, SecretContent, SecretId, SecretInfo, SecretRead, SecretUpdate};
 use crate::status::Status;
+use crate::storage::{StorageId, StorageInfo};
 use std::collections::BTreeMap;
 
 /// A relation databag as Juju stores it: string keys to string values.
@@ -349,6 +350,12 @@ pub trait HookTools {
     /// Any hook tool the framework does not wrap: `<tool> <args>` with `args` exactly as given
     /// (the caller puts `--` before its positional values); returns what the tool printed.
     fn run_tool(&mut self, tool: &ToolName, args: &[String]) -> Result<String, HookToolError>;
+    /// `storage-get --format=json -s <name>/<index>`
+    fn storage_get(&mut self, id: &StorageId) -> Result<StorageInfo, HookToolError>;
+    /// `storage-list --format=json -- <name>`: the unit's instances of that storage.
+    fn storage_list(&mut self, name: &str) -> Result<Vec<StorageId>, HookToolError>;
+    /// `storage-add -- <name>=<count>`: more instances, added when the hook succeeds.
+    fn storage_add(&mut self, name: &str, count: u32) -> Result<(), HookToolError>;
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ use crate::secret::{
     SecretUpdate,
 };
 use crate::status::{Status, StatusKind};
+use crate::storage::{StorageId, StorageInfo, valid_storage_name};
 use charm_exec::{Exec, ExecError};
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
@@ -721,6 +722,59 @@ impl HookTools for ProcessBackend {
 
     fn run_tool(&mut self, tool: &ToolName, args: &[String]) -> Result<String, HookToolError> {
         self.run(tool.as_str(), &strs(args), None, false)
+    }
+
+    fn storage_get(&mut self, id: &StorageId) -> Result<StorageInfo, HookToolError> {
+        let tool = "storage-get";
+        // A StorageId can only hold a checked name, so `-s` gets a value that is no option.
+        let id_s = checked_storage(tool, &id.name).map(|()| id.to_string())?;
+        let out = self.run(tool, &["--format=json", "-s", &id_s], None, false)?;
+        StorageInfo::from_json(id, &out).map_err(|detail| HookToolError::BadOutput {
+            tool: tool.into(),
+            detail,
+        })
+    }
+
+    fn storage_list(&mut self, name: &str) -> Result<Vec<StorageId>, HookToolError> {
+        let tool = "storage-list";
+        checked_storage(tool, name)?;
+        let ids: Option<Vec<String>> = self.json(tool, &["--format=json", "--", name], false)?;
+        ids.unwrap_or_default()
+            .iter()
+            .map(|raw| {
+                StorageId::parse(raw)
+                    .filter(|id| id.name == name)
+                    .ok_or_else(|| HookToolError::BadOutput {
+                        tool: tool.into(),
+                        detail: format!("bad storage id {}", excerpt(raw)),
+                    })
+            })
+            .collect()
+    }
+
+    fn storage_add(&mut self, name: &str, count: u32) -> Result<(), HookToolError> {
+        let tool = "storage-add";
+        checked_storage(tool, name)?;
+        if count == 0 {
+            return Err(HookToolError::InvalidArgument {
+                tool: tool.into(),
+                detail: "the count must be at least 1".into(),
+            });
+        }
+        self.run(tool, &["--", &format!("{name}={count}")], None, false)?;
+        Ok(())
+    }
+}
+
+/// A storage name Juju accepts, else [`HookToolError::InvalidArgument`].
+fn checked_storage(tool: &str, name: &str) -> Result<(), HookToolError> {
+    if valid_storage_name(name) {
+        Ok(())
+    } else {
+        Err(HookToolError::InvalidArgument {
+            tool: tool.into(),
+            detail: format!("{} is not a storage name", excerpt(name)),
+        })
     }
 }
 

@@ -1,0 +1,57 @@
+//! The rest of the Juju model on [`Ctx`]: storage, resources, cloud credentials, reboot, goal
+//! state and statuses. Each call checks what it can against the metadata first, then runs one
+//! hook tool.
+
+use crate::model::{Ctx, ModelError};
+use crate::storage::{StorageId, StorageInfo, StorageMeta};
+
+impl Ctx<'_> {
+    /// The declared storage `name`, when the charm embeds metadata (`Ok(None)` when it does not).
+    fn storage_meta(&self, name: &str) -> Result<Option<StorageMeta>, ModelError> {
+        let Some(meta) = self.metadata() else {
+            return Ok(None);
+        };
+        let bad = |why: String| ModelError::Storage {
+            name: name.to_string(),
+            why,
+        };
+        let mut all = meta.storage().map_err(|e| bad(format!("metadata.yaml: {e}")))?;
+        all.remove(name)
+            .map(Some)
+            .ok_or_else(|| bad("not declared in metadata.yaml".into()))
+    }
+
+    /// An attached storage instance: its kind and location (`storage-get`).
+    pub fn storage(&mut self, id: &StorageId) -> Result<StorageInfo, ModelError> {
+        self.storage_meta(&id.name)?;
+        Ok(self.tools().storage_get(id)?)
+    }
+
+    /// This unit's instances of storage `name` (`storage-list`).
+    pub fn storages(&mut self, name: &str) -> Result<Vec<StorageId>, ModelError> {
+        self.storage_meta(name)?;
+        Ok(self.tools().storage_list(name)?)
+    }
+
+    /// Asks Juju for `count` more instances of storage `name` (`storage-add`); they are added
+    /// when the hook succeeds and each gets a `<name>-storage-attached` event. More than
+    /// metadata's `multiple.range` allows is refused before anything runs.
+    pub fn add_storage(&mut self, name: &str, count: u32) -> Result<(), ModelError> {
+        if let Some(meta) = self.storage_meta(name)?
+            && let Some(max) = meta.count.max
+        {
+            let have = self.tools().storage_list(name)?.len();
+            let want = u64::try_from(have).unwrap_or(u64::MAX) + u64::from(count);
+            if want > u64::from(max) {
+                return Err(ModelError::Storage {
+                    name: name.to_string(),
+                    why: format!(
+                        "{have} attached and {count} more is over the {} metadata.yaml allows",
+                        meta.count
+                    ),
+                });
+            }
+        }
+        Ok(self.tools().storage_add(name, count)?)
+    }
+}
