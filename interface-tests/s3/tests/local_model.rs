@@ -88,6 +88,7 @@ impl Local {
                     units: Some(units),
                     config: kv(config),
                     env: kv(env),
+                    ..Default::default()
                 },
             )
             .unwrap();

@@ -111,6 +111,7 @@ impl Lab {
                         (s("MICROCLUSTER_NODE_NAME"), format!("{node_prefix}-{{n}}")),
                         (s("FAKE_MICROCLUSTER_STATE"), s("{model}/cluster.json")),
                     ],
+                    ..Default::default()
                 },
             )
             .unwrap();

@@ -115,6 +115,16 @@ fn kv(s: &str) -> Result<(String, String)> {
         .ok_or_else(|| usage(format!("expected key=value, got {s:?}")))
 }
 
+/// `name=count` of `deploy --storage` (Juju's `--storage name=pool,size,count` is reduced to
+/// the count: there are no pools or sizes here).
+fn storage_arg(s: &str) -> Result<(String, u32)> {
+    let (name, count) = kv(s)?;
+    let count = count
+        .parse::<u32>()
+        .map_err(|_| usage(format!("storage {name:?}: expected a count, got {count:?}")))?;
+    Ok((name, count))
+}
+
 fn parse(flags: &[Flag], args: &[String]) -> Result<Parsed> {
     flags::parse(flags, args).map_err(usage)
 }
@@ -194,9 +204,16 @@ fn run(args: &[String]) -> Result<String> {
                     Flag::value("num-units", &["n"]),
                     Flag::value("config", &[]),
                     Flag::value("env", &[]),
+                    Flag::value("storage", &[]),
                 ],
                 args,
             )?;
+            let storage = p
+                .values
+                .get("storage")
+                .map(|v| v.iter().map(|s| storage_arg(s)).collect::<Result<Vec<_>>>())
+                .transpose()?
+                .unwrap_or_default();
             let env = p
                 .values
                 .get("env")
@@ -227,6 +244,7 @@ fn run(args: &[String]) -> Result<String> {
                     units,
                     config,
                     env,
+                    storage,
                 },
             )?;
             Ok(format!("deployed {name}\n"))

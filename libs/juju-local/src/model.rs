@@ -170,6 +170,7 @@ impl Model {
         if !crate::ids::is_app_name(&name) {
             return Err(invalid(format!("invalid application name {name:?}")));
         }
+        let storage = crate::storage::deploy_counts(&meta, &opts.storage).map_err(invalid)?;
         self.mutate(|st| {
             if st.applications.contains_key(&name) {
                 return Err(invalid(format!("application {name:?} already exists")));
@@ -201,6 +202,7 @@ impl Model {
                 units: BTreeMap::new(),
                 life: Life::Alive,
                 env: opts.env.iter().cloned().collect(),
+                storage: storage.clone(),
             };
             st.applications.insert(name.clone(), app);
             for ep in meta.endpoints.iter().filter(|e| e.role == Role::Peer) {
@@ -275,8 +277,16 @@ impl Model {
                 life: Life::Alive,
                 since: rfc3339(now_secs()),
                 agent: AgentState::default(),
+                storage: BTreeMap::new(),
             },
         );
+        let counts = app.storage.clone();
+        for (storage, count) in counts {
+            crate::storage::attach(st, &self.dir, &name, &storage, count).map_err(invalid)?;
+        }
+        let Some(app) = st.applications.get_mut(app_name) else {
+            return Ok(name);
+        };
         if app.leader.is_none() {
             app.leader = Some(name.clone());
             app.leader_term += 1;

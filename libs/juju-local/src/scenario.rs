@@ -336,6 +336,19 @@ fn pairs(v: Option<&Value>) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
+/// `storage: {data: 2}` of a deploy step.
+fn storage_counts(v: Option<&Value>) -> Result<Vec<(String, u32)>> {
+    pairs(v)
+        .into_iter()
+        .map(|(name, count)| {
+            let n = count
+                .parse::<u32>()
+                .map_err(|_| fail(format!("storage {name:?}: expected a count, got {count:?}")))?;
+            Ok((name, n))
+        })
+        .collect()
+}
+
 fn two(v: &Value) -> Result<(String, Option<String>)> {
     match v {
         Value::Array(a) if !a.is_empty() => Ok((scalar(&a[0]), a.get(1).map(scalar))),
@@ -371,6 +384,7 @@ fn run_step(
                     units,
                     config: pairs(body.get("config")),
                     env: pairs(body.get("env")),
+                    storage: storage_counts(body.get("storage"))?,
                 },
             )?;
         }

@@ -24,6 +24,7 @@ mod action;
 mod network;
 mod relation;
 mod secret;
+mod storage;
 mod store;
 mod unit;
 
@@ -63,6 +64,9 @@ pub const TOOL_NAMES: &[&str] = &[
     "state-set",
     "status-get",
     "status-set",
+    "storage-add",
+    "storage-get",
+    "storage-list",
     "unit-get",
 ];
 
@@ -418,6 +422,9 @@ fn dispatch(c: &mut Call) -> R {
         "secret-grant" => secret::secret_grant(c),
         "secret-revoke" => secret::secret_revoke(c),
         "secret-remove" => secret::secret_remove(c),
+        "storage-get" => storage::storage_get(c),
+        "storage-list" => storage::storage_list(c),
+        "storage-add" => storage::storage_add(c),
         other => Err(run_err(format!("unknown hook tool {other:?}"))),
     }
 }
