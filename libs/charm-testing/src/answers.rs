@@ -39,6 +39,27 @@ impl State {
     }
 }
 
+impl State {
+    /// File resource `name` is at `path` (what `resource-get` prints); a resource not given
+    /// fails as one that was never uploaded.
+    pub fn resource(mut self, name: &str, path: impl Into<std::path::PathBuf>) -> Self {
+        self.resources.insert(name.to_string(), path.into());
+        self
+    }
+}
+
+/// `resource-get <name>`.
+pub(crate) fn resource(state: &State, name: &str) -> Result<std::path::PathBuf, HookToolError> {
+    state.resources.get(name).cloned().ok_or_else(|| {
+        HookToolError::classify(
+            "resource-get",
+            1,
+            &format!("ERROR could not download resource: resource {name:?} not found"),
+            false,
+        )
+    })
+}
+
 /// The answer the test gave for `tool`; a tool it did not answer is not installed, as a tool
 /// missing from `PATH` would be.
 pub(crate) fn answer(state: &State, tool: &str) -> Result<String, HookToolError> {

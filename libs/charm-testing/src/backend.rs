@@ -788,4 +788,9 @@ impl HookTools for MockTools {
         self.call("storage-add", format!("{name}={count}"))?;
         crate::storages::add(&mut self.state, &self.meta, name, count)
     }
+
+    fn resource_get(&mut self, name: &str) -> Result<std::path::PathBuf, HookToolError> {
+        self.call("resource-get", name.to_string())?;
+        crate::answers::resource(&self.state, name)
+    }
 }

@@ -298,6 +298,8 @@ pub struct State {
     pub storages: Vec<crate::StorageInstance>,
     /// Instances asked for with `storage-add` and not yet attached: count by storage name.
     pub storage_requests: BTreeMap<String, u32>,
+    /// File resources by name: the path `resource-get` prints ([`State::resource`]).
+    pub resources: BTreeMap<String, std::path::PathBuf>,
 }
 
 impl State {

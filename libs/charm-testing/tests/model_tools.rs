@@ -171,3 +171,27 @@ fn storage_not_in_metadata_is_refused_by_the_model() {
     assert!(out.error().unwrap().contains("storage \"logs\": not declared"));
     assert_eq!(out.calls_to("storage-add"), 0);
 }
+
+#[test]
+fn resources_are_paths_and_a_missing_one_is_typed() {
+    fn show(ctx: &mut Ctx, s: &mut StatusCollector) -> Result<(), Error> {
+        match ctx.resource("blob") {
+            Ok(path) => s.add_unit(Status::active(path.display().to_string())),
+            Err(e) if e.is_not_found() => s.add_unit(Status::blocked("attach the blob resource")),
+            Err(e) => return Err(e.into()),
+        }
+        Ok(())
+    }
+    let mut charm = Charm::new();
+    charm.collect_status(show);
+    let h = harness(charm);
+    let out = h.run(Event::UpdateStatus, State::default().resource("blob", "/tmp/blob.tgz"));
+    assert_eq!(out.state.unit_status, Some(Status::active("/tmp/blob.tgz")));
+    let out = h.run(Event::UpdateStatus, State::default());
+    assert!(out.ok(), "{:?}", out.error());
+    assert_eq!(
+        out.state.unit_status,
+        Some(Status::blocked("attach the blob resource"))
+    );
+    assert_eq!(out.calls_to("resource-get"), 1);
+}

@@ -4,6 +4,7 @@
 
 use crate::model::{Ctx, ModelError};
 use crate::storage::{StorageId, StorageInfo, StorageMeta};
+use std::path::PathBuf;
 
 impl Ctx<'_> {
     /// The declared storage `name`, when the charm embeds metadata (`Ok(None)` when it does not).
@@ -53,5 +54,24 @@ impl Ctx<'_> {
             }
         }
         Ok(self.tools().storage_add(name, count)?)
+    }
+
+    /// The local path of file resource `name` (`resource-get`; Juju fetches it on first use).
+    /// A resource that was never uploaded (or cannot be fetched) is
+    /// [`HookToolError::NotFound`](crate::HookToolError::NotFound): see
+    /// [`ModelError::is_not_found`].
+    pub fn resource(&mut self, name: &str) -> Result<PathBuf, ModelError> {
+        Ok(self.tools().resource_get(name)?)
+    }
+}
+
+impl ModelError {
+    /// Whether a hook tool said what it was asked about does not exist (a resource, a storage
+    /// instance).
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            ModelError::HookTool(crate::HookToolError::NotFound { .. })
+        )
     }
 }

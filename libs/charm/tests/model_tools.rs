@@ -163,3 +163,45 @@ fn storage_tools_argv_parsing_and_errors() {
         Err(HookToolError::NotFound { .. })
     ));
 }
+
+#[test]
+fn resource_get_argv_path_and_errors() {
+    let s = stubs();
+    let mut t = backend(&s);
+    s.answer("resource-get", "/var/lib/juju/agents/unit-app-0/resources/blob/blob.tgz\n")
+        .unwrap();
+    let path = t.resource_get("blob").unwrap();
+    assert_eq!(s.last(), argv(&["resource-get", "--", "blob"]));
+    assert_eq!(
+        path,
+        std::path::PathBuf::from("/var/lib/juju/agents/unit-app-0/resources/blob/blob.tgz")
+    );
+    // Not a path, or more than one line: bad output.
+    for bad in ["relative/file\n", "/a\n/b\n", "", "/x\0y"] {
+        s.answer("resource-get", bad).unwrap();
+        assert!(
+            matches!(t.resource_get("blob"), Err(HookToolError::BadOutput { .. })),
+            "{bad:?}"
+        );
+    }
+    // Names that are options or paths never reach the tool.
+    let before = s.calls().len();
+    for bad in ["-o", "", "a b", "../x"] {
+        assert!(matches!(
+            t.resource_get(bad),
+            Err(HookToolError::InvalidArgument { .. })
+        ));
+    }
+    assert_eq!(s.calls().len(), before);
+    // A resource never uploaded is typed as not found.
+    s.fail(
+        "resource-get",
+        1,
+        "ERROR could not download resource: HTTP request failed: resource#app/blob not found\n",
+    )
+    .unwrap();
+    assert!(matches!(
+        t.resource_get("blob"),
+        Err(HookToolError::NotFound { .. })
+    ));
+}

@@ -59,7 +59,9 @@ process running longer is killed (SIGKILL to its process group) and the hook fai
 Commands:
   init [--name NAME]                          create a fresh model
   deploy <charm-dir> [<app>] [-n N] [--config k=v]... [--env K=V]...  # {unit} {app} {n} {model} in V
+         [--storage name=count]... [--resource name=path]...
   add-unit <app> [-n N]                       principal apps (subordinates follow relations)
+  attach-resource <app> <name>=<path>         a file resource; units run upgrade-charm
   config <app> [k=v ...] [--reset key]...     set config (no args: print it)
   leader <app>/<n>                            move leadership
   relate <app>[:<endpoint>] <app>[:<endpoint>]  every charm also provides juju-info
@@ -205,9 +207,20 @@ fn run(args: &[String]) -> Result<String> {
                     Flag::value("config", &[]),
                     Flag::value("env", &[]),
                     Flag::value("storage", &[]),
+                    Flag::value("resource", &[]),
                 ],
                 args,
             )?;
+            let resources = p
+                .values
+                .get("resource")
+                .map(|v| {
+                    v.iter()
+                        .map(|s| kv(s).map(|(k, v)| (k, PathBuf::from(v))))
+                        .collect::<Result<Vec<_>>>()
+                })
+                .transpose()?
+                .unwrap_or_default();
             let storage = p
                 .values
                 .get("storage")
@@ -245,9 +258,20 @@ fn run(args: &[String]) -> Result<String> {
                     config,
                     env,
                     storage,
+                    resources,
                 },
             )?;
             Ok(format!("deployed {name}\n"))
+        }
+        "attach-resource" => {
+            let p = parse(&[], args)?;
+            let (app, spec) = match p.positional.as_slice() {
+                [app, spec] => (app, spec),
+                _ => return Err(usage("attach-resource needs <app> <name>=<path>")),
+            };
+            let (name, path) = kv(spec)?;
+            open()?.attach_resource(app, &name, &PathBuf::from(path))?;
+            Ok(format!("attached resource {name} to {app}\n"))
         }
         "add-unit" => {
             let p = parse(&[Flag::value("num-units", &["n"])], args)?;

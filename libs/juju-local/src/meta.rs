@@ -125,6 +125,9 @@ pub struct CharmMeta {
     /// Actions by name.
     #[serde(default)]
     pub actions: BTreeMap<String, ActionSpec>,
+    /// Resources by name, with their type (`file` or `oci-image`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub resources: BTreeMap<String, String>,
     /// Storage by name (`storage:`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub storage: BTreeMap<String, charm::storage::StorageMeta>,
@@ -161,6 +164,8 @@ struct RawMetadata {
     extra_bindings: Option<BTreeMap<String, Value>>,
     #[serde(default)]
     storage: Option<Value>,
+    #[serde(default)]
+    resources: Option<BTreeMap<String, Value>>,
     // charmcraft.yaml carries config and actions inline.
     #[serde(default)]
     config: Option<RawConfig>,
@@ -284,6 +289,15 @@ impl CharmMeta {
             config: BTreeMap::new(),
             actions: BTreeMap::new(),
             storage: storage_meta(raw.storage).map_err(|m| bad(&raw_path, m))?,
+            resources: raw
+                .resources
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(name, spec)| {
+                    let kind = spec.get("type").and_then(Value::as_str).unwrap_or("file");
+                    (name, kind.to_string())
+                })
+                .collect(),
         };
         let config_path = dir.join("config.yaml");
         let config = match read_yaml::<RawConfig>(&config_path)? {

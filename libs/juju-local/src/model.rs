@@ -171,6 +171,11 @@ impl Model {
             return Err(invalid(format!("invalid application name {name:?}")));
         }
         let storage = crate::storage::deploy_counts(&meta, &opts.storage).map_err(invalid)?;
+        let mut resources = BTreeMap::new();
+        for (res, path) in &opts.resources {
+            let copy = crate::resources::attach(&self.dir, &meta, &name, res, path)?;
+            resources.insert(res.clone(), copy);
+        }
         self.mutate(|st| {
             if st.applications.contains_key(&name) {
                 return Err(invalid(format!("application {name:?} already exists")));
@@ -203,6 +208,7 @@ impl Model {
                 life: Life::Alive,
                 env: opts.env.iter().cloned().collect(),
                 storage: storage.clone(),
+                resources: resources.clone(),
             };
             st.applications.insert(name.clone(), app);
             for ep in meta.endpoints.iter().filter(|e| e.role == Role::Peer) {
@@ -357,6 +363,23 @@ impl Model {
                 )));
             }
             (0..count).map(|_| self.add_unit_to(st, app)).collect()
+        })
+    }
+
+    /// Attaches file `path` as resource `name` of `app` (a new revision): each unit then runs
+    /// `upgrade-charm`, as Juju's agents do when a resource changes.
+    pub fn attach_resource(&self, app: &str, name: &str, path: &Path) -> Result<()> {
+        self.mutate(|st| {
+            let a = st
+                .applications
+                .get_mut(app)
+                .ok_or_else(|| Error::not_found("application", app))?;
+            let copy = crate::resources::attach(&self.dir, &a.meta, app, name, path)?;
+            a.resources.insert(name.to_string(), copy);
+            for u in a.units.values_mut().filter(|u| u.agent.installed) {
+                u.agent.queue.push_back(HookSpec::simple("upgrade-charm"));
+            }
+            Ok(())
         })
     }
 

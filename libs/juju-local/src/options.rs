@@ -92,4 +92,6 @@ pub struct DeployOptions {
     /// Storage instances per unit, `(name, count)` (`--storage name=count`); storage not
     /// named gets metadata's minimum.
     pub storage: Vec<(String, u32)>,
+    /// File resources, `(name, path)` (`--resource name=path`).
+    pub resources: Vec<(String, PathBuf)>,
 }

@@ -385,6 +385,10 @@ fn run_step(
                     config: pairs(body.get("config")),
                     env: pairs(body.get("env")),
                     storage: storage_counts(body.get("storage"))?,
+                    resources: pairs(body.get("resources"))
+                        .into_iter()
+                        .map(|(k, v)| (k, base.join(v)))
+                        .collect(),
                 },
             )?;
         }

@@ -420,6 +420,9 @@ pub struct Application {
     /// Alive or dying.
     #[serde(default)]
     pub life: Life,
+    /// Attached file resources: the model's copy, by resource name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub resources: BTreeMap<String, PathBuf>,
     /// Storage instances each new unit gets, by storage name (`deploy --storage`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub storage: BTreeMap<String, u32>,

@@ -160,3 +160,40 @@ fn storage_detaches_after_stop_before_remove() {
     let remove = story.iter().position(|s| s == "store/1: remove").unwrap();
     assert!(stop < detach && detach < remove, "{story:?}");
 }
+
+const RES_META: &str = "name: res\nresources:\n  blob:\n    type: file\n    filename: blob.txt\n  image:\n    type: oci-image\n";
+
+#[test]
+fn file_resources_are_attached_at_deploy_or_later() {
+    let (m, base) = model("resources");
+    let ch = charm(&base, "res", RES_META, None, None, &[]);
+    let file = base.join("blob.txt");
+    std::fs::write(&file, "v1").unwrap();
+    m.deploy(
+        &ch,
+        DeployOptions {
+            resources: vec![("blob".into(), file.clone())],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    m.settle(100).unwrap();
+    let p = probe(&m, "res/0", "cat \"$(resource-get blob)\"");
+    assert_eq!(p.stdout, "v1");
+    // A later revision: a new copy, and upgrade-charm on the unit.
+    std::fs::write(&file, "v2").unwrap();
+    let before = last_seq(&m);
+    m.attach_resource("res", "blob", &file).unwrap();
+    m.settle(100).unwrap();
+    assert_eq!(story(&m, before), ["res/0: upgrade-charm"]);
+    let p = probe(&m, "res/0", "cat \"$(resource-get -- blob)\"");
+    assert_eq!(p.stdout, "v2");
+    // Undeclared, or of another type, cannot be attached; unattached cannot be fetched.
+    assert!(m.attach_resource("res", "nope", &file).unwrap_err().to_string().contains("not found"));
+    assert!(m.attach_resource("res", "image", &file).unwrap_err().to_string().contains("oci-image"));
+    let p = probe(&m, "res/0", "resource-get image");
+    assert_eq!(p.code, 1);
+    assert!(p.stderr.contains("could not download resource"), "{}", p.stderr);
+    let p = probe(&m, "res/0", "resource-get");
+    assert_eq!(p.code, 2);
+}

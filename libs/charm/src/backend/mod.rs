@@ -356,6 +356,8 @@ pub trait HookTools {
     fn storage_list(&mut self, name: &str) -> Result<Vec<StorageId>, HookToolError>;
     /// `storage-add -- <name>=<count>`: more instances, added when the hook succeeds.
     fn storage_add(&mut self, name: &str, count: u32) -> Result<(), HookToolError>;
+    /// `resource-get -- <name>`: the path of the fetched file resource.
+    fn resource_get(&mut self, name: &str) -> Result<std::path::PathBuf, HookToolError>;
 }
 
 #[cfg(test)]

@@ -764,6 +764,41 @@ impl HookTools for ProcessBackend {
         self.run(tool, &["--", &format!("{name}={count}")], None, false)?;
         Ok(())
     }
+
+    fn resource_get(&mut self, name: &str) -> Result<PathBuf, HookToolError> {
+        let tool = "resource-get";
+        checked_resource(tool, name)?;
+        let out = self.run(tool, &["--", name], None, false)?;
+        resource_path(tool, &out)
+    }
+}
+
+/// Juju's resource names: printable, no whitespace, not an option.
+fn checked_resource(tool: &str, name: &str) -> Result<(), HookToolError> {
+    let ok = !name.is_empty()
+        && name.len() <= 255
+        && !name.starts_with('-')
+        && name.chars().all(|c| c.is_ascii_graphic() && c != '/');
+    if ok {
+        Ok(())
+    } else {
+        Err(HookToolError::InvalidArgument {
+            tool: tool.into(),
+            detail: format!("{} is not a resource name", excerpt(name)),
+        })
+    }
+}
+
+/// `resource-get`'s answer: one absolute path on one line.
+fn resource_path(tool: &str, out: &str) -> Result<PathBuf, HookToolError> {
+    let path = out.strip_suffix('\n').unwrap_or(out);
+    if !path.starts_with('/') || path.contains(['\n', '\0']) {
+        return Err(HookToolError::BadOutput {
+            tool: tool.into(),
+            detail: format!("expected an absolute path, got {}", excerpt(out)),
+        });
+    }
+    Ok(PathBuf::from(path))
 }
 
 /// A storage name Juju accepts, else [`HookToolError::InvalidArgument`].

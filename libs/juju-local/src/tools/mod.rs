@@ -51,6 +51,7 @@ pub const TOOL_NAMES: &[&str] = &[
     "relation-list",
     "relation-model-get",
     "relation-set",
+    "resource-get",
     "secret-add",
     "secret-get",
     "secret-grant",
@@ -425,6 +426,7 @@ fn dispatch(c: &mut Call) -> R {
         "storage-get" => storage::storage_get(c),
         "storage-list" => storage::storage_list(c),
         "storage-add" => storage::storage_add(c),
+        "resource-get" => storage::resource_get(c),
         other => Err(run_err(format!("unknown hook tool {other:?}"))),
     }
 }

@@ -1,4 +1,4 @@
-//! Storage: `storage-get`, `storage-list`, `storage-add`.
+//! Storage and resources: `storage-get`, `storage-list`, `storage-add`, `resource-get`.
 
 use serde_json::{Value, json};
 
@@ -98,4 +98,25 @@ pub(super) fn storage_add(c: &mut Call) -> R {
         });
     }
     ops(o)
+}
+
+/// `resource-get <name>`: the path of the attached file.
+pub(super) fn resource_get(c: &mut Call) -> R {
+    let p = c.parse(&[])?;
+    let mut args = p.positional.clone();
+    if args.is_empty() {
+        return Err(init_err("missing required resource name"));
+    }
+    let name = args.remove(0);
+    check_empty(&args)?;
+    let app = c.state.applications.get(&c.run.app);
+    match app.and_then(|a| a.resources.get(&name)) {
+        Some(path) => Ok(super::Out {
+            stdout: format!("{}\n", path.display()),
+            ..super::Out::default()
+        }),
+        None => Err(run_err(format!(
+            "could not download resource: resource {name:?} not found"
+        ))),
+    }
 }
