@@ -6,6 +6,9 @@ use charm::secret::{
     NewSecret, SecretContent, SecretId, SecretInfo, SecretOwner, SecretRead, SecretUpdate,
     unique_id,
 };
+use charm::app_status::AppStatusReport;
+use charm::cloud::CloudSpec;
+use charm::goal_state::{GoalState, GoalStatus};
 use charm::network::Network;
 use charm::storage::{StorageId, StorageInfo};
 use charm::{Event, Port, RelationId, Status};
@@ -732,24 +735,30 @@ impl HookTools for MockTools {
         Ok(self.state.opened_ports.iter().copied().collect())
     }
 
-    fn goal_state(&mut self) -> Result<serde_json::Value, HookToolError> {
+    fn goal_state(&mut self) -> Result<GoalState, HookToolError> {
         self.call("goal-state", String::new())?;
-        let mut relations = serde_json::Map::new();
+        let status = |s: &str| GoalStatus {
+            status: s.to_string(),
+            since: None,
+        };
+        let mut goal = GoalState::default();
+        goal.units.insert(self.unit.clone(), status("active"));
         for r in &self.state.relations {
-            let mut units = serde_json::Map::new();
-            units.insert(
-                r.remote_app.clone(),
-                serde_json::json!({"status": "joined"}),
-            );
-            for n in r.remote_units.keys() {
-                units.insert(r.unit_name(*n), serde_json::json!({"status": "active"}));
+            let units = goal.relations.entry(r.endpoint.clone()).or_default();
+            if !r.peer {
+                units.insert(r.remote_app.clone(), status("joined"));
             }
-            relations.insert(r.endpoint.clone(), serde_json::Value::Object(units));
+            for n in r.remote_units.keys() {
+                units.insert(r.unit_name(*n), status("active"));
+            }
+            if r.peer {
+                // The peers are this application's other units.
+                for n in r.remote_units.keys() {
+                    goal.units.insert(r.unit_name(*n), status("active"));
+                }
+            }
         }
-        Ok(serde_json::json!({
-            "units": {self.unit.clone(): {"status": "active"}},
-            "relations": relations,
-        }))
+        Ok(goal)
     }
 
     fn network_get(
@@ -792,5 +801,45 @@ impl HookTools for MockTools {
     fn resource_get(&mut self, name: &str) -> Result<std::path::PathBuf, HookToolError> {
         self.call("resource-get", name.to_string())?;
         crate::answers::resource(&self.state, name)
+    }
+
+    fn app_status_report(&mut self) -> Result<AppStatusReport, HookToolError> {
+        self.call("status-get", "--application".to_string())?;
+        if !self.state.leader {
+            return Err(denied("status-get"));
+        }
+        let mut units = self.state.peer_unit_statuses.clone();
+        units.insert(
+            self.unit.clone(),
+            self.state.unit_status.clone().unwrap_or_else(|| Status::new(charm::StatusKind::Unknown, "")),
+        );
+        Ok(AppStatusReport {
+            app: self.state.app_status.clone().unwrap_or_else(|| Status::new(charm::StatusKind::Unknown, "")),
+            units,
+        })
+    }
+
+    fn credential_get(&mut self) -> Result<CloudSpec, HookToolError> {
+        self.call("credential-get", String::new())?;
+        self.state.cloud_spec.clone().ok_or_else(|| {
+            HookToolError::classify(
+                "credential-get",
+                1,
+                "ERROR cannot access cloud credentials: permission denied",
+                true,
+            )
+        })
+    }
+
+    fn juju_reboot(&mut self, now: bool) -> Result<(), HookToolError> {
+        self.call("juju-reboot", if now { "--now" } else { "" }.to_string())?;
+        if matches!(self.event, Event::Action(_)) {
+            return Err(err(
+                "juju-reboot",
+                "ERROR juju-reboot is not supported when running an action",
+            ));
+        }
+        self.state.reboot = Some(now || self.state.reboot == Some(true));
+        Ok(())
     }
 }

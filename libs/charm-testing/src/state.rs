@@ -300,6 +300,13 @@ pub struct State {
     pub storage_requests: BTreeMap<String, u32>,
     /// File resources by name: the path `resource-get` prints ([`State::resource`]).
     pub resources: BTreeMap<String, std::path::PathBuf>,
+    /// The cloud spec `credential-get` returns; `None`: the application is not trusted.
+    pub cloud_spec: Option<charm::cloud::CloudSpec>,
+    /// A reboot the charm asked for: `Some(true)` now, `Some(false)` after the hook.
+    pub reboot: Option<bool>,
+    /// Other units' statuses, for the leader's `status-get --application` (this unit's is
+    /// [`State::unit_status`]).
+    pub peer_unit_statuses: BTreeMap<String, Status>,
 }
 
 impl State {

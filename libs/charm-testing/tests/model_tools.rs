@@ -195,3 +195,76 @@ fn resources_are_paths_and_a_missing_one_is_typed() {
     );
     assert_eq!(out.calls_to("resource-get"), 1);
 }
+
+#[test]
+fn leader_reads_the_app_status_with_its_units() {
+    fn report(ctx: &mut Ctx, _: &Event) -> Result<(), Error> {
+        let r = ctx.app_status_report()?;
+        let waiting = r.units.values().filter(|s| s.kind == charm::StatusKind::Waiting).count();
+        ctx.set_unit_status(Status::active(format!("{} units, {waiting} waiting", r.units.len())))?;
+        Ok(())
+    }
+    let mut charm = Charm::new();
+    charm.on(charm::EventKind::UpdateStatus, report);
+    let h = harness(charm);
+    let mut state = State::default().leader(true);
+    state
+        .peer_unit_statuses
+        .insert("app/1".into(), Status::waiting("joining"));
+    let out = h.run(Event::UpdateStatus, state);
+    assert!(out.ok(), "{:?}", out.error());
+    assert_eq!(out.state.unit_status, Some(Status::active("2 units, 1 waiting")));
+    // A follower may not: the model refuses before any tool runs.
+    let out = h.run(Event::UpdateStatus, State::default());
+    assert!(!out.ok());
+    assert!(out.error().unwrap().contains("not the leader"));
+    assert_eq!(out.calls_to("status-get"), 0);
+}
+
+#[test]
+fn cloud_spec_needs_trust_and_reboots_are_recorded() {
+    fn go(ctx: &mut Ctx, _: &Event) -> Result<(), Error> {
+        match ctx.cloud_spec() {
+            Ok(spec) => ctx.set_unit_status(Status::active(spec.name))?,
+            Err(charm::ModelError::HookTool(charm::HookToolError::NotTrusted { .. })) => {
+                ctx.set_unit_status(Status::blocked("run juju trust"))?
+            }
+            Err(e) => return Err(e.into()),
+        }
+        ctx.reboot_after_hook()?;
+        Ok(())
+    }
+    let mut charm = Charm::new();
+    charm.on(charm::EventKind::Install, go);
+    let h = harness(charm);
+    let out = h.run(Event::Install, State::default());
+    assert!(out.ok(), "{:?}", out.error());
+    assert_eq!(out.state.unit_status, Some(Status::blocked("run juju trust")));
+    assert_eq!(out.state.reboot, Some(false));
+    let spec: charm::cloud::CloudSpec =
+        serde_json::from_str(r#"{"type":"lxd","name":"home"}"#).unwrap();
+    let mut state = State::default();
+    state.cloud_spec = Some(spec);
+    let out = h.run(Event::Install, state);
+    assert_eq!(out.state.unit_status, Some(Status::active("home")));
+}
+
+#[test]
+fn goal_state_is_typed_in_the_harness() {
+    fn go(ctx: &mut Ctx, s: &mut StatusCollector) -> Result<(), Error> {
+        let g = ctx.goal_state()?;
+        s.add_unit(Status::active(format!(
+            "{} planned, {} db units",
+            g.planned_units(),
+            g.planned_remote_units("db").len()
+        )));
+        Ok(())
+    }
+    let mut charm = Charm::new();
+    charm.collect_status(go);
+    let db = charm_testing::Relation::new("db", 1, "pg")
+        .remote_unit(0, [("a", "b")])
+        .remote_unit(1, [("a", "b")]);
+    let out = harness(charm).run(Event::UpdateStatus, State::default().relation(db));
+    assert_eq!(out.state.unit_status, Some(Status::active("1 planned, 2 db units")));
+}

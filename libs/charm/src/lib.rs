@@ -57,6 +57,9 @@
 //! | [`port`] | ports a unit opens |
 //! | [`network`] | a binding's network (`network-get`), typed |
 //! | [`storage`] | storage from metadata, and attached instances (`storage-get`, ...) |
+//! | [`cloud`] | the cloud spec and credential (`credential-get`) |
+//! | [`goal_state`] | the units and relations Juju plans (`goal-state`) |
+//! | [`app_status`] | the application's and its units' statuses (`status-get --application`) |
 //! | [`meta`] | the charm's metadata, embedded as JSON at build time |
 //! | [`backend`] | the hook tools as a trait, and the real process backend |
 //! | [`dispatch`] | the dispatcher ([`Charm`]): handlers, deferral, reconcile, collect-status |
@@ -66,12 +69,15 @@
 //! | [`log`] | `tracing` to `juju-log` |
 //! | [`metrics`] | per-dispatch cost, when `CHARM_METRICS_FILE` is set |
 
+pub mod app_status;
 pub mod backend;
+pub mod cloud;
 pub mod databag;
 pub mod dispatch;
 pub mod env;
 pub mod error;
 pub mod event;
+pub mod goal_state;
 pub mod log;
 pub mod meta;
 pub mod metrics;

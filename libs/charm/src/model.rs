@@ -819,8 +819,8 @@ impl<'a> Ctx<'a> {
         Ok(())
     }
 
-    /// `goal-state` as JSON.
-    pub fn goal_state(&mut self) -> Result<serde_json::Value, ModelError> {
+    /// What Juju plans for this application and its relations (`goal-state`).
+    pub fn goal_state(&mut self) -> Result<crate::goal_state::GoalState, ModelError> {
         Ok(self.tools.goal_state()?)
     }
 

@@ -4,6 +4,8 @@
 
 use crate::model::{Ctx, ModelError};
 use crate::storage::{StorageId, StorageInfo, StorageMeta};
+use crate::app_status::AppStatusReport;
+use crate::cloud::CloudSpec;
 use std::path::PathBuf;
 
 impl Ctx<'_> {
@@ -62,6 +64,37 @@ impl Ctx<'_> {
     /// [`ModelError::is_not_found`].
     pub fn resource(&mut self, name: &str) -> Result<PathBuf, ModelError> {
         Ok(self.tools().resource_get(name)?)
+    }
+}
+
+impl Ctx<'_> {
+    /// The application's status with each unit's (`status-get --application`); leader only.
+    pub fn app_status_report(&mut self) -> Result<AppStatusReport, ModelError> {
+        if !self.is_leader()? {
+            return Err(ModelError::NotLeader {
+                unit: self.unit_name().to_string(),
+                action: "read the application status".into(),
+            });
+        }
+        Ok(self.tools().app_status_report()?)
+    }
+
+    /// The cloud this application runs on, with its credential (`credential-get`). An
+    /// application without `juju trust` gets
+    /// [`HookToolError::NotTrusted`](crate::HookToolError::NotTrusted).
+    pub fn cloud_spec(&mut self) -> Result<CloudSpec, ModelError> {
+        Ok(self.tools().credential_get()?)
+    }
+
+    /// Asks Juju to reboot this unit's machine after this hook (`juju-reboot`).
+    pub fn reboot_after_hook(&mut self) -> Result<(), ModelError> {
+        Ok(self.tools().juju_reboot(false)?)
+    }
+
+    /// Reboots this unit's machine now (`juju-reboot --now`): Juju kills this hook and runs it
+    /// again after the reboot, so nothing after this call is committed; return at once.
+    pub fn reboot_now(&mut self) -> Result<(), ModelError> {
+        Ok(self.tools().juju_reboot(true)?)
     }
 }
 

@@ -205,3 +205,67 @@ fn resource_get_argv_path_and_errors() {
         Err(HookToolError::NotFound { .. })
     ));
 }
+
+#[test]
+fn status_credential_reboot_and_goal_state_tools() {
+    let s = stubs();
+    let mut t = backend(&s);
+    s.answer(
+        "status-get",
+        r#"{"application-status":{"status":"active","message":"3 units","status-data":{},"units":{"app/0":{"status":"active","message":""},"app/1":{"status":"waiting","message":"joining"}}}}"#,
+    )
+    .unwrap();
+    let report = t.app_status_report().unwrap();
+    assert_eq!(
+        s.last(),
+        argv(&["status-get", "--include-data", "--format=json", "--application=True"])
+    );
+    assert_eq!(report.app, charm::Status::active("3 units"));
+    assert_eq!(report.units["app/1"], charm::Status::waiting("joining"));
+    s.answer("status-get", r#"{"application-status":{"status":"sleepy"}}"#)
+        .unwrap();
+    assert!(matches!(t.app_status_report(), Err(HookToolError::BadOutput { .. })));
+    // A follower is refused: a real denial.
+    s.fail("status-get", 1, "ERROR finding application status: permission denied\n")
+        .unwrap();
+    assert!(matches!(
+        t.app_status_report(),
+        Err(HookToolError::PermissionDenied { .. })
+    ));
+
+    s.answer(
+        "credential-get",
+        r#"{"type":"lxd","name":"localhost","credential":{"auth-type":"certificate","attrs":{"client-key":"KEY"}}}"#,
+    )
+    .unwrap();
+    let spec = t.credential_get().unwrap();
+    assert_eq!(s.last(), argv(&["credential-get", "--format=json"]));
+    assert_eq!(spec.kind, "lxd");
+    assert!(!format!("{spec:?}").contains("KEY"));
+    s.answer("credential-get", r#"{"type":"lxd","name":"x","credential":{"attrs":{"k":"KEY"}}}"#)
+        .unwrap();
+    match t.credential_get() {
+        Err(HookToolError::BadOutput { detail, .. }) => assert!(!detail.contains("KEY")),
+        other => panic!("{other:?}"),
+    }
+    s.fail("credential-get", 1, "ERROR cannot access cloud credentials: permission denied\n")
+        .unwrap();
+    assert!(matches!(t.credential_get(), Err(HookToolError::NotTrusted { .. })));
+
+    t.juju_reboot(false).unwrap();
+    assert_eq!(s.last(), argv(&["juju-reboot"]));
+    t.juju_reboot(true).unwrap();
+    assert_eq!(s.last(), argv(&["juju-reboot", "--now"]));
+
+    s.answer(
+        "goal-state",
+        r#"{"units":{"app/0":{"status":"active","since":"2025-01-01 00:00:00Z"},"app/1":{"status":"dying"}},"relations":{"db":{"pg":{"status":"joined"},"pg/0":{"status":"active"}}}}"#,
+    )
+    .unwrap();
+    let goal = t.goal_state().unwrap();
+    assert_eq!(s.last(), argv(&["goal-state", "--format=json"]));
+    assert_eq!(goal.planned_units(), 1);
+    assert_eq!(goal.planned_remote_units("db"), vec!["pg/0"]);
+    s.answer("goal-state", r#"{"units":{"app/0":"active"}}"#).unwrap();
+    assert!(matches!(t.goal_state(), Err(HookToolError::BadOutput { .. })));
+}

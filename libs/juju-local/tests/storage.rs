@@ -197,3 +197,26 @@ fn file_resources_are_attached_at_deploy_or_later() {
     let p = probe(&m, "res/0", "resource-get");
     assert_eq!(p.code, 2);
 }
+
+#[test]
+fn juju_reboot_is_accepted_in_hooks_and_refused_in_actions() {
+    let (m, base) = model("reboot");
+    let ch = charm(
+        &base,
+        "res",
+        RES_META,
+        None,
+        Some("go: {}\n"),
+        &[("go", "juju-reboot --now || action-fail \"$(juju-reboot 2>&1)\"\n")],
+    );
+    m.deploy(&ch, DeployOptions::default()).unwrap();
+    m.settle(100).unwrap();
+    let p = probe(&m, "res/0", "juju-reboot && juju-reboot --now");
+    assert_eq!(p.code, 0, "{}", p.stderr);
+    assert!(p.record.tools.iter().any(|t| t.tool == "juju-reboot"));
+    let p = probe(&m, "res/0", "juju-reboot --later");
+    assert_eq!(p.code, 2);
+    let out = m.run_action("res/0", "go", &[]).unwrap();
+    assert_eq!(out.status, "failed", "{out:?}");
+    assert!(out.message.contains("not supported"), "{out:?}");
+}

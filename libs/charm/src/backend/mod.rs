@@ -340,7 +340,7 @@ pub trait HookTools {
     /// `opened-ports --format=json`
     fn opened_ports(&mut self) -> Result<Vec<Port>, HookToolError>;
     /// `goal-state --format=json`
-    fn goal_state(&mut self) -> Result<serde_json::Value, HookToolError>;
+    fn goal_state(&mut self) -> Result<crate::goal_state::GoalState, HookToolError>;
     /// `network-get --format=json [-r <id>] -- <binding>`
     fn network_get(
         &mut self,
@@ -358,6 +358,14 @@ pub trait HookTools {
     fn storage_add(&mut self, name: &str, count: u32) -> Result<(), HookToolError>;
     /// `resource-get -- <name>`: the path of the fetched file resource.
     fn resource_get(&mut self, name: &str) -> Result<std::path::PathBuf, HookToolError>;
+    /// `status-get --include-data --format=json --application=True`: the application's status
+    /// with its units' (leader only).
+    fn app_status_report(&mut self) -> Result<crate::app_status::AppStatusReport, HookToolError>;
+    /// `credential-get --format=json` (trusted applications only).
+    fn credential_get(&mut self) -> Result<crate::cloud::CloudSpec, HookToolError>;
+    /// `juju-reboot`, or `juju-reboot --now` (Juju then kills the hook and runs it again after
+    /// the reboot).
+    fn juju_reboot(&mut self, now: bool) -> Result<(), HookToolError>;
 }
 
 #[cfg(test)]

@@ -12,6 +12,9 @@
 
 use super::{BagData, HookToolError, HookTools, LogLevel, ToolName};
 use crate::event::RelationId;
+use crate::app_status::AppStatusReport;
+use crate::cloud::CloudSpec;
+use crate::goal_state::GoalState;
 use crate::network::Network;
 use crate::port::Port;
 use crate::secret::{
@@ -697,8 +700,13 @@ impl HookTools for ProcessBackend {
             .collect()
     }
 
-    fn goal_state(&mut self) -> Result<serde_json::Value, HookToolError> {
-        self.json("goal-state", &["--format=json"], false)
+    fn goal_state(&mut self) -> Result<GoalState, HookToolError> {
+        let tool = "goal-state";
+        let out = self.run(tool, &["--format=json"], None, false)?;
+        GoalState::from_json(&out).map_err(|detail| HookToolError::BadOutput {
+            tool: tool.into(),
+            detail,
+        })
     }
 
     fn network_get(
@@ -770,6 +778,32 @@ impl HookTools for ProcessBackend {
         checked_resource(tool, name)?;
         let out = self.run(tool, &["--", name], None, false)?;
         resource_path(tool, &out)
+    }
+
+    fn app_status_report(&mut self) -> Result<AppStatusReport, HookToolError> {
+        let tool = "status-get";
+        let args = ["--include-data", "--format=json", "--application=True"];
+        // Only the leader may read it: a refusal is a real one.
+        let out = self.run(tool, &args, None, true)?;
+        AppStatusReport::from_json(&out).map_err(|detail| HookToolError::BadOutput {
+            tool: tool.into(),
+            detail,
+        })
+    }
+
+    fn credential_get(&mut self) -> Result<CloudSpec, HookToolError> {
+        let tool = "credential-get";
+        let out = self.run(tool, &["--format=json"], None, true)?;
+        CloudSpec::from_json(&out).map_err(|detail| HookToolError::BadOutput {
+            tool: tool.into(),
+            detail,
+        })
+    }
+
+    fn juju_reboot(&mut self, now: bool) -> Result<(), HookToolError> {
+        let args: &[&str] = if now { &["--now"] } else { &[] };
+        self.run("juju-reboot", args, None, false)?;
+        Ok(())
     }
 }
 

@@ -21,6 +21,7 @@ use crate::rules::Refusal;
 use crate::state::{ModelState, Relation};
 
 mod action;
+mod machine;
 mod network;
 mod relation;
 mod secret;
@@ -41,6 +42,7 @@ pub const TOOL_NAMES: &[&str] = &[
     "goal-state",
     "is-leader",
     "juju-log",
+    "juju-reboot",
     "leader-get",
     "leader-set",
     "network-get",
@@ -426,6 +428,7 @@ fn dispatch(c: &mut Call) -> R {
         "storage-get" => storage::storage_get(c),
         "storage-list" => storage::storage_list(c),
         "storage-add" => storage::storage_add(c),
+        "juju-reboot" => machine::juju_reboot(c),
         "resource-get" => storage::resource_get(c),
         other => Err(run_err(format!("unknown hook tool {other:?}"))),
     }
