@@ -180,6 +180,7 @@ impl Harness {
             dispatch_path,
             event: event.clone(),
             debug: false,
+            host: state.host.clone(),
         };
         let mut store = MemoryStore {
             doc: StateDoc {

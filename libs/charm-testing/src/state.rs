@@ -307,6 +307,8 @@ pub struct State {
     /// Other units' statuses, for the leader's `status-get --application` (this unit's is
     /// [`State::unit_status`]).
     pub peer_unit_statuses: BTreeMap<String, Status>,
+    /// What the dispatch environment says of the host: machine, zone, principal, proxies.
+    pub host: charm::host::HostEnv,
 }
 
 impl State {

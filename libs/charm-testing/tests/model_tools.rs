@@ -268,3 +268,26 @@ fn goal_state_is_typed_in_the_harness() {
     let out = harness(charm).run(Event::UpdateStatus, State::default().relation(db));
     assert_eq!(out.state.unit_status, Some(Status::active("1 planned, 2 db units")));
 }
+
+#[test]
+fn the_host_environment_reaches_the_charm() {
+    fn show(ctx: &mut Ctx, s: &mut StatusCollector) -> Result<(), Error> {
+        let host = &ctx.env().host;
+        let zone = host.availability_zone.clone().unwrap_or_default();
+        let proxy = host.proxy.http.clone().unwrap_or_default();
+        let secrets = ctx.env().juju_version.has_secrets();
+        s.add_unit(Status::active(format!("{zone} {proxy} {secrets}")));
+        Ok(())
+    }
+    let mut charm = Charm::new();
+    charm.collect_status(show);
+    let h = harness(charm).juju_version(charm::JujuVersion::parse("3.0.2").unwrap());
+    let mut state = State::default();
+    state.host.availability_zone = Some("az1".into());
+    state.host.proxy.http = Some("http://squid:3128".into());
+    let out = h.run(Event::UpdateStatus, state);
+    assert_eq!(
+        out.state.unit_status,
+        Some(Status::active("az1 http://squid:3128 false"))
+    );
+}

@@ -49,6 +49,7 @@
 //! | module | what it holds |
 //! | --- | --- |
 //! | [`env`](mod@env) | the dispatch environment, parsed ([`JujuEnv`]) |
+//! | [`host`] | machine, zone, principal, proxies; Juju-version feature predicates |
 //! | [`event`] | Juju's events as one enum, and handler filters |
 //! | [`model`] | [`Ctx`]: relations, databags, secrets, config, status, actions, state |
 //! | [`databag`] | typed bags: serde structs and per-field wire encodings |
@@ -78,6 +79,7 @@ pub mod env;
 pub mod error;
 pub mod event;
 pub mod goal_state;
+pub mod host;
 pub mod log;
 pub mod meta;
 pub mod metrics;
