@@ -42,6 +42,7 @@
 //! ```
 
 mod answers;
+mod consistency;
 mod backend;
 mod logs;
 mod networks;
@@ -71,6 +72,7 @@ pub struct Harness {
     unit: String,
     juju_version: JujuVersion,
     config_defaults: serde_json::Map<String, serde_json::Value>,
+    config_meta: Option<ConfigMeta>,
     failures: Vec<Failure>,
 }
 
@@ -98,6 +100,7 @@ impl Harness {
                 patch: 14,
             },
             config_defaults: serde_json::Map::new(),
+            config_meta: None,
             failures: Vec::new(),
         }
     }
@@ -108,7 +111,10 @@ impl Harness {
     /// If the text is not valid `config.yaml`.
     pub fn config_yaml(mut self, text: &str) -> Self {
         match charm_yaml::from_str::<ConfigMeta>(text) {
-            Ok(config) => self.config_defaults = config.defaults(),
+            Ok(config) => {
+                self.config_defaults = config.defaults();
+                self.config_meta = Some(config);
+            }
             #[allow(clippy::panic)]
             Err(e) => panic!("the test's config.yaml is invalid: {e}"),
         }
@@ -165,7 +171,27 @@ impl Harness {
         self.run_with(event, state, Some(params))
     }
 
+    /// Checks `state` and `event` against the charm's metadata (and config.yaml, when given):
+    /// relations on undeclared endpoints, peer relations not declared as peers, endpoints over
+    /// their `limit`, undeclared storage or more instances than it allows, networks of unknown
+    /// bindings, unknown or mistyped config keys, an event about a relation or storage the state
+    /// does not hold. `Err` lists every mismatch. [`Harness::run`] runs it first.
+    pub fn check(&self, event: &Event, state: &State) -> Result<(), String> {
+        let problems = consistency::check(&self.meta, self.config_meta.as_ref(), state, event);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("; "))
+        }
+    }
+
     fn run_with(&self, event: Event, state: State, params: Option<serde_json::Value>) -> Output {
+        if let Err(problems) = self.check(&event, &state) {
+            #[allow(clippy::panic)]
+            {
+                panic!("the test's State is inconsistent with the charm's metadata: {problems}")
+            }
+        }
         let dispatch_path = match &event {
             Event::Action(a) => format!("actions/{}", a.name),
             other => format!("hooks/{}", other.hook_name()),

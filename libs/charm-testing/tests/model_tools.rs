@@ -152,10 +152,27 @@ fn storage_is_attached_listed_and_added() {
     assert!(out.ok(), "{:?}", out.error());
     assert!(out.state.storage_requests.is_empty());
 
-    // An instance the state does not hold: storage-get fails, typed as not found.
-    let out = h.run(StorageInstance::new("data", 7).attached(), State::default());
-    assert!(!out.ok());
-    assert!(out.error().unwrap().contains("not found"));
+    // An event about an instance the state does not hold is a broken test.
+    let err = h
+        .check(&StorageInstance::new("data", 7).attached(), &State::default())
+        .unwrap_err();
+    assert!(err.contains("storage data/7"), "{err}");
+}
+
+#[test]
+fn storage_get_of_an_instance_not_attached_is_not_found() {
+    fn get(ctx: &mut Ctx, _: &Event) -> Result<(), Error> {
+        let id = charm::storage::StorageId::new("data", 7).unwrap();
+        match ctx.storage(&id) {
+            Err(e) if e.is_not_found() => ctx.set_unit_status(Status::waiting("no data/7"))?,
+            other => ctx.set_unit_status(Status::active(format!("{other:?}")))?,
+        }
+        Ok(())
+    }
+    let mut charm = Charm::new();
+    charm.on(charm::EventKind::Install, get);
+    let out = Harness::new(charm, STORAGE_META).run(Event::Install, State::default());
+    assert_eq!(out.state.unit_status, Some(Status::waiting("no data/7")));
 }
 
 #[test]
