@@ -60,6 +60,26 @@ pub(crate) fn resource(state: &State, name: &str) -> Result<std::path::PathBuf, 
     })
 }
 
+/// `tool` as a `&'static str`, for [`Call::tool`](crate::Call::tool): the framework's tools
+/// are literals already; a tool run through the escape hatch (a checked name of at most 64
+/// bytes) is stored once per process, so the set stays as small as the tools tests name.
+pub(crate) fn intern(tool: &str) -> &'static str {
+    use std::collections::BTreeSet;
+    use std::sync::{Mutex, OnceLock};
+    static NAMES: OnceLock<Mutex<BTreeSet<&'static str>>> = OnceLock::new();
+    let names = NAMES.get_or_init(|| Mutex::new(BTreeSet::new()));
+    let mut names = match names.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    if let Some(known) = names.get(tool) {
+        return known;
+    }
+    let name: &'static str = Box::leak(tool.to_string().into_boxed_str());
+    names.insert(name);
+    name
+}
+
 /// The answer the test gave for `tool`; a tool it did not answer is not installed, as a tool
 /// missing from `PATH` would be.
 pub(crate) fn answer(state: &State, tool: &str) -> Result<String, HookToolError> {

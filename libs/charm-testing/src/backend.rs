@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Call {
     /// The tool, e.g. `relation-set`.
-    pub tool: String,
+    pub tool: &'static str,
     /// A short rendering of its arguments (secret content is never included).
     pub args: String,
 }
@@ -96,10 +96,8 @@ fn secret_not_found(tool: &str, id: &str) -> HookToolError {
 
 impl MockTools {
     fn call(&mut self, tool: &str, args: String) -> Result<(), HookToolError> {
-        self.calls.push(Call {
-            tool: tool.to_string(),
-            args,
-        });
+        let tool = crate::answers::intern(tool);
+        self.calls.push(Call { tool, args });
         for failure in &mut self.failures {
             if failure.tool == tool && failure.times != Some(0) {
                 if let Some(n) = &mut failure.times {
