@@ -113,23 +113,11 @@ fn networks(meta: &Metadata, state: &State, problems: &mut Vec<String>) {
 }
 
 fn config_values(config: &ConfigMeta, state: &State, problems: &mut Vec<String>) {
-    for (key, value) in &state.config {
-        let Some(option) = config.options.get(key) else {
+    // Values of the wrong type are left alone: tests give them on purpose, to check that a
+    // charm reports bad config instead of crashing.
+    for key in state.config.keys() {
+        if !config.options.contains_key(key) {
             problems.push(format!("config key {key:?} is not an option in config.yaml"));
-            continue;
-        };
-        let fits = match option.kind.as_str() {
-            "string" | "secret" => value.is_string(),
-            "int" => value.is_i64() || value.is_u64(),
-            "float" => value.is_number(),
-            "boolean" => value.is_boolean(),
-            _ => true,
-        };
-        if !fits {
-            problems.push(format!(
-                "config key {key:?} is a {} in config.yaml, the state gives {value}",
-                option.kind
-            ));
         }
     }
 }

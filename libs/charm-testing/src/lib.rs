@@ -174,7 +174,7 @@ impl Harness {
     /// Checks `state` and `event` against the charm's metadata (and config.yaml, when given):
     /// relations on undeclared endpoints, peer relations not declared as peers, endpoints over
     /// their `limit`, undeclared storage or more instances than it allows, networks of unknown
-    /// bindings, unknown or mistyped config keys, an event about a relation or storage the state
+    /// bindings, config keys config.yaml does not declare, an event about a relation or storage the state
     /// does not hold. `Err` lists every mismatch. [`Harness::run`] runs it first.
     pub fn check(&self, event: &Event, state: &State) -> Result<(), String> {
         let problems = consistency::check(&self.meta, self.config_meta.as_ref(), state, event);

@@ -106,11 +106,6 @@ fn each_mismatch_is_named() {
             "config key \"colour\" is not an option",
         ),
         (
-            State::default().config("port", "80"),
-            Event::Install,
-            "\"port\" is a int in config.yaml",
-        ),
-        (
             State::default(),
             Relation::new("db", 9, "pg").joined(0),
             "relation db:9, which the state does not hold",
