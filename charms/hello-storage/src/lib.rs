@@ -70,7 +70,9 @@ fn reconcile(ctx: &mut Ctx) -> Result<(), Error> {
         for rel in ctx.relations("website")? {
             let net = ctx.network("website", Some(&rel))?;
             let url = match net.ingress_address() {
-                Some(Host::Ip(std::net::IpAddr::V6(ip))) => format!("http://[{ip}]:{}", config.port),
+                Some(Host::Ip(std::net::IpAddr::V6(ip))) => {
+                    format!("http://[{ip}]:{}", config.port)
+                }
                 Some(host) => format!("http://{host}:{}", config.port),
                 None => continue,
             };

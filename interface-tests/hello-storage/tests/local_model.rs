@@ -36,7 +36,9 @@ fn storage_and_bindings_through_the_real_hook_tools() {
         );
         // juju-local's fixed address for the admin binding: 10.1.<app index>.<unit + 10>.
         assert!(
-            u.status.message.starts_with("1 data instances; admin on 10.1.1."),
+            u.status
+                .message
+                .starts_with("1 data instances; admin on 10.1.1."),
             "{unit}: {:?}",
             u.status
         );
@@ -65,7 +67,11 @@ fn storage_and_bindings_through_the_real_hook_tools() {
             "salut"
         );
     }
-    assert!(u.status.message.starts_with("3 data instances"), "{:?}", u.status);
+    assert!(
+        u.status.message.starts_with("3 data instances"),
+        "{:?}",
+        u.status
+    );
 
     // A new greeting reaches every instance.
     m.config("hello-storage", &[("greeting".into(), "hej".into())], &[])
@@ -108,7 +114,8 @@ fn the_leader_publishes_its_website_address_to_a_related_app() {
         .clone();
     let bag = st.relations[&rel].app_data["hello-storage"].data.clone();
     assert!(
-        bag.get("url").is_some_and(|u| u.starts_with("http://10.1.1.10:8080")),
+        bag.get("url")
+            .is_some_and(|u| u.starts_with("http://10.1.1.10:8080")),
         "{bag:?} ({url}) {}",
         failure_details(&m)
     );

@@ -1,15 +1,15 @@
 //! An in-memory Juju that enforces the same rules as the real one, for one unit.
 
 use crate::state::{Relation, Secret, State};
+use charm::app_status::AppStatusReport;
 use charm::backend::{BagData, HookToolError, HookTools, LogLevel, ToolName};
+use charm::cloud::CloudSpec;
+use charm::goal_state::{GoalState, GoalStatus};
+use charm::network::Network;
 use charm::secret::{
     NewSecret, SecretContent, SecretId, SecretInfo, SecretOwner, SecretRead, SecretUpdate,
     unique_id,
 };
-use charm::app_status::AppStatusReport;
-use charm::cloud::CloudSpec;
-use charm::goal_state::{GoalState, GoalStatus};
-use charm::network::Network;
 use charm::storage::{StorageId, StorageInfo};
 use charm::{Event, Port, RelationId, Status};
 use std::collections::BTreeMap;
@@ -809,10 +809,17 @@ impl HookTools for MockTools {
         let mut units = self.state.peer_unit_statuses.clone();
         units.insert(
             self.unit.clone(),
-            self.state.unit_status.clone().unwrap_or_else(|| Status::new(charm::StatusKind::Unknown, "")),
+            self.state
+                .unit_status
+                .clone()
+                .unwrap_or_else(|| Status::new(charm::StatusKind::Unknown, "")),
         );
         Ok(AppStatusReport {
-            app: self.state.app_status.clone().unwrap_or_else(|| Status::new(charm::StatusKind::Unknown, "")),
+            app: self
+                .state
+                .app_status
+                .clone()
+                .unwrap_or_else(|| Status::new(charm::StatusKind::Unknown, "")),
             units,
         })
     }

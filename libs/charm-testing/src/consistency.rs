@@ -117,7 +117,9 @@ fn config_values(config: &ConfigMeta, state: &State, problems: &mut Vec<String>)
     // charm reports bad config instead of crashing.
     for key in state.config.keys() {
         if !config.options.contains_key(key) {
-            problems.push(format!("config key {key:?} is not an option in config.yaml"));
+            problems.push(format!(
+                "config key {key:?} is not an option in config.yaml"
+            ));
         }
     }
 }
@@ -128,25 +130,24 @@ fn event_in_state(state: &State, event: &Event, problems: &mut Vec<String>) {
         | Event::RelationJoined(r)
         | Event::RelationChanged(r)
         | Event::RelationDeparted(r)
-        | Event::RelationBroken(r) => {
-            if state.rel(r.relation.id).is_none() {
-                problems.push(format!(
-                    "the event is about relation {}, which the state does not hold",
-                    r.relation
-                ));
-            }
+        | Event::RelationBroken(r)
+            if state.rel(r.relation.id).is_none() =>
+        {
+            problems.push(format!(
+                "the event is about relation {}, which the state does not hold",
+                r.relation
+            ));
         }
-        Event::StorageAttached(s) | Event::StorageDetaching(s) => {
+        Event::StorageAttached(s) | Event::StorageDetaching(s)
             if !state
                 .storages
                 .iter()
-                .any(|i| i.id.name == s.name && i.id.index == s.index)
-            {
-                problems.push(format!(
-                    "the event is about storage {}/{}, which the state does not attach",
-                    s.name, s.index
-                ));
-            }
+                .any(|i| i.id.name == s.name && i.id.index == s.index) =>
+        {
+            problems.push(format!(
+                "the event is about storage {}/{}, which the state does not attach",
+                s.name, s.index
+            ));
         }
         _ => {}
     }

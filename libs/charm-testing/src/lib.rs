@@ -42,8 +42,8 @@
 //! ```
 
 mod answers;
-mod consistency;
 mod backend;
+mod consistency;
 mod logs;
 mod networks;
 mod state;
@@ -54,8 +54,8 @@ pub use answers::ToolAnswer;
 pub use backend::{ActionOutput, Call, Failure};
 pub use logs::capture_logs;
 pub use networks::default_network;
-pub use storages::StorageInstance;
 pub use state::{Relation, Secret, State, bag};
+pub use storages::StorageInstance;
 pub use stubs::{HOOK_TOOLS, StubTools};
 
 use backend::MockTools;

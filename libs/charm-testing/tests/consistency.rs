@@ -117,7 +117,9 @@ fn each_mismatch_is_named() {
 }
 
 #[test]
-#[should_panic(expected = "inconsistent with the charm's metadata: relation 1 is on endpoint \"cache\"")]
+#[should_panic(
+    expected = "inconsistent with the charm's metadata: relation 1 is on endpoint \"cache\""
+)]
 fn run_refuses_an_inconsistent_state() {
     let _ = harness().run(
         Event::Install,

@@ -56,7 +56,10 @@ fn escape_hatch_refuses_a_name_that_is_not_a_tool() {
         Ok(())
     }
     let mut charm = Charm::new();
-    charm.on(charm::EventKind::UpdateStatus, |ctx: &mut Ctx, _: &Event| run_path(ctx));
+    charm.on(
+        charm::EventKind::UpdateStatus,
+        |ctx: &mut Ctx, _: &Event| run_path(ctx),
+    );
     let out = harness(charm).run(Event::UpdateStatus, State::default());
     assert!(!out.ok());
     assert!(out.error().unwrap().contains("not a hook tool name"));
@@ -69,8 +72,14 @@ fn network_status(ctx: &mut Ctx, s: &mut StatusCollector) -> Result<(), Error> {
         .unwrap_or("admin")
         .to_string();
     let net = ctx.network(&binding, None)?;
-    let bind = net.bind_address().map(|a| a.to_string()).unwrap_or_default();
-    let ingress = net.ingress_address().map(|a| a.to_string()).unwrap_or_default();
+    let bind = net
+        .bind_address()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let ingress = net
+        .ingress_address()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     s.add_unit(Status::active(format!("{bind} {ingress}")));
     Ok(())
 }
@@ -97,7 +106,10 @@ fn networks_are_described_per_binding() {
     );
 
     // A declared binding the test does not describe gets the default network.
-    let out = h.run(Event::UpdateStatus, State::default().config("binding", "db"));
+    let out = h.run(
+        Event::UpdateStatus,
+        State::default().config("binding", "db"),
+    );
     assert_eq!(
         out.state.unit_status,
         Some(Status::active("192.0.2.0 192.0.2.0"))
@@ -105,7 +117,10 @@ fn networks_are_described_per_binding() {
     let _: Network = charm_testing::default_network();
 
     // An undeclared binding fails as on Juju.
-    let out = h.run(Event::UpdateStatus, State::default().config("binding", "nope"));
+    let out = h.run(
+        Event::UpdateStatus,
+        State::default().config("binding", "nope"),
+    );
     assert!(!out.ok());
     assert!(out.error().unwrap().contains("no network config found"));
 }
@@ -147,14 +162,19 @@ fn storage_is_attached_listed_and_added() {
 
     // At the range's top, another storage-add is refused before it reaches Juju.
     let data1 = StorageInstance::new("data", 1);
-    let state = State::default().storage(data0.clone()).storage(data1.clone());
+    let state = State::default()
+        .storage(data0.clone())
+        .storage(data1.clone());
     let out = h.run(data1.attached(), state);
     assert!(out.ok(), "{:?}", out.error());
     assert!(out.state.storage_requests.is_empty());
 
     // An event about an instance the state does not hold is a broken test.
     let err = h
-        .check(&StorageInstance::new("data", 7).attached(), &State::default())
+        .check(
+            &StorageInstance::new("data", 7).attached(),
+            &State::default(),
+        )
         .unwrap_err();
     assert!(err.contains("storage data/7"), "{err}");
 }
@@ -185,7 +205,11 @@ fn storage_not_in_metadata_is_refused_by_the_model() {
     charm.on(charm::EventKind::Install, add_logs);
     let out = Harness::new(charm, STORAGE_META).run(Event::Install, State::default());
     assert!(!out.ok());
-    assert!(out.error().unwrap().contains("storage \"logs\": not declared"));
+    assert!(
+        out.error()
+            .unwrap()
+            .contains("storage \"logs\": not declared")
+    );
     assert_eq!(out.calls_to("storage-add"), 0);
 }
 
@@ -202,7 +226,10 @@ fn resources_are_paths_and_a_missing_one_is_typed() {
     let mut charm = Charm::new();
     charm.collect_status(show);
     let h = harness(charm);
-    let out = h.run(Event::UpdateStatus, State::default().resource("blob", "/tmp/blob.tgz"));
+    let out = h.run(
+        Event::UpdateStatus,
+        State::default().resource("blob", "/tmp/blob.tgz"),
+    );
     assert_eq!(out.state.unit_status, Some(Status::active("/tmp/blob.tgz")));
     let out = h.run(Event::UpdateStatus, State::default());
     assert!(out.ok(), "{:?}", out.error());
@@ -217,8 +244,15 @@ fn resources_are_paths_and_a_missing_one_is_typed() {
 fn leader_reads_the_app_status_with_its_units() {
     fn report(ctx: &mut Ctx, _: &Event) -> Result<(), Error> {
         let r = ctx.app_status_report()?;
-        let waiting = r.units.values().filter(|s| s.kind == charm::StatusKind::Waiting).count();
-        ctx.set_unit_status(Status::active(format!("{} units, {waiting} waiting", r.units.len())))?;
+        let waiting = r
+            .units
+            .values()
+            .filter(|s| s.kind == charm::StatusKind::Waiting)
+            .count();
+        ctx.set_unit_status(Status::active(format!(
+            "{} units, {waiting} waiting",
+            r.units.len()
+        )))?;
         Ok(())
     }
     let mut charm = Charm::new();
@@ -230,7 +264,10 @@ fn leader_reads_the_app_status_with_its_units() {
         .insert("app/1".into(), Status::waiting("joining"));
     let out = h.run(Event::UpdateStatus, state);
     assert!(out.ok(), "{:?}", out.error());
-    assert_eq!(out.state.unit_status, Some(Status::active("2 units, 1 waiting")));
+    assert_eq!(
+        out.state.unit_status,
+        Some(Status::active("2 units, 1 waiting"))
+    );
     // A follower may not: the model refuses before any tool runs.
     let out = h.run(Event::UpdateStatus, State::default());
     assert!(!out.ok());
@@ -256,12 +293,17 @@ fn cloud_spec_needs_trust_and_reboots_are_recorded() {
     let h = harness(charm);
     let out = h.run(Event::Install, State::default());
     assert!(out.ok(), "{:?}", out.error());
-    assert_eq!(out.state.unit_status, Some(Status::blocked("run juju trust")));
+    assert_eq!(
+        out.state.unit_status,
+        Some(Status::blocked("run juju trust"))
+    );
     assert_eq!(out.state.reboot, Some(false));
     let spec: charm::cloud::CloudSpec =
         serde_json::from_str(r#"{"type":"lxd","name":"home"}"#).unwrap();
-    let mut state = State::default();
-    state.cloud_spec = Some(spec);
+    let state = State {
+        cloud_spec: Some(spec),
+        ..Default::default()
+    };
     let out = h.run(Event::Install, state);
     assert_eq!(out.state.unit_status, Some(Status::active("home")));
 }
@@ -283,7 +325,10 @@ fn goal_state_is_typed_in_the_harness() {
         .remote_unit(0, [("a", "b")])
         .remote_unit(1, [("a", "b")]);
     let out = harness(charm).run(Event::UpdateStatus, State::default().relation(db));
-    assert_eq!(out.state.unit_status, Some(Status::active("1 planned, 2 db units")));
+    assert_eq!(
+        out.state.unit_status,
+        Some(Status::active("1 planned, 2 db units"))
+    );
 }
 
 #[test]

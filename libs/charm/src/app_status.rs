@@ -83,9 +83,18 @@ mod tests {
         for (bad, needle) in [
             (r#"{"status":"active"}"#, "application-status"),
             (r#"{"application-status":{"status":"happy"}}"#, "happy"),
-            (r#"{"application-status":{"status":"active","units":{"a/0":{}}}}"#, "a/0"),
-            (r#"{"application-status":{"status":"active","units":[1]}}"#, "not a map"),
-            (r#"{"application-status":{"status":"active","message":5}}"#, "not text"),
+            (
+                r#"{"application-status":{"status":"active","units":{"a/0":{}}}}"#,
+                "a/0",
+            ),
+            (
+                r#"{"application-status":{"status":"active","units":[1]}}"#,
+                "not a map",
+            ),
+            (
+                r#"{"application-status":{"status":"active","message":5}}"#,
+                "not text",
+            ),
         ] {
             match AppStatusReport::from_json(bad) {
                 Err(e) => assert!(e.contains(needle), "{bad}: {e}"),

@@ -82,7 +82,11 @@ impl CloudSpec {
     pub fn from_json(text: &str) -> Result<CloudSpec, String> {
         let spec: CloudSpec = serde_json::from_str(text).map_err(|e| {
             // serde's message may quote a value: give only the position.
-            format!("not a cloud spec (line {}, column {})", e.line(), e.column())
+            format!(
+                "not a cloud spec (line {}, column {})",
+                e.line(),
+                e.column()
+            )
         })?;
         if spec.kind.is_empty() || spec.name.is_empty() {
             return Err("the cloud spec has no type or name".into());
@@ -110,7 +114,10 @@ mod tests {
         let cred = spec.credential.clone().unwrap_or_else(|| unreachable!());
         assert_eq!(cred.attrs["password"], "hunter2");
         let shown = format!("{spec:?}");
-        assert!(!shown.contains("hunter2") && shown.contains("password"), "{shown}");
+        assert!(
+            !shown.contains("hunter2") && shown.contains("password"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -65,7 +65,10 @@ mod tests {
         )
         .unwrap_or_default();
         assert_eq!(g.planned_units(), 2);
-        assert_eq!(g.units["app/0"].since.as_deref(), Some("2024-01-01T00:00:00Z"));
+        assert_eq!(
+            g.units["app/0"].since.as_deref(),
+            Some("2024-01-01T00:00:00Z")
+        );
         assert_eq!(g.planned_remote_units("db"), vec!["pg/0"]);
         assert!(g.planned_remote_units("nope").is_empty());
         assert_eq!(GoalState::from_json("null"), Ok(GoalState::default()));
@@ -73,7 +76,11 @@ mod tests {
 
     #[test]
     fn bad_goal_state_is_an_error() {
-        for bad in [r#"{"units":[]}"#, r#"{"units":{"a/0":{"since":"x"}}}"#, "nope"] {
+        for bad in [
+            r#"{"units":[]}"#,
+            r#"{"units":{"a/0":{"since":"x"}}}"#,
+            "nope",
+        ] {
             assert!(GoalState::from_json(bad).is_err(), "{bad}");
         }
     }

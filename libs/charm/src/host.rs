@@ -161,7 +161,9 @@ mod tests {
             ("JUJU_CHARM_NO_PROXY", "127.0.0.1,10.0.0.0/8"),
         ];
         let host = HostEnv::from_vars(|name| {
-            vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
         });
         assert_eq!(host.machine_id.as_deref(), Some("3"));
         assert_eq!(host.availability_zone.as_deref(), Some("zone-b"));

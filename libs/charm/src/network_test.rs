@@ -12,12 +12,24 @@ fn juju_output_reads_into_a_typed_network() {
     )
     .unwrap_or_else(|e| unreachable!("{e}"));
     assert_eq!(net.bind_address(), "10.0.0.5".parse().ok());
-    assert_eq!(net.interfaces[0].mac_address.as_deref(), Some("00:16:3e:aa:bb:cc"));
+    assert_eq!(
+        net.interfaces[0].mac_address.as_deref(),
+        Some("00:16:3e:aa:bb:cc")
+    );
     assert_eq!(net.interfaces[0].addresses[0].hostname, None);
     // Juju < 2.9 says `address` instead of `value`.
-    assert_eq!(net.interfaces[1].addresses[0].address, "fe80::1".parse::<IpAddr>().unwrap_or(IpAddr::from([0; 4])));
-    assert_eq!(net.ingress_addresses[1], Host::Name("lb.example.com".into()));
-    assert_eq!(net.ingress_address().map(ToString::to_string).as_deref(), Some("10.0.0.5"));
+    assert_eq!(
+        net.interfaces[1].addresses[0].address,
+        "fe80::1".parse::<IpAddr>().unwrap_or(IpAddr::from([0; 4]))
+    );
+    assert_eq!(
+        net.ingress_addresses[1],
+        Host::Name("lb.example.com".into())
+    );
+    assert_eq!(
+        net.ingress_address().map(ToString::to_string).as_deref(),
+        Some("10.0.0.5")
+    );
     assert_eq!(net.egress_subnets[0].to_string(), "10.0.0.5/32");
     // Missing sections are empty, not errors.
     let empty = Network::from_json("{}").unwrap_or_else(|e| unreachable!("{e}"));
@@ -27,14 +39,26 @@ fn juju_output_reads_into_a_typed_network() {
 #[test]
 fn bad_values_are_errors_naming_them() {
     for (text, what) in [
-        (r#"{"ingress-addresses":["--output=/etc/passwd"]}"#, "ingress"),
+        (
+            r#"{"ingress-addresses":["--output=/etc/passwd"]}"#,
+            "ingress",
+        ),
         (r#"{"ingress-addresses":["a b"]}"#, "ingress"),
         (r#"{"egress-subnets":["10.0.0.0/33"]}"#, "egress"),
         (r#"{"egress-subnets":["10.0.0.0"]}"#, "egress"),
         (r#"{"egress-subnets":["10.0.0.0/+8"]}"#, "egress"),
-        (r#"{"bind-addresses":[{"addresses":[{"value":"not-an-ip"}]}]}"#, "bind"),
-        (r#"{"bind-addresses":[{"addresses":[{"value":"10.0.0.1","cidr":"x"}]}]}"#, "cidr"),
-        (r#"{"bind-addresses":[{"addresses":[{"value":"10.0.0.1","hostname":"-x"}]}]}"#, "hostname"),
+        (
+            r#"{"bind-addresses":[{"addresses":[{"value":"not-an-ip"}]}]}"#,
+            "bind",
+        ),
+        (
+            r#"{"bind-addresses":[{"addresses":[{"value":"10.0.0.1","cidr":"x"}]}]}"#,
+            "cidr",
+        ),
+        (
+            r#"{"bind-addresses":[{"addresses":[{"value":"10.0.0.1","hostname":"-x"}]}]}"#,
+            "hostname",
+        ),
         (r#"{"ingress-addresses":"10.0.0.1"}"#, "sequence"),
         ("not json", "expected"),
     ] {

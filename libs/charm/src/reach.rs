@@ -2,10 +2,10 @@
 //! state and statuses. Each call checks what it can against the metadata first, then runs one
 //! hook tool.
 
-use crate::model::{Ctx, ModelError};
-use crate::storage::{StorageId, StorageInfo, StorageMeta};
 use crate::app_status::AppStatusReport;
 use crate::cloud::CloudSpec;
+use crate::model::{Ctx, ModelError};
+use crate::storage::{StorageId, StorageInfo, StorageMeta};
 use std::path::PathBuf;
 
 impl Ctx<'_> {
@@ -18,7 +18,9 @@ impl Ctx<'_> {
             name: name.to_string(),
             why,
         };
-        let mut all = meta.storage().map_err(|e| bad(format!("metadata.yaml: {e}")))?;
+        let mut all = meta
+            .storage()
+            .map_err(|e| bad(format!("metadata.yaml: {e}")))?;
         all.remove(name)
             .map(Some)
             .ok_or_else(|| bad("not declared in metadata.yaml".into()))

@@ -90,7 +90,10 @@ impl CountRange {
             }
             None => {
                 let n = number(text)?;
-                (n > 0).then_some(CountRange { min: n, max: Some(n) })
+                (n > 0).then_some(CountRange {
+                    min: n,
+                    max: Some(n),
+                })
             }
         }
     }

@@ -34,8 +34,12 @@ fn escape_hatch_runs_the_named_tool_with_the_argv_as_given() {
         argv(&["unit-get", "--format=json", "--", "private-address"])
     );
     // Failures are classified like any other tool's.
-    s.fail("unit-get", 2, "ERROR option provided but not defined: --x\n")
-        .unwrap();
+    s.fail(
+        "unit-get",
+        2,
+        "ERROR option provided but not defined: --x\n",
+    )
+    .unwrap();
     match t.run_tool(&tool, &argv(&["--x"])) {
         Err(HookToolError::Failed { tool, code, stderr }) => {
             assert_eq!((tool.as_str(), code), ("unit-get", 2));
@@ -111,16 +115,25 @@ fn storage_tools_argv_parsing_and_errors() {
     let s = stubs();
     let mut t = backend(&s);
     let data0 = StorageId::parse("data/0").unwrap();
-    s.answer("storage-get", r#"{"kind":"filesystem","location":"/srv/data/0"}"#)
-        .unwrap();
+    s.answer(
+        "storage-get",
+        r#"{"kind":"filesystem","location":"/srv/data/0"}"#,
+    )
+    .unwrap();
     let info = t.storage_get(&data0).unwrap();
-    assert_eq!(s.last(), argv(&["storage-get", "--format=json", "-s", "data/0"]));
+    assert_eq!(
+        s.last(),
+        argv(&["storage-get", "--format=json", "-s", "data/0"])
+    );
     assert_eq!(info.kind, StorageKind::Filesystem);
     assert_eq!(info.location, std::path::PathBuf::from("/srv/data/0"));
 
     s.answer("storage-list", r#"["data/0","data/3"]"#).unwrap();
     let ids = t.storage_list("data").unwrap();
-    assert_eq!(s.last(), argv(&["storage-list", "--format=json", "--", "data"]));
+    assert_eq!(
+        s.last(),
+        argv(&["storage-list", "--format=json", "--", "data"])
+    );
     assert_eq!(ids[1], StorageId::parse("data/3").unwrap());
     s.answer("storage-list", "null").unwrap();
     assert!(t.storage_list("data").unwrap().is_empty());
@@ -148,16 +161,29 @@ fn storage_tools_argv_parsing_and_errors() {
 
     // Bad output: another storage's id, garbage, a relative location.
     s.answer("storage-list", r#"["logs/0"]"#).unwrap();
-    assert!(matches!(t.storage_list("data"), Err(HookToolError::BadOutput { .. })));
+    assert!(matches!(
+        t.storage_list("data"),
+        Err(HookToolError::BadOutput { .. })
+    ));
     s.answer("storage-list", r#"["data/-1"]"#).unwrap();
-    assert!(matches!(t.storage_list("data"), Err(HookToolError::BadOutput { .. })));
+    assert!(matches!(
+        t.storage_list("data"),
+        Err(HookToolError::BadOutput { .. })
+    ));
     s.answer("storage-get", r#"{"kind":"filesystem","location":"srv"}"#)
         .unwrap();
-    assert!(matches!(t.storage_get(&data0), Err(HookToolError::BadOutput { .. })));
+    assert!(matches!(
+        t.storage_get(&data0),
+        Err(HookToolError::BadOutput { .. })
+    ));
 
     // A missing instance is typed.
-    s.fail("storage-get", 1, "ERROR storage instance \"data/9\" not found\n")
-        .unwrap();
+    s.fail(
+        "storage-get",
+        1,
+        "ERROR storage instance \"data/9\" not found\n",
+    )
+    .unwrap();
     assert!(matches!(
         t.storage_get(&StorageId::parse("data/9").unwrap()),
         Err(HookToolError::NotFound { .. })
@@ -168,8 +194,11 @@ fn storage_tools_argv_parsing_and_errors() {
 fn resource_get_argv_path_and_errors() {
     let s = stubs();
     let mut t = backend(&s);
-    s.answer("resource-get", "/var/lib/juju/agents/unit-app-0/resources/blob/blob.tgz\n")
-        .unwrap();
+    s.answer(
+        "resource-get",
+        "/var/lib/juju/agents/unit-app-0/resources/blob/blob.tgz\n",
+    )
+    .unwrap();
     let path = t.resource_get("blob").unwrap();
     assert_eq!(s.last(), argv(&["resource-get", "--", "blob"]));
     assert_eq!(
@@ -218,16 +247,31 @@ fn status_credential_reboot_and_goal_state_tools() {
     let report = t.app_status_report().unwrap();
     assert_eq!(
         s.last(),
-        argv(&["status-get", "--include-data", "--format=json", "--application=True"])
+        argv(&[
+            "status-get",
+            "--include-data",
+            "--format=json",
+            "--application=True"
+        ])
     );
     assert_eq!(report.app, charm::Status::active("3 units"));
     assert_eq!(report.units["app/1"], charm::Status::waiting("joining"));
-    s.answer("status-get", r#"{"application-status":{"status":"sleepy"}}"#)
-        .unwrap();
-    assert!(matches!(t.app_status_report(), Err(HookToolError::BadOutput { .. })));
+    s.answer(
+        "status-get",
+        r#"{"application-status":{"status":"sleepy"}}"#,
+    )
+    .unwrap();
+    assert!(matches!(
+        t.app_status_report(),
+        Err(HookToolError::BadOutput { .. })
+    ));
     // A follower is refused: a real denial.
-    s.fail("status-get", 1, "ERROR finding application status: permission denied\n")
-        .unwrap();
+    s.fail(
+        "status-get",
+        1,
+        "ERROR finding application status: permission denied\n",
+    )
+    .unwrap();
     assert!(matches!(
         t.app_status_report(),
         Err(HookToolError::PermissionDenied { .. })
@@ -242,15 +286,25 @@ fn status_credential_reboot_and_goal_state_tools() {
     assert_eq!(s.last(), argv(&["credential-get", "--format=json"]));
     assert_eq!(spec.kind, "lxd");
     assert!(!format!("{spec:?}").contains("KEY"));
-    s.answer("credential-get", r#"{"type":"lxd","name":"x","credential":{"attrs":{"k":"KEY"}}}"#)
-        .unwrap();
+    s.answer(
+        "credential-get",
+        r#"{"type":"lxd","name":"x","credential":{"attrs":{"k":"KEY"}}}"#,
+    )
+    .unwrap();
     match t.credential_get() {
         Err(HookToolError::BadOutput { detail, .. }) => assert!(!detail.contains("KEY")),
         other => panic!("{other:?}"),
     }
-    s.fail("credential-get", 1, "ERROR cannot access cloud credentials: permission denied\n")
-        .unwrap();
-    assert!(matches!(t.credential_get(), Err(HookToolError::NotTrusted { .. })));
+    s.fail(
+        "credential-get",
+        1,
+        "ERROR cannot access cloud credentials: permission denied\n",
+    )
+    .unwrap();
+    assert!(matches!(
+        t.credential_get(),
+        Err(HookToolError::NotTrusted { .. })
+    ));
 
     t.juju_reboot(false).unwrap();
     assert_eq!(s.last(), argv(&["juju-reboot"]));
@@ -266,6 +320,10 @@ fn status_credential_reboot_and_goal_state_tools() {
     assert_eq!(s.last(), argv(&["goal-state", "--format=json"]));
     assert_eq!(goal.planned_units(), 1);
     assert_eq!(goal.planned_remote_units("db"), vec!["pg/0"]);
-    s.answer("goal-state", r#"{"units":{"app/0":"active"}}"#).unwrap();
-    assert!(matches!(t.goal_state(), Err(HookToolError::BadOutput { .. })));
+    s.answer("goal-state", r#"{"units":{"app/0":"active"}}"#)
+        .unwrap();
+    assert!(matches!(
+        t.goal_state(),
+        Err(HookToolError::BadOutput { .. })
+    ));
 }

@@ -119,8 +119,7 @@ pub fn apply(
                 }
             }
             Op::StorageAdd { name, count } => {
-                let added =
-                    crate::storage::attach(st, &run.model_dir, &run.unit, name, *count);
+                let added = crate::storage::attach(st, &run.model_dir, &run.unit, name, *count);
                 if let (Err(e), true) = (added, strict) {
                     return Err(e);
                 }

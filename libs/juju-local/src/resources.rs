@@ -25,9 +25,12 @@ pub fn attach(
             )));
         }
     }
-    let file_name = source
-        .file_name()
-        .ok_or_else(|| invalid(format!("resource {name:?}: {} is not a file", source.display())))?;
+    let file_name = source.file_name().ok_or_else(|| {
+        invalid(format!(
+            "resource {name:?}: {} is not a file",
+            source.display()
+        ))
+    })?;
     let dir = model_dir.join("resources").join(app).join(name);
     if dir.exists() {
         std::fs::remove_dir_all(&dir).map_err(|e| Error::io("cannot clean", &dir, e))?;

@@ -65,7 +65,9 @@ pub fn attach(
     let have = st.unit(unit).map_or(0, |u| {
         u.storage.keys().filter(|k| k.starts_with(&prefix)).count()
     });
-    let total = u32::try_from(have).unwrap_or(u32::MAX).saturating_add(count);
+    let total = u32::try_from(have)
+        .unwrap_or(u32::MAX)
+        .saturating_add(count);
     if spec.count.max.is_some_and(|max| total > max) {
         return Err(format!(
             "storage {name:?}: {have} attached and {count} more exceeds the {} the charm allows",

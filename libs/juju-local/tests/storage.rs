@@ -64,9 +64,15 @@ fn storage_is_attached_before_install_as_directories_per_instance() {
     let p = probe(&m, "store/1", "storage-get --format=json -s data/2");
     let v: serde_json::Value = serde_json::from_str(&p.stdout).unwrap();
     assert_eq!(v["kind"], "filesystem");
-    assert_eq!(v["location"], unit.storage["data/2"].location.display().to_string());
+    assert_eq!(
+        v["location"],
+        unit.storage["data/2"].location.display().to_string()
+    );
     let p = probe(&m, "store/1", "storage-get -s data/2 location");
-    assert_eq!(p.stdout.trim(), unit.storage["data/2"].location.display().to_string());
+    assert_eq!(
+        p.stdout.trim(),
+        unit.storage["data/2"].location.display().to_string()
+    );
     // Another unit's instance is not this unit's.
     let p = probe(&m, "store/1", "storage-get --format=json -s data/0");
     assert_eq!(p.code, 2);
@@ -110,18 +116,35 @@ fn storage_add_attaches_when_the_hook_commits() {
     m.settle(100).unwrap();
     let before = last_seq(&m);
     // A failed hook commits nothing: no instance.
-    let p = probe_in(&m, "store/0", HookSpec::simple("update-status"), "storage-add cache=2", 1);
+    let p = probe_in(
+        &m,
+        "store/0",
+        HookSpec::simple("update-status"),
+        "storage-add cache=2",
+        1,
+    );
     assert_eq!(p.code, 0, "{}", p.stderr);
     assert_eq!(p.record.outcome, "failed");
     m.settle(100).unwrap();
-    assert!(m.state().unwrap().unit("store/0").unwrap().storage.keys().all(|k| k.starts_with("data/")));
+    assert!(
+        m.state()
+            .unwrap()
+            .unit("store/0")
+            .unwrap()
+            .storage
+            .keys()
+            .all(|k| k.starts_with("data/"))
+    );
     // A successful one attaches them, then the agent runs storage-attached for each.
     let p = probe(&m, "store/0", "storage-add cache=2");
     assert_eq!(p.code, 0, "{}", p.stderr);
     m.settle(100).unwrap();
     let story = story(&m, before);
     assert_eq!(
-        story.iter().filter(|s| s.as_str() == "store/0: cache-storage-attached").count(),
+        story
+            .iter()
+            .filter(|s| s.as_str() == "store/0: cache-storage-attached")
+            .count(),
         2,
         "{story:?}"
     );
@@ -133,7 +156,15 @@ fn storage_add_attaches_when_the_hook_commits() {
     let p = probe(&m, "store/0", "storage-add data=3");
     assert_eq!(p.code, 0);
     assert_eq!(p.record.outcome, "failed", "{:?}", p.record);
-    assert!(p.record.error.as_deref().unwrap_or_default().contains("exceeds"), "{:?}", p.record.error);
+    assert!(
+        p.record
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("exceeds"),
+        "{:?}",
+        p.record.error
+    );
     // Unknown storage and bad counts are refused by the tool.
     let p = probe(&m, "store/0", "storage-add logs=1");
     assert_eq!(p.code, 1);
@@ -189,11 +220,25 @@ fn file_resources_are_attached_at_deploy_or_later() {
     let p = probe(&m, "res/0", "cat \"$(resource-get -- blob)\"");
     assert_eq!(p.stdout, "v2");
     // Undeclared, or of another type, cannot be attached; unattached cannot be fetched.
-    assert!(m.attach_resource("res", "nope", &file).unwrap_err().to_string().contains("not found"));
-    assert!(m.attach_resource("res", "image", &file).unwrap_err().to_string().contains("oci-image"));
+    assert!(
+        m.attach_resource("res", "nope", &file)
+            .unwrap_err()
+            .to_string()
+            .contains("not found")
+    );
+    assert!(
+        m.attach_resource("res", "image", &file)
+            .unwrap_err()
+            .to_string()
+            .contains("oci-image")
+    );
     let p = probe(&m, "res/0", "resource-get image");
     assert_eq!(p.code, 1);
-    assert!(p.stderr.contains("could not download resource"), "{}", p.stderr);
+    assert!(
+        p.stderr.contains("could not download resource"),
+        "{}",
+        p.stderr
+    );
     let p = probe(&m, "res/0", "resource-get");
     assert_eq!(p.code, 2);
 }
@@ -207,7 +252,10 @@ fn juju_reboot_is_accepted_in_hooks_and_refused_in_actions() {
         RES_META,
         None,
         Some("go: {}\n"),
-        &[("go", "juju-reboot --now || action-fail \"$(juju-reboot 2>&1)\"\n")],
+        &[(
+            "go",
+            "juju-reboot --now || action-fail \"$(juju-reboot 2>&1)\"\n",
+        )],
     );
     m.deploy(&ch, DeployOptions::default()).unwrap();
     m.settle(100).unwrap();

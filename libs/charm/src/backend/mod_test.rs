@@ -71,11 +71,21 @@ fn classification_follows_ops() {
         ));
     }
     assert!(matches!(
-        c("resource-get", 1, "ERROR could not download resource: HTTP 404", false),
+        c(
+            "resource-get",
+            1,
+            "ERROR could not download resource: HTTP 404",
+            false
+        ),
         HookToolError::NotFound { .. }
     ));
     // credential-get refused: the application is not trusted.
-    let e = c("credential-get", 1, "ERROR cannot access cloud credentials: permission denied", false);
+    let e = c(
+        "credential-get",
+        1,
+        "ERROR cannot access cloud credentials: permission denied",
+        false,
+    );
     assert!(matches!(e, HookToolError::NotTrusted { .. }));
     assert!(e.to_string().contains("juju trust"));
     assert!(!relation_not_found("relation 4x not found"));

@@ -11,9 +11,9 @@
 //!   timeout, stdout and stderr captured within bounds.
 
 use super::{BagData, HookToolError, HookTools, LogLevel, ToolName};
-use crate::event::RelationId;
 use crate::app_status::AppStatusReport;
 use crate::cloud::CloudSpec;
+use crate::event::RelationId;
 use crate::goal_state::GoalState;
 use crate::network::Network;
 use crate::port::Port;

@@ -61,18 +61,35 @@ mod tests {
     #[test]
     fn juju_tool_names_are_accepted() {
         for name in ["juju-reboot", "leader-get", "k8s-spec-set", "unit-get", "x"] {
-            assert_eq!(ToolName::new(name).map(|n| n.to_string()).ok().as_deref(), Some(name));
+            assert_eq!(
+                ToolName::new(name).map(|n| n.to_string()).ok().as_deref(),
+                Some(name)
+            );
         }
     }
 
     #[test]
     fn names_that_could_be_paths_or_options_are_refused() {
         for name in [
-            "", "-r", "--help", "../bin/sh", "/bin/sh", "a/b", "Unit-get", "unit get", "unit-",
-            "a--b", "1tool", "tool\n", "é",
+            "",
+            "-r",
+            "--help",
+            "../bin/sh",
+            "/bin/sh",
+            "a/b",
+            "Unit-get",
+            "unit get",
+            "unit-",
+            "a--b",
+            "1tool",
+            "tool\n",
+            "é",
         ] {
             assert!(
-                matches!(ToolName::new(name), Err(HookToolError::InvalidArgument { .. })),
+                matches!(
+                    ToolName::new(name),
+                    Err(HookToolError::InvalidArgument { .. })
+                ),
                 "{name:?} was accepted"
             );
         }

@@ -61,7 +61,10 @@ pub(super) fn storage_list(c: &mut Call) -> R {
     let ids: Vec<Value> = unit
         .storage
         .keys()
-        .filter(|id| name.as_ref().is_none_or(|n| id.split('/').next() == Some(n)))
+        .filter(|id| {
+            name.as_ref()
+                .is_none_or(|n| id.split('/').next() == Some(n))
+        })
         .map(|id| Value::String(id.clone()))
         .collect();
     c.emit(&p, &fmt, &Value::Array(ids), false)
@@ -84,11 +87,10 @@ pub(super) fn storage_add(c: &mut Call) -> R {
             Some((n, c)) => (n, c),
             None => (arg.as_str(), "1"),
         };
-        let count: u32 = count
-            .parse()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| init_err(format!("cannot parse count {count:?} of storage {name:?}")))?;
+        let count: u32 =
+            count.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                init_err(format!("cannot parse count {count:?} of storage {name:?}"))
+            })?;
         if !declared.contains_key(name) {
             return Err(run_err(format!("storage {name:?} not found")));
         }
