@@ -59,9 +59,10 @@ process running longer is killed (SIGKILL to its process group) and the hook fai
 Commands:
   init [--name NAME]                          create a fresh model
   deploy <charm-dir> [<app>] [-n N] [--config k=v]... [--env K=V]...  # {unit} {app} {n} {model} in V
-         [--storage name=count]... [--resource name=path]...
+         [--storage name=count]... [--resource name=path]... [--trust]
   add-unit <app> [-n N]                       principal apps (subordinates follow relations)
   attach-resource <app> <name>=<path>         a file resource; units run upgrade-charm
+  trust <app> [--remove]                      credential-get answers (or not)
   config <app> [k=v ...] [--reset key]...     set config (no args: print it)
   leader <app>/<n>                            move leadership
   relate <app>[:<endpoint>] <app>[:<endpoint>]  every charm also provides juju-info
@@ -208,6 +209,7 @@ fn run(args: &[String]) -> Result<String> {
                     Flag::value("env", &[]),
                     Flag::value("storage", &[]),
                     Flag::value("resource", &[]),
+                    Flag::boolean("trust", &[]),
                 ],
                 args,
             )?;
@@ -259,9 +261,19 @@ fn run(args: &[String]) -> Result<String> {
                     env,
                     storage,
                     resources,
+                    trust: p.flag("trust"),
                 },
             )?;
             Ok(format!("deployed {name}\n"))
+        }
+        "trust" => {
+            let p = parse(&[Flag::boolean("remove", &[])], args)?;
+            let app = p
+                .positional
+                .first()
+                .ok_or_else(|| usage("trust needs an application"))?;
+            open()?.trust(app, !p.flag("remove"))?;
+            Ok(format!("trust of {app}: {}\n", !p.flag("remove")))
         }
         "attach-resource" => {
             let p = parse(&[], args)?;

@@ -209,6 +209,7 @@ impl Model {
                 env: opts.env.iter().cloned().collect(),
                 storage: storage.clone(),
                 resources: resources.clone(),
+                trusted: opts.trust,
             };
             st.applications.insert(name.clone(), app);
             for ep in meta.endpoints.iter().filter(|e| e.role == Role::Peer) {
@@ -363,6 +364,18 @@ impl Model {
                 )));
             }
             (0..count).map(|_| self.add_unit_to(st, app)).collect()
+        })
+    }
+
+    /// Grants (or, with `false`, removes) `trust` for `app`: whether `credential-get` answers.
+    pub fn trust(&self, app: &str, trusted: bool) -> Result<()> {
+        self.mutate(|st| {
+            let a = st
+                .applications
+                .get_mut(app)
+                .ok_or_else(|| Error::not_found("application", app))?;
+            a.trusted = trusted;
+            Ok(())
         })
     }
 

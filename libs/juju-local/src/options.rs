@@ -94,4 +94,6 @@ pub struct DeployOptions {
     pub storage: Vec<(String, u32)>,
     /// File resources, `(name, path)` (`--resource name=path`).
     pub resources: Vec<(String, PathBuf)>,
+    /// Grant the application `trust` (`--trust`): `credential-get` answers.
+    pub trust: bool,
 }

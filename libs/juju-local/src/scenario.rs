@@ -385,6 +385,7 @@ fn run_step(
                     config: pairs(body.get("config")),
                     env: pairs(body.get("env")),
                     storage: storage_counts(body.get("storage"))?,
+                    trust: body.get("trust").and_then(Value::as_bool).unwrap_or(false),
                     resources: pairs(body.get("resources"))
                         .into_iter()
                         .map(|(k, v)| (k, base.join(v)))

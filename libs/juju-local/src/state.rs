@@ -420,6 +420,9 @@ pub struct Application {
     /// Alive or dying.
     #[serde(default)]
     pub life: Life,
+    /// Granted `trust`: `credential-get` answers.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub trusted: bool,
     /// Attached file resources: the model's copy, by resource name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub resources: BTreeMap<String, PathBuf>,

@@ -268,3 +268,25 @@ fn juju_reboot_is_accepted_in_hooks_and_refused_in_actions() {
     assert_eq!(out.status, "failed", "{out:?}");
     assert!(out.message.contains("not supported"), "{out:?}");
 }
+
+#[test]
+fn credential_get_answers_trusted_applications_only() {
+    let (m, base) = model("trust");
+    let ch = charm(&base, "res", RES_META, None, None, &[]);
+    m.deploy(&ch, DeployOptions::default()).unwrap();
+    m.settle(100).unwrap();
+    let p = probe(&m, "res/0", "credential-get --format=json");
+    assert_eq!(p.code, 1);
+    assert!(
+        p.stderr
+            .contains("cannot access cloud credentials: permission denied")
+    );
+    m.trust("res", true).unwrap();
+    let p = probe(&m, "res/0", "credential-get --format=json");
+    assert_eq!(p.code, 0, "{}", p.stderr);
+    let spec: serde_json::Value = serde_json::from_str(&p.stdout).unwrap();
+    assert_eq!(spec["type"], "juju-local");
+    assert_eq!(spec["credential"]["auth-type"], "empty");
+    m.trust("res", false).unwrap();
+    assert_eq!(probe(&m, "res/0", "credential-get").code, 1);
+}

@@ -414,9 +414,7 @@ fn dispatch(c: &mut Call) -> R {
         "network-get" => network::network_get(c),
         "unit-get" => network::unit_get(c),
         "goal-state" => network::goal_state(c),
-        "credential-get" => Err(run_err(
-            "cannot access cloud credentials: permission denied",
-        )),
+        "credential-get" => machine::credential_get(c),
         "secret-add" => secret::secret_add(c),
         "secret-set" => secret::secret_set(c),
         "secret-get" => secret::secret_get(c),
