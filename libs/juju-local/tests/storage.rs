@@ -290,3 +290,48 @@ fn credential_get_answers_trusted_applications_only() {
     m.trust("res", false).unwrap();
     assert_eq!(probe(&m, "res/0", "credential-get").code, 1);
 }
+
+/// What the tools print reads into the framework's types: the two sides cannot drift apart.
+#[test]
+fn the_framework_reads_what_the_tools_print() {
+    use charm::app_status::AppStatusReport;
+    use charm::cloud::CloudSpec;
+    use charm::goal_state::GoalState;
+    use charm::network::Network;
+    use charm::storage::{StorageId, StorageInfo};
+    let (m, base) = model("typed");
+    let meta = "name: store\nprovides:\n  web: {interface: http}\nextra-bindings:\n  admin:\nstorage:\n  data: {type: filesystem}\n";
+    let ch = charm(&base, "store", meta, None, None, &[]);
+    m.deploy(
+        &ch,
+        DeployOptions {
+            units: Some(2),
+            trust: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    m.settle(100).unwrap();
+    let out = |cmd: &str| {
+        let p = probe(&m, "store/0", cmd);
+        assert_eq!(p.code, 0, "{cmd}: {}", p.stderr);
+        p.stdout
+    };
+    let report = AppStatusReport::from_json(&out(
+        "status-get --include-data --format=json --application=True",
+    ))
+    .unwrap();
+    assert_eq!(report.units.len(), 2);
+    let goal = GoalState::from_json(&out("goal-state --format=json")).unwrap();
+    assert_eq!(goal.planned_units(), 2);
+    for binding in ["web", "admin", "juju-info"] {
+        let net =
+            Network::from_json(&out(&format!("network-get --format=json -- {binding}"))).unwrap();
+        assert!(net.bind_address().is_some(), "{binding}");
+    }
+    let spec = CloudSpec::from_json(&out("credential-get --format=json")).unwrap();
+    assert_eq!(spec.name, "juju-local");
+    let id = StorageId::parse("data/0").unwrap();
+    let info = StorageInfo::from_json(&id, &out("storage-get --format=json -s data/0")).unwrap();
+    assert!(info.location.is_dir());
+}
