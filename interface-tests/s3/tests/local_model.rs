@@ -89,6 +89,7 @@ impl Local {
                     units: Some(units),
                     config: kv(config),
                     env: kv(env),
+                    ..Default::default()
                 },
             )
             .unwrap();

@@ -126,6 +126,7 @@ impl Lab {
                         (s("MICROCLUSTER_NODE_NAME"), format!("{node_prefix}-{{n}}")),
                         (s("FAKE_MICROCLUSTER_STATE"), s("{model}/cluster.json")),
                     ],
+                    ..Default::default()
                 },
             )
             .unwrap();
@@ -173,6 +174,7 @@ impl Lab {
                         (s("MICROCLUSTER_NODE_NAME"), format!("{node_prefix}-{{n}}")),
                         (s("FAKE_MICROCLUSTER_STATE"), s("{model}/cluster.json")),
                     ],
+                    ..DeployOptions::default()
                 },
             )
             .unwrap();

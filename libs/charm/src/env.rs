@@ -107,6 +107,8 @@ pub struct JujuEnv {
     pub event: Event,
     /// `JUJU_DEBUG` is set: also log to stderr.
     pub debug: bool,
+    /// Machine, availability zone, principal unit, proxies.
+    pub host: crate::host::HostEnv,
 }
 
 impl JujuEnv {
@@ -158,6 +160,7 @@ impl JujuEnv {
             dispatch_path,
             event,
             debug: var("JUJU_DEBUG").is_some(),
+            host: crate::host::HostEnv::from_vars(&var),
         })
     }
 }

@@ -515,3 +515,24 @@ fn versions() {
     assert_eq!(JujuVersion::parse("3.x.1"), None);
     assert_eq!(JujuVersion::parse("1.2.3.4.5"), None);
 }
+
+#[test]
+fn the_host_comes_from_the_dispatch_environment() {
+    let env = ctx(&[
+        ("JUJU_DISPATCH_PATH", "hooks/install"),
+        ("JUJU_MACHINE_ID", "7"),
+        ("JUJU_AVAILABILITY_ZONE", "zone2"),
+        ("JUJU_PRINCIPAL_UNIT", "web/3"),
+        ("JUJU_CHARM_HTTPS_PROXY", "http://squid:3128"),
+        ("JUJU_CHARM_NO_PROXY", ""),
+    ])
+    .unwrap();
+    assert_eq!(env.host.machine_id.as_deref(), Some("7"));
+    assert_eq!(env.host.availability_zone.as_deref(), Some("zone2"));
+    assert_eq!(env.host.principal_unit.as_deref(), Some("web/3"));
+    assert_eq!(env.host.proxy.https.as_deref(), Some("http://squid:3128"));
+    assert_eq!(env.host.proxy.no_proxy, None);
+    // On Kubernetes there is no machine.
+    let k8s = ctx(&[("JUJU_DISPATCH_PATH", "hooks/install")]).unwrap();
+    assert!(k8s.host.is_kubernetes());
+}

@@ -59,7 +59,10 @@ process running longer is killed (SIGKILL to its process group) and the hook fai
 Commands:
   init [--name NAME]                          create a fresh model
   deploy <charm-dir> [<app>] [-n N] [--config k=v]... [--env K=V]...  # {unit} {app} {n} {model} in V
+         [--storage name=count]... [--resource name=path]... [--trust]
   add-unit <app> [-n N]                       principal apps (subordinates follow relations)
+  attach-resource <app> <name>=<path>         a file resource; units run upgrade-charm
+  trust <app> [--remove]                      credential-get answers (or not)
   config <app> [k=v ...] [--reset key]...     set config (no args: print it)
   leader <app>/<n>                            move leadership
   relate <app>[:<endpoint>] <app>[:<endpoint>]  every charm also provides juju-info
@@ -117,6 +120,16 @@ fn kv(s: &str) -> Result<(String, String)> {
     s.split_once('=')
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .ok_or_else(|| usage(format!("expected key=value, got {s:?}")))
+}
+
+/// `name=count` of `deploy --storage` (Juju's `--storage name=pool,size,count` is reduced to
+/// the count: there are no pools or sizes here).
+fn storage_arg(s: &str) -> Result<(String, u32)> {
+    let (name, count) = kv(s)?;
+    let count = count
+        .parse::<u32>()
+        .map_err(|_| usage(format!("storage {name:?}: expected a count, got {count:?}")))?;
+    Ok((name, count))
 }
 
 fn parse(flags: &[Flag], args: &[String]) -> Result<Parsed> {
@@ -198,9 +211,28 @@ fn run(args: &[String]) -> Result<String> {
                     Flag::value("num-units", &["n"]),
                     Flag::value("config", &[]),
                     Flag::value("env", &[]),
+                    Flag::value("storage", &[]),
+                    Flag::value("resource", &[]),
+                    Flag::boolean("trust", &[]),
                 ],
                 args,
             )?;
+            let resources = p
+                .values
+                .get("resource")
+                .map(|v| {
+                    v.iter()
+                        .map(|s| kv(s).map(|(k, v)| (k, PathBuf::from(v))))
+                        .collect::<Result<Vec<_>>>()
+                })
+                .transpose()?
+                .unwrap_or_default();
+            let storage = p
+                .values
+                .get("storage")
+                .map(|v| v.iter().map(|s| storage_arg(s)).collect::<Result<Vec<_>>>())
+                .transpose()?
+                .unwrap_or_default();
             let env = p
                 .values
                 .get("env")
@@ -231,9 +263,31 @@ fn run(args: &[String]) -> Result<String> {
                     units,
                     config,
                     env,
+                    storage,
+                    resources,
+                    trust: p.flag("trust"),
                 },
             )?;
             Ok(format!("deployed {name}\n"))
+        }
+        "trust" => {
+            let p = parse(&[Flag::boolean("remove", &[])], args)?;
+            let app = p
+                .positional
+                .first()
+                .ok_or_else(|| usage("trust needs an application"))?;
+            open()?.trust(app, !p.flag("remove"))?;
+            Ok(format!("trust of {app}: {}\n", !p.flag("remove")))
+        }
+        "attach-resource" => {
+            let p = parse(&[], args)?;
+            let (app, spec) = match p.positional.as_slice() {
+                [app, spec] => (app, spec),
+                _ => return Err(usage("attach-resource needs <app> <name>=<path>")),
+            };
+            let (name, path) = kv(spec)?;
+            open()?.attach_resource(app, &name, &PathBuf::from(path))?;
+            Ok(format!("attached resource {name} to {app}\n"))
         }
         "add-unit" => {
             let p = parse(&[Flag::value("num-units", &["n"])], args)?;

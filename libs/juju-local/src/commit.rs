@@ -118,6 +118,12 @@ pub fn apply(
                     u.ports.sort();
                 }
             }
+            Op::StorageAdd { name, count } => {
+                let added = crate::storage::attach(st, &run.model_dir, &run.unit, name, *count);
+                if let (Err(e), true) = (added, strict) {
+                    return Err(e);
+                }
+            }
             Op::ClosePort { port } => {
                 if let Some(u) = st.unit_mut(&run.unit) {
                     u.ports.retain(|p| p != port);

@@ -77,6 +77,7 @@ impl Executor<'_> {
         let run_path = run_dir.join(format!("{seq}.context.json"));
         let journal = run_dir.join(format!("{seq}.journal.jsonl"));
         let _ = std::fs::remove_file(&journal);
+        crate::storage::ensure_dirs(&u)?;
         let run = self.hook_run(st, &u, spec, seq, journal.clone());
         st.save(self.dir)?;
         run.save(&run_path)?;

@@ -66,7 +66,7 @@
 //! | 7 | `resolver`, `tools`, `process`, `action_params` | which hook next; the hook-tool side; child-process supervision (all the `unsafe`); action parameters |
 //! | 6 | `commit`, `story` | applying a journal to the state; the printed timeline |
 //! | 5 | `rules`, `redact` | Juju's rules (who may do what); what printed output hides |
-//! | 4 | `hook_run`, `journal`, [`timeline`] | the run files the driver shares with the tools; dispatch records |
+//! | 4 | `hook_run`, `journal`, [`timeline`], `storage`, `resources` | the run files the driver shares with the tools; dispatch records; storage instances; file resources |
 //! | 3 | [`state`] | `state.json` |
 //! | 2 | `meta`, `flags`, `format`, `options` | charm metadata; gnuflag parsing; tool output formats; model options |
 //! | 1 | `ids`, `files` | names and ids; files on disk (owner-only, atomic, locked) |
@@ -98,9 +98,11 @@ mod redact;
 mod relate;
 mod report;
 mod resolver;
+mod resources;
 mod rules;
 pub mod scenario;
 pub mod state;
+mod storage;
 mod story;
 pub mod timeline;
 mod tools;

@@ -125,6 +125,12 @@ pub struct CharmMeta {
     /// Actions by name.
     #[serde(default)]
     pub actions: BTreeMap<String, ActionSpec>,
+    /// Resources by name, with their type (`file` or `oci-image`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub resources: BTreeMap<String, String>,
+    /// Storage by name (`storage:`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub storage: BTreeMap<String, charm::storage::StorageMeta>,
 }
 
 #[derive(Deserialize)]
@@ -156,6 +162,10 @@ struct RawMetadata {
     peers: Option<BTreeMap<String, RawEndpoint>>,
     #[serde(default, rename = "extra-bindings")]
     extra_bindings: Option<BTreeMap<String, Value>>,
+    #[serde(default)]
+    storage: Option<Value>,
+    #[serde(default)]
+    resources: Option<BTreeMap<String, Value>>,
     // charmcraft.yaml carries config and actions inline.
     #[serde(default)]
     config: Option<RawConfig>,
@@ -183,6 +193,18 @@ fn read_yaml<T: serde::de::DeserializeOwned + Default>(path: &Path) -> Result<Op
             path: path.to_path_buf(),
             message: e.to_string(),
         })
+}
+
+/// `storage:` typed, with the charm framework's reading of it.
+fn storage_meta(
+    section: Option<Value>,
+) -> std::result::Result<BTreeMap<String, charm::storage::StorageMeta>, String> {
+    let Some(section) = section else {
+        return Ok(BTreeMap::new());
+    };
+    let mut meta = charm::meta::Metadata::default();
+    meta.other.insert("storage".into(), section);
+    meta.storage()
 }
 
 impl CharmMeta {
@@ -266,6 +288,16 @@ impl CharmMeta {
             extra_bindings: raw.extra_bindings.unwrap_or_default().into_keys().collect(),
             config: BTreeMap::new(),
             actions: BTreeMap::new(),
+            storage: storage_meta(raw.storage).map_err(|m| bad(&raw_path, m))?,
+            resources: raw
+                .resources
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(name, spec)| {
+                    let kind = spec.get("type").and_then(Value::as_str).unwrap_or("file");
+                    (name, kind.to_string())
+                })
+                .collect(),
         };
         let config_path = dir.join("config.yaml");
         let config = match read_yaml::<RawConfig>(&config_path)? {

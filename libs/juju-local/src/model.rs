@@ -201,6 +201,12 @@ impl Model {
         if !crate::ids::is_app_name(&name) {
             return Err(invalid(format!("invalid application name {name:?}")));
         }
+        let storage = crate::storage::deploy_counts(&meta, &opts.storage).map_err(invalid)?;
+        let mut resources = BTreeMap::new();
+        for (res, path) in &opts.resources {
+            let copy = crate::resources::attach(&self.dir, &meta, &name, res, path)?;
+            resources.insert(res.clone(), copy);
+        }
         self.mutate(|st| {
             if st.applications.contains_key(&name) {
                 return Err(invalid(format!("application {name:?} already exists")));
@@ -232,6 +238,9 @@ impl Model {
                 units: BTreeMap::new(),
                 life: Life::Alive,
                 env: opts.env.iter().cloned().collect(),
+                storage: storage.clone(),
+                resources: resources.clone(),
+                trusted: opts.trust,
             };
             st.applications.insert(name.clone(), app);
             for ep in meta.endpoints.iter().filter(|e| e.role == Role::Peer) {
@@ -306,8 +315,16 @@ impl Model {
                 life: Life::Alive,
                 since: rfc3339(now_secs()),
                 agent: AgentState::default(),
+                storage: BTreeMap::new(),
             },
         );
+        let counts = app.storage.clone();
+        for (storage, count) in counts {
+            crate::storage::attach(st, &self.dir, &name, &storage, count).map_err(invalid)?;
+        }
+        let Some(app) = st.applications.get_mut(app_name) else {
+            return Ok(name);
+        };
         if app.leader.is_none() {
             app.leader = Some(name.clone());
             app.leader_term += 1;
@@ -378,6 +395,35 @@ impl Model {
                 )));
             }
             (0..count).map(|_| self.add_unit_to(st, app)).collect()
+        })
+    }
+
+    /// Grants (or, with `false`, removes) `trust` for `app`: whether `credential-get` answers.
+    pub fn trust(&self, app: &str, trusted: bool) -> Result<()> {
+        self.mutate(|st| {
+            let a = st
+                .applications
+                .get_mut(app)
+                .ok_or_else(|| Error::not_found("application", app))?;
+            a.trusted = trusted;
+            Ok(())
+        })
+    }
+
+    /// Attaches file `path` as resource `name` of `app` (a new revision): each unit then runs
+    /// `upgrade-charm`, as Juju's agents do when a resource changes.
+    pub fn attach_resource(&self, app: &str, name: &str, path: &Path) -> Result<()> {
+        self.mutate(|st| {
+            let a = st
+                .applications
+                .get_mut(app)
+                .ok_or_else(|| Error::not_found("application", app))?;
+            let copy = crate::resources::attach(&self.dir, &a.meta, app, name, path)?;
+            a.resources.insert(name.to_string(), copy);
+            for u in a.units.values_mut().filter(|u| u.agent.installed) {
+                u.agent.queue.push_back(HookSpec::simple("upgrade-charm"));
+            }
+            Ok(())
         })
     }
 

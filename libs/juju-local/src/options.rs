@@ -89,4 +89,11 @@ pub struct DeployOptions {
     /// replaced per unit, which lets one
     /// machine stand in for several (e.g. `MICROCLUSTER_NODE_NAME=node-{n}`).
     pub env: Vec<(String, String)>,
+    /// Storage instances per unit, `(name, count)` (`--storage name=count`); storage not
+    /// named gets metadata's minimum.
+    pub storage: Vec<(String, u32)>,
+    /// File resources, `(name, path)` (`--resource name=path`).
+    pub resources: Vec<(String, PathBuf)>,
+    /// Grant the application `trust` (`--trust`): `credential-get` answers.
+    pub trust: bool,
 }

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::error::{Error, Result};
 use crate::hook_run::RelationView;
 use crate::ids::split_unit;
-use crate::state::{HookSpec, Life, ModelState, Relation, SecretOwner, Unit};
+use crate::state::{HookSpec, Life, ModelState, Relation, SecretOwner, StorageInstance, Unit};
 
 /// Where the next hook for a unit comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,6 +192,15 @@ fn rel_hook(ep: &str, kind: &str, rel: &Relation, app: &str) -> HookSpec {
     }
 }
 
+/// `<name>-storage-attached` or `<name>-storage-detaching` for instance `id` (`data/0`).
+fn storage_hook(id: &str, instance: Option<&StorageInstance>, kind: &str) -> HookSpec {
+    let name = id.split('/').next().unwrap_or(id);
+    HookSpec {
+        env: crate::storage::hook_env(id, instance),
+        ..HookSpec::simple(&format!("{name}-storage-{kind}"))
+    }
+}
+
 /// Computes the next hook a unit agent would run, Juju-style, from what it has seen.
 pub fn next_hook(st: &ModelState, unit_name: &str) -> Option<(HookSpec, Source)> {
     let u = st.unit(unit_name)?;
@@ -202,6 +211,15 @@ pub fn next_hook(st: &ModelState, unit_name: &str) -> Option<(HookSpec, Source)>
         return None;
     }
     let computed = |h: HookSpec| Some((h, Source::Computed));
+    // On machines storage is attached before install, and whenever `storage-add` adds some.
+    if u.life == Life::Alive
+        && let Some((id, instance)) = u
+            .storage
+            .iter()
+            .find(|(id, _)| !ag.storage_attached.contains(*id))
+    {
+        return computed(storage_hook(id, Some(instance), "attached"));
+    }
     if !ag.installed {
         if u.life == Life::Dying {
             return None;
@@ -338,6 +356,10 @@ pub fn next_hook(st: &ModelState, unit_name: &str) -> Option<(HookSpec, Source)>
         if ag.started && !ag.stopped {
             return computed(HookSpec::simple("stop"));
         }
+        // Storage detaches after stop, before remove.
+        if let Some(id) = ag.storage_attached.iter().next() {
+            return computed(storage_hook(id, u.storage.get(id), "detaching"));
+        }
         // A principal is only removed once its subordinates are gone.
         if !st.subordinates_of(unit_name).is_empty() {
             return None;
@@ -400,6 +422,13 @@ pub fn mark_done(st: &mut ModelState, unit: &str, spec: &HookSpec, queued: bool)
             "leader-settings-changed" => ag.leader_settings_seen = lsv,
             "config-changed" => ag.config_seen = cfg,
             _ => {}
+        }
+        if let Some(id) = spec.env.get("JUJU_STORAGE_ID") {
+            if spec.name.ends_with("-storage-attached") {
+                ag.storage_attached.insert(id.clone());
+            } else if spec.name.ends_with("-storage-detaching") {
+                ag.storage_attached.remove(id);
+            }
         }
         if is_rel && let Some(rid) = spec.relation {
             let remote = spec.remote_unit.clone().unwrap_or_default();

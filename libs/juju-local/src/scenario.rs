@@ -356,6 +356,19 @@ fn config_pairs(model: &Model, v: Option<&Value>) -> Result<Vec<(String, String)
         .collect()
 }
 
+/// `storage: {data: 2}` of a deploy step.
+fn storage_counts(v: Option<&Value>) -> Result<Vec<(String, u32)>> {
+    pairs(v)
+        .into_iter()
+        .map(|(name, count)| {
+            let n = count
+                .parse::<u32>()
+                .map_err(|_| fail(format!("storage {name:?}: expected a count, got {count:?}")))?;
+            Ok((name, n))
+        })
+        .collect()
+}
+
 fn two(v: &Value) -> Result<(String, Option<String>)> {
     match v {
         Value::Array(a) if !a.is_empty() => Ok((scalar(&a[0]), a.get(1).map(scalar))),
@@ -391,6 +404,12 @@ fn run_step(
                     units,
                     config: pairs(body.get("config")),
                     env: pairs(body.get("env")),
+                    storage: storage_counts(body.get("storage"))?,
+                    trust: body.get("trust").and_then(Value::as_bool).unwrap_or(false),
+                    resources: pairs(body.get("resources"))
+                        .into_iter()
+                        .map(|(k, v)| (k, base.join(v)))
+                        .collect(),
                 },
             )?;
         }

@@ -298,6 +298,9 @@ pub struct AgentState {
     /// The failed hook blocking this unit, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<HookFailure>,
+    /// Storage instances whose `-storage-attached` has run (and not yet `-storage-detaching`).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub storage_attached: BTreeSet<String>,
 }
 
 /// One opened port or range, optionally limited to an endpoint.
@@ -359,6 +362,18 @@ pub struct Unit {
     /// The unit agent's view.
     #[serde(default)]
     pub agent: AgentState,
+    /// Attached storage instances by id (`data/0`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub storage: BTreeMap<String, StorageInstance>,
+}
+
+/// A storage instance attached to a unit: a directory of the model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageInstance {
+    /// `filesystem` or `block`.
+    pub kind: String,
+    /// Its directory (`units/<app>-<n>/storage/<name>-<index>`).
+    pub location: PathBuf,
 }
 
 /// A deployed application.
@@ -405,6 +420,15 @@ pub struct Application {
     /// Alive or dying.
     #[serde(default)]
     pub life: Life,
+    /// Granted `trust`: `credential-get` answers.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub trusted: bool,
+    /// Attached file resources: the model's copy, by resource name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub resources: BTreeMap<String, PathBuf>,
+    /// Storage instances each new unit gets, by storage name (`deploy --storage`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub storage: BTreeMap<String, u32>,
 }
 
 impl Application {
@@ -604,6 +628,9 @@ pub struct ModelState {
     /// Next relation id.
     #[serde(default)]
     pub next_relation_id: u64,
+    /// Next storage instance index, by storage name (model-wide, as Juju numbers them).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub next_storage: BTreeMap<String, u32>,
     /// Next action id.
     #[serde(default = "one")]
     pub next_action_id: u64,
@@ -646,6 +673,7 @@ impl ModelState {
     /// A fresh, empty model.
     pub fn new(name: &str) -> ModelState {
         ModelState {
+            next_storage: BTreeMap::new(),
             version: STATE_VERSION,
             name: name.into(),
             uuid: crate::ids::new_uuid(),

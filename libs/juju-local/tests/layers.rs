@@ -10,7 +10,7 @@ const ROWS: &[&[&str]] = &[
     &["ids", "files"],
     &["meta", "flags", "format", "options"],
     &["state"],
-    &["hook_run", "journal", "timeline"],
+    &["hook_run", "journal", "timeline", "storage", "resources"],
     &["rules", "redact"],
     &["commit", "story"],
     &["resolver", "tools", "process", "action_params"],

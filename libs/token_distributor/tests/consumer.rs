@@ -770,8 +770,7 @@ fn leader_elected_bootstraps_when_the_old_leader_never_did() {
         State::default()
             .leader(true)
             .relation(dist(&[]))
-            .stored(KEY, in_cluster(false))
-            .relation(Relation::new("unused", 9, "x")),
+            .stored(KEY, in_cluster(false)),
     );
     assert!(cli.calls().is_empty());
     assert!(out.calls.is_empty() || out.calls.iter().all(|c| c.tool == "status-set"));
