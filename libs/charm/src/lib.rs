@@ -56,6 +56,7 @@
 //! | [`status`] | statuses and the collect-status step |
 //! | [`port`] | ports a unit opens |
 //! | [`meta`] | the charm's metadata, embedded as JSON at build time |
+//! | [`workload_meta`] | its Kubernetes parts: workload containers and resources |
 //! | [`backend`] | the hook tools as a trait, and the real process backend |
 //! | [`dispatch`] | the dispatcher ([`Charm`]): handlers, deferral, reconcile, collect-status |
 //! | [`plugin`] | the extension point ([`Plugin`]) and the endpoint helper relation libraries use |
@@ -79,6 +80,7 @@ pub mod port;
 pub mod secret;
 pub mod state;
 pub mod status;
+pub mod workload_meta;
 
 /// The README's example charm, compiled as a doc-test so that it cannot rot.
 #[cfg(doctest)]
