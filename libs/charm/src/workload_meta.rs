@@ -19,7 +19,6 @@
 //! it like unreadable metadata.
 
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 use crate::meta::Metadata;
 
