@@ -55,6 +55,7 @@
 //! | [`secret`] | secret ids, content and the secret hook tools' arguments |
 //! | [`status`] | statuses and the collect-status step |
 //! | [`port`] | ports a unit opens |
+//! | [`container`] | workload containers and their Pebble ([`Ctx::container`]) |
 //! | [`meta`] | the charm's metadata, embedded as JSON at build time |
 //! | [`workload_meta`] | its Kubernetes parts: workload containers and resources |
 //! | [`backend`] | the hook tools as a trait, and the real process backend |
@@ -66,6 +67,7 @@
 //! | [`metrics`] | per-dispatch cost, when `CHARM_METRICS_FILE` is set |
 
 pub mod backend;
+pub mod container;
 pub mod databag;
 pub mod dispatch;
 pub mod env;
@@ -88,6 +90,7 @@ pub mod workload_meta;
 pub struct ReadmeExample;
 
 pub use backend::{BagData, HookToolError, HookTools, LogLevel, ProcessBackend};
+pub use container::{Container, ContainerError, ExecCommand, PebbleApi};
 pub use dispatch::{Charm, DispatchReport, EmittedEvent};
 pub use env::{EnvError, JujuEnv, JujuVersion};
 pub use error::{Classify, Error, Outcome, ResultExt};
@@ -97,6 +100,8 @@ pub use event::{
 };
 pub use meta::{Metadata, Role};
 pub use model::{Bag, Ctx, CustomEvent, ModelError, Relation};
+/// The Pebble client crate, for its layer, plan and API types.
+pub use pebble;
 pub use plugin::{EndpointHandlers, EndpointSpec, Plugin};
 pub use port::Port;
 pub use secret::{

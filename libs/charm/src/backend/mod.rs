@@ -302,6 +302,12 @@ pub trait HookTools {
         binding: &str,
         relation: Option<&RelationId>,
     ) -> Result<serde_json::Value, HookToolError>;
+    /// The Pebble of workload container `container` when this backend serves it (the test
+    /// harness does); `None`, the default, means the container's socket.
+    fn pebble(&mut self, container: &str) -> Option<std::rc::Rc<dyn crate::container::PebbleApi>> {
+        let _ = container;
+        None
+    }
 }
 
 #[cfg(test)]
