@@ -42,11 +42,14 @@
 //! ```
 
 mod backend;
+mod container;
 mod logs;
+mod pebble;
 mod state;
 mod stubs;
 
 pub use backend::{ActionOutput, Call, Failure};
+pub use container::{Container, ExecCall, ExecHandler, FsEntry};
 pub use logs::capture_logs;
 pub use state::{Relation, Secret, State, bag};
 pub use stubs::{HOOK_TOOLS, StubTools};
@@ -65,6 +68,8 @@ pub struct Harness {
     juju_version: JujuVersion,
     config_defaults: serde_json::Map<String, serde_json::Value>,
     failures: Vec<Failure>,
+    /// The containers the metadata declares.
+    containers: std::collections::BTreeSet<String>,
 }
 
 impl Harness {
@@ -78,7 +83,12 @@ impl Harness {
             #[allow(clippy::panic)]
             Err(e) => panic!("the test's metadata.yaml is invalid: {e}"),
         };
+        #[allow(clippy::panic)]
+        if let Err(e) = charm::workload_meta::check(&meta) {
+            panic!("the test's metadata.yaml is invalid: {e}");
+        }
         let app = meta.name.clone();
+        let containers = meta.containers.keys().cloned().collect();
         charm.metadata_parsed(meta);
         Harness {
             charm,
@@ -91,6 +101,7 @@ impl Harness {
             },
             config_defaults: serde_json::Map::new(),
             failures: Vec::new(),
+            containers,
         }
     }
 
@@ -158,6 +169,25 @@ impl Harness {
     }
 
     fn run_with(&self, event: Event, state: State, params: Option<serde_json::Value>) -> Output {
+        for container in &state.containers {
+            #[allow(clippy::panic)]
+            if !self.containers.contains(&container.name) {
+                panic!(
+                    "the state has container {:?}, which metadata.yaml does not declare",
+                    container.name
+                );
+            }
+        }
+        let pebbles: std::collections::BTreeMap<_, _> = state
+            .containers
+            .iter()
+            .map(|c| {
+                (
+                    c.name.clone(),
+                    std::rc::Rc::new(pebble::FakePebble::new(c.clone())),
+                )
+            })
+            .collect();
         let dispatch_path = match &event {
             Event::Action(a) => format!("actions/{}", a.name),
             other => format!("hooks/{}", other.hook_name()),
@@ -202,6 +232,7 @@ impl Harness {
             flush_error: None,
             next_secret: u32::try_from(state.secrets.len()).unwrap_or(0),
             new_secrets: Vec::new(),
+            pebbles: pebbles.clone(),
         };
         let (report, mut logs) =
             capture_logs(|| self.charm.dispatch(&juju, &mut tools, &mut store));
@@ -212,10 +243,25 @@ impl Harness {
             )));
         }
         logs.extend(tools.logs);
+        // What the charm did to its containers happened, whether the hook failed or not.
+        let mut exec_history = std::collections::BTreeMap::new();
+        let containers: Vec<Container> = state
+            .containers
+            .iter()
+            .map(|c| {
+                let fake = &pebbles[&c.name];
+                let history = fake.history.borrow().clone();
+                if !history.is_empty() {
+                    exec_history.insert(c.name.clone(), history);
+                }
+                fake.container.borrow().clone()
+            })
+            .collect();
         let out_state = if result.is_ok() {
             let mut s = tools.state;
             s.stored = store.doc.stored;
             s.deferred = store.doc.deferred;
+            s.containers = containers;
             s
         } else {
             // Juju discards everything but what it applied at once.
@@ -223,6 +269,7 @@ impl Harness {
                 unit_status: tools.state.unit_status,
                 app_status: tools.state.app_status,
                 workload_version: tools.state.workload_version,
+                containers,
                 ..state
             }
         };
@@ -237,6 +284,7 @@ impl Harness {
             app_status_history: tools.app_status_history,
             removed_secret_revisions: tools.removed_revisions,
             handler_calls: report.handler_calls,
+            exec_history,
         }
     }
 }
@@ -266,6 +314,8 @@ pub struct Output {
     pub removed_secret_revisions: Vec<(String, Option<u32>)>,
     /// Handler calls the dispatcher made.
     pub handler_calls: usize,
+    /// The commands run in each container (containers that ran none are absent).
+    pub exec_history: std::collections::BTreeMap<String, Vec<ExecCall>>,
 }
 
 impl Output {

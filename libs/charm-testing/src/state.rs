@@ -289,6 +289,8 @@ pub struct State {
     pub opened_ports: BTreeSet<Port>,
     /// Juju-side charm state (`state-get`/`state-set`).
     pub juju_state: BTreeMap<String, String>,
+    /// Workload containers (Kubernetes sidecar charms), each with its Pebble.
+    pub containers: Vec<crate::container::Container>,
 }
 
 impl State {
@@ -320,6 +322,21 @@ impl State {
     pub fn stored(mut self, key: &str, value: serde_json::Value) -> Self {
         self.stored.insert(key.to_string(), value);
         self
+    }
+
+    /// Adds a workload container.
+    pub fn container(mut self, container: crate::container::Container) -> Self {
+        self.containers.push(container);
+        self
+    }
+
+    /// The container of that name; panics (a test failure) when there is none.
+    #[allow(clippy::panic)]
+    pub fn get_container(&self, name: &str) -> &crate::container::Container {
+        match self.containers.iter().find(|c| c.name == name) {
+            Some(c) => c,
+            None => panic!("the state has no container {name:?}"),
+        }
     }
 
     /// The relation with that id.
