@@ -15,7 +15,7 @@
 
 use charm::pebble::PushOptions;
 use charm::pebble::plan::{Check, Layer, Override, Service, Startup, TcpCheck};
-use charm::{Charm, Ctx, Error, EventKind, Status, StatusCollector, WorkloadEvent};
+use charm::{Charm, Ctx, Error, EventKind, PebbleCheckEvent, Status, StatusCollector};
 use serde::Deserialize;
 
 /// `metadata.yaml` as written, for tests and tools (the charm reads [`METADATA_JSON`]).
@@ -105,12 +105,9 @@ fn configure(ctx: &mut Ctx, _event: &charm::Event) -> Result<(), Error> {
 }
 
 /// A failed check: restart the service.
-fn check_failed(ctx: &mut Ctx, event: &WorkloadEvent) -> Result<(), Error> {
-    let web = ctx.container(&event.container)?;
-    tracing::warn!(
-        "check {} failed: restarting {SERVICE}",
-        event.check.as_deref().unwrap_or("?")
-    );
+fn check_failed(ctx: &mut Ctx, event: &PebbleCheckEvent) -> Result<(), Error> {
+    let web = ctx.container(&event.workload.container)?;
+    tracing::warn!("check {} failed: restarting {SERVICE}", event.check);
     web.restart(&[SERVICE])?;
     Ok(())
 }

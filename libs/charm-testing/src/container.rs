@@ -10,7 +10,7 @@ use charm::pebble::plan::{Layer, LayerStack, Plan, Startup};
 use charm::pebble::types::{
     CheckInfo, CheckStatus, ExecRequest, Notice, NoticeType, ServiceInfo, ServiceStatus,
 };
-use charm::{Event, WorkloadEvent};
+use charm::{Event, PebbleCheckEvent, PebbleNoticeEvent, WorkloadEvent};
 
 /// A file or directory of a container's filesystem.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -349,17 +349,15 @@ impl Container {
             .map(|b| String::from_utf8_lossy(b).into_owned())
     }
 
-    fn event(&self, notice: Option<charm::Notice>, check: Option<String>) -> WorkloadEvent {
+    fn workload(&self) -> WorkloadEvent {
         WorkloadEvent {
             container: self.name.clone(),
-            notice,
-            check,
         }
     }
 
     /// `<container>-pebble-ready`.
     pub fn pebble_ready(&self) -> Event {
-        Event::PebbleReady(self.event(None, None))
+        Event::PebbleReady(self.workload())
     }
 
     /// `<container>-pebble-custom-notice` for the notice with this key.
@@ -371,20 +369,25 @@ impl Container {
         let Some(n) = self.notices.iter().find(|n| n.key == key) else {
             panic!("test container {} has no notice {key:?}", self.name);
         };
-        let notice = charm::Notice {
-            id: n.id.clone(),
-            kind: n.notice_type.as_str().to_string(),
-            key: n.key.clone(),
-        };
-        Event::PebbleCustomNotice(self.event(Some(notice), None))
+        Event::PebbleCustomNotice(PebbleNoticeEvent {
+            workload: self.workload(),
+            notice: charm::Notice {
+                id: n.id.clone(),
+                kind: n.notice_type.as_str().to_string(),
+                key: n.key.clone(),
+            },
+        })
     }
 
-    fn check_event(&self, name: &str) -> WorkloadEvent {
+    fn check_event(&self, name: &str) -> PebbleCheckEvent {
         #[allow(clippy::panic)]
         if !self.check_infos.contains_key(name) {
             panic!("test container {} has no check info {name:?}", self.name);
         }
-        self.event(None, Some(name.to_string()))
+        PebbleCheckEvent {
+            workload: self.workload(),
+            check: name.to_string(),
+        }
     }
 
     /// `<container>-pebble-check-failed` for check `name` (its info should say `down`).

@@ -7,7 +7,10 @@ use std::rc::Rc;
 use charm::pebble::plan::{Layer, Override, Service, Startup};
 use charm::pebble::types::{CheckStatus, ErrorKind, NoticesFilter, ServiceStatus};
 use charm::pebble::{Error as PebbleError, MakeDirOptions, PushOptions};
-use charm::{Charm, Ctx, Error, Event, EventKind, Status, StatusKind, WorkloadEvent};
+use charm::{
+    Charm, Ctx, Error, Event, EventKind, PebbleCheckEvent, PebbleNoticeEvent, Status, StatusKind,
+    WorkloadEvent,
+};
 use charm_testing::{Container, ExecHandler, Harness, State};
 
 const METADATA: &str = "
@@ -165,8 +168,6 @@ fn a_declared_container_missing_from_the_state_cannot_connect() {
     });
     let event = Event::PebbleReady(WorkloadEvent {
         container: "web".into(),
-        notice: None,
-        check: None,
     });
     let out = harness.run(event, State::default());
     assert!(out.ok());
@@ -418,9 +419,9 @@ fn check_events_carry_the_check_and_checks_follow_the_plan() {
     let mut charm = Charm::new();
     charm.on(
         EventKind::PebbleCheckFailed.on("web"),
-        move |ctx: &mut Ctx, e: &WorkloadEvent| -> Result<(), Error> {
-            let web = ctx.container(&e.container)?;
-            let check = e.check.clone().unwrap_or_default();
+        move |ctx: &mut Ctx, e: &PebbleCheckEvent| -> Result<(), Error> {
+            let web = ctx.container(&e.workload.container)?;
+            let check = e.check.clone();
             let info = web.get_check(&check)?.map(|i| i.status);
             sink.borrow_mut().push(format!("{check} {info:?}"));
             let stopped = web.stop_checks(&[&check])?;
@@ -467,9 +468,9 @@ fn custom_notices_reach_the_handler_and_notify_records_new_ones() {
     let mut charm = Charm::new();
     charm.on(
         EventKind::PebbleCustomNotice.on("web"),
-        move |ctx: &mut Ctx, e: &WorkloadEvent| -> Result<(), Error> {
-            let web = ctx.container(&e.container)?;
-            let notice = e.notice.clone().unwrap();
+        move |ctx: &mut Ctx, e: &PebbleNoticeEvent| -> Result<(), Error> {
+            let web = ctx.container(&e.workload.container)?;
+            let notice = e.notice.clone();
             let full = web.get_notice(&notice.id)?;
             sink.borrow_mut().push(format!(
                 "{} {} {} {}",

@@ -95,8 +95,8 @@ pub use dispatch::{Charm, DispatchReport, EmittedEvent};
 pub use env::{EnvError, JujuEnv, JujuVersion};
 pub use error::{Classify, Error, Outcome, ResultExt};
 pub use event::{
-    ActionEvent, Event, EventKind, Filter, FromEvent, Notice, RelationEvent, RelationId,
-    SecretEvent, StorageEvent, WorkloadEvent,
+    ActionEvent, Event, EventKind, Filter, FromEvent, Notice, PebbleCheckEvent, PebbleNoticeEvent,
+    RelationEvent, RelationId, SecretEvent, StorageEvent, WorkloadEvent,
 };
 pub use meta::{Metadata, Role};
 pub use model::{Bag, Ctx, CustomEvent, ModelError, Relation};
