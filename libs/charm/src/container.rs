@@ -121,8 +121,12 @@ impl PebbleApi for Client {
     fn get_plan(&self) -> Result<Plan, pebble::Error> {
         Client::get_plan(self)
     }
+    /// The layer goes as JSON text, which is YAML (Pebble parses it as such): a charm links no
+    /// YAML writer for it.
     fn add_layer(&self, label: &str, layer: &Layer, combine: bool) -> Result<(), pebble::Error> {
-        Client::add_layer(self, label, layer, combine)
+        let text = serde_json::to_string(layer)
+            .map_err(|e| pebble::Error::Protocol(format!("cannot write the layer: {e}")))?;
+        self.add_layer_yaml(label, &text, combine)
     }
     fn get_services(&self, names: &[&str]) -> Result<Vec<ServiceInfo>, pebble::Error> {
         Client::get_services(self, names)
@@ -279,7 +283,25 @@ impl Classify for pebble::Error {
 #[derive(Clone)]
 pub struct Container {
     name: String,
-    api: Rc<dyn PebbleApi>,
+    api: Api,
+}
+
+/// The Pebble behind a handle. The socket client is called directly, not through a vtable, so a
+/// charm links only the calls it makes (reading the plan alone brings a YAML parser).
+#[derive(Clone)]
+enum Api {
+    Socket(Rc<Client>),
+    Other(Rc<dyn PebbleApi>),
+}
+
+/// Calls a [`PebbleApi`] method on whichever Pebble the handle has.
+macro_rules! call {
+    ($self:ident . $method:ident ( $($arg:expr),* )) => {
+        match &$self.api {
+            Api::Socket(client) => <Client as PebbleApi>::$method(client, $($arg),*),
+            Api::Other(api) => api.$method($($arg),*),
+        }
+    };
 }
 
 impl std::fmt::Debug for Container {
@@ -291,11 +313,19 @@ impl std::fmt::Debug for Container {
 }
 
 impl Container {
-    /// A handle over any Pebble (the harness's, or a client on another socket).
+    /// A handle over any Pebble (the harness's in-memory one, a double of a test).
     pub fn new(name: impl Into<String>, api: Rc<dyn PebbleApi>) -> Container {
         Container {
             name: name.into(),
-            api,
+            api: Api::Other(api),
+        }
+    }
+
+    /// A handle over a socket client (what [`Ctx::container`] gives outside tests).
+    pub fn with_client(name: impl Into<String>, client: Client) -> Container {
+        Container {
+            name: name.into(),
+            api: Api::Socket(Rc::new(client)),
         }
     }
 
@@ -307,22 +337,25 @@ impl Container {
     /// The socket client, when this handle talks to a real socket (streamed exec, changes,
     /// anything the handle does not wrap). `None` in the test harness.
     pub fn client(&self) -> Option<&Client> {
-        self.api.client()
+        match &self.api {
+            Api::Socket(client) => Some(client),
+            Api::Other(api) => api.client(),
+        }
     }
 
     /// Whether Pebble answers (`GET /v1/system-info`), as ops' `can_connect`.
     pub fn can_connect(&self) -> bool {
-        self.api.system_info().is_ok()
+        call!(self.system_info()).is_ok()
     }
 
     /// Pebble's version and boot id.
     pub fn system_info(&self) -> Result<SystemInfo, pebble::Error> {
-        self.api.system_info()
+        call!(self.system_info())
     }
 
     /// The combined plan.
     pub fn get_plan(&self) -> Result<Plan, pebble::Error> {
-        self.api.get_plan()
+        call!(self.get_plan())
     }
 
     /// Adds `layer` under `label`; with `combine`, merges into the layer of that label.
@@ -333,18 +366,17 @@ impl Container {
         layer: &Layer,
         combine: bool,
     ) -> Result<(), pebble::Error> {
-        self.api.add_layer(label, layer, combine)
+        call!(self.add_layer(label, layer, combine))
     }
 
     /// The named services (all when empty), sorted by name; unknown names are skipped.
     pub fn get_services(&self, names: &[&str]) -> Result<Vec<ServiceInfo>, pebble::Error> {
-        self.api.get_services(names)
+        call!(self.get_services(names))
     }
 
     /// One service, or `None` when the plan has none of that name.
     pub fn get_service(&self, name: &str) -> Result<Option<ServiceInfo>, pebble::Error> {
         Ok(self
-            .api
             .get_services(&[name])?
             .into_iter()
             .find(|s| s.name == name))
@@ -352,32 +384,32 @@ impl Container {
 
     /// Starts services (and what they require) and waits for the change.
     pub fn start(&self, names: &[&str]) -> Result<(), pebble::Error> {
-        self.api.services(ServicesAction::Start, names)
+        call!(self.services(ServicesAction::Start, names))
     }
 
     /// Stops services (and what requires them) and waits for the change.
     pub fn stop(&self, names: &[&str]) -> Result<(), pebble::Error> {
-        self.api.services(ServicesAction::Stop, names)
+        call!(self.services(ServicesAction::Stop, names))
     }
 
     /// Restarts services and waits for the change.
     pub fn restart(&self, names: &[&str]) -> Result<(), pebble::Error> {
-        self.api.services(ServicesAction::Restart, names)
+        call!(self.services(ServicesAction::Restart, names))
     }
 
     /// Restarts services whose plan changed and starts the `startup: enabled` ones.
     pub fn replan(&self) -> Result<(), pebble::Error> {
-        self.api.services(ServicesAction::Replan, &[])
+        call!(self.services(ServicesAction::Replan, &[]))
     }
 
     /// Starts the `startup: enabled` services.
     pub fn autostart(&self) -> Result<(), pebble::Error> {
-        self.api.services(ServicesAction::Autostart, &[])
+        call!(self.services(ServicesAction::Autostart, &[]))
     }
 
     /// Sends `signal` (e.g. `SIGHUP`) to running services.
     pub fn send_signal(&self, signal: &str, services: &[&str]) -> Result<(), pebble::Error> {
-        self.api.send_signal(signal, services)
+        call!(self.send_signal(signal, services))
     }
 
     /// Writes `content` to `path` (absolute).
@@ -387,7 +419,7 @@ impl Container {
         content: impl AsRef<[u8]>,
         options: &PushOptions,
     ) -> Result<(), pebble::Error> {
-        self.api.push(path, &mut content.as_ref(), options)
+        call!(self.push(path, &mut content.as_ref(), options))
     }
 
     /// Writes what `content` yields to `path`, streamed.
@@ -397,17 +429,17 @@ impl Container {
         content: &mut dyn Read,
         options: &PushOptions,
     ) -> Result<(), pebble::Error> {
-        self.api.push(path, content, options)
+        call!(self.push(path, content, options))
     }
 
     /// Reads the file at `path` into memory (bounded by the client's limit).
     pub fn pull(&self, path: &str) -> Result<Vec<u8>, pebble::Error> {
-        self.api.pull(path)
+        call!(self.pull(path))
     }
 
     /// Streams the file at `path` into `out`; the number of bytes.
     pub fn pull_to(&self, path: &str, out: &mut dyn Write) -> Result<u64, pebble::Error> {
-        self.api.pull_to(path, out)
+        call!(self.pull_to(path, out))
     }
 
     /// The entries of directory `path` (names matching `pattern`), or `path` itself when
@@ -418,12 +450,12 @@ impl Container {
         pattern: Option<&str>,
         itself: bool,
     ) -> Result<Vec<FileInfo>, pebble::Error> {
-        self.api.list_files(path, pattern, itself)
+        call!(self.list_files(path, pattern, itself))
     }
 
     /// Whether `path` exists.
     pub fn exists(&self, path: &str) -> Result<bool, pebble::Error> {
-        match self.api.list_files(path, None, true) {
+        match call!(self.list_files(path, None, true)) {
             Ok(_) => Ok(true),
             Err(pebble::Error::Api(e)) if e.status_code == 404 => Ok(false),
             Err(e) => Err(e),
@@ -432,7 +464,7 @@ impl Container {
 
     /// Whether `path` is a directory.
     pub fn is_dir(&self, path: &str) -> Result<bool, pebble::Error> {
-        match self.api.list_files(path, None, true) {
+        match call!(self.list_files(path, None, true)) {
             Ok(entries) => Ok(entries
                 .first()
                 .is_some_and(|e| e.file_type == pebble::types::FileType::Directory)),
@@ -443,12 +475,12 @@ impl Container {
 
     /// Creates directory `path`.
     pub fn make_dir(&self, path: &str, options: &MakeDirOptions) -> Result<(), pebble::Error> {
-        self.api.make_dir(path, options)
+        call!(self.make_dir(path, options))
     }
 
     /// Removes `path` (with `recursive`, a whole tree; a missing path is then no error).
     pub fn remove_path(&self, path: &str, recursive: bool) -> Result<(), pebble::Error> {
-        self.api.remove_path(path, recursive)
+        call!(self.remove_path(path, recursive))
     }
 
     /// A command to run in the container: set options on the returned [`ExecCommand`], then
@@ -475,13 +507,12 @@ impl Container {
         level: Option<CheckLevel>,
         names: &[&str],
     ) -> Result<Vec<CheckInfo>, pebble::Error> {
-        self.api.get_checks(level, names)
+        call!(self.get_checks(level, names))
     }
 
     /// One check, or `None` when the plan has none of that name.
     pub fn get_check(&self, name: &str) -> Result<Option<CheckInfo>, pebble::Error> {
         Ok(self
-            .api
             .get_checks(None, &[name])?
             .into_iter()
             .find(|c| c.name == name))
@@ -489,22 +520,22 @@ impl Container {
 
     /// Starts checks; the names actually started.
     pub fn start_checks(&self, names: &[&str]) -> Result<Vec<String>, pebble::Error> {
-        self.api.checks(true, names)
+        call!(self.checks(true, names))
     }
 
     /// Stops checks; the names actually stopped.
     pub fn stop_checks(&self, names: &[&str]) -> Result<Vec<String>, pebble::Error> {
-        self.api.checks(false, names)
+        call!(self.checks(false, names))
     }
 
     /// Notices matching `filter`.
     pub fn get_notices(&self, filter: &NoticesFilter) -> Result<Vec<Notice>, pebble::Error> {
-        self.api.get_notices(filter)
+        call!(self.get_notices(filter))
     }
 
     /// The notice with that ID (e.g. a custom-notice event's).
     pub fn get_notice(&self, id: &str) -> Result<Notice, pebble::Error> {
-        self.api.get_notice(id)
+        call!(self.get_notice(id))
     }
 
     /// Records a custom notice (key `domain.tld/path`); its ID.
@@ -514,7 +545,7 @@ impl Container {
         data: &BTreeMap<String, String>,
         repeat_after: Option<Duration>,
     ) -> Result<String, pebble::Error> {
-        self.api.notify(key, data, repeat_after)
+        call!(self.notify(key, data, repeat_after))
     }
 }
 
@@ -601,7 +632,8 @@ impl ExecCommand<'_> {
     /// Runs the command and captures its output. A non-zero exit is [`pebble::Error::Exec`]
     /// with the output; a timeout or start failure [`pebble::Error::Change`].
     pub fn output(self) -> Result<ExecOutput, pebble::Error> {
-        self.container.api.exec(&self.request, &self.stdin)
+        let container = self.container;
+        call!(container.exec(&self.request, &self.stdin))
     }
 }
 
@@ -638,7 +670,7 @@ impl Ctx<'_> {
         }
         let override_dir = std::env::var(CONTAINERS_DIR_ENV).ok();
         let socket = socket_path(name, override_dir.as_deref())?;
-        Ok(Container::new(name, Rc::new(Client::new(socket))))
+        Ok(Container::with_client(name, Client::new(socket)))
     }
 
     /// The container `name` when its Pebble answers. When it does not, the event is deferred

@@ -18,15 +18,20 @@ fn the_handle_drives_a_real_pebble() {
     let sockets = dir.join("containers");
     let socket = socket_path("web", sockets.to_str()).unwrap();
     assert_eq!(socket, sockets.join("web/pebble.socket"));
+    // What ctx.container gives outside tests, and the same client behind the trait object.
+    let web = Container::with_client("web", Client::new(&socket));
     let client: Rc<dyn PebbleApi> = Rc::new(Client::new(&socket));
-    let web = Container::new("web", client);
+    let dyn_web = Container::new("web", client);
     assert!(!web.can_connect(), "no server yet");
+    assert!(!dyn_web.can_connect());
 
     let mut config = ServerConfig::new(&socket, dir.join("root"));
     config.okay_delay = Duration::from_millis(200);
     let server = Server::new(config).unwrap().spawn();
     assert!(web.can_connect());
     assert!(web.client().is_some());
+    assert!(dyn_web.can_connect());
+    assert!(dyn_web.client().is_some());
 
     let mut service = Service::replace("sleep 30");
     service.startup = Some(Startup::Enabled);
@@ -34,7 +39,10 @@ fn the_handle_drives_a_real_pebble() {
         services: [("sleeper".to_string(), service)].into(),
         ..Layer::default()
     };
+    // Sent as JSON text, which Pebble reads as the YAML it is.
     web.add_layer("base", &layer, false).unwrap();
+    let err = dyn_web.add_layer("base", &layer, false).unwrap_err();
+    assert_eq!(err.to_string(), r#"layer "base" already exists"#);
     assert_eq!(
         web.get_plan().unwrap().services["sleeper"].command,
         "sleep 30"
