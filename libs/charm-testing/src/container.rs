@@ -67,6 +67,9 @@ pub struct ExecHandler {
     pub stdout: Vec<u8>,
     /// What the command writes on stderr.
     pub stderr: Vec<u8>,
+    /// The command runs past its timeout: Pebble kills it and the charm gets
+    /// `pebble::Error::Change` (exit code -1), as from a real timeout.
+    pub times_out: bool,
 }
 
 impl ExecHandler {
@@ -77,7 +80,14 @@ impl ExecHandler {
             exit_code: 0,
             stdout: Vec::new(),
             stderr: Vec::new(),
+            times_out: false,
         }
+    }
+
+    /// Makes the command run past its timeout.
+    pub fn times_out(mut self) -> ExecHandler {
+        self.times_out = true;
+        self
     }
 
     /// Sets the exit code.

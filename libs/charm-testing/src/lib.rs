@@ -177,6 +177,18 @@ impl Harness {
                     container.name
                 );
             }
+            // Scenario's consistency rule: a check info describes a check of the plan.
+            #[allow(clippy::panic)]
+            if let Some(name) = container
+                .check_infos
+                .keys()
+                .find(|name| !container.plan().checks.contains_key(*name))
+            {
+                panic!(
+                    "container {:?} has check info {name:?}, which its plan does not define",
+                    container.name
+                );
+            }
         }
         let pebbles: std::collections::BTreeMap<_, _> = state
             .containers

@@ -9,11 +9,14 @@ use std::io::{Read, Write};
 use std::time::Duration;
 
 use charm::PebbleApi;
-use charm::pebble::error::{ApiError, ConnectionError, ConnectionErrorKind, ExecError, PathError};
+use charm::pebble::error::{
+    ApiError, ChangeError, ConnectionError, ConnectionErrorKind, ExecError, PathError,
+};
 use charm::pebble::plan::{CheckLevel, Layer, Plan, Startup};
 use charm::pebble::types::{
-    CheckInfo, CheckStatus, ErrorKind, ExecRequest, FileInfo, FileType, Notice, NoticeType,
-    NoticesFilter, Permissions, ServiceInfo, ServiceStatus, ServicesAction, SystemInfo,
+    Change, ChangeStatus, CheckInfo, CheckStatus, ErrorKind, ExecRequest, FileInfo, FileType,
+    Notice, NoticeType, NoticesFilter, Permissions, ServiceInfo, ServiceStatus, ServicesAction,
+    SystemInfo,
 };
 use charm::pebble::{Error, ExecOutput, MakeDirOptions, PushOptions};
 
@@ -632,6 +635,30 @@ impl PebbleApi for FakePebble {
             stdin: stdin.to_vec(),
             request: request.clone(),
         });
+        if handler.times_out {
+            let after = request
+                .timeout
+                .map_or_else(|| "5m0s".to_string(), |t| t.to_string());
+            let summary = format!("Execute command {program:?}");
+            let err = format!(
+                "cannot perform the following tasks:\n- {summary} (timed out after {after}: context deadline exceeded)"
+            );
+            return Err(Error::Change(ChangeError {
+                err: err.clone(),
+                change: Box::new(Change {
+                    id: "1".into(),
+                    kind: "exec".into(),
+                    summary,
+                    status: ChangeStatus::Error,
+                    tasks: Vec::new(),
+                    ready: true,
+                    err: Some(err),
+                    spawn_time: NOTICE_TIME.into(),
+                    ready_time: Some(NOTICE_TIME.into()),
+                    data: serde_json::Map::new(),
+                }),
+            }));
+        }
         let (mut stdout, mut stderr) = (handler.stdout, handler.stderr);
         if !request.split_stderr {
             stdout.append(&mut stderr);

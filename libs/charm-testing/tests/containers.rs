@@ -3,6 +3,7 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::time::Duration;
 
 use charm::pebble::plan::{Layer, Override, Service, Startup};
 use charm::pebble::types::{CheckStatus, ErrorKind, NoticesFilter, ServiceStatus};
@@ -331,6 +332,14 @@ fn exec_handlers_match_the_longest_prefix_and_report_failures() {
             other => lines.push(format!("unexpected {other:?}")),
         }
         lines.push(web.exec(["ls"]).output().unwrap_err().to_string());
+        match web
+            .exec(["sleep", "9"])
+            .timeout(Duration::from_secs(2))
+            .output()
+        {
+            Err(PebbleError::Change(e)) => lines.push(e.err),
+            other => lines.push(format!("unexpected {other:?}")),
+        }
         lines.push(
             web.exec(["git", "status"])
                 .working_dir("/nowhere")
@@ -344,6 +353,7 @@ fn exec_handlers_match_the_longest_prefix_and_report_failures() {
         web()
             .exec(ExecHandler::new(["git"]).stdout("any git\n"))
             .exec(ExecHandler::new(["git", "log"]).stdout("abc123\n"))
+            .exec(ExecHandler::new(["sleep"]).times_out())
             .exec(
                 ExecHandler::new(["git", "push"])
                     .exit_code(128)
@@ -364,10 +374,19 @@ fn exec_handlers_match_the_longest_prefix_and_report_failures() {
     );
     assert_eq!(
         lines[4],
+        "cannot perform the following tasks:\n- Execute command \"sleep\" (timed out after 2s: context deadline exceeded)"
+    );
+    assert_eq!(
+        lines[5],
         r#"cannot call exec: working directory "/nowhere" does not exist"#
     );
-    // The three commands that ran are recorded, the refused ones are not.
-    assert_eq!(out.exec_history["web"].len(), 3);
+    // The four commands that ran are recorded (with the timeout asked for), the refused ones not.
+    let history = &out.exec_history["web"];
+    assert_eq!(history.len(), 4);
+    assert_eq!(
+        history[3].request.timeout.map(|t| t.to_string()).as_deref(),
+        Some("2s")
+    );
 }
 
 #[test]
@@ -528,4 +547,12 @@ fn what_a_failed_hook_did_to_the_container_stays_done() {
             .as_deref(),
         Some("x")
     );
+}
+
+#[test]
+#[should_panic(expected = "has check info \"ghost\", which its plan does not define")]
+fn a_check_info_outside_the_plan_is_a_test_bug() {
+    let (harness, _) = probe(|_, _| Ok(()));
+    let state = State::default().container(web().check_info(Container::check_up("ghost", 3)));
+    harness.run(Event::Install, state);
 }
