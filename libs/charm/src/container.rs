@@ -668,7 +668,10 @@ impl Ctx<'_> {
         if let Some(api) = self.tools().pebble(name) {
             return Ok(Container::new(name, api));
         }
-        let override_dir = std::env::var(CONTAINERS_DIR_ENV).ok();
+        // Set but empty reads as unset, as a shell's `VAR= cmd` means.
+        let override_dir = std::env::var(CONTAINERS_DIR_ENV)
+            .ok()
+            .filter(|d| !d.is_empty());
         let socket = socket_path(name, override_dir.as_deref())?;
         Ok(Container::with_client(name, Client::new(socket)))
     }
