@@ -71,6 +71,8 @@ pub(crate) struct MockTools {
     pub(crate) tool_argv: Vec<(String, Vec<String>)>,
     /// The charm's metadata (bindings, storage).
     pub(crate) meta: charm::meta::Metadata,
+    /// The Pebble of every declared container (those the state does not list cannot connect).
+    pub(crate) pebbles: BTreeMap<String, std::rc::Rc<crate::pebble::FakePebble>>,
 }
 
 fn err(tool: &str, stderr: &str) -> HookToolError {
@@ -218,6 +220,20 @@ fn apply(bag: &mut BagData, changes: &BagData) {
 }
 
 impl HookTools for MockTools {
+    fn pebble(&mut self, container: &str) -> Option<std::rc::Rc<dyn charm::PebbleApi>> {
+        // Never the real socket from a test: a container the state does not list cannot connect.
+        let pebble = self
+            .pebbles
+            .entry(container.to_string())
+            .or_insert_with(|| {
+                std::rc::Rc::new(crate::pebble::FakePebble::new(
+                    crate::container::Container::new(container).can_connect(false),
+                ))
+            })
+            .clone();
+        Some(pebble)
+    }
+
     fn relation_ids(&mut self, endpoint: &str) -> Result<Vec<RelationId>, HookToolError> {
         self.call("relation-ids", endpoint.to_string())?;
         Ok(self

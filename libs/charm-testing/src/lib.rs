@@ -44,14 +44,17 @@
 mod answers;
 mod backend;
 mod consistency;
+mod container;
 mod logs;
 mod networks;
+mod pebble;
 mod state;
 mod storages;
 mod stubs;
 
 pub use answers::ToolAnswer;
 pub use backend::{ActionOutput, Call, Failure};
+pub use container::{Container, ExecCall, ExecHandler, FsEntry};
 pub use logs::capture_logs;
 pub use networks::default_network;
 pub use state::{Relation, Secret, State, bag};
@@ -74,6 +77,8 @@ pub struct Harness {
     config_defaults: serde_json::Map<String, serde_json::Value>,
     config_meta: Option<ConfigMeta>,
     failures: Vec<Failure>,
+    /// The containers the metadata declares.
+    containers: std::collections::BTreeSet<String>,
 }
 
 impl Harness {
@@ -87,7 +92,12 @@ impl Harness {
             #[allow(clippy::panic)]
             Err(e) => panic!("the test's metadata.yaml is invalid: {e}"),
         };
+        #[allow(clippy::panic)]
+        if let Err(e) = charm::workload_meta::check(&meta) {
+            panic!("the test's metadata.yaml is invalid: {e}");
+        }
         let app = meta.name.clone();
+        let containers = meta.containers.keys().cloned().collect();
         charm.metadata_parsed(meta.clone());
         Harness {
             charm,
@@ -102,6 +112,7 @@ impl Harness {
             config_defaults: serde_json::Map::new(),
             config_meta: None,
             failures: Vec::new(),
+            containers,
         }
     }
 
@@ -192,6 +203,37 @@ impl Harness {
                 panic!("the test's State is inconsistent with the charm's metadata: {problems}")
             }
         }
+        for container in &state.containers {
+            #[allow(clippy::panic)]
+            if !self.containers.contains(&container.name) {
+                panic!(
+                    "the state has container {:?}, which metadata.yaml does not declare",
+                    container.name
+                );
+            }
+            // Scenario's consistency rule: a check info describes a check of the plan.
+            #[allow(clippy::panic)]
+            if let Some(name) = container
+                .check_infos
+                .keys()
+                .find(|name| !container.plan().checks.contains_key(*name))
+            {
+                panic!(
+                    "container {:?} has check info {name:?}, which its plan does not define",
+                    container.name
+                );
+            }
+        }
+        let pebbles: std::collections::BTreeMap<_, _> = state
+            .containers
+            .iter()
+            .map(|c| {
+                (
+                    c.name.clone(),
+                    std::rc::Rc::new(pebble::FakePebble::new(c.clone())),
+                )
+            })
+            .collect();
         let dispatch_path = match &event {
             Event::Action(a) => format!("actions/{}", a.name),
             other => format!("hooks/{}", other.hook_name()),
@@ -239,6 +281,7 @@ impl Harness {
             new_secrets: Vec::new(),
             tool_argv: Vec::new(),
             meta: self.meta.clone(),
+            pebbles: pebbles.clone(),
         };
         let (report, mut logs) =
             capture_logs(|| self.charm.dispatch(&juju, &mut tools, &mut store));
@@ -249,10 +292,25 @@ impl Harness {
             )));
         }
         logs.extend(tools.logs);
+        // What the charm did to its containers happened, whether the hook failed or not.
+        let mut exec_history = std::collections::BTreeMap::new();
+        let containers: Vec<Container> = state
+            .containers
+            .iter()
+            .map(|c| {
+                let fake = &pebbles[&c.name];
+                let history = fake.history.borrow().clone();
+                if !history.is_empty() {
+                    exec_history.insert(c.name.clone(), history);
+                }
+                fake.container.borrow().clone()
+            })
+            .collect();
         let out_state = if result.is_ok() {
             let mut s = tools.state;
             s.stored = store.doc.stored;
             s.deferred = store.doc.deferred;
+            s.containers = containers;
             s
         } else {
             // Juju discards everything but what it applied at once.
@@ -260,6 +318,7 @@ impl Harness {
                 unit_status: tools.state.unit_status,
                 app_status: tools.state.app_status,
                 workload_version: tools.state.workload_version,
+                containers,
                 ..state
             }
         };
@@ -275,6 +334,7 @@ impl Harness {
             removed_secret_revisions: tools.removed_revisions,
             handler_calls: report.handler_calls,
             tool_argv: tools.tool_argv,
+            exec_history,
         }
     }
 }
@@ -307,6 +367,8 @@ pub struct Output {
     /// `(tool, argv after the tool name)` of every hook tool run through the escape hatch
     /// (`Ctx::run_tool`), in order.
     pub tool_argv: Vec<(String, Vec<String>)>,
+    /// The commands run in each container (containers that ran none are absent).
+    pub exec_history: std::collections::BTreeMap<String, Vec<ExecCall>>,
 }
 
 impl Output {

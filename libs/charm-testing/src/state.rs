@@ -309,6 +309,8 @@ pub struct State {
     pub peer_unit_statuses: BTreeMap<String, Status>,
     /// What the dispatch environment says of the host: machine, zone, principal, proxies.
     pub host: charm::host::HostEnv,
+    /// Workload containers (Kubernetes sidecar charms), each with its Pebble.
+    pub containers: Vec<crate::container::Container>,
 }
 
 impl State {
@@ -340,6 +342,21 @@ impl State {
     pub fn stored(mut self, key: &str, value: serde_json::Value) -> Self {
         self.stored.insert(key.to_string(), value);
         self
+    }
+
+    /// Adds a workload container.
+    pub fn container(mut self, container: crate::container::Container) -> Self {
+        self.containers.push(container);
+        self
+    }
+
+    /// The container of that name; panics (a test failure) when there is none.
+    #[allow(clippy::panic)]
+    pub fn get_container(&self, name: &str) -> &crate::container::Container {
+        match self.containers.iter().find(|c| c.name == name) {
+            Some(c) => c,
+            None => panic!("the state has no container {name:?}"),
+        }
     }
 
     /// The relation with that id.

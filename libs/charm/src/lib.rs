@@ -61,7 +61,9 @@
 //! | [`cloud`] | the cloud spec and credential (`credential-get`) |
 //! | [`goal_state`] | the units and relations Juju plans (`goal-state`) |
 //! | [`app_status`] | the application's and its units' statuses (`status-get --application`) |
+//! | [`container`] | workload containers and their Pebble ([`Ctx::container`]) |
 //! | [`meta`] | the charm's metadata, embedded as JSON at build time |
+//! | [`workload_meta`] | its Kubernetes parts: workload containers and resources |
 //! | [`backend`] | the hook tools as a trait, and the real process backend |
 //! | [`dispatch`] | the dispatcher ([`Charm`]): handlers, deferral, reconcile, collect-status |
 //! | [`plugin`] | the extension point ([`Plugin`]) and the endpoint helper relation libraries use |
@@ -73,6 +75,7 @@
 pub mod app_status;
 pub mod backend;
 pub mod cloud;
+pub mod container;
 pub mod databag;
 pub mod dispatch;
 pub mod env;
@@ -92,6 +95,7 @@ pub mod secret;
 pub mod state;
 pub mod status;
 pub mod storage;
+pub mod workload_meta;
 
 /// The README's example charm, compiled as a doc-test so that it cannot rot.
 #[cfg(doctest)]
@@ -99,15 +103,18 @@ pub mod storage;
 pub struct ReadmeExample;
 
 pub use backend::{BagData, HookToolError, HookTools, LogLevel, ProcessBackend};
+pub use container::{Container, ContainerError, ExecCommand, PebbleApi};
 pub use dispatch::{Charm, DispatchReport, EmittedEvent};
 pub use env::{EnvError, JujuEnv, JujuVersion};
 pub use error::{Classify, Error, Outcome, ResultExt};
 pub use event::{
-    ActionEvent, Event, EventKind, Filter, FromEvent, Notice, RelationEvent, RelationId,
-    SecretEvent, StorageEvent, WorkloadEvent,
+    ActionEvent, Event, EventKind, Filter, FromEvent, Notice, PebbleCheckEvent, PebbleNoticeEvent,
+    RelationEvent, RelationId, SecretEvent, StorageEvent, WorkloadEvent,
 };
 pub use meta::{Metadata, Role};
 pub use model::{Bag, Ctx, CustomEvent, ModelError, Relation};
+/// The Pebble client crate, for its layer, plan and API types.
+pub use pebble;
 pub use plugin::{EndpointHandlers, EndpointSpec, Plugin};
 pub use port::Port;
 pub use secret::{

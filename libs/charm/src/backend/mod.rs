@@ -366,6 +366,12 @@ pub trait HookTools {
     /// `juju-reboot`, or `juju-reboot --now` (Juju then kills the hook and runs it again after
     /// the reboot).
     fn juju_reboot(&mut self, now: bool) -> Result<(), HookToolError>;
+    /// The Pebble of workload container `container` when this backend serves it (the test
+    /// harness does); `None`, the default, means the container's socket.
+    fn pebble(&mut self, container: &str) -> Option<std::rc::Rc<dyn crate::container::PebbleApi>> {
+        let _ = container;
+        None
+    }
 }
 
 #[cfg(test)]
