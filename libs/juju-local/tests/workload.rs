@@ -1,0 +1,233 @@
+//! Workload containers: a Pebble daemon (the `pebble-server` binary) per unit and container, the
+//! socket at `/charm/containers/<c>/pebble.socket` inside the unit's hooks, and the workload hooks
+//! Juju fires (`pebble-ready`, custom notices, checks) with their environment.
+//!
+//! Needs `target/debug/pebble-server`: `cargo build -p pebble-server --bins` first.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use common::*;
+use juju_local::Model;
+
+const WEB_META: &str = "name: web\ncontainers:\n  web:\n    resource: web-image\nresources:\n  web-image: {type: oci-image}\n";
+
+/// Every workload hook logs its name, its JUJU_* variables and whether the socket is where a
+/// Kubernetes charm finds it (`sock`), and whether Pebble answers there (`up`).
+const WORKLOAD_HOOK: &str = r#"s=/charm/containers/web/pebble.socket
+test -S "$s" && sock=sock || sock=nosock
+curl -s --max-time 5 --unix-socket "$s" http://localhost/v1/system-info | grep -q boot-id && up=up || up=down
+echo "$JUJU_HOOK_NAME|$JUJU_WORKLOAD_NAME|$JUJU_NOTICE_ID|$JUJU_NOTICE_TYPE|$JUJU_NOTICE_KEY|$JUJU_PEBBLE_CHECK_NAME|$sock|$up" >> "$JUJU_CHARM_DIR/workload.log"
+"#;
+
+fn server_built() {
+    let server = bin().parent().unwrap().join("pebble-server");
+    assert!(
+        server.exists(),
+        "{} missing: run `cargo build -p pebble-server --bins` first",
+        server.display()
+    );
+}
+
+fn web_model(name: &str) -> (Model, std::path::PathBuf) {
+    server_built();
+    let (m, base) = model(name);
+    let on: Vec<(&str, &str)> = [
+        "web-pebble-ready",
+        "web-pebble-custom-notice",
+        "web-pebble-check-failed",
+        "web-pebble-check-recovered",
+        "update-status",
+    ]
+    .iter()
+    .map(|h| (*h, WORKLOAD_HOOK))
+    .collect();
+    let charm = charm(&base, "web", WEB_META, None, None, &on);
+    deploy(&m, &charm, "web", 1);
+    (m, base)
+}
+
+fn workload_log(m: &Model, unit: &str) -> Vec<String> {
+    std::fs::read_to_string(unit_dir(m, unit).join("workload.log"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Settles until `want` shows in the workload log (events arrive asynchronously), at most 20 s.
+fn settle_until(m: &Model, unit: &str, want: &str) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let report = m.settle(100).unwrap();
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        let log = workload_log(m, unit);
+        if log.iter().any(|l| l.starts_with(want)) {
+            return log;
+        }
+        assert!(Instant::now() < deadline, "no {want} in {log:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Stops the daemons even when an assertion fails.
+struct Down<'a>(&'a Model);
+
+impl Drop for Down<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.stop_containers();
+    }
+}
+
+#[test]
+fn pebble_ready_fires_after_start_with_the_socket_at_the_kubernetes_path() {
+    let (m, _base) = web_model("ready");
+    let _down = Down(&m);
+    m.settle(100).unwrap();
+    let hooks = hooks_of(&m, "web/0");
+    let start = hooks.iter().position(|h| h == "start").unwrap();
+    let ready = hooks.iter().position(|h| h == "web-pebble-ready").unwrap();
+    assert!(start < ready, "{hooks:?}");
+    assert_eq!(
+        workload_log(&m, "web/0"),
+        vec!["web-pebble-ready|web|||||sock|up"]
+    );
+    // The host side is the same socket.
+    let client = pebble::Client::new(m.container_socket("web/0", "web").unwrap());
+    assert!(client.can_connect());
+    assert_eq!(m.container_state("web/0", "web").unwrap(), "running");
+    // Settling again fires nothing new: the boot id was seen.
+    m.settle(100).unwrap();
+    assert_eq!(workload_log(&m, "web/0").len(), 1);
+}
+
+#[test]
+fn a_custom_notice_fires_custom_notice_with_its_id_type_and_key() {
+    let (m, _base) = web_model("notice");
+    let _down = Down(&m);
+    m.settle(100).unwrap();
+    let client = pebble::Client::new(m.container_socket("web/0", "web").unwrap());
+    let id = client
+        .notify("example.com/db-ready", &BTreeMap::new(), None)
+        .unwrap();
+    let log = settle_until(&m, "web/0", "web-pebble-custom-notice");
+    assert_eq!(
+        log.last().unwrap(),
+        &format!("web-pebble-custom-notice|web|{id}|custom|example.com/db-ready||sock|up")
+    );
+}
+
+#[test]
+fn a_check_crossing_its_threshold_fires_check_failed_then_recovered() {
+    let (m, base) = web_model("checks");
+    let _down = Down(&m);
+    m.settle(100).unwrap();
+    let flag = base.join("healthy");
+    let client = pebble::Client::new(m.container_socket("web/0", "web").unwrap());
+    let layer = format!(
+        "checks:\n  up:\n    override: replace\n    period: 200ms\n    threshold: 1\n    exec:\n      command: test -f {}\n",
+        flag.display()
+    );
+    client.add_layer_yaml("probe", &layer, false).unwrap();
+    let log = settle_until(&m, "web/0", "web-pebble-check-failed");
+    assert!(
+        log.contains(&"web-pebble-check-failed|web||||up|sock|up".to_string()),
+        "{log:?}"
+    );
+    std::fs::write(&flag, "").unwrap();
+    let log = settle_until(&m, "web/0", "web-pebble-check-recovered");
+    assert!(
+        log.contains(&"web-pebble-check-recovered|web||||up|sock|up".to_string()),
+        "{log:?}"
+    );
+}
+
+#[test]
+fn a_stopped_container_has_no_pebble_and_a_restart_fires_pebble_ready_again() {
+    let (m, _base) = web_model("restart");
+    let _down = Down(&m);
+    m.settle(100).unwrap();
+    m.stop_container("web/0", "web").unwrap();
+    assert_eq!(m.container_state("web/0", "web").unwrap(), "down");
+    // Settle does not bring a container stopped on purpose back.
+    m.settle(100).unwrap();
+    assert_eq!(m.container_state("web/0", "web").unwrap(), "down");
+    let p = probe(&m, "web/0", "test -S /charm/containers/web/pebble.socket");
+    assert_ne!(p.code, 0, "the socket is gone while the container is down");
+    m.start_container("web/0", "web").unwrap();
+    m.settle(100).unwrap();
+    let ready: Vec<_> = hooks_of(&m, "web/0")
+        .into_iter()
+        .filter(|h| h == "web-pebble-ready")
+        .collect();
+    assert_eq!(ready.len(), 2, "one per boot");
+}
+
+#[test]
+fn a_container_that_comes_up_late_gets_pebble_ready_only_then() {
+    server_built();
+    let (m, base) = model("late");
+    let _down = Down(&m);
+    let charm = charm(
+        &base,
+        "web",
+        WEB_META,
+        None,
+        None,
+        &[
+            ("web-pebble-ready", WORKLOAD_HOOK),
+            ("start", WORKLOAD_HOOK),
+        ],
+    );
+    deploy(&m, &charm, "web", 1);
+    m.stop_container("web/0", "web").unwrap();
+    m.settle(100).unwrap();
+    assert_eq!(workload_log(&m, "web/0"), vec!["start||||||nosock|down"]);
+    m.start_container("web/0", "web").unwrap();
+    m.settle(100).unwrap();
+    assert_eq!(
+        workload_log(&m, "web/0").last().unwrap(),
+        "web-pebble-ready|web|||||sock|up"
+    );
+}
+
+#[test]
+fn units_see_only_their_own_container_and_removal_stops_the_daemon() {
+    server_built();
+    let (m, base) = model("units");
+    let charm = charm(&base, "web", WEB_META, None, None, &[]);
+    deploy(&m, &charm, "web", 2);
+    m.settle(100).unwrap();
+    let _down = Down(&m);
+    let root0 = m.container_root("web/0", "web").unwrap();
+    std::fs::write(root0.join("marker"), "zero").unwrap();
+    let c0 = pebble::Client::new(m.container_socket("web/0", "web").unwrap());
+    let c1 = pebble::Client::new(m.container_socket("web/1", "web").unwrap());
+    assert_eq!(c0.pull("/marker").unwrap(), b"zero");
+    assert!(c1.pull("/marker").is_err());
+    // Each unit's hooks see its own daemon at the same path.
+    let b0 = c0.system_info().unwrap().boot_id;
+    let p = probe(
+        &m,
+        "web/1",
+        "curl -s --max-time 5 --unix-socket /charm/containers/web/pebble.socket http://localhost/v1/system-info",
+    );
+    assert!(!p.stdout.contains(&b0), "{}", p.stdout);
+    assert!(p.stdout.contains("boot-id"), "{}", p.stdout);
+    m.remove_unit("web/1").unwrap();
+    m.settle(100).unwrap();
+    assert!(!c1.can_connect(), "the removed unit's daemon is stopped");
+    assert!(c0.can_connect());
+}
+
+#[test]
+fn a_container_not_declared_is_refused() {
+    let (m, _base) = web_model("undeclared");
+    let err = m.stop_container("web/0", "db").unwrap_err().to_string();
+    assert!(err.contains("no container \"db\""), "{err}");
+    let err = m.start_container("web/9", "web").unwrap_err().to_string();
+    assert!(err.contains("web/9"), "{err}");
+}
