@@ -203,6 +203,8 @@ impl Pods {
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log2);
+        let events = dir.join("events.jsonl");
+        let events_before = std::fs::metadata(&events).map_or(0, |m| m.len());
         let mut child = command.spawn().map_err(|e| Error::Spawn {
             unit: unit.to_string(),
             hook: format!("{container} container"),
@@ -212,7 +214,10 @@ impl Pods {
         crate::files::write_atomic(&dir.join("pebble.pid"), format!("{pid}\n").as_bytes())?;
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
-            if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
+            // Up once it answers and its `started` event (the boot id the poller needs) is written.
+            if std::os::unix::net::UnixStream::connect(&socket).is_ok()
+                && started_since(&events, events_before)
+            {
                 break;
             }
             if let Ok(Some(status)) = child.try_wait() {
@@ -430,6 +435,23 @@ impl Pods {
         }
         Ok(hooks)
     }
+}
+
+/// Whether `events` holds a whole `started` line after byte `offset`.
+fn started_since(events: &Path, offset: u64) -> bool {
+    let Ok(mut f) = std::fs::File::open(events) else {
+        return false;
+    };
+    let mut text = Vec::new();
+    if f.seek(SeekFrom::Start(offset)).is_err()
+        || f.take(MAX_EVENTS_READ).read_to_end(&mut text).is_err()
+    {
+        return false;
+    }
+    text.split(|b| *b == b'\n')
+        .rev()
+        .skip(1) // the part after the last newline is not a whole line
+        .any(|line| matches!(serde_json::from_slice(line), Ok(Event::Started { .. })))
 }
 
 /// The last `max` bytes of `text`, on a char boundary.

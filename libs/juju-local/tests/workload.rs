@@ -231,3 +231,109 @@ fn a_container_not_declared_is_refused() {
     let err = m.start_container("web/9", "web").unwrap_err().to_string();
     assert!(err.contains("web/9"), "{err}");
 }
+
+/// On pebble-ready the charm adds a layer and replans over the socket, as a sidecar charm does.
+const ADD_LAYER: &str = r#"s=/charm/containers/web/pebble.socket
+layer='services:\n  web:\n    override: replace\n    command: sleep 1000\n    startup: enabled\n'
+curl -s --max-time 5 --unix-socket "$s" -d "{\"action\":\"add\",\"label\":\"web\",\"format\":\"yaml\",\"layer\":\"$layer\"}" http://localhost/v1/layers > /dev/null || exit 1
+curl -s --max-time 10 --unix-socket "$s" -d '{"action":"replan"}' http://localhost/v1/services > /dev/null || exit 1
+"#;
+
+#[test]
+fn scenario_steps_drive_containers_and_the_story_shows_them() {
+    server_built();
+    let base = tmp("scenario");
+    let charm_dir = charm(
+        &base,
+        "web",
+        WEB_META,
+        None,
+        None,
+        &[
+            ("web-pebble-ready", ADD_LAYER),
+            ("web-pebble-custom-notice", WORKLOAD_HOOK),
+        ],
+    );
+    let scenario = format!(
+        r#"name: containers
+steps:
+  - deploy: {{charm: {charm}, app: web}}
+  - expect:
+      containers:
+        web/0:
+          web:
+            state: running
+            services: {{web: active}}
+            plan: {{services: {{web: {{command: sleep 1000}}}}}}
+            files: {{/etc/web.yaml: null}}
+  - exec: {{unit: web/0, container: web, command: [sh, -c, "mkdir -p etc && echo 'port: 80' > etc/web.yaml && echo written"], expect: {{stdout: "written\n"}}}}
+  - exec: {{unit: web/0, container: web, command: [sh, -c, "exit 3"], expect: {{exit: 3}}}}
+  - expect:
+      containers: {{web/0: {{web: {{files: {{/etc/web.yaml: "port: 80\n"}}}}}}}}
+  - notify: {{unit: web/0, container: web, key: example.com/reload}}
+  - await-hook: {{unit: web/0, hook: web-pebble-custom-notice}}
+  - stop-container: {{unit: web/0, container: web}}
+  - expect:
+      containers: {{web/0: {{web: {{state: down}}}}}}
+  - start-container: {{unit: web/0, container: web}}
+  - expect:
+      containers: {{web/0: {{web: {{state: running, services: {{web: active}}}}}}}}
+"#,
+        charm = charm_dir.display()
+    );
+    let file = base.join("containers.yaml");
+    std::fs::write(&file, scenario).unwrap();
+    let mut out = Vec::new();
+    let result = juju_local::scenario::run_file_story(
+        &file,
+        juju_local::ModelOptions::new(bin()),
+        &base.join("model"),
+        &mut out,
+    )
+    .unwrap();
+    let story = String::from_utf8_lossy(&out);
+    assert!(result.passed, "{:?}\n{story}", result.failure());
+    for line in [
+        "exec sh -c mkdir -p etc",
+        "|   written",
+        "recorded in web of web/0",
+        "web-pebble-custom-notice ran on web/0 (1 times)",
+        "container web of web/0 stopped",
+        "container web of web/0 started",
+    ] {
+        assert!(story.contains(line), "{line:?} missing from\n{story}");
+    }
+    assert_eq!(story.matches("web-pebble-ready").count(), 2, "{story}");
+    // The scenario stopped its daemons.
+    let m = Model::open(base.join("model"), juju_local::ModelOptions::new(bin())).unwrap();
+    assert_eq!(m.container_state("web/0", "web").unwrap(), "exited");
+}
+
+#[test]
+fn a_wrong_expectation_about_a_container_fails_the_scenario() {
+    server_built();
+    let base = tmp("scenario-bad");
+    let charm_dir = charm(&base, "web", WEB_META, None, None, &[]);
+    for (want, msg) in [
+        ("{state: down}", "is running, expected down"),
+        ("{services: {web: active}}", "service web is absent"),
+        ("{files: {/nope: x}}", "/nope"),
+        ("{plan: {services: {web: {}}}}", "plan: services"),
+    ] {
+        let scenario = format!(
+            "name: bad\nsteps:\n  - deploy: {{charm: {}, app: web}}\n  - expect: {{containers: {{web/0: {{web: {want}}}}}}}\n",
+            charm_dir.display()
+        );
+        let file = base.join("bad.yaml");
+        std::fs::write(&file, scenario).unwrap();
+        let model_dir = tmp("scenario-bad-model").join("m");
+        let result = juju_local::scenario::run_file_with(
+            &file,
+            juju_local::ModelOptions::new(bin()),
+            Some(&model_dir),
+        )
+        .unwrap();
+        let failure = result.failure().unwrap_or_default();
+        assert!(failure.contains(msg), "{want}: {failure}");
+    }
+}
