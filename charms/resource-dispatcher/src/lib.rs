@@ -518,19 +518,17 @@ pub fn conflict_message(conflicts: &[Conflict]) -> String {
 }
 
 fn status(ctx: &mut Ctx, statuses: &mut StatusCollector) -> Result<(), Error> {
-    let problem: Option<WorkloadProblem> = ctx.stored(WORKLOAD).ok().flatten().flatten();
-    if let Some(p) = problem.as_ref().filter(|p| p.waiting) {
-        // As upstream: nothing is processed while the container cannot be reached.
-        statuses.add_unit(Status::waiting(p.message.clone()));
-        return Ok(());
-    }
     let summary: Summary = ctx.stored(SUMMARY).ok().flatten().unwrap_or_default();
-    let status = summary_status(&summary);
-    match problem {
-        Some(p) if status.kind == charm::StatusKind::Active => {
-            statuses.add_unit(Status::blocked(p.message));
-        }
-        _ => statuses.add_unit(status),
+    statuses.add_unit(summary_status(&summary));
+    // The collector keeps the most severe: a relation problem (Blocked) wins over a container
+    // that is not ready (Waiting), which wins over Active.
+    let problem: Option<WorkloadProblem> = ctx.stored(WORKLOAD).ok().flatten().flatten();
+    if let Some(p) = problem {
+        statuses.add_unit(if p.waiting {
+            Status::waiting(p.message)
+        } else {
+            Status::blocked(p.message)
+        });
     }
     Ok(())
 }

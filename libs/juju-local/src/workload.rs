@@ -118,15 +118,33 @@ fn container_dir(model_dir: &Path, unit: &str, container: &str) -> PathBuf {
     unit_dir(model_dir, unit).join("containers").join(container)
 }
 
-/// The host path of `unit`'s Pebble socket for `container`.
+/// The host path a client connects to for `unit`'s Pebble of `container` (the short path when
+/// the one in the unit directory is too long for a Unix socket address).
 pub fn socket_path(model_dir: &Path, unit: &str, container: &str) -> PathBuf {
-    container_dir(model_dir, unit, container).join("pebble.socket")
+    bound_socket(&container_dir(model_dir, unit, container))
 }
 
 /// The host directory that is `container`'s `/` for `unit`.
 pub fn root_dir(model_dir: &Path, unit: &str, container: &str) -> PathBuf {
     unit_dir(model_dir, unit).join("rootfs").join(container)
 }
+
+/// Where the daemon of `dir` binds its socket: `dir/pebble.socket`, or, when that path is too
+/// long for a Unix socket (108 bytes with the NUL), a short path under `/tmp/juju-local-pebble/`
+/// that `dir/pebble.socket` links to (connecting through a symbolic link works).
+fn bound_socket(dir: &Path) -> PathBuf {
+    use std::hash::{Hash, Hasher};
+    let socket = dir.join("pebble.socket");
+    if socket.as_os_str().len() < 100 {
+        return socket;
+    }
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    socket.hash(&mut h);
+    PathBuf::from(SHORT_SOCKETS).join(format!("{:016x}.sock", h.finish()))
+}
+
+/// The directory of short socket paths (see [`bound_socket`]).
+const SHORT_SOCKETS: &str = "/tmp/juju-local-pebble";
 
 fn io_err(what: &'static str, path: &Path, e: std::io::Error) -> Error {
     Error::io(what, path, e)
@@ -164,7 +182,7 @@ impl Pods {
     /// The state of `unit`'s `container`.
     pub fn state(&self, unit: &str, container: &str) -> ContainerState {
         let dir = container_dir(&self.dir, unit, container);
-        match live_pid(&dir.join("pebble.pid"), &dir.join("pebble.socket")) {
+        match live_pid(&dir.join("pebble.pid"), &bound_socket(&dir)) {
             Some(pid) => ContainerState::Running(pid),
             None if dir.join("down").exists() => ContainerState::Down,
             None => ContainerState::Exited,
@@ -178,8 +196,16 @@ impl Pods {
         std::fs::create_dir_all(&dir).map_err(|e| io_err("cannot create", &dir, e))?;
         let _ = std::fs::remove_file(dir.join("down"));
         let socket = dir.join("pebble.socket");
-        if live_pid(&dir.join("pebble.pid"), &socket).is_some() {
+        let bound = bound_socket(&dir);
+        if live_pid(&dir.join("pebble.pid"), &bound).is_some() {
             return Ok(());
+        }
+        if bound != socket {
+            let short = Path::new(SHORT_SOCKETS);
+            std::fs::create_dir_all(short).map_err(|e| io_err("cannot create", short, e))?;
+            let _ = std::fs::remove_file(&socket);
+            std::os::unix::fs::symlink(&bound, &socket)
+                .map_err(|e| io_err("cannot create link", &socket, e))?;
         }
         let root = root_dir(&self.dir, unit, container);
         std::fs::create_dir_all(&root).map_err(|e| io_err("cannot create", &root, e))?;
@@ -192,7 +218,7 @@ impl Pods {
         let mut command = Command::new(&self.server);
         command
             .arg("--socket")
-            .arg(&socket)
+            .arg(&bound)
             .arg("--root")
             .arg(&root)
             .arg("--events")
@@ -215,7 +241,7 @@ impl Pods {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             // Up once it answers and its `started` event (the boot id the poller needs) is written.
-            if std::os::unix::net::UnixStream::connect(&socket).is_ok()
+            if std::os::unix::net::UnixStream::connect(&bound).is_ok()
                 && started_since(&events, events_before)
             {
                 break;
@@ -254,7 +280,7 @@ impl Pods {
             crate::files::write_atomic(&dir.join("down"), b"")?;
         }
         let pid_file = dir.join("pebble.pid");
-        let socket = dir.join("pebble.socket");
+        let socket = bound_socket(&dir);
         let Some(pid) = live_pid(&pid_file, &socket) else {
             let _ = std::fs::remove_file(&pid_file);
             return Ok(());

@@ -337,3 +337,37 @@ fn a_wrong_expectation_about_a_container_fails_the_scenario() {
         assert!(failure.contains(msg), "{want}: {failure}");
     }
 }
+
+#[test]
+fn a_model_path_too_long_for_a_unix_socket_still_gets_its_pebble() {
+    server_built();
+    let base =
+        tmp("long").join("a-directory-name-long-enough-to-push-the-socket-path-past-108-bytes");
+    let m = Model::init(base.join("model"), juju_local::ModelOptions::new(bin())).unwrap();
+    let _down = Down(&m);
+    let charm = charm(
+        &base,
+        "web",
+        WEB_META,
+        None,
+        None,
+        &[("web-pebble-ready", WORKLOAD_HOOK)],
+    );
+    deploy(&m, &charm, "web", 1);
+    m.settle(100).unwrap();
+    let socket = m.container_socket("web/0", "web").unwrap();
+    let in_unit_dir = m.dir().join("units/web-0/containers/web/pebble.socket");
+    assert!(
+        in_unit_dir.as_os_str().len() > 108,
+        "{}",
+        in_unit_dir.display()
+    );
+    assert!(socket.as_os_str().len() < 108, "{}", socket.display());
+    assert!(pebble::Client::new(&socket).can_connect());
+    assert_eq!(
+        workload_log(&m, "web/0"),
+        vec!["web-pebble-ready|web|||||sock|up"]
+    );
+    m.stop_container("web/0", "web").unwrap();
+    assert!(!pebble::Client::new(&socket).can_connect());
+}
