@@ -155,7 +155,7 @@ fn two_testers_sending_the_same_service_accounts_conflict() {
     assert_eq!(
         status(&out),
         Status::blocked(
-            "Conflicting manifests (namespace=None name='dummy-sa-1'; namespace=None name='dummy-sa-2'). See debug logs."
+            "Conflicting manifests (namespace=None name='dummy-sa-1'; namespace=None name='other-dummy-sa-1'). See debug logs."
         )
     );
     // Once tester-b leaves, the conflict is gone.
