@@ -1,9 +1,10 @@
 //! Supervising one charm process: started as the leader of its own process group, waited for
 //! with a bound, its whole group killed when the bound passes, its peak RSS measured.
 //!
-//! This is the only module of the crate with `unsafe` code: three calls into libc that std does
-//! not offer (`wait4` for the child's resource usage, `waitid(WNOWAIT)` to wait without reaping,
-//! `kill` of a process group).
+//! This is the only module of the crate with `unsafe` code: calls into libc that std does not
+//! offer (`wait4` for the child's resource usage, `waitid(WNOWAIT)` to wait without reaping,
+//! `kill` of a process group, and `unshare` + `mount` before exec for a sidecar unit's hooks, see
+//! [`in_pod_namespace`]).
 //!
 //! # Safety argument
 //!
