@@ -371,3 +371,41 @@ fn a_model_path_too_long_for_a_unix_socket_still_gets_its_pebble() {
     m.stop_container("web/0", "web").unwrap();
     assert!(!pebble::Client::new(&socket).can_connect());
 }
+
+#[test]
+fn without_namespaces_hooks_get_the_pebble_crates_override() {
+    server_built();
+    let (m, base) = model("fallback");
+    let _down = Down(&m);
+    let hook = r#"d="$PEBBLE_CONTAINERS_DIR"
+test -S "$d/web/pebble.socket" && sock=sock || sock=nosock
+test -e /charm/containers/web/pebble.socket && mounted=mounted || mounted=unmounted
+echo "$JUJU_HOOK_NAME|$d|$sock|$mounted" >> "$JUJU_CHARM_DIR/workload.log"
+"#;
+    let charm = charm(
+        &base,
+        "web",
+        WEB_META,
+        None,
+        None,
+        &[("web-pebble-ready", hook)],
+    );
+    deploy(&m, &charm, "web", 1);
+    // The CLI in a process of its own, told that namespaces are unavailable.
+    let out = std::process::Command::new(bin())
+        .args(["--model"])
+        .arg(m.dir())
+        .arg("settle")
+        .env("JUJU_LOCAL_NO_NAMESPACE", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let containers = m.dir().join("units/web-0/containers");
+    assert_eq!(
+        workload_log(&m, "web/0"),
+        vec![format!(
+            "web-pebble-ready|{}|sock|unmounted",
+            containers.display()
+        )]
+    );
+}
