@@ -604,7 +604,7 @@ pub fn charm() -> Charm {
     charm_with(Workload::new())
 }
 
-/// [`charm`] with the workload container's Pebble at `socket` (tests run a Pebble of their own).
+/// [`charm()`] with the workload container's Pebble at `socket` (tests run a Pebble of their own).
 pub fn charm_at(socket: PathBuf) -> Charm {
     charm_with(Workload::at(socket))
 }
