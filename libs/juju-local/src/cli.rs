@@ -100,6 +100,8 @@ fn options(hook_timeout: Option<&str>) -> Result<ModelOptions> {
     let exe = std::env::current_exe()
         .map_err(|e| Error::io("cannot find own executable", "juju-local", e))?;
     let mut opts = ModelOptions::new(exe);
+    // Workload containers keep running between CLI commands.
+    opts.detach_containers = true;
     opts.hook_timeout = match hook_timeout {
         Some(v) => parse_hook_timeout(v).map_err(|e| usage(format!("--hook-timeout: {e}")))?,
         None => match std::env::var(HOOK_TIMEOUT_ENV) {

@@ -118,6 +118,7 @@ impl Model {
         Pods {
             dir: self.dir.clone(),
             server: crate::workload::server_binary(&self.opts.tool_binary),
+            detach: self.opts.detach_containers,
         }
     }
 

@@ -255,3 +255,18 @@ pub fn signal_group(pgid: u32, signal: i32) -> bool {
     // SAFETY: plain syscall with integer arguments; a positive pgid > 1 negated names one group.
     unsafe { libc::kill(-pgid, signal) == 0 }
 }
+
+/// Makes the process `command` starts get SIGTERM when the thread that starts it ends
+/// (`PR_SET_PDEATHSIG`), so that daemons started by a test or a program do not outlive it.
+pub fn die_with_parent(command: &mut Command) {
+    // SAFETY: the closure runs in the forked child before exec and makes one raw syscall
+    // (prctl), which is async-signal-safe; it allocates nothing and touches no lock.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}

@@ -48,6 +48,8 @@ pub struct Pods {
     pub dir: PathBuf,
     /// The `pebble-server` binary.
     pub server: PathBuf,
+    /// Whether daemons outlive this process ([`crate::ModelOptions::detach_containers`]).
+    pub detach: bool,
 }
 
 /// The poller's view of one container.
@@ -229,6 +231,9 @@ impl Pods {
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log2);
+        if !self.detach {
+            crate::process::die_with_parent(&mut command);
+        }
         let events = dir.join("events.jsonl");
         let events_before = std::fs::metadata(&events).map_or(0, |m| m.len());
         let mut child = command.spawn().map_err(|e| Error::Spawn {
