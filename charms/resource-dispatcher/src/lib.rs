@@ -28,7 +28,7 @@ use std::path::PathBuf;
 
 pub mod workload;
 
-use workload::Workload;
+use workload::{Workload, WorkloadError};
 
 /// `metadata.yaml` as written, for tests and tools (the charm itself reads [`METADATA_JSON`]).
 pub const METADATA: &str = include_str!("../metadata.yaml");
@@ -349,11 +349,11 @@ fn reconcile(ctx: &mut Ctx, workload: &Workload) -> Result<(), Error> {
         check_layer,
     ) {
         Ok(()) => None,
-        Err(e) if e.is_connection() => Some(WorkloadProblem {
+        Err(WorkloadError::NotReady(_)) => Some(WorkloadProblem {
             waiting: true,
             message: "Container is not ready".into(),
         }),
-        Err(pebble::Error::Change(e)) => Some(WorkloadProblem {
+        Err(WorkloadError::Service(e)) => Some(WorkloadProblem {
             waiting: false,
             message: bounded(&format!("service {} did not start: {e}", workload::SERVICE)),
         }),
@@ -387,7 +387,7 @@ fn sync_workload(
     manifests: &BTreeMap<String, Vec<KubernetesManifest>>,
     unsynced: &mut BTreeSet<String>,
     check_layer: bool,
-) -> Result<(), pebble::Error> {
+) -> Result<(), WorkloadError> {
     workload.ensure_folder()?;
     for endpoint in PROCESS_ORDER {
         let Some(items) = manifests.get(endpoint) else {

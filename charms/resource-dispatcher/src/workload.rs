@@ -12,7 +12,43 @@ use std::path::PathBuf;
 
 use pebble::plan::{Layer, Service, Startup};
 use pebble::types::FileType;
-use pebble::{Client, Error, MakeDirOptions, PushOptions};
+use pebble::{Client, MakeDirOptions, PushOptions};
+
+/// What went wrong in the container, as the charm acts on it (the rest of the charm never sees a
+/// Pebble type).
+#[derive(Debug)]
+pub enum WorkloadError {
+    /// Pebble cannot be reached (the container is not up, or went away): wait.
+    NotReady(String),
+    /// A service change failed (the service did not start).
+    Service(String),
+    /// Anything else (a refused request, a file error): a retry may help.
+    Other(String),
+}
+
+impl std::fmt::Display for WorkloadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WorkloadError::NotReady(m) | WorkloadError::Service(m) | WorkloadError::Other(m) => {
+                f.write_str(m)
+            }
+        }
+    }
+}
+
+impl From<pebble::Error> for WorkloadError {
+    fn from(e: pebble::Error) -> WorkloadError {
+        if e.is_connection() {
+            WorkloadError::NotReady(e.to_string())
+        } else if let pebble::Error::Change(c) = &e {
+            WorkloadError::Service(c.to_string())
+        } else {
+            WorkloadError::Other(e.to_string())
+        }
+    }
+}
+
+type Error = WorkloadError;
 
 /// The container's name in `metadata.yaml`.
 pub const CONTAINER: &str = "resource-dispatcher";
@@ -126,7 +162,7 @@ impl Workload {
         let entries = match self.client.list_files(&dir, None, false) {
             Ok(entries) => entries,
             Err(e) if e.is_not_found() => return Ok(BTreeSet::new()),
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         };
         let mut out = BTreeSet::new();
         for entry in entries {
@@ -162,7 +198,7 @@ impl Workload {
             match self.client.remove_path(&path, false) {
                 Ok(()) => {}
                 Err(e) if e.is_not_found() => {}
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             }
             if let Some((parent, _)) = path.rsplit_once('/')
                 && parent != format!("{FOLDER}/{endpoint}")
@@ -195,13 +231,13 @@ impl Workload {
     /// Creates the manifests folder (so the service can start before any relation).
     pub fn ensure_folder(&self) -> Result<(), Error> {
         // make_parents also accepts an existing directory.
-        self.client.make_dir(
+        Ok(self.client.make_dir(
             FOLDER,
             &MakeDirOptions {
                 make_parents: true,
                 ..MakeDirOptions::default()
             },
-        )
+        )?)
     }
 }
 
