@@ -727,7 +727,28 @@ impl Model {
 
     /// The `status` table (with the hook each unit would run next).
     pub fn status_text(&self) -> Result<String> {
-        Ok(crate::report::status_text(&self.state()?, &self.pending()?))
+        let st = self.state()?;
+        let mut text = crate::report::status_text(&st, &self.pending()?);
+        // Workload containers, when there are any (`running`, `down` or `exited`).
+        let pods = self.pods();
+        let mut rows = Vec::new();
+        for app in st.applications.values() {
+            for u in app.units.values() {
+                for c in &app.meta.containers {
+                    let state = match pods.state(&u.name, c) {
+                        ContainerState::Running(_) => "running",
+                        ContainerState::Down => "down",
+                        ContainerState::Exited => "exited",
+                    };
+                    rows.push(format!("{:<24} {:<24} {state}\n", u.name, c));
+                }
+            }
+        }
+        if !rows.is_empty() {
+            text.push_str(&format!("\n{:<24} {:<24} State\n", "Unit", "Container"));
+            text.extend(rows);
+        }
+        Ok(text)
     }
 
     /// The whole model as JSON (`show --format json`, `status --format json`); databag and

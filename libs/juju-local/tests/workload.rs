@@ -99,6 +99,12 @@ fn pebble_ready_fires_after_start_with_the_socket_at_the_kubernetes_path() {
     let client = pebble::Client::new(m.container_socket("web/0", "web").unwrap());
     assert!(client.can_connect());
     assert_eq!(m.container_state("web/0", "web").unwrap(), "running");
+    let status = m.status_text().unwrap();
+    assert!(
+        status.contains("Container")
+            && status.contains("web/0                    web                      running"),
+        "{status}"
+    );
     // Settling again fires nothing new: the boot id was seen.
     m.settle(100).unwrap();
     assert_eq!(workload_log(&m, "web/0").len(), 1);
