@@ -1,5 +1,5 @@
 //! The compiled `hello-k8s` binary, run as Juju runs it, against stub hook tools and a real
-//! Pebble (the workspace's server) at the socket override `CHARM_CONTAINERS_DIR` gives.
+//! Pebble (the workspace's server) at the socket override `PEBBLE_CONTAINERS_DIR` gives.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -25,7 +25,7 @@ fn run(stubs: &StubTools, charm_dir: &Path, sockets: &Path) -> Output {
         .env("JUJU_MODEL_NAME", "test")
         .env("JUJU_VERSION", "3.6.14")
         .env("JUJU_CHARM_DIR", charm_dir)
-        .env("CHARM_CONTAINERS_DIR", sockets)
+        .env("PEBBLE_CONTAINERS_DIR", sockets)
         .current_dir(charm_dir)
         .output()
         .unwrap()

@@ -672,7 +672,7 @@ fn the_same_manifest_from_two_apps_blocks_the_dispatcher_until_one_leaves() {
     );
     assert_eq!(
         f.status("resource-dispatcher/0"),
-        "blocked: conflicting manifests: ServiceAccount dummy-sa-1 sent by tester-a and tester-b (and 1 more; see juju debug-log)"
+        "blocked: Conflicting manifests (namespace=None name='dummy-sa-1'; namespace=None name='other-dummy-sa-1'). See debug logs."
     );
     let out = f.action("resource-dispatcher/0", "get-manifests", &[]);
     assert_eq!(out.results["count"], "4");

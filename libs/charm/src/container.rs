@@ -27,8 +27,8 @@
 //! ```
 //!
 //! **Socket override, for tests and local models only:** when [`CONTAINERS_DIR_ENV`]
-//! (`CHARM_CONTAINERS_DIR`) is set to an absolute directory, the socket of container `<name>` is
-//! `$CHARM_CONTAINERS_DIR/<name>/pebble.socket` instead. Juju never sets it; a local model that
+//! (`PEBBLE_CONTAINERS_DIR`) is set to an absolute directory, the socket of container `<name>` is
+//! `$PEBBLE_CONTAINERS_DIR/<name>/pebble.socket` instead. Juju never sets it; a local model that
 //! cannot mount `/charm` for a unit's hooks sets it to that unit's directory of sockets.
 
 use std::collections::BTreeMap;
@@ -48,7 +48,7 @@ use crate::error::{Classify, Outcome};
 use crate::model::Ctx;
 
 /// The environment variable that moves the sockets' directory (tests and local models only).
-pub const CONTAINERS_DIR_ENV: &str = "CHARM_CONTAINERS_DIR";
+pub const CONTAINERS_DIR_ENV: &str = pebble::CONTAINERS_DIR_ENV;
 
 /// The Pebble calls a [`Container`] makes, as one object-safe trait: the real client implements
 /// it over the socket, the test harness in memory.

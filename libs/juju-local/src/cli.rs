@@ -80,6 +80,9 @@ Commands:
   grant-secret <name|uri> <app>               let the application's units read it
   revoke-secret <name|uri> <app>
   settle [--max-hooks N]                      run queued hooks until quiet (default 500)
+  stop-container <unit> <container>           workload container down (until start-container)
+  start-container <unit> <container>          up again: a new boot, <container>-pebble-ready
+  stop-containers                             stop every Pebble daemon of the model
   status [--format json]
   show [--format json] [--reveal]
   timeline [--verbose] [--format json] [--reveal]  credentials print redacted unless --reveal
@@ -104,6 +107,8 @@ fn options(hook_timeout: Option<&str>) -> Result<ModelOptions> {
     let exe = std::env::current_exe()
         .map_err(|e| Error::io("cannot find own executable", "juju-local", e))?;
     let mut opts = ModelOptions::new(exe);
+    // Workload containers keep running between CLI commands.
+    opts.detach_containers = true;
     opts.hook_timeout = match hook_timeout {
         Some(v) => parse_hook_timeout(v).map_err(|e| usage(format!("--hook-timeout: {e}")))?,
         None => match std::env::var(HOOK_TIMEOUT_ENV) {
@@ -492,6 +497,25 @@ fn run(args: &[String]) -> Result<String> {
                 .transpose()?;
             let unit = open()?.secret_expire(uri, rev)?;
             Ok(format!("secret-expired queued for {unit}\n"))
+        }
+        "stop-container" | "start-container" => {
+            let p = parse(&[], args)?;
+            let [unit, container] = p.positional.as_slice() else {
+                return Err(usage(format!("{cmd} needs <unit> <container>")));
+            };
+            let m = open()?;
+            if cmd == "stop-container" {
+                m.stop_container(unit, container)?;
+                Ok(format!("container {container} of {unit} stopped\n"))
+            } else {
+                m.start_container(unit, container)?;
+                Ok(format!("container {container} of {unit} started\n"))
+            }
+        }
+        "stop-containers" => {
+            parse(&[], args)?;
+            open()?.stop_containers()?;
+            Ok(String::new())
         }
         "settle" => {
             let p = parse(&[Flag::value("max-hooks", &[])], args)?;

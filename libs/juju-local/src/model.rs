@@ -21,6 +21,7 @@ use crate::state::{
     RelationEndpoint, Secret, SecretGrant, SecretOwner, SecretRevision, Status, Unit,
 };
 use crate::timeline::HookRecord;
+use crate::workload::{ContainerState, Pods};
 
 fn invalid(msg: impl Into<String>) -> Error {
     Error::Invalid(msg.into())
@@ -142,6 +143,14 @@ impl Model {
 
     fn lock(&self) -> Result<FileLock> {
         FileLock::acquire(&self.dir.join("lock"))
+    }
+
+    fn pods(&self) -> Pods {
+        Pods {
+            dir: self.dir.clone(),
+            server: crate::workload::server_binary(&self.opts.tool_binary),
+            detach: self.opts.detach_containers,
+        }
     }
 
     fn executor(&self) -> Executor<'_> {
@@ -725,11 +734,15 @@ impl Model {
     pub fn settle(&self, max_hooks: usize) -> Result<SettleReport> {
         let _lock = self.lock()?;
         self.ensure_tools()?;
+        let pods = self.pods();
+        pods.ensure_up(&self.state()?)?;
         let mut report = SettleReport::default();
         let mut cursor: Option<String> = None;
         loop {
             let mut st = self.state()?;
             tidy(&mut st);
+            // What the workload containers reported becomes hooks, as Juju's pollers queue them.
+            pods.poll(&mut st)?;
             let units = st.unit_names();
             let start = cursor
                 .as_ref()
@@ -762,12 +775,76 @@ impl Model {
             cursor = Some(unit);
         }
         let st = self.state()?;
+        pods.reap_removed(&st)?;
         for u in st.applications.values().flat_map(|a| a.units.values()) {
             if let Some(e) = &u.agent.error {
                 report.errors.push((u.name.clone(), e.message.clone()));
             }
         }
         Ok(report)
+    }
+
+    /// Starts `unit`'s workload `container` (a new Pebble boot: `<container>-pebble-ready` at the
+    /// next `settle`), also after [`Model::stop_container`].
+    pub fn start_container(&self, unit: &str, container: &str) -> Result<()> {
+        let _lock = self.lock()?;
+        self.check_container(unit, container)?;
+        self.pods().start(unit, container)
+    }
+
+    /// Stops `unit`'s workload `container` (its services stop, its socket goes away) and keeps it
+    /// down until [`Model::start_container`]; hooks meanwhile find no Pebble.
+    pub fn stop_container(&self, unit: &str, container: &str) -> Result<()> {
+        let _lock = self.lock()?;
+        self.check_container(unit, container)?;
+        self.pods().stop(unit, container, true)
+    }
+
+    /// Stops every workload container of the model (their daemons do not outlive a test or a
+    /// scenario); the next `settle` starts them again with new boot ids.
+    pub fn stop_containers(&self) -> Result<()> {
+        let _lock = self.lock()?;
+        self.pods().stop_all(&self.state()?)
+    }
+
+    /// The host path of `unit`'s Pebble socket for `container` (`/charm/containers/<container>/
+    /// pebble.socket` inside its hooks).
+    pub fn container_socket(&self, unit: &str, container: &str) -> Result<PathBuf> {
+        self.check_container(unit, container)?;
+        Ok(crate::workload::socket_path(&self.dir, unit, container))
+    }
+
+    /// The host directory that is `container`'s `/` for `unit`.
+    pub fn container_root(&self, unit: &str, container: &str) -> Result<PathBuf> {
+        self.check_container(unit, container)?;
+        Ok(crate::workload::root_dir(&self.dir, unit, container))
+    }
+
+    /// `running`, `down` (stopped on purpose) or `exited` (restarted by the next `settle`).
+    pub fn container_state(&self, unit: &str, container: &str) -> Result<&'static str> {
+        self.check_container(unit, container)?;
+        Ok(match self.pods().state(unit, container) {
+            ContainerState::Running(_) => "running",
+            ContainerState::Down => "down",
+            ContainerState::Exited => "exited",
+        })
+    }
+
+    fn check_container(&self, unit: &str, container: &str) -> Result<()> {
+        let st = self.state()?;
+        st.unit(unit)
+            .ok_or_else(|| Error::not_found("unit", unit))?;
+        let (app, _) = unit_key(unit);
+        let declared = st
+            .applications
+            .get(&app)
+            .is_some_and(|a| a.meta.containers.iter().any(|c| c == container));
+        if !declared {
+            return Err(invalid(format!(
+                "application {app:?} has no container {container:?}"
+            )));
+        }
+        Ok(())
     }
 
     /// Runs one hook on a unit by hand, outside the agent's bookkeeping. Relation hooks need
@@ -838,7 +915,28 @@ impl Model {
 
     /// The `status` table (with the hook each unit would run next).
     pub fn status_text(&self) -> Result<String> {
-        Ok(crate::report::status_text(&self.state()?, &self.pending()?))
+        let st = self.state()?;
+        let mut text = crate::report::status_text(&st, &self.pending()?);
+        // Workload containers, when there are any (`running`, `down` or `exited`).
+        let pods = self.pods();
+        let mut rows = Vec::new();
+        for app in st.applications.values() {
+            for u in app.units.values() {
+                for c in &app.meta.containers {
+                    let state = match pods.state(&u.name, c) {
+                        ContainerState::Running(_) => "running",
+                        ContainerState::Down => "down",
+                        ContainerState::Exited => "exited",
+                    };
+                    rows.push(format!("{:<24} {:<24} {state}\n", u.name, c));
+                }
+            }
+        }
+        if !rows.is_empty() {
+            text.push_str(&format!("\n{:<24} {:<24} State\n", "Unit", "Container"));
+            text.extend(rows);
+        }
+        Ok(text)
     }
 
     /// The whole model as JSON (`show --format json`, `status --format json`); databag and

@@ -34,6 +34,8 @@ use crate::model::Model;
 use crate::options::{DeployOptions, ModelOptions};
 use crate::state::{HookSpec, ModelState};
 
+mod workload;
+
 /// The outcome of one step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepResult {
@@ -239,6 +241,10 @@ fn run_doc_with(
             &mut result.hooks_run,
         );
         if let Some(out) = story.as_deref_mut() {
+            // What the step itself did, then the hooks it caused.
+            if let Ok(Some(note)) = &outcome {
+                writeln!(out, "  -- {note}").map_err(story_io)?;
+            }
             let records = model.timeline()?;
             let new = records.get(told..).unwrap_or_default();
             told = records.len();
@@ -292,6 +298,8 @@ fn run_doc_with(
     if let Some(out) = story {
         writeln!(out, "\n{}", model.status_text()?).map_err(story_io)?;
     }
+    // Workload daemons do not outlive the scenario (the model directory stays for inspection).
+    model.stop_containers()?;
     Ok(result)
 }
 
@@ -390,10 +398,17 @@ fn run_step(
     auto_settle: bool,
     max_hooks: usize,
     hooks: &mut usize,
-) -> Result<()> {
+) -> Result<Option<String>> {
     let mut settle_after = auto_settle;
+    let mut note = None;
     match kind {
-        "say" => return Ok(()),
+        "say" => return Ok(None),
+        k if workload::STEPS.contains(&k) => {
+            let (line, ran) = workload::step(model, kind, body, max_hooks)?;
+            *hooks += ran;
+            settle_after &= kind != "await-hook";
+            note = Some(line);
+        }
         "deploy" => {
             let charm = s(body, "charm").ok_or_else(|| fail("deploy needs `charm`"))?;
             let units = body.get("units").and_then(Value::as_u64).map(|n| n as u32);
@@ -541,7 +556,7 @@ fn run_step(
     if settle_after {
         *hooks += model.settle(max_hooks)?.hooks_run;
     }
-    Ok(())
+    Ok(note)
 }
 
 fn secret_ref(st: &ModelState, body: &Value) -> Result<String> {
@@ -727,6 +742,9 @@ fn expect(model: &Model, body: &Value) -> Result<()> {
                 return Err(fail(format!("library event {name:?} was seen")));
             }
         }
+    }
+    if let Some(containers) = body.get("containers") {
+        workload::expect(model, containers)?;
     }
     if let Some(errors) = body.get("errors").and_then(Value::as_object) {
         for (unit, want) in errors {

@@ -14,7 +14,7 @@ const ROWS: &[&[&str]] = &[
     &["rules", "redact"],
     &["commit", "story"],
     &["resolver", "tools", "process", "action_params"],
-    &["executor", "relate", "report"],
+    &["executor", "relate", "report", "workload"],
     &["model"],
     &["scenario"],
     &["cli"],
