@@ -24,7 +24,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::path::PathBuf;
 
 pub mod workload;
 
@@ -278,7 +277,7 @@ fn manifest_yaml(m: &KubernetesManifest) -> Result<String, Error> {
 
 /// Re-reads the endpoints that changed, refreshes the stored summary, and brings the workload
 /// container up to date (files, then the service layer).
-fn reconcile(ctx: &mut Ctx, workload: &Workload) -> Result<(), Error> {
+fn reconcile(ctx: &mut Ctx) -> Result<(), Error> {
     let dirty: BTreeSet<String> = ctx.stored(DIRTY).ok().flatten().unwrap_or_default();
     let stored: Option<Summary> = ctx.stored(SUMMARY).ok().flatten();
     let everything = stored.is_none() || matches!(ctx.event(), Event::UpgradeCharm);
@@ -298,6 +297,9 @@ fn reconcile(ctx: &mut Ctx, workload: &Workload) -> Result<(), Error> {
     if dirty.is_empty() && !layer_due {
         return Ok(());
     }
+    // The framework's handle (metadata declares the container, so this fails only on a broken
+    // charm); nothing is connected until the first call.
+    let workload = Workload::new(ctx.container(workload::CONTAINER)?);
     let reachable = workload.can_connect();
     let mut to_read = dirty.clone();
     if everything {
@@ -342,7 +344,7 @@ fn reconcile(ctx: &mut Ctx, workload: &Workload) -> Result<(), Error> {
     let check_layer = layer_due;
     let problem = match sync_workload(
         ctx,
-        workload,
+        &workload,
         &summary,
         &manifests,
         &mut unsynced,
@@ -598,18 +600,9 @@ fn get_manifests(ctx: &mut Ctx, _action: &ActionEvent) -> Result<(), Error> {
     Ok(())
 }
 
-/// The charm: six providers, one reconcile step, a status, an action; its workload container at
-/// the socket Juju mounts.
+/// The charm: six providers, one reconcile step (which writes into the workload container), a
+/// status, an action.
 pub fn charm() -> Charm {
-    charm_with(Workload::new())
-}
-
-/// [`charm()`] with the workload container's Pebble at `socket` (tests run a Pebble of their own).
-pub fn charm_at(socket: PathBuf) -> Charm {
-    charm_with(Workload::at(socket))
-}
-
-fn charm_with(workload: Workload) -> Charm {
     let mut charm = Charm::new();
     charm.metadata(METADATA_JSON);
     for endpoint in ENDPOINTS {
@@ -619,7 +612,7 @@ fn charm_with(workload: Workload) -> Charm {
     }
     charm
         .on_event(on_updated)
-        .reconcile(move |ctx| reconcile(ctx, &workload))
+        .reconcile(reconcile)
         .collect_status(status)
         .action("get-manifests", get_manifests);
     charm
