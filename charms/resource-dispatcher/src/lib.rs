@@ -13,7 +13,8 @@
 //!   _global>/<name>.yaml` files there, stale ones removed, and the dispatcher service's layer is
 //!   added and replanned only when it differs. While the container cannot be reached the charm
 //!   is Waiting and remembers which endpoints are not written; `pebble-ready` (a new or restarted
-//!   container) writes everything again.
+//!   container) writes everything again. Only the leader writes, as upstream: other units are
+//!   Waiting `Waiting for leadership`, and `leader-elected` writes everything.
 //! - Action `get-manifests` returns the aggregated manifests as YAML documents.
 
 use charm::{
@@ -60,6 +61,9 @@ const SUMMARY: &str = "summary";
 const UNSYNCED: &str = "unsynced-endpoints";
 /// Stored-state key: why the workload is not ready (a Waiting or Blocked status), if it is not.
 const WORKLOAD: &str = "workload";
+
+/// Upstream's status on a unit that is not the leader (only the leader writes files).
+pub const WAITING_FOR_LEADERSHIP: &str = "Waiting for leadership";
 
 /// The order upstream processes endpoints in when writing files (a conflict stops the rest).
 pub const PROCESS_ORDER: [&str; 6] = [
@@ -284,23 +288,42 @@ fn reconcile(ctx: &mut Ctx) -> Result<(), Error> {
     let pebble_ready =
         matches!(ctx.event(), Event::PebbleReady(w) if w.container == workload::CONTAINER);
     let config_changed = matches!(ctx.event(), Event::ConfigChanged);
+    // Juju fires leader-elected on the unit that gains leadership: the first hook where it may
+    // write, so everything is written (its container may hold nothing of ours, or stale files).
+    let leader_elected = matches!(ctx.event(), Event::LeaderElected);
     let mut unsynced: BTreeSet<String> = ctx
         .stored(UNSYNCED)
         .ok()
         .flatten()
         .unwrap_or_else(all_endpoints);
-    if everything || pebble_ready {
+    if everything || pebble_ready || leader_elected {
         // A new or restarted container holds none of our files.
         unsynced = all_endpoints();
     }
-    let layer_due = everything || pebble_ready || config_changed || !unsynced.is_empty();
+    let previous: Option<WorkloadProblem> = ctx.stored(WORKLOAD).ok().flatten().flatten();
+    // A non-leader's unwritten endpoints wait for leader-elected, not for every hook.
+    let waits_for_leadership = previous.is_some_and(|p| p.message == WAITING_FOR_LEADERSHIP);
+    let layer_due = everything
+        || pebble_ready
+        || leader_elected
+        || config_changed
+        || (!unsynced.is_empty() && !waits_for_leadership);
     if dirty.is_empty() && !layer_due {
         return Ok(());
     }
     // The framework's handle (metadata declares the container, so this fails only on a broken
     // charm); nothing is connected until the first call.
     let workload = Workload::new(ctx.container(workload::CONTAINER)?);
-    let reachable = workload.can_connect();
+    let up = workload.can_connect();
+    // Only the leader writes into its container, as upstream (every unit still reads the
+    // relations, for its status and get-manifests). Leadership is asked only when it decides
+    // something: not while the container is down and nothing new came in (update-status).
+    let leader = if up || !dirty.is_empty() || everything || leader_elected {
+        ctx.is_leader()?
+    } else {
+        true
+    };
+    let reachable = leader && up;
     let mut to_read = dirty.clone();
     if everything {
         to_read = all_endpoints();
@@ -328,6 +351,19 @@ fn reconcile(ctx: &mut Ctx) -> Result<(), Error> {
     }
     ctx.store(SUMMARY, &summary)?;
     ctx.forget(DIRTY);
+    if !leader {
+        // Nothing of this unit's container is kept up to date: should it become the leader,
+        // leader-elected writes everything.
+        ctx.store(UNSYNCED, &all_endpoints())?;
+        ctx.store(
+            WORKLOAD,
+            &Some(WorkloadProblem {
+                waiting: true,
+                message: WAITING_FOR_LEADERSHIP.into(),
+            }),
+        )?;
+        return Ok(());
+    }
     if !reachable {
         unsynced.extend(dirty);
         ctx.store(UNSYNCED, &unsynced)?;

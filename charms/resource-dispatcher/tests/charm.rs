@@ -25,14 +25,16 @@ fn container() -> Container {
     Container::new(CONTAINER).file("/main.py", resource_dispatcher::WORKLOAD_STAND_IN)
 }
 
-/// A state whose container is up.
+/// The leader's state, its container up (only the leader writes into its container).
 fn up() -> State {
-    State::default().container(container())
+    State::default().leader(true).container(container())
 }
 
-/// A state whose container's Pebble does not answer.
+/// The leader's state, its container's Pebble not answering.
 fn down() -> State {
-    State::default().container(container().can_connect(false))
+    State::default()
+        .leader(true)
+        .container(container().can_connect(false))
 }
 
 /// The state's container with Pebble answering again (a restarted pod keeps nothing but the
@@ -239,13 +241,14 @@ fn later_hooks_read_only_what_changed() {
     let first = harness().run(Event::Install, up().relation(a.clone()).secret(sa));
     assert!(first.ok());
     assert_eq!(status(&first), Status::active("1 manifest from 1 app"));
-    // A relation-changed on `secrets`: one bag read, one secret read, one relation-ids, no status.
+    // A relation-changed on `secrets`: one bag read, one secret read, whether it leads (only the
+    // leader writes files), one relation-ids, no status.
     let out = harness().run(a.changed(None), first.state.clone());
     assert!(out.ok());
     let tools: Vec<&str> = out.calls.iter().map(|c| c.tool).collect();
     assert_eq!(
         tools,
-        ["relation-get", "secret-get", "relation-ids"],
+        ["relation-get", "secret-get", "is-leader", "relation-ids"],
         "{:?}",
         out.calls
     );
@@ -430,7 +433,7 @@ fn a_relation_change_writes_files_without_touching_the_layer() {
 #[test]
 fn stale_and_legacy_files_are_removed_and_emptied_directories_too() {
     let dir = format!("{FOLDER}/secrets");
-    let state = State::default().container(
+    let state = State::default().leader(true).container(
         container()
             .file(&format!("{dir}/legacy-flat.yaml"), "x: 1\n")
             .file(&format!("{dir}/old-ns/gone.yaml"), "x: 1\n")
@@ -616,4 +619,76 @@ fn a_new_label_replans_the_service_with_it() {
             "python3 main.py --port 8080 --label 'team'\\''s label' --folder /var/lib/pebble/default/resources"
         )
     );
+}
+
+#[test]
+fn a_unit_that_is_not_the_leader_reads_but_writes_nothing_until_it_is_elected() {
+    let (a, sa) = sender(1, "app-a", &[secret_manifest("one", None)]);
+    let state = up().leader(false).relation(a.clone()).secret(sa);
+    let out = harness().run(Event::Install, state);
+    assert!(out.ok(), "{:?}", out.result);
+    assert_eq!(status(&out), Status::waiting("Waiting for leadership"));
+    let c = out.state.get_container(CONTAINER);
+    assert!(c.plan().services.is_empty(), "no layer on a non-leader");
+    assert!(!c.fs.contains_key(FOLDER), "no files on a non-leader");
+    // It still aggregates: the summary is there and get-manifests answers.
+    let kept = &out.state.stored["summary"]["endpoints"]["secrets"]["manifests"];
+    assert_eq!(kept.as_array().map(Vec::len), Some(1), "{kept}");
+    let action = harness().run_action("get-manifests", serde_json::json!({}), out.state.clone());
+    assert_eq!(action.action.results["count"], "1");
+    // update-status and a relation change on a non-leader: no Pebble call, nothing written.
+    let quiet = harness().run(Event::UpdateStatus, out.state.clone());
+    assert!(quiet.calls.is_empty(), "{:?}", quiet.calls);
+    let changed = harness().run(a.changed(None), out.state.clone());
+    assert!(changed.ok(), "{:?}", changed.result);
+    assert_eq!(changed.calls_to("is-leader"), 1);
+    assert!(
+        !changed
+            .state
+            .get_container(CONTAINER)
+            .fs
+            .contains_key(FOLDER)
+    );
+    assert_eq!(status(&changed), Status::waiting("Waiting for leadership"));
+    // Elected: everything is written and the layer added.
+    let out = harness().run(Event::LeaderElected, changed.state.leader(true));
+    assert!(out.ok(), "{:?}", out.result);
+    assert_eq!(status(&out), Status::active("1 manifest from 1 app"));
+    assert_eq!(
+        container_files(&out),
+        ["/var/lib/pebble/default/resources/secrets/_global/one.yaml"]
+    );
+    assert_eq!(service_command(&out).as_deref(), Some(DEFAULT_COMMAND));
+}
+
+#[test]
+fn a_leader_that_lost_leadership_stops_writing() {
+    let (a, sa) = sender(1, "app-a", &[secret_manifest("one", None)]);
+    let first = harness().run(Event::Install, up().relation(a).secret(sa));
+    assert!(first.ok(), "{:?}", first.result);
+    let mut state = first.state.leader(false);
+    let secret = state
+        .secrets
+        .remove(0)
+        .revision(SecretContent::new().with("manifests", list(&[secret_manifest("two", None)])));
+    let out = harness().run(secret.changed(), state.secret(secret));
+    assert!(out.ok(), "{:?}", out.result);
+    assert_eq!(status(&out), Status::waiting("Waiting for leadership"));
+    // The files it wrote as leader stay as they were (as upstream): not rewritten, not removed.
+    assert_eq!(
+        container_files(&out),
+        ["/var/lib/pebble/default/resources/secrets/_global/one.yaml"]
+    );
+    assert_eq!(
+        out.state.stored["summary"]["endpoints"]["secrets"]["manifests"][0]["name"],
+        "two"
+    );
+}
+
+#[test]
+fn bad_data_blocks_a_unit_that_is_not_the_leader_too() {
+    let bad = Relation::new("secrets", 2, "bad").remote_app_data([("kubernetes_manifests", "[1]")]);
+    let out = harness().run(bad.changed(None), up().leader(false).relation(bad.clone()));
+    assert!(out.ok(), "{:?}", out.result);
+    assert_eq!(status(&out).kind, charm::StatusKind::Blocked);
 }

@@ -13,9 +13,12 @@ fn dispatcher() -> Harness {
         .config_yaml(resource_dispatcher::CONFIG)
 }
 
-/// The dispatcher's state: its workload container up (the harness's in-memory Pebble).
+/// The dispatcher's state: the leader (only it writes files), its workload container up (the
+/// harness's in-memory Pebble).
 fn dispatcher_state() -> State {
-    State::default().container(Container::new("resource-dispatcher"))
+    State::default()
+        .leader(true)
+        .container(Container::new("resource-dispatcher"))
 }
 
 fn tester() -> Harness {

@@ -14,9 +14,12 @@ fn dispatcher() -> Harness {
         .config_yaml(resource_dispatcher::CONFIG)
 }
 
-/// The dispatcher's state: its workload container up (the harness's in-memory Pebble).
+/// The dispatcher's state: the leader (only it writes files), its workload container up (the
+/// harness's in-memory Pebble).
 fn dispatcher_state() -> State {
-    State::default().container(Container::new("resource-dispatcher"))
+    State::default()
+        .leader(true)
+        .container(Container::new("resource-dispatcher"))
 }
 
 /// Juju, for one relation: the requirer's app bag becomes the provider's remote app bag, and the
