@@ -317,11 +317,12 @@ fn reconcile(ctx: &mut Ctx) -> Result<(), Error> {
     let up = workload.can_connect();
     // Only the leader writes into its container, as upstream (every unit still reads the
     // relations, for its status and get-manifests). Leadership is asked only when it decides
-    // something: not while the container is down and nothing new came in (update-status).
+    // something: not while the container is down and nothing new came in (then the last answer
+    // stands).
     let leader = if up || !dirty.is_empty() || everything || leader_elected {
         ctx.is_leader()?
     } else {
-        true
+        !waits_for_leadership
     };
     let reachable = leader && up;
     let mut to_read = dirty.clone();

@@ -650,6 +650,15 @@ fn a_unit_that_is_not_the_leader_reads_but_writes_nothing_until_it_is_elected() 
             .contains_key(FOLDER)
     );
     assert_eq!(status(&changed), Status::waiting("Waiting for leadership"));
+    // config-changed while its container is down: still waiting for leadership, nothing asked.
+    let mut down_state = changed.state.clone();
+    for c in &mut down_state.containers {
+        c.can_connect = false;
+    }
+    let out = harness().run(Event::ConfigChanged, down_state);
+    assert!(out.ok(), "{:?}", out.result);
+    assert_eq!(status(&out), Status::waiting("Waiting for leadership"));
+    assert_eq!(out.calls_to("is-leader"), 0);
     // Elected: everything is written and the layer added.
     let out = harness().run(Event::LeaderElected, changed.state.leader(true));
     assert!(out.ok(), "{:?}", out.result);
