@@ -13,7 +13,8 @@
 //!   _global>/<name>.yaml` files there, stale ones removed, and the dispatcher service's layer is
 //!   added and replanned only when it differs. While the container cannot be reached the charm
 //!   is Waiting and remembers which endpoints are not written; `pebble-ready` (a new or restarted
-//!   container) writes everything again.
+//!   container) writes everything again. Only the leader writes, as upstream: other units are
+//!   Waiting `Waiting for leadership`, and `leader-elected` writes everything.
 //! - Action `get-manifests` returns the aggregated manifests as YAML documents.
 
 use charm::{
@@ -24,7 +25,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::path::PathBuf;
 
 pub mod workload;
 
@@ -61,6 +61,9 @@ const SUMMARY: &str = "summary";
 const UNSYNCED: &str = "unsynced-endpoints";
 /// Stored-state key: why the workload is not ready (a Waiting or Blocked status), if it is not.
 const WORKLOAD: &str = "workload";
+
+/// Upstream's status on a unit that is not the leader (only the leader writes files).
+pub const WAITING_FOR_LEADERSHIP: &str = "Waiting for leadership";
 
 /// The order upstream processes endpoints in when writing files (a conflict stops the rest).
 pub const PROCESS_ORDER: [&str; 6] = [
@@ -278,27 +281,50 @@ fn manifest_yaml(m: &KubernetesManifest) -> Result<String, Error> {
 
 /// Re-reads the endpoints that changed, refreshes the stored summary, and brings the workload
 /// container up to date (files, then the service layer).
-fn reconcile(ctx: &mut Ctx, workload: &Workload) -> Result<(), Error> {
+fn reconcile(ctx: &mut Ctx) -> Result<(), Error> {
     let dirty: BTreeSet<String> = ctx.stored(DIRTY).ok().flatten().unwrap_or_default();
     let stored: Option<Summary> = ctx.stored(SUMMARY).ok().flatten();
     let everything = stored.is_none() || matches!(ctx.event(), Event::UpgradeCharm);
     let pebble_ready =
         matches!(ctx.event(), Event::PebbleReady(w) if w.container == workload::CONTAINER);
     let config_changed = matches!(ctx.event(), Event::ConfigChanged);
+    // Juju fires leader-elected on the unit that gains leadership: the first hook where it may
+    // write, so everything is written (its container may hold nothing of ours, or stale files).
+    let leader_elected = matches!(ctx.event(), Event::LeaderElected);
     let mut unsynced: BTreeSet<String> = ctx
         .stored(UNSYNCED)
         .ok()
         .flatten()
         .unwrap_or_else(all_endpoints);
-    if everything || pebble_ready {
+    if everything || pebble_ready || leader_elected {
         // A new or restarted container holds none of our files.
         unsynced = all_endpoints();
     }
-    let layer_due = everything || pebble_ready || config_changed || !unsynced.is_empty();
+    let previous: Option<WorkloadProblem> = ctx.stored(WORKLOAD).ok().flatten().flatten();
+    // A non-leader's unwritten endpoints wait for leader-elected, not for every hook.
+    let waits_for_leadership = previous.is_some_and(|p| p.message == WAITING_FOR_LEADERSHIP);
+    let layer_due = everything
+        || pebble_ready
+        || leader_elected
+        || config_changed
+        || (!unsynced.is_empty() && !waits_for_leadership);
     if dirty.is_empty() && !layer_due {
         return Ok(());
     }
-    let reachable = workload.can_connect();
+    // The framework's handle (metadata declares the container, so this fails only on a broken
+    // charm); nothing is connected until the first call.
+    let workload = Workload::new(ctx.container(workload::CONTAINER)?);
+    let up = workload.can_connect();
+    // Only the leader writes into its container, as upstream (every unit still reads the
+    // relations, for its status and get-manifests). Leadership is asked only when it decides
+    // something: not while the container is down and nothing new came in (then the last answer
+    // stands).
+    let leader = if up || !dirty.is_empty() || everything || leader_elected {
+        ctx.is_leader()?
+    } else {
+        !waits_for_leadership
+    };
+    let reachable = leader && up;
     let mut to_read = dirty.clone();
     if everything {
         to_read = all_endpoints();
@@ -326,6 +352,19 @@ fn reconcile(ctx: &mut Ctx, workload: &Workload) -> Result<(), Error> {
     }
     ctx.store(SUMMARY, &summary)?;
     ctx.forget(DIRTY);
+    if !leader {
+        // Nothing of this unit's container is kept up to date: should it become the leader,
+        // leader-elected writes everything.
+        ctx.store(UNSYNCED, &all_endpoints())?;
+        ctx.store(
+            WORKLOAD,
+            &Some(WorkloadProblem {
+                waiting: true,
+                message: WAITING_FOR_LEADERSHIP.into(),
+            }),
+        )?;
+        return Ok(());
+    }
     if !reachable {
         unsynced.extend(dirty);
         ctx.store(UNSYNCED, &unsynced)?;
@@ -342,7 +381,7 @@ fn reconcile(ctx: &mut Ctx, workload: &Workload) -> Result<(), Error> {
     let check_layer = layer_due;
     let problem = match sync_workload(
         ctx,
-        workload,
+        &workload,
         &summary,
         &manifests,
         &mut unsynced,
@@ -598,18 +637,9 @@ fn get_manifests(ctx: &mut Ctx, _action: &ActionEvent) -> Result<(), Error> {
     Ok(())
 }
 
-/// The charm: six providers, one reconcile step, a status, an action; its workload container at
-/// the socket Juju mounts.
+/// The charm: six providers, one reconcile step (which writes into the workload container), a
+/// status, an action.
 pub fn charm() -> Charm {
-    charm_with(Workload::new())
-}
-
-/// [`charm()`] with the workload container's Pebble at `socket` (tests run a Pebble of their own).
-pub fn charm_at(socket: PathBuf) -> Charm {
-    charm_with(Workload::at(socket))
-}
-
-fn charm_with(workload: Workload) -> Charm {
     let mut charm = Charm::new();
     charm.metadata(METADATA_JSON);
     for endpoint in ENDPOINTS {
@@ -619,7 +649,7 @@ fn charm_with(workload: Workload) -> Charm {
     }
     charm
         .on_event(on_updated)
-        .reconcile(move |ctx| reconcile(ctx, &workload))
+        .reconcile(reconcile)
         .collect_status(status)
         .action("get-manifests", get_manifests);
     charm

@@ -1,6 +1,6 @@
 //! The workload container `resource-dispatcher`: the only module of the charm that talks to
-//! Pebble. It uses the `pebble` client directly today; when the framework's `ctx.container(name)`
-//! handle lands, only this module changes.
+//! Pebble, through the framework's handle (`ctx.container(CONTAINER)`), so the charm never picks
+//! a socket or builds a client (the harness gives the handle an in-memory Pebble).
 //!
 //! What it does, as upstream (`../README.md`): keep the Pebble layer of the dispatcher service
 //! (replanned only when the service definition differs), and make each endpoint's folder under
@@ -8,11 +8,12 @@
 //! (legacy flat `<endpoint>/<name>.yaml` files removed, emptied sub-directories removed).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 
-use pebble::plan::{Layer, Service, Startup};
-use pebble::types::FileType;
-use pebble::{Client, MakeDirOptions, PushOptions};
+use charm::Container;
+use charm::pebble;
+use charm::pebble::plan::{Layer, Service, Startup};
+use charm::pebble::types::FileType;
+use charm::pebble::{MakeDirOptions, PushOptions};
 
 /// What went wrong in the container, as the charm acts on it (the rest of the charm never sees a
 /// Pebble type).
@@ -62,7 +63,7 @@ pub const PORT: u16 = 8080;
 /// The workload container of this unit.
 #[derive(Debug, Clone)]
 pub struct Workload {
-    client: Client,
+    container: Container,
 }
 
 /// What a file sync changed.
@@ -116,32 +117,21 @@ pub fn file_path(endpoint: &str, namespace: Option<&str>, name: &str) -> String 
 }
 
 impl Workload {
-    /// The container at the socket Juju mounts for it (`/charm/containers/resource-dispatcher/
-    /// pebble.socket`).
-    pub fn new() -> Workload {
-        let socket = pebble::container_socket(CONTAINER).unwrap_or_else(|| {
-            PathBuf::from("/charm/containers/resource-dispatcher/pebble.socket")
-        });
-        Workload::at(socket)
-    }
-
-    /// The container at another socket (tests).
-    pub fn at(socket: PathBuf) -> Workload {
-        Workload {
-            client: Client::new(socket),
-        }
+    /// The workload behind a container handle (`ctx.container(CONTAINER)`).
+    pub fn new(container: Container) -> Workload {
+        Workload { container }
     }
 
     /// Whether Pebble answers.
     pub fn can_connect(&self) -> bool {
-        self.client.can_connect()
+        self.container.can_connect()
     }
 
     /// Adds the layer and replans when the service differs from the desired one; returns
     /// whether it did.
     pub fn ensure_layer(&self, label: &str) -> Result<bool, Error> {
         let wanted = layer(label);
-        let plan = self.client.get_plan()?;
+        let plan = self.container.get_plan()?;
         let current = plan.services.get(SERVICE);
         let desired = wanted.services.get(SERVICE);
         let same = match (current, desired) {
@@ -151,15 +141,15 @@ impl Workload {
         if same {
             return Ok(false);
         }
-        self.client.add_layer(SERVICE, &wanted, true)?;
-        self.client.replan_services()?;
+        self.container.add_layer(SERVICE, &wanted, true)?;
+        self.container.replan()?;
         Ok(true)
     }
 
     /// The `*.yaml` files now in `endpoint`'s folder: legacy flat ones and one level down.
     fn existing(&self, endpoint: &str) -> Result<BTreeSet<String>, Error> {
         let dir = format!("{FOLDER}/{endpoint}");
-        let entries = match self.client.list_files(&dir, None, false) {
+        let entries = match self.container.list_files(&dir, None, false) {
             Ok(entries) => entries,
             Err(e) if e.is_not_found() => return Ok(BTreeSet::new()),
             Err(e) => return Err(e.into()),
@@ -168,7 +158,10 @@ impl Workload {
         for entry in entries {
             match entry.file_type {
                 FileType::Directory => {
-                    for inner in self.client.list_files(&entry.path, Some("*.yaml"), false)? {
+                    for inner in self
+                        .container
+                        .list_files(&entry.path, Some("*.yaml"), false)?
+                    {
                         if inner.file_type != FileType::Directory {
                             out.insert(inner.path);
                         }
@@ -195,7 +188,7 @@ impl Workload {
             if desired.contains_key(&path) {
                 continue;
             }
-            match self.client.remove_path(&path, false) {
+            match self.container.remove_path(&path, false) {
                 Ok(()) => {}
                 Err(e) if e.is_not_found() => {}
                 Err(e) => return Err(e.into()),
@@ -210,15 +203,15 @@ impl Workload {
         for dir in emptied {
             // Only if now empty (a non-recursive remove refuses a directory with files).
             if self
-                .client
+                .container
                 .list_files(&dir, None, false)
                 .is_ok_and(|e| e.is_empty())
             {
-                let _ = self.client.remove_path(&dir, false);
+                let _ = self.container.remove_path(&dir, false);
             }
         }
         for (path, content) in desired {
-            self.client.push(
+            self.container.push(
                 path,
                 content.as_bytes(),
                 &PushOptions::new().make_dirs(true),
@@ -231,18 +224,12 @@ impl Workload {
     /// Creates the manifests folder (so the service can start before any relation).
     pub fn ensure_folder(&self) -> Result<(), Error> {
         // make_parents also accepts an existing directory.
-        Ok(self.client.make_dir(
+        Ok(self.container.make_dir(
             FOLDER,
             &MakeDirOptions {
                 make_parents: true,
                 ..MakeDirOptions::default()
             },
         )?)
-    }
-}
-
-impl Default for Workload {
-    fn default() -> Workload {
-        Workload::new()
     }
 }

@@ -74,7 +74,8 @@ impl ProviderBench {
         let apps = apps.max(1);
         let all = manifest_list(manifests);
         let per_app = manifests.div_ceil(apps);
-        let mut state = State::default();
+        // The leader: the unit that writes files (its container is not up here).
+        let mut state = State::default().leader(true);
         let mut event = Event::UpdateStatus;
         for (i, chunk) in all.chunks(per_app.max(1)).enumerate() {
             let id = u32::try_from(i + 1).unwrap_or(u32::MAX);

@@ -1,21 +1,24 @@
 //! Bad input on either side: each form gets a typed error and a clear status, never a panic, and
 //! nothing already sent or received is lost.
 
-mod pod;
-
 use charm::secret::SecretContent;
 use charm::{Event, Status, StatusKind};
-use charm_testing::{Harness, Output, Relation, Secret, State};
+use charm_testing::{Container, Harness, Output, Relation, Secret, State};
 use kubernetes_manifests::{
     KubernetesManifest, ListError, ManifestError, ManifestsPayload, RequirerError, wire,
 };
 
 fn dispatcher() -> Harness {
-    Harness::new(
-        resource_dispatcher::charm_at(pod::socket()),
-        resource_dispatcher::METADATA,
-    )
-    .config_yaml(resource_dispatcher::CONFIG)
+    Harness::new(resource_dispatcher::charm(), resource_dispatcher::METADATA)
+        .config_yaml(resource_dispatcher::CONFIG)
+}
+
+/// The dispatcher's state: the leader (only it writes files), its workload container up (the
+/// harness's in-memory Pebble).
+fn dispatcher_state() -> State {
+    State::default()
+        .leader(true)
+        .container(Container::new("resource-dispatcher"))
 }
 
 fn tester() -> Harness {
@@ -39,7 +42,7 @@ fn dispatcher_with_bad(bad_bag: &[(&str, &str)], bad_secret: Option<Secret>) -> 
         ("is_secret", "true"),
     ]);
     let bad = Relation::new("secrets", 2, "bad").remote_app_data(bad_bag.iter().copied());
-    let mut state = State::default()
+    let mut state = dispatcher_state()
         .leader(true)
         .relation(good)
         .relation(bad.clone())
@@ -215,7 +218,7 @@ fn a_five_megabyte_manifest() {
     let text = wire::encode_manifest_list(&[big]);
     let rel =
         Relation::new("config-maps", 1, "old").remote_app_data([("kubernetes_manifests", text)]);
-    let out = dispatcher().run(rel.changed(None), State::default().relation(rel));
+    let out = dispatcher().run(rel.changed(None), dispatcher_state().relation(rel));
     assert!(out.ok());
     assert_eq!(status(&out), Status::active("1 manifest from 1 app"));
 }

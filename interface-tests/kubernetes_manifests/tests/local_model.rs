@@ -374,10 +374,32 @@ fn two_apps_on_several_endpoints_then_relation_removal_drops_that_apps_manifests
     let b_sec = f.relate("tester-b:secrets", "resource-dispatcher:secrets");
 
     // Every dispatcher unit aggregates: 2 ServiceAccounts + a-settings from a, b-settings and the
-    // Secret from b.
-    for unit in ["resource-dispatcher/0", "resource-dispatcher/1"] {
-        assert_eq!(f.status(unit), "active: 5 manifests from 2 apps", "{unit}");
-    }
+    // Secret from b. Only the leader writes them into its container, as upstream.
+    assert_eq!(
+        f.status("resource-dispatcher/0"),
+        "active: 5 manifests from 2 apps"
+    );
+    assert_eq!(
+        f.status("resource-dispatcher/1"),
+        "waiting: Waiting for leadership"
+    );
+    let folder = "var/lib/pebble/default/resources";
+    let leader_root =
+        f.m.container_root("resource-dispatcher/0", "resource-dispatcher")
+            .unwrap();
+    let other_root =
+        f.m.container_root("resource-dispatcher/1", "resource-dispatcher")
+            .unwrap();
+    assert!(
+        leader_root
+            .join(folder)
+            .join("secrets/team-b/b-creds.yaml")
+            .is_file()
+    );
+    assert!(
+        !other_root.join(folder).exists(),
+        "a non-leader writes no files"
+    );
     let st = f.state();
     assert_eq!(secrets_of(&st, "tester-a").len(), 2);
     assert_eq!(secrets_of(&st, "tester-b").len(), 2);
@@ -454,9 +476,22 @@ fn two_apps_on_several_endpoints_then_relation_removal_drops_that_apps_manifests
     )
     .unwrap();
     f.settle();
-    for unit in ["resource-dispatcher/0", "resource-dispatcher/1"] {
-        assert_eq!(f.status(unit), "active: 4 manifests from 2 apps", "{unit}");
-    }
+    assert_eq!(
+        f.status("resource-dispatcher/0"),
+        "active: 4 manifests from 2 apps"
+    );
+    assert!(
+        !leader_root
+            .join(folder)
+            .join("config-maps/_global/b-settings.yaml")
+            .exists()
+    );
+    assert!(
+        leader_root
+            .join(folder)
+            .join("config-maps/_global/a-settings.yaml")
+            .is_file()
+    );
     let st = f.state();
     assert!(!st.relations.contains_key(&b_cm));
     assert!(

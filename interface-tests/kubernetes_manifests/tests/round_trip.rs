@@ -1,10 +1,8 @@
 //! The Rust requirer (manifests-tester) against the Rust provider (resource-dispatcher), through two
 //! harnesses; bags and secrets are carried across by hand, as Juju would.
 
-mod pod;
-
 use charm::{Event, Status};
-use charm_testing::{Harness, Output, Relation, Secret, State};
+use charm_testing::{Container, Harness, Output, Relation, Secret, State};
 
 fn tester() -> Harness {
     Harness::new(manifests_tester::charm(), manifests_tester::METADATA)
@@ -12,11 +10,16 @@ fn tester() -> Harness {
 }
 
 fn dispatcher() -> Harness {
-    Harness::new(
-        resource_dispatcher::charm_at(pod::socket()),
-        resource_dispatcher::METADATA,
-    )
-    .config_yaml(resource_dispatcher::CONFIG)
+    Harness::new(resource_dispatcher::charm(), resource_dispatcher::METADATA)
+        .config_yaml(resource_dispatcher::CONFIG)
+}
+
+/// The dispatcher's state: the leader (only it writes files), its workload container up (the
+/// harness's in-memory Pebble).
+fn dispatcher_state() -> State {
+    State::default()
+        .leader(true)
+        .container(Container::new("resource-dispatcher"))
 }
 
 /// Juju, for one relation: the requirer's app bag becomes the provider's remote app bag, and the
@@ -60,7 +63,7 @@ fn manifests_flow_from_tester_to_dispatcher_and_back_out() {
         .leader(true)
         .relation(Relation::new("service-accounts", 1, "resource-dispatcher"))
         .relation(Relation::new("config-maps", 2, "resource-dispatcher"));
-    let mut prov = State::default()
+    let mut prov = dispatcher_state()
         .leader(true)
         .relation(Relation::new("service-accounts", 1, "tester"))
         .relation(Relation::new("config-maps", 2, "tester"));
@@ -126,7 +129,7 @@ fn manifests_flow_from_tester_to_dispatcher_and_back_out() {
 
 #[test]
 fn two_testers_sending_the_same_service_accounts_conflict() {
-    let mut prov = State::default()
+    let mut prov = dispatcher_state()
         .leader(true)
         .relation(Relation::new("service-accounts", 1, "tester-a"))
         .relation(Relation::new("service-accounts", 2, "tester-b"));

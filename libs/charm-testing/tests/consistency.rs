@@ -126,3 +126,23 @@ fn run_refuses_an_inconsistent_state() {
         State::default().relation(Relation::new("cache", 1, "redis")),
     );
 }
+
+#[test]
+#[should_panic(
+    expected = "the test's metadata.yaml is invalid: container \"web\": mount 0 (/srv/data): storage \"data\" is not declared in storage"
+)]
+fn a_container_mount_of_undeclared_storage_is_refused() {
+    let _ = Harness::new(
+        Charm::new(),
+        "name: web-k8s\ncontainers:\n  web:\n    mounts: [{storage: data, location: /srv/data}]\n",
+    );
+}
+
+#[test]
+fn a_container_mount_of_declared_storage_is_accepted() {
+    let h = Harness::new(
+        Charm::new(),
+        "name: web-k8s\ncontainers:\n  web:\n    mounts: [{storage: data, location: /srv/data}]\nstorage:\n  data: {type: filesystem}\n",
+    );
+    assert!(h.check(&Event::Install, &State::default()).is_ok());
+}

@@ -13,8 +13,9 @@
 //! ```
 //!
 //! [`check`] applies the rules Juju applies at deploy (`internal/charm/meta.go`): a container's
-//! resource is an `oci-image` resource of this charm, a mount has both keys, a file resource has
-//! a filename, UIDs and GIDs 1000–9999 are reserved. Juju refuses such a charm, so a charm that
+//! resource is an `oci-image` resource of this charm, a mount has both keys and names a storage
+//! the `storage` section declares, a file resource has a filename, UIDs and GIDs 1000–9999 are
+//! reserved. Juju refuses such a charm, so a charm that
 //! embeds such metadata is broken: [`Metadata::from_json`](crate::Metadata::from_json) reports
 //! it like unreadable metadata.
 
@@ -114,6 +115,20 @@ pub enum WorkloadMetaError {
         /// What is wrong.
         problem: String,
     },
+    /// A mount names a storage the `storage` section does not declare.
+    #[error(
+        "container {container:?}: mount {index} ({location}): storage {storage:?} is not declared in storage"
+    )]
+    UnknownStorage {
+        /// The container.
+        container: String,
+        /// The mount's position in `mounts`.
+        index: usize,
+        /// Where the mount goes.
+        location: String,
+        /// The storage it names.
+        storage: String,
+    },
     /// A UID or GID in the range Juju reserves.
     #[error("container {container:?}: {field} {value} is reserved (1000-9999)")]
     ReservedId {
@@ -141,8 +156,13 @@ pub fn is_container_name(name: &str) -> bool {
 }
 
 /// Checks `containers` and `resources` as Juju does at deploy (see the [module docs](self)).
-/// The storage a mount names is not looked up here: the `storage` section is read elsewhere.
+/// A mount's storage is looked up by name only; the storage entries themselves are checked
+/// where they are typed ([`Metadata::storage`]).
 pub fn check(meta: &Metadata) -> Result<(), WorkloadMetaError> {
+    let storage = meta
+        .other
+        .get("storage")
+        .and_then(serde_json::Value::as_object);
     for (name, resource) in &meta.resources {
         if resource.kind == ResourceKind::File
             && resource.filename.as_deref().unwrap_or("").is_empty()
@@ -184,6 +204,14 @@ pub fn check(meta: &Metadata) -> Result<(), WorkloadMetaError> {
                     container: name.clone(),
                     index,
                     problem,
+                });
+            }
+            if !storage.is_some_and(|s| s.contains_key(&mount.storage)) {
+                return Err(WorkloadMetaError::UnknownStorage {
+                    container: name.clone(),
+                    index,
+                    location: mount.location.clone(),
+                    storage: mount.storage.clone(),
                 });
             }
         }

@@ -9,7 +9,8 @@ const GOOD: &str = r#"{"name": "web-k8s",
     "resources": {
         "web-image": {"type": "oci-image", "upstream-source": "ghcr.io/x/web:1"},
         "bundle": {"type": "file", "filename": "bundle.tgz", "description": "d"},
-        "plain": {"filename": "x.bin"}}}"#;
+        "plain": {"filename": "x.bin"}},
+    "storage": {"data": {"type": "filesystem"}}}"#;
 
 #[test]
 fn reads_containers_and_resources() {
@@ -100,6 +101,17 @@ fn juju_rules_are_errors_naming_the_culprit() {
             r#"container "c": mount 0: location "srv" is not absolute"#,
         ),
         (
+            r#"{"name": "x", "containers": {"c": {"mounts": [{"storage": "d", "location": "/srv"}]}}}"#,
+            r#"container "c": mount 0 (/srv): storage "d" is not declared in storage"#,
+        ),
+        (
+            r#"{"name": "x", "storage": {"logs": {"type": "filesystem"}},
+                "containers": {"c": {"mounts": [
+                    {"storage": "logs", "location": "/var/log"},
+                    {"storage": "data", "location": "/srv/data"}]}}}"#,
+            r#"container "c": mount 1 (/srv/data): storage "data" is not declared in storage"#,
+        ),
+        (
             r#"{"name": "x", "containers": {"c": {"uid": 1000}}}"#,
             r#"container "c": uid 1000 is reserved (1000-9999)"#,
         ),
@@ -131,4 +143,29 @@ fn container_names() {
     ] {
         assert!(!is_container_name(bad), "{bad}");
     }
+}
+
+#[test]
+fn a_mount_of_undeclared_storage_is_a_typed_error_naming_the_mount() {
+    let meta: Metadata = serde_json::from_str(
+        r#"{"name": "x", "storage": {"data": {"type": "filesystem"}},
+            "containers": {"c": {"mounts": [{"storage": "date", "location": "/srv/data"}]}}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        check(&meta),
+        Err(WorkloadMetaError::UnknownStorage {
+            container: "c".into(),
+            index: 0,
+            location: "/srv/data".into(),
+            storage: "date".into(),
+        })
+    );
+    // Declared: fine.
+    let meta: Metadata = serde_json::from_str(
+        r#"{"name": "x", "storage": {"data": {"type": "filesystem"}},
+            "containers": {"c": {"mounts": [{"storage": "data", "location": "/srv/data"}]}}}"#,
+    )
+    .unwrap();
+    assert_eq!(check(&meta), Ok(()));
 }

@@ -1,0 +1,170 @@
+//! The workload module against a real Pebble (the `pebble-server` crate, over its Unix socket):
+//! what the harness's in-memory Pebble cannot prove — the files land on a real filesystem with
+//! the layout the dispatcher service reads, the layer's command really runs the workload (the
+//! stand-in at `/main.py`), a service that exits at once is reported as not started, and a
+//! socket nobody serves is "not ready".
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use charm::Container;
+use resource_dispatcher::workload::{self, Workload, WorkloadError};
+
+/// A container: a temporary root served by a Pebble of its own.
+struct Pod {
+    dir: PathBuf,
+    server: Option<pebble_server::RunningServer>,
+}
+
+impl Pod {
+    /// A pod whose root holds `/main.py` when `stand_in` is set.
+    fn start(stand_in: bool) -> Pod {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "rd-real-pebble-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        std::fs::create_dir_all(dir.join("root")).unwrap();
+        if stand_in {
+            std::fs::write(
+                dir.join("root/main.py"),
+                resource_dispatcher::WORKLOAD_STAND_IN,
+            )
+            .unwrap();
+        }
+        let config = pebble_server::ServerConfig::new(dir.join("pebble.socket"), dir.join("root"));
+        let server = pebble_server::Server::new(config).unwrap().spawn();
+        Pod {
+            dir,
+            server: Some(server),
+        }
+    }
+
+    fn root(&self) -> PathBuf {
+        self.dir.join("root")
+    }
+
+    /// The workload through the framework's handle over this pod's socket.
+    fn workload(&self) -> Workload {
+        Workload::new(Container::with_client(
+            workload::CONTAINER,
+            pebble::Client::new(self.dir.join("pebble.socket")),
+        ))
+    }
+}
+
+impl Drop for Pod {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Every file under `dir`, as paths relative to `root` with a leading `/`.
+fn files(root: &Path, dir: &Path) -> Vec<String> {
+    fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, root, out);
+            } else {
+                out.push(format!("/{}", p.strip_prefix(root).unwrap().display()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, root, &mut out);
+    out.sort();
+    out
+}
+
+#[test]
+fn files_land_in_the_layout_the_service_reads_and_the_service_runs() {
+    let pod = Pod::start(true);
+    let folder = pod.root().join("var/lib/pebble/default/resources");
+    // Left from an older charm: a legacy flat file and a namespace that is no longer sent.
+    std::fs::create_dir_all(folder.join("secrets/old-ns")).unwrap();
+    std::fs::write(folder.join("secrets/legacy.yaml"), "x: 1\n").unwrap();
+    std::fs::write(folder.join("secrets/old-ns/gone.yaml"), "x: 1\n").unwrap();
+    let w = pod.workload();
+    assert!(w.can_connect());
+    w.ensure_folder().unwrap();
+    let desired = BTreeMap::from([
+        (
+            workload::file_path("secrets", None, "one"),
+            "kind: Secret\n".to_string(),
+        ),
+        (
+            workload::file_path("secrets", Some("team"), "two"),
+            "kind: Secret\n".to_string(),
+        ),
+    ]);
+    let synced = w.sync("secrets", &desired).unwrap();
+    assert_eq!(synced.pushed, 2);
+    assert_eq!(
+        synced.removed,
+        [
+            "/var/lib/pebble/default/resources/secrets/legacy.yaml",
+            "/var/lib/pebble/default/resources/secrets/old-ns/gone.yaml",
+        ]
+    );
+    assert_eq!(
+        files(&pod.root(), &folder),
+        [
+            "/var/lib/pebble/default/resources/secrets/_global/one.yaml",
+            "/var/lib/pebble/default/resources/secrets/team/two.yaml",
+        ]
+    );
+    assert!(
+        !folder.join("secrets/old-ns").exists(),
+        "emptied directory removed"
+    );
+    // The layer is added once; the service is the stand-in, really running.
+    assert!(w.ensure_layer("user.kubeflow.org/enabled").unwrap());
+    assert!(!w.ensure_layer("user.kubeflow.org/enabled").unwrap());
+    let client = pebble::Client::new(pod.dir.join("pebble.socket"));
+    assert!(client.get_services(&["resource-dispatcher"]).unwrap()[0].is_running());
+    // A new label changes the command: added again and replanned.
+    assert!(w.ensure_layer("team's label").unwrap());
+    assert_eq!(
+        client.get_plan().unwrap().services["resource-dispatcher"].command,
+        workload::service_command("team's label")
+    );
+    assert!(client.get_services(&["resource-dispatcher"]).unwrap()[0].is_running());
+}
+
+#[test]
+fn a_service_that_exits_at_once_is_reported_as_not_started() {
+    // No /main.py in this image: `python3 main.py` exits with an error straight away.
+    let pod = Pod::start(false);
+    let w = pod.workload();
+    match w.ensure_layer("user.kubeflow.org/enabled") {
+        Err(WorkloadError::Service(message)) => assert!(!message.is_empty()),
+        other => panic!("expected a service error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_socket_nobody_serves_is_not_ready() {
+    let missing = std::env::temp_dir().join(format!("rd-no-pebble-{}", std::process::id()));
+    let w = Workload::new(Container::with_client(
+        workload::CONTAINER,
+        pebble::Client::new(missing.join("pebble.socket")),
+    ));
+    assert!(!w.can_connect());
+    assert!(matches!(w.ensure_folder(), Err(WorkloadError::NotReady(_))));
+    assert!(matches!(
+        w.sync("secrets", &BTreeMap::new()),
+        Err(WorkloadError::NotReady(_))
+    ));
+}
