@@ -137,7 +137,11 @@ fn pack(src: &Path, args: &Args) -> Result<Option<String>, PackError> {
     let meta_path = src.join("metadata.yaml");
     let text =
         std::fs::read_to_string(&meta_path).map_err(|e| err("cannot read", &meta_path, e))?;
-    let meta: Metadata = charm_yaml::from_str(&text).map_err(|e| err("invalid", &meta_path, e))?;
+    let value: serde_json::Value =
+        charm_yaml::from_str(&text).map_err(|e| err("invalid", &meta_path, e))?;
+    // Juju's deploy-time rules (containers, resources, storage, mounts), as the charm checks them.
+    let meta =
+        Metadata::from_json(&value.to_string()).map_err(|e| err("invalid", &meta_path, e))?;
     let name = meta.name;
     if !args.only.is_empty() && !args.only.contains(&name) {
         return Ok(None);
