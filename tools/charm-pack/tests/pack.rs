@@ -1,6 +1,8 @@
 //! The packer on the workspace's own charms: what a packed charm holds, and metadata Juju would
 //! refuse at deploy refused before anything is written.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
