@@ -104,10 +104,24 @@ demo:
 	  PATH="$(abspath $(RELEASE)):$$PATH" $(RELEASE)/juju-local --model $(BUILD)/demo/$$name scenario $$story --story || exit 1; \
 	done
 
-bench:
+# The stub hook tool that reads its caller's CPU clock, and the floor program charms are
+# compared with (tools/charm-bench/c): small C programs, built with the system's C compiler.
+CC       ?= cc
+BENCH_C  := $(BUILD)/bench
+
+$(BENCH_C)/cpu-stub: tools/charm-bench/c/cpu-stub.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -static -o $@ $<
+
+$(BENCH_C)/floor: tools/charm-bench/c/floor.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -o $@ $<
+
+bench: $(BENCH_C)/cpu-stub $(BENCH_C)/floor
 	$(CARGO) build --release $(CHARM_BINS) $(DEMO_BINS) -p charm-bench --bin charm-bench
 	$(PACK)
-	PATH="$(abspath $(RELEASE)):$$PATH" $(RELEASE)/charm-bench --charms $(BUILD)/charms --juju-local $(RELEASE)/juju-local
+	PATH="$(abspath $(RELEASE)):$$PATH" $(RELEASE)/charm-bench --charms $(BUILD)/charms --juju-local $(RELEASE)/juju-local \
+	  --cpu-stub $(BENCH_C)/cpu-stub --floor $(BENCH_C)/floor $(BENCH_ARGS)
 
 clean:
 	$(CARGO) clean
