@@ -3,7 +3,18 @@
 
 CARGO    ?= cargo
 BUILD    ?= build
+# Release binaries are static and not position-independent where the toolchain allows it (a
+# linux-gnu host): a charm then starts without the dynamic loader, its library lookups and its
+# relocations, about 0.3 ms of CPU less per hook (`make bench`). `--target` keeps these flags off
+# build scripts and proc macros (those must stay dynamic); the binaries go to target/<host>/release.
+HOST     := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
+ifneq (,$(findstring -linux-gnu,$(HOST)))
+RELEASE_BUILD := RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" $(CARGO) build --release --target $(HOST)
+RELEASE  := $(or $(CARGO_TARGET_DIR),target)/$(HOST)/release
+else
+RELEASE_BUILD := $(CARGO) build --release
 RELEASE  := $(or $(CARGO_TARGET_DIR),target)/release
+endif
 DEMOS    := $(sort $(wildcard demo/*.yaml))
 PYTHON   ?= python3
 # The Python peers of the contract tests (real `ops` charms using published libraries).
@@ -80,7 +91,7 @@ $(VENV)/.installed: $(PY_REQS)
 	touch $@
 
 charms:
-	$(CARGO) build --release $(CHARM_BINS)
+	$(RELEASE_BUILD) $(CHARM_BINS)
 	$(PACK)
 
 # A self-contained source tree for `charmcraft pack` (its container sees only the project dir).
@@ -96,7 +107,7 @@ charmcraft-src:
 
 # One cargo invocation for everything the demo needs, so that it all builds in parallel.
 demo:
-	$(CARGO) build --release $(CHARM_BINS) $(DEMO_BINS)
+	$(RELEASE_BUILD) $(CHARM_BINS) $(DEMO_BINS)
 	$(PACK)
 	@for story in $(DEMOS); do \
 	  name=$$(basename $$story .yaml); \
@@ -118,7 +129,7 @@ $(BENCH_C)/floor: tools/charm-bench/c/floor.c
 	$(CC) -O2 -o $@ $<
 
 bench: $(BENCH_C)/cpu-stub $(BENCH_C)/floor
-	$(CARGO) build --release $(CHARM_BINS) $(DEMO_BINS) -p charm-bench --bin charm-bench
+	$(RELEASE_BUILD) $(CHARM_BINS) $(DEMO_BINS) -p charm-bench --bin charm-bench
 	$(PACK)
 	PATH="$(abspath $(RELEASE)):$$PATH" $(RELEASE)/charm-bench --charms $(BUILD)/charms --juju-local $(RELEASE)/juju-local \
 	  --cpu-stub $(BENCH_C)/cpu-stub --floor $(BENCH_C)/floor $(BENCH_ARGS)
