@@ -227,6 +227,27 @@ pub fn check_argv(program: &OsStr, args: &[String]) -> Result<(), ExecError> {
     Ok(())
 }
 
+/// What std's runtime does before `main` that a program entered without it (a charm's
+/// `#![no_main]` entry, see `charm::main!`) still needs before it runs commands: SIGPIPE ignored
+/// (a command that exits without reading its stdin makes the write fail with `EPIPE` instead of
+/// killing this process), and stdin, stdout and stderr open (`/dev/null` for a closed one, so
+/// that a file opened later never becomes fd 1 or 2 by accident).
+pub fn prepare_process() {
+    sys::ignore_sigpipe();
+    for fd in 0..3 {
+        if sys::is_closed(fd) {
+            // open(2) takes the lowest free descriptor: the closed one. It stays open for good.
+            if let Ok(null) = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+            {
+                let _ = std::os::fd::IntoRawFd::into_raw_fd(null);
+            }
+        }
+    }
+}
+
 /// One output pipe of the command: what was kept of it, and how much it wrote.
 struct Stream {
     pipe: Option<File>,

@@ -47,3 +47,19 @@ pub(crate) fn poll_readable(fds: &[RawFd], timeout: Duration) -> std::io::Result
     }
     Ok(polled.iter().map(|p| p.revents != 0).collect())
 }
+
+/// Ignores SIGPIPE, as std's runtime does before `main`: writing to a command that exited
+/// without reading its stdin is then an `EPIPE` error, not the death of this process.
+#[allow(unsafe_code)]
+pub(crate) fn ignore_sigpipe() {
+    // SAFETY: signal(2) with SIG_IGN installs no handler code and touches no memory of ours.
+    let _ = unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+}
+
+/// Whether file descriptor `fd` is closed.
+#[allow(unsafe_code)]
+pub(crate) fn is_closed(fd: RawFd) -> bool {
+    // SAFETY: F_GETFD only reads the descriptor's flags; a closed descriptor fails with EBADF.
+    let r = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+    r == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EBADF)
+}

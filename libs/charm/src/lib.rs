@@ -58,6 +58,7 @@
 //! | [`meta`] | the charm's metadata, embedded as JSON at build time |
 //! | [`backend`] | the hook tools as a trait, and the real process backend |
 //! | [`dispatch`] | the dispatcher ([`Charm`]): handlers, deferral, reconcile, collect-status |
+//! | [`entry`] | a charm binary's entry point without std's runtime start-up ([`main!`]) |
 //! | [`plugin`] | the extension point ([`Plugin`]) and the endpoint helper relation libraries use |
 //! | [`state`] | state kept between hooks, and its on-disk format |
 //! | [`error`] | handler errors and the outcome each leads to |
@@ -67,6 +68,7 @@
 pub mod backend;
 pub mod databag;
 pub mod dispatch;
+pub mod entry;
 pub mod env;
 pub mod error;
 pub mod event;
