@@ -39,7 +39,8 @@ help:
 	@echo "make demo    build the charms and run each story in demo/ through a local Juju model"
 	@echo "make test    fmt check, clippy (warnings denied), build, every test"
 	@echo "make charms  build/charms/<name>/ and build/<name>.charm for every charm in charms/"
-	@echo "make bench   per-dispatch cost of the charms, and harness runs per second"
+	@echo "make bench   own CPU per hook against a C floor, per-dispatch cost, harness runs per second"
+	@echo "             (BENCH_ARGS=\"--repeat 3 --only cpu\" for a quick look at the first)"
 	@echo "make python-peers   $(VENV): ops and the published charm libraries, for the Python peer tests"
 	@echo "make charmcraft-src CHARM=<name>   a source tree for 'charmcraft pack'"
 
