@@ -8,10 +8,13 @@
 //! - `collect_status` reports from the stored summary, without any hook tool: Blocked for bad data
 //!   from a relation or for conflicts, Waiting for a relation whose secret is not readable yet,
 //!   otherwise Active `N manifests from M apps`.
+//! - The workload container `resource-dispatcher` (module [`workload`], the only one that talks
+//!   to Pebble): every endpoint's manifests become `<folder>/<endpoint>/<namespace or
+//!   _global>/<name>.yaml` files there, stale ones removed, and the dispatcher service's layer is
+//!   added and replanned only when it differs. While the container cannot be reached the charm
+//!   is Waiting and remembers which endpoints are not written; `pebble-ready` (a new or restarted
+//!   container) writes everything again.
 //! - Action `get-manifests` returns the aggregated manifests as YAML documents.
-//!
-//! The real charm also applies the manifests to Kubernetes; this one has no cluster and only
-//! aggregates.
 
 use charm::{
     ActionEvent, Charm, Classify, Ctx, Error, Event, Outcome, ResultExt, Status, StatusCollector,
@@ -21,6 +24,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::path::PathBuf;
+
+pub mod workload;
+
+use workload::{Workload, WorkloadError};
 
 /// `metadata.yaml` as written, for tests and tools (the charm itself reads [`METADATA_JSON`]).
 pub const METADATA: &str = include_str!("../metadata.yaml");
@@ -29,6 +37,9 @@ pub const METADATA: &str = include_str!("../metadata.yaml");
 pub const METADATA_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/metadata.json"));
 /// `config.yaml`.
 pub const CONFIG: &str = include_str!("../config.yaml");
+/// The workload stand-in for local runs (`workload/main.py`): what tests and the demo put at the
+/// container's `/main.py`, where the image has upstream's service.
+pub const WORKLOAD_STAND_IN: &str = include_str!("../workload/main.py");
 /// `actions.yaml`.
 pub const ACTIONS: &str = include_str!("../actions.yaml");
 
@@ -46,6 +57,43 @@ pub const ENDPOINTS: [&str; 6] = [
 const DIRTY: &str = "dirty-endpoints";
 /// Stored-state key: the summary of every endpoint.
 const SUMMARY: &str = "summary";
+/// Stored-state key: endpoints whose files the workload container does not hold yet.
+const UNSYNCED: &str = "unsynced-endpoints";
+/// Stored-state key: why the workload is not ready (a Waiting or Blocked status), if it is not.
+const WORKLOAD: &str = "workload";
+
+/// The order upstream processes endpoints in when writing files (a conflict stops the rest).
+pub const PROCESS_ORDER: [&str; 6] = [
+    "config-maps",
+    "secrets",
+    "service-accounts",
+    "pod-defaults",
+    "roles",
+    "role-bindings",
+];
+
+/// Upstream's default `target_namespace_label`.
+pub const DEFAULT_LABEL: &str = "user.kubeflow.org/enabled";
+
+/// The charm's config.
+#[derive(Debug, Deserialize)]
+struct Config {
+    #[serde(default = "default_label")]
+    target_namespace_label: String,
+}
+
+fn default_label() -> String {
+    DEFAULT_LABEL.to_string()
+}
+
+/// What the workload lacks, as kept between hooks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct WorkloadProblem {
+    /// Whether waiting can fix it (else Blocked).
+    waiting: bool,
+    /// The status message.
+    message: String,
+}
 
 /// The identity of one received manifest, and who sent it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -83,12 +131,12 @@ pub struct EndpointSummary {
 pub struct Summary {
     /// Per endpoint.
     pub endpoints: BTreeMap<String, EndpointSummary>,
-    /// Conflicts found over all endpoints, as messages.
-    pub conflicts: Vec<String>,
+    /// Conflicts found over all endpoints.
+    pub conflicts: Vec<Conflict>,
 }
 
 /// Two or more manifests with the same kind, namespace and name.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Conflict {
     /// `kind`.
     pub kind: String,
@@ -147,19 +195,55 @@ pub fn find_conflicts(keys: &[ManifestKey]) -> Vec<Conflict> {
         .collect()
 }
 
-/// Reads one endpoint; fails only for errors a retry can help with (a hook tool failed).
-fn read_endpoint(ctx: &mut Ctx, endpoint: &str) -> Result<EndpointSummary, Error> {
+/// Whether `part` can be a file or directory name under the manifests folder (upstream uses
+/// names unchecked; a name from a remote app must not point elsewhere).
+pub fn valid_path_part(part: &str) -> bool {
+    !part.is_empty()
+        && part.len() <= 253
+        && part != "."
+        && part != ".."
+        && part != "_global"
+        && !part.contains(['/', '\0'])
+}
+
+/// Reads one endpoint: its summary and the manifests that can become files; fails only for
+/// errors a retry can help with (a hook tool failed).
+fn read_endpoint(
+    ctx: &mut Ctx,
+    endpoint: &str,
+) -> Result<(EndpointSummary, Vec<KubernetesManifest>), Error> {
     let received = KubernetesManifestsProvider::new(endpoint).manifests(ctx)?;
     let mut summary = EndpointSummary::default();
-    for relation in &received.relations {
+    let mut manifests = Vec::new();
+    for relation in received.relations {
         let app = relation.app.clone().unwrap_or_else(|| "?".to_string());
-        match &relation.result {
-            Ok(items) => summary.manifests.extend(items.iter().map(|m| ManifestKey {
-                kind: m.kind().to_string(),
-                namespace: m.namespace().map(str::to_string),
-                name: m.name().to_string(),
-                app: app.clone(),
-            })),
+        match relation.result {
+            Ok(items) => {
+                for m in items {
+                    let bad = std::iter::once(m.name())
+                        .chain(m.namespace())
+                        .find(|p| !valid_path_part(p));
+                    if let Some(bad) = bad {
+                        let shown: String = bad.chars().take(64).collect();
+                        summary.problems.push(Problem {
+                            waiting: false,
+                            message: format!(
+                                "relation {endpoint}:{} (app {app}): {} {shown:?} cannot be a file name",
+                                relation.relation.id,
+                                m.kind()
+                            ),
+                        });
+                        continue;
+                    }
+                    summary.manifests.push(ManifestKey {
+                        kind: m.kind().to_string(),
+                        namespace: m.namespace().map(str::to_string),
+                        name: m.name().to_string(),
+                        app: app.clone(),
+                    });
+                    manifests.push(m);
+                }
+            }
             Err(e) => match e.outcome() {
                 Outcome::Fail => return Err(Error::fail(e.to_string())),
                 outcome => {
@@ -172,7 +256,7 @@ fn read_endpoint(ctx: &mut Ctx, endpoint: &str) -> Result<EndpointSummary, Error
             },
         }
     }
-    Ok(summary)
+    Ok((summary, manifests))
 }
 
 fn on_updated(ctx: &mut Ctx, event: &ManifestsUpdated) -> Result<(), Error> {
@@ -182,19 +266,53 @@ fn on_updated(ctx: &mut Ctx, event: &ManifestsUpdated) -> Result<(), Error> {
     Ok(())
 }
 
-/// Re-reads the endpoints that changed and refreshes the stored summary.
-fn reconcile(ctx: &mut Ctx) -> Result<(), Error> {
+fn all_endpoints() -> BTreeSet<String> {
+    ENDPOINTS.iter().map(|e| e.to_string()).collect()
+}
+
+/// One manifest's file content: YAML of the whole object (the service parses it).
+fn manifest_yaml(m: &KubernetesManifest) -> Result<String, Error> {
+    charm_yaml::to_string(&Value::Object(m.as_object().clone()))
+        .or_fail("writing a manifest as YAML")
+}
+
+/// Re-reads the endpoints that changed, refreshes the stored summary, and brings the workload
+/// container up to date (files, then the service layer).
+fn reconcile(ctx: &mut Ctx, workload: &Workload) -> Result<(), Error> {
     let dirty: BTreeSet<String> = ctx.stored(DIRTY).ok().flatten().unwrap_or_default();
     let stored: Option<Summary> = ctx.stored(SUMMARY).ok().flatten();
     let everything = stored.is_none() || matches!(ctx.event(), Event::UpgradeCharm);
-    if dirty.is_empty() && !everything {
+    let pebble_ready =
+        matches!(ctx.event(), Event::PebbleReady(w) if w.container == workload::CONTAINER);
+    let config_changed = matches!(ctx.event(), Event::ConfigChanged);
+    let mut unsynced: BTreeSet<String> = ctx
+        .stored(UNSYNCED)
+        .ok()
+        .flatten()
+        .unwrap_or_else(all_endpoints);
+    if everything || pebble_ready {
+        // A new or restarted container holds none of our files.
+        unsynced = all_endpoints();
+    }
+    let layer_due = everything || pebble_ready || config_changed || !unsynced.is_empty();
+    if dirty.is_empty() && !layer_due {
         return Ok(());
     }
+    let reachable = workload.can_connect();
+    let mut to_read = dirty.clone();
+    if everything {
+        to_read = all_endpoints();
+    }
+    if reachable {
+        to_read.extend(unsynced.iter().cloned());
+    }
     let mut summary = stored.unwrap_or_default();
+    let mut manifests: BTreeMap<String, Vec<KubernetesManifest>> = BTreeMap::new();
     for endpoint in ENDPOINTS {
-        if everything || dirty.contains(endpoint) {
-            let read = read_endpoint(ctx, endpoint)?;
+        if to_read.contains(endpoint) {
+            let (read, items) = read_endpoint(ctx, endpoint)?;
             summary.endpoints.insert(endpoint.to_string(), read);
+            manifests.insert(endpoint.to_string(), items);
         }
     }
     let keys: Vec<ManifestKey> = ENDPOINTS
@@ -202,15 +320,110 @@ fn reconcile(ctx: &mut Ctx) -> Result<(), Error> {
         .filter_map(|e| summary.endpoints.get(*e))
         .flat_map(|s| s.manifests.iter().cloned())
         .collect();
-    summary.conflicts = find_conflicts(&keys)
-        .iter()
-        .map(Conflict::to_string)
-        .collect();
+    summary.conflicts = find_conflicts(&keys);
     for conflict in &summary.conflicts {
         tracing::warn!("conflicting manifests: {conflict}");
     }
     ctx.store(SUMMARY, &summary)?;
     ctx.forget(DIRTY);
+    if !reachable {
+        unsynced.extend(dirty);
+        ctx.store(UNSYNCED, &unsynced)?;
+        ctx.store(
+            WORKLOAD,
+            &Some(WorkloadProblem {
+                waiting: true,
+                message: "Container is not ready".into(),
+            }),
+        )?;
+        return Ok(());
+    }
+    // The layer is checked when it may have changed or gone: not on every relation change.
+    let check_layer = layer_due;
+    let problem = match sync_workload(
+        ctx,
+        workload,
+        &summary,
+        &manifests,
+        &mut unsynced,
+        check_layer,
+    ) {
+        Ok(()) => None,
+        Err(WorkloadError::NotReady(_)) => Some(WorkloadProblem {
+            waiting: true,
+            message: "Container is not ready".into(),
+        }),
+        Err(WorkloadError::Service(e)) => Some(WorkloadProblem {
+            waiting: false,
+            message: bounded(&format!("service {} did not start: {e}", workload::SERVICE)),
+        }),
+        Err(e) => {
+            ctx.store(UNSYNCED, &unsynced)?;
+            return Err(Error::fail(bounded(&format!("workload container: {e}"))));
+        }
+    };
+    ctx.store(UNSYNCED, &unsynced)?;
+    ctx.store(WORKLOAD, &problem)?;
+    Ok(())
+}
+
+/// At most 200 characters of `text`, on one line (a status message).
+fn bounded(text: &str) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() <= 200 {
+        return line.to_string();
+    }
+    let mut out: String = line.chars().take(199).collect();
+    out.push('…');
+    out
+}
+
+/// Writes the files of the endpoints just read, in upstream's order (an endpoint with a conflict
+/// stops the rest, as upstream), then makes sure the service layer is there.
+fn sync_workload(
+    ctx: &mut Ctx,
+    workload: &Workload,
+    summary: &Summary,
+    manifests: &BTreeMap<String, Vec<KubernetesManifest>>,
+    unsynced: &mut BTreeSet<String>,
+    check_layer: bool,
+) -> Result<(), WorkloadError> {
+    workload.ensure_folder()?;
+    for endpoint in PROCESS_ORDER {
+        let Some(items) = manifests.get(endpoint) else {
+            continue;
+        };
+        let conflicted = summary.conflicts.iter().any(|c| {
+            items.iter().any(|m| {
+                m.kind() == c.kind && m.name() == c.name && m.namespace() == c.namespace.as_deref()
+            })
+        });
+        if conflicted {
+            break;
+        }
+        let mut desired = BTreeMap::new();
+        for m in items {
+            let Ok(text) = manifest_yaml(m) else {
+                continue;
+            };
+            desired.insert(workload::file_path(endpoint, m.namespace(), m.name()), text);
+        }
+        let synced = workload.sync(endpoint, &desired)?;
+        if !synced.removed.is_empty() {
+            tracing::info!("{endpoint}: removed {}", synced.removed.join(", "));
+        }
+        unsynced.remove(endpoint);
+    }
+    if !check_layer {
+        return Ok(());
+    }
+    let label = ctx
+        .config::<Config>()
+        .map(|c| c.target_namespace_label)
+        .unwrap_or_else(|_| default_label());
+    if workload.ensure_layer(&label)? {
+        tracing::info!("Applying new pebble layer");
+    }
     Ok(())
 }
 
@@ -240,11 +453,8 @@ pub fn summary_status(summary: &Summary) -> Status {
     if let Some(first) = blocked.first() {
         return Status::blocked(format!("{}{}", first.message, more(blocked.len())));
     }
-    if let Some(first) = summary.conflicts.first() {
-        return Status::blocked(format!(
-            "conflicting manifests: {first}{}",
-            more(summary.conflicts.len())
-        ));
+    if !summary.conflicts.is_empty() {
+        return Status::blocked(conflict_message(&summary.conflicts));
     }
     if let Some(first) = problems.first() {
         return Status::waiting(format!("{}{}", first.message, more(problems.len())));
@@ -262,9 +472,64 @@ pub fn summary_status(summary: &Summary) -> Status {
     ))
 }
 
+/// Python's `repr` of a string, as upstream's message shows names.
+fn py_repr(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::from(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+/// Upstream's Blocked message for conflicts: `Conflicting manifests (namespace=None name='x';
+/// namespace='ns' name='y'). See debug logs.` (at most three listed).
+pub fn conflict_message(conflicts: &[Conflict]) -> String {
+    let mut parts: Vec<String> = conflicts
+        .iter()
+        .take(3)
+        .map(|c| {
+            let ns = c.namespace.as_deref().map_or("None".to_string(), py_repr);
+            let name: String = c.name.chars().take(64).collect();
+            format!("namespace={ns} name={}", py_repr(&name))
+        })
+        .collect();
+    if conflicts.len() > 3 {
+        parts.push("…".into());
+    }
+    format!(
+        "Conflicting manifests ({}). See debug logs.",
+        parts.join("; ")
+    )
+}
+
 fn status(ctx: &mut Ctx, statuses: &mut StatusCollector) -> Result<(), Error> {
     let summary: Summary = ctx.stored(SUMMARY).ok().flatten().unwrap_or_default();
     statuses.add_unit(summary_status(&summary));
+    // The collector keeps the most severe: a relation problem (Blocked) wins over a container
+    // that is not ready (Waiting), which wins over Active.
+    let problem: Option<WorkloadProblem> = ctx.stored(WORKLOAD).ok().flatten().flatten();
+    if let Some(p) = problem {
+        statuses.add_unit(if p.waiting {
+            Status::waiting(p.message)
+        } else {
+            Status::blocked(p.message)
+        });
+    }
     Ok(())
 }
 
@@ -333,8 +598,18 @@ fn get_manifests(ctx: &mut Ctx, _action: &ActionEvent) -> Result<(), Error> {
     Ok(())
 }
 
-/// The charm: six providers, one reconcile step, a status, an action.
+/// The charm: six providers, one reconcile step, a status, an action; its workload container at
+/// the socket Juju mounts.
 pub fn charm() -> Charm {
+    charm_with(Workload::new())
+}
+
+/// [`charm()`] with the workload container's Pebble at `socket` (tests run a Pebble of their own).
+pub fn charm_at(socket: PathBuf) -> Charm {
+    charm_with(Workload::at(socket))
+}
+
+fn charm_with(workload: Workload) -> Charm {
     let mut charm = Charm::new();
     charm.metadata(METADATA_JSON);
     for endpoint in ENDPOINTS {
@@ -344,7 +619,7 @@ pub fn charm() -> Charm {
     }
     charm
         .on_event(on_updated)
-        .reconcile(reconcile)
+        .reconcile(move |ctx| reconcile(ctx, &workload))
         .collect_status(status)
         .action("get-manifests", get_manifests);
     charm

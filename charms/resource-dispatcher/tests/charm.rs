@@ -1,13 +1,72 @@
 //! resource-dispatcher through the harness.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use charm::secret::SecretContent;
 use charm::{Event, Status};
 use charm_testing::{Harness, Output, Relation, Secret, State};
 use resource_dispatcher::{ManifestKey, find_conflicts};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// A real Pebble (the pebble-server crate) for this test's workload container.
+struct Pod {
+    dir: PathBuf,
+    server: Option<pebble_server::RunningServer>,
+}
+
+impl Drop for Pod {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+thread_local! {
+    // Each test runs on a thread of its own: one container per test, shared by its hooks.
+    static POD: Pod = {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "rd-pod-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        std::fs::create_dir_all(dir.join("root")).unwrap();
+        std::fs::write(dir.join("root/main.py"), resource_dispatcher::WORKLOAD_STAND_IN).unwrap();
+        let config = pebble_server::ServerConfig::new(dir.join("pebble.socket"), dir.join("root"));
+        let server = pebble_server::Server::new(config).unwrap().spawn();
+        Pod { dir, server: Some(server) }
+    };
+}
+
+fn socket() -> PathBuf {
+    POD.with(|p| p.dir.join("pebble.socket"))
+}
+
+/// The container's root directory on the host.
+fn root() -> PathBuf {
+    POD.with(|p| p.dir.join("root"))
+}
 
 fn harness() -> Harness {
-    Harness::new(resource_dispatcher::charm(), resource_dispatcher::METADATA)
-        .config_yaml(resource_dispatcher::CONFIG)
+    Harness::new(
+        resource_dispatcher::charm_at(socket()),
+        resource_dispatcher::METADATA,
+    )
+    .config_yaml(resource_dispatcher::CONFIG)
+}
+
+/// A harness whose container is not up.
+fn harness_without_pebble() -> Harness {
+    let missing = std::env::temp_dir().join("rd-no-pebble/pebble.socket");
+    Harness::new(
+        resource_dispatcher::charm_at(missing),
+        resource_dispatcher::METADATA,
+    )
+    .config_yaml(resource_dispatcher::CONFIG)
 }
 
 fn secret_manifest(name: &str, namespace: Option<&str>) -> String {
@@ -91,7 +150,7 @@ fn the_same_kind_namespace_and_name_from_two_apps_blocks() {
     assert_eq!(
         status(&out),
         Status::blocked(
-            "conflicting manifests: Secret mlpipeline-minio-artifact sent by app-a and app-b"
+            "Conflicting manifests (namespace=None name='mlpipeline-minio-artifact'). See debug logs."
         )
     );
     // When one of them leaves, the conflict is gone.
@@ -296,5 +355,152 @@ fn get_manifests_reports_bad_relations_and_returns_the_rest() {
     assert_eq!(
         out.action.results["errors"],
         "relation roles:3 (app bad): relation data kubernetes_manifests: item 0 is a number, not a manifest object"
+    );
+}
+
+/// The files under the container's manifests folder, as container paths.
+fn container_files() -> Vec<String> {
+    fn walk(dir: &std::path::Path, root: &std::path::Path, out: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, root, out);
+            } else {
+                out.push(format!("/{}", p.strip_prefix(root).unwrap().display()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(
+        &root().join("var/lib/pebble/default/resources"),
+        &root(),
+        &mut out,
+    );
+    out.sort();
+    out
+}
+
+#[test]
+fn manifests_become_files_in_the_container_and_the_service_runs() {
+    let (a, sa) = sender(
+        1,
+        "app-a",
+        &[
+            secret_manifest("one", None),
+            secret_manifest("two", Some("kubeflow-user")),
+        ],
+    );
+    let out = harness().run(Event::Install, State::default().relation(a).secret(sa));
+    assert!(out.ok(), "{:?}", out.result);
+    assert_eq!(status(&out), Status::active("2 manifests from 1 app"));
+    assert_eq!(
+        container_files(),
+        [
+            "/var/lib/pebble/default/resources/secrets/_global/one.yaml",
+            "/var/lib/pebble/default/resources/secrets/kubeflow-user/two.yaml",
+        ]
+    );
+    let text = std::fs::read_to_string(
+        root().join("var/lib/pebble/default/resources/secrets/_global/one.yaml"),
+    )
+    .unwrap();
+    let back: serde_json::Value = charm_yaml::from_str(&text).unwrap();
+    let sent: serde_json::Value = serde_json::from_str(&secret_manifest("one", None)).unwrap();
+    assert_eq!(back, sent, "the file round-trips the manifest");
+    let client = pebble::Client::new(socket());
+    let plan = client.get_plan().unwrap();
+    assert_eq!(
+        plan.services["resource-dispatcher"].command,
+        "python3 main.py --port 8080 --label user.kubeflow.org/enabled --folder /var/lib/pebble/default/resources"
+    );
+    assert!(client.get_services(&["resource-dispatcher"]).unwrap()[0].is_running());
+}
+
+#[test]
+fn stale_and_legacy_files_are_removed_and_emptied_directories_too() {
+    let dir = root().join("var/lib/pebble/default/resources/secrets");
+    std::fs::create_dir_all(dir.join("old-ns")).unwrap();
+    std::fs::write(dir.join("legacy-flat.yaml"), "x: 1\n").unwrap();
+    std::fs::write(dir.join("old-ns/gone.yaml"), "x: 1\n").unwrap();
+    std::fs::write(dir.join("notes.txt"), "kept: not a manifest file\n").unwrap();
+    let (a, sa) = sender(1, "app-a", &[secret_manifest("one", None)]);
+    let out = harness().run(Event::Install, State::default().relation(a).secret(sa));
+    assert!(out.ok(), "{:?}", out.result);
+    assert_eq!(
+        container_files(),
+        [
+            "/var/lib/pebble/default/resources/secrets/_global/one.yaml",
+            "/var/lib/pebble/default/resources/secrets/notes.txt",
+        ]
+    );
+    assert!(
+        !dir.join("old-ns").exists(),
+        "the emptied directory is removed"
+    );
+}
+
+#[test]
+fn a_container_not_ready_waits_and_remembers_what_to_write() {
+    let (a, sa) = sender(1, "app-a", &[secret_manifest("one", None)]);
+    let out = harness_without_pebble().run(Event::Install, State::default().relation(a).secret(sa));
+    assert!(out.ok(), "{:?}", out.result);
+    assert_eq!(status(&out), Status::waiting("Container is not ready"));
+    // Still down at update-status: no hook tool runs, the status stays.
+    let out = harness_without_pebble().run(Event::UpdateStatus, out.state);
+    assert!(out.ok());
+    assert!(out.calls.is_empty(), "{:?}", out.calls);
+    assert_eq!(status(&out), Status::waiting("Container is not ready"));
+    // The container comes up: pebble-ready writes everything and adds the layer.
+    let ready = Event::PebbleReady(charm::WorkloadEvent {
+        container: "resource-dispatcher".into(),
+    });
+    let out = harness().run(ready, out.state);
+    assert!(out.ok(), "{:?}", out.result);
+    assert_eq!(status(&out), Status::active("1 manifest from 1 app"));
+    assert_eq!(
+        container_files(),
+        ["/var/lib/pebble/default/resources/secrets/_global/one.yaml"]
+    );
+}
+
+#[test]
+fn a_manifest_name_that_is_not_a_file_name_blocks_and_writes_nothing_for_it() {
+    let (a, sa) = sender(
+        1,
+        "app-a",
+        &[
+            secret_manifest("../../escape", None),
+            secret_manifest("ok", None),
+        ],
+    );
+    let out = harness().run(Event::Install, State::default().relation(a).secret(sa));
+    assert!(out.ok(), "{:?}", out.result);
+    assert_eq!(status(&out).kind, charm::StatusKind::Blocked);
+    assert!(
+        status(&out).message.contains("cannot be a file name"),
+        "{:?}",
+        status(&out)
+    );
+    assert_eq!(
+        container_files(),
+        ["/var/lib/pebble/default/resources/secrets/_global/ok.yaml"]
+    );
+    assert!(!root().join("var/lib/pebble/escape.yaml").exists());
+}
+
+#[test]
+fn a_new_label_replans_the_service_with_it() {
+    let out = harness().run(Event::Install, State::default());
+    assert!(out.ok(), "{:?}", out.result);
+    let state = out.state.config("target_namespace_label", "team's label");
+    let out = harness().run(Event::ConfigChanged, state);
+    assert!(out.ok(), "{:?}", out.result);
+    let plan = pebble::Client::new(socket()).get_plan().unwrap();
+    assert_eq!(
+        plan.services["resource-dispatcher"].command,
+        "python3 main.py --port 8080 --label 'team'\\''s label' --folder /var/lib/pebble/default/resources"
     );
 }

@@ -1,7 +1,9 @@
 //! `s3-consumer`: a sample requirer of the `s3` interface.
 //!
-//! - The leader asks for the bucket named by the `bucket` option (`relation-<id>` when empty), on
-//!   join, on election and whenever the option changes (one `reconcile`).
+//! - The leader asks for the bucket and path named by the `bucket` and `path` options, on join, on
+//!   election and whenever an option changes (one `reconcile`). It speaks s3 v1 (credentials in a
+//!   secret) and falls back to v0 per relation: with a v0 provider and no `bucket` option it asks
+//!   for `relation-<id>`.
 //! - Every unit shows in its status which bucket at which endpoint it has credentials for, or what
 //!   it still waits for; bad data from the provider blocks the unit with the offending key named.
 //! - Action `get-credentials-info` shows the connection info with the credentials redacted.
@@ -29,16 +31,23 @@ pub const REDACTED: &str = "<redacted>";
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct Config {
-    /// The bucket to ask for (`""`: `relation-<id>`).
+    /// The bucket to ask for (`""`: none, or `relation-<id>` from a v0 provider).
     pub bucket: String,
+    /// The path (prefix) inside the bucket to ask for (`""`: none; v1 providers only).
+    pub path: String,
 }
 
-/// The requirer, asking for the configured bucket.
+/// The requirer, asking for the configured bucket and path.
 pub fn requirer() -> S3Requirer {
-    S3Requirer::new(ENDPOINT).bucket_with(|ctx, _relation| {
-        let config: Config = ctx.config()?;
-        Ok(Some(config.bucket))
-    })
+    S3Requirer::new(ENDPOINT)
+        .bucket_with(|ctx, _relation| {
+            let config: Config = ctx.config()?;
+            Ok(Some(config.bucket))
+        })
+        .path_with(|ctx, _relation| {
+            let config: Config = ctx.config()?;
+            Ok(Some(config.path))
+        })
 }
 
 fn reconcile(ctx: &mut Ctx<'_>) -> Result<(), Error> {
@@ -68,6 +77,10 @@ fn status(ctx: &mut Ctx<'_>, statuses: &mut StatusCollector) -> Result<(), Error
     let state = match requirer.connection_state(ctx, &relation) {
         Ok(state) => state,
         Err(e) if charm::Classify::outcome(&e) == Outcome::Fail => return Err(e.into()),
+        Err(e) if charm::Classify::outcome(&e) == Outcome::Waiting => {
+            statuses.add_unit(Status::waiting(e.to_string()));
+            return Ok(());
+        }
         Err(e) => {
             statuses.add_unit(Status::blocked(e.to_string()));
             return Ok(());
@@ -86,15 +99,22 @@ fn status(ctx: &mut Ctx<'_>, statuses: &mut StatusCollector) -> Result<(), Error
         }
         ConnectionState::Ready(info) => {
             let endpoint = info.endpoint.as_deref().unwrap_or("the default endpoint");
-            let asked = requirer.bucket_for(ctx, &relation)?;
-            let note = if asked == info.bucket {
-                String::new()
-            } else {
-                format!(" (asked for {asked})")
+            let note = match requirer.chosen_bucket(ctx, &relation)? {
+                Some(asked) if asked != info.bucket => format!(" (asked for {asked})"),
+                _ => String::new(),
             };
+            let bucket = if info.bucket.is_empty() {
+                "no bucket".to_string()
+            } else {
+                format!("bucket {}", info.bucket)
+            };
+            let path = info
+                .path
+                .as_deref()
+                .map(|p| format!(" path {p}"))
+                .unwrap_or_default();
             statuses.add_unit(Status::active(format!(
-                "credentials for bucket {} at {endpoint}{note}",
-                info.bucket
+                "credentials for {bucket}{path} at {endpoint}{note}"
             )));
         }
     }
@@ -112,6 +132,8 @@ fn credentials_info(ctx: &mut Ctx<'_>, _action: &ActionEvent) -> Result<(), Erro
             let mut shown = info
                 .to_bag()
                 .map_err(|e| Error::fail(format!("cannot encode the connection info: {e}")))?;
+            // A v1 provider may name no bucket: show what was given.
+            shown.retain(|_, v| !v.is_empty());
             shown.insert("access-key".into(), REDACTED.into());
             shown.insert("secret-key".into(), REDACTED.into());
             shown.insert("relation".into(), relation.to_string());

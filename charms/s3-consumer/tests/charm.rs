@@ -50,21 +50,23 @@ fn the_leader_asks_for_the_configured_or_default_bucket() {
         rel.joined(0),
         State::default().leader(true).relation(rel.clone()),
     );
-    assert_eq!(
-        out.state.rel(3).unwrap().local_app_data["bucket"],
-        "relation-3"
-    );
+    // v1: both version keys, no bucket while none is configured (the provider is undecided).
+    let local = &out.state.rel(3).unwrap().local_app_data;
+    assert_eq!(local["version"], "1");
+    assert!(!local.contains_key("bucket"));
     assert_eq!(
         status(&out),
         Status::waiting(
-            "waiting for S3 credentials from s3-integrator (missing access-key, secret-key, bucket)"
+            "waiting for S3 credentials from s3-integrator (missing access-key, secret-key)"
         )
     );
     // Changing the option asks again.
     let mut state = out.state;
     state.config.insert("bucket".into(), "mine".into());
+    state.config.insert("path".into(), "pre/".into());
     let out = harness().run(Event::ConfigChanged, state);
     assert_eq!(out.state.rel(3).unwrap().local_app_data["bucket"], "mine");
+    assert_eq!(out.state.rel(3).unwrap().local_app_data["path"], "pre/");
     // Followers never write.
     let out = harness().run(rel.joined(0), State::default().relation(rel));
     assert!(out.state.rel(3).unwrap().local_app_data.is_empty());
@@ -86,12 +88,13 @@ fn status_shows_bucket_and_endpoint() {
 #[test]
 fn status_says_when_the_provider_chose_another_bucket() {
     let rel = answered("shared");
-    let out = harness().run(rel.changed(None), State::default().relation(rel));
+    let out = harness().run(
+        rel.changed(None),
+        State::default().relation(rel).config("bucket", "mine"),
+    );
     assert_eq!(
         status(&out),
-        Status::active(
-            "credentials for bucket shared at https://s3.example.com (asked for relation-3)"
-        )
+        Status::active("credentials for bucket shared at https://s3.example.com (asked for mine)")
     );
 }
 

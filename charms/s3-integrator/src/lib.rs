@@ -1,8 +1,14 @@
 //! `s3-integrator`: the provider of the `s3` interface, in Rust.
 //!
-//! - The credentials are set with the `sync-s3-credentials` action (leader only) and kept in a Juju
-//!   secret owned by the application (label [`CREDENTIALS_LABEL`]); they are never in config, logs,
-//!   statuses or the output of any action but `get-s3-credentials`, whose purpose is to return them.
+//! - The credentials come, as in the Python charm's 2/ track, from the `credentials` option: the
+//!   URI of a user secret holding `access-key` and `secret-key`, which the operator creates
+//!   (`juju add-secret`) and grants to the application (`juju grant-secret`); a new revision of it
+//!   is sent on at once (`secret-changed`). Without that option (deployments of the 1/ track), the
+//!   `sync-s3-credentials` action (leader only) stores them in a Juju secret owned by the
+//!   application (label [`CREDENTIALS_LABEL`]). They are never in logs, statuses or the output of
+//!   any action but `get-s3-credentials`, whose purpose is to return them.
+//! - Each relation speaks what its requirer speaks (the `s3` library): v1 requirers get the
+//!   credentials in a secret of their own, v0 requirers in plain relation data.
 //! - The connection options come from config ([`options`]): `tls-ca-chain` is base64 of a PEM
 //!   bundle, split into certificates; `attributes` is a comma-separated list.
 //! - One `reconcile` sends the connection info to every relation whenever anything changes
@@ -18,10 +24,11 @@
 
 use charm::secret::{NewSecret, SecretContent, SecretOwner, SecretRead, SecretUpdate};
 use charm::{
-    ActionEvent, Bag, Charm, Ctx, Error, Event, EventKind, Outcome, SecretEvent, Status,
-    StatusCollector,
+    ActionEvent, Bag, Charm, Ctx, Error, Event, EventKind, HookToolError, ModelError, Outcome,
+    SecretEvent, SecretId, Status, StatusCollector,
 };
 use s3::S3Provider;
+use s3::wire::PeerVersion;
 use std::fmt;
 
 pub mod options;
@@ -77,6 +84,45 @@ impl fmt::Debug for Credentials {
 
 fn provider() -> S3Provider {
     S3Provider::new(ENDPOINT)
+}
+
+/// The credentials to send: from the user secret of the `credentials` option when it is set
+/// (always its latest revision), else those stored by `sync-s3-credentials` (`None` before).
+pub fn current_credentials(
+    ctx: &mut Ctx<'_>,
+    options: &Options,
+    read: SecretRead,
+) -> Result<Option<Credentials>, Error> {
+    match &options.credentials {
+        Some(id) => read_user_secret(ctx, id).map(Some),
+        None => read_credentials(ctx, read),
+    }
+}
+
+/// Reads the user secret named by the `credentials` option; every way it can be unusable is a
+/// Blocked error telling the operator what to do.
+pub fn read_user_secret(ctx: &mut Ctx<'_>, id: &SecretId) -> Result<Credentials, Error> {
+    let app = ctx.app_name().to_string();
+    match ctx.get_secret(Some(id), None, SecretRead::Refresh) {
+        Ok(content) => match (content.get("access-key"), content.get("secret-key")) {
+            (Some(access), Some(secret)) if !access.is_empty() && !secret.is_empty() => {
+                Ok(Credentials {
+                    access_key: access.to_string(),
+                    secret_key: secret.to_string(),
+                })
+            }
+            _ => Err(Error::blocked(format!(
+                "the credentials secret {id} needs the keys access-key and secret-key"
+            ))),
+        },
+        Err(ModelError::HookTool(HookToolError::PermissionDenied { .. })) => Err(Error::blocked(
+            format!("the credentials secret {id} is not granted: juju grant-secret {id} {app}"),
+        )),
+        Err(e) if e.is_secret_not_found() => Err(Error::blocked(format!(
+            "the credentials secret {id} does not exist"
+        ))),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The stored credentials (`None` before the first `sync-s3-credentials`).
@@ -162,16 +208,27 @@ pub fn publish(
             Some(bucket) => bucket.clone(),
             None => match provider.requested_bucket(ctx, &relation)? {
                 Some(bucket) => bucket,
+                // A v1 requirer may ask for no bucket: it gets the rest, as from the 2/ charm.
+                None if provider.requirer_version(ctx, &relation)? == PeerVersion::V1 => {
+                    String::new()
+                }
                 None => {
                     tracing::debug!(relation = %relation, "no bucket configured or requested yet");
                     continue;
                 }
             },
         };
-        let info =
+        let mut info =
             options.connection_info(&credentials.access_key, &credentials.secret_key, bucket);
-        provider.update_connection_info(ctx, &relation, &info)?;
-        served += 1;
+        // The configured path wins over the requested one (as the 2/ charm does).
+        if info.path.is_none()
+            && let Some(request) = provider.request(ctx, &relation)?
+        {
+            info.path = request.path;
+        }
+        if provider.update_connection_info(ctx, &relation, &info)? {
+            served += 1;
+        }
     }
     Ok(served)
 }
@@ -181,19 +238,31 @@ fn reconcile(ctx: &mut Ctx<'_>) -> Result<(), Error> {
     if !ctx.is_leader()? {
         return Ok(());
     }
-    if let Some(credentials) = read_credentials(ctx, SecretRead::Refresh)? {
+    if let Some(credentials) = current_credentials(ctx, &options, SecretRead::Refresh)? {
         publish(ctx, &options, &credentials)?;
     }
     Ok(())
 }
 
 fn status(ctx: &mut Ctx<'_>, statuses: &mut StatusCollector) -> Result<(), Error> {
-    if let Err(e) = Options::load(ctx) {
-        if e.outcome() == Outcome::Fail {
-            return Err(e);
+    let options = match Options::load(ctx) {
+        Ok(options) => options,
+        Err(e) if e.outcome() == Outcome::Fail => return Err(e),
+        Err(e) => {
+            statuses.add_unit(Status::blocked(e.message()));
+            return Ok(());
         }
-        statuses.add_unit(Status::blocked(e.message()));
-        return Ok(());
+    };
+    if let Some(id) = &options.credentials {
+        match read_user_secret(ctx, id) {
+            Ok(_) => {}
+            Err(e) if e.outcome() == Outcome::Fail => return Err(e),
+            Err(e) => {
+                statuses.add_unit(Status::blocked(e.message()));
+                return Ok(());
+            }
+        }
+        return serving(ctx, statuses);
     }
     // The leader's reconcile has just refreshed the credentials (this read is cached). The other
     // units refresh too, whenever they run (new credentials are announced to them): no unit keeps
@@ -208,6 +277,10 @@ fn status(ctx: &mut Ctx<'_>, statuses: &mut StatusCollector) -> Result<(), Error
         statuses.add_unit(Status::blocked(MISSING_CREDENTIALS));
         return Ok(());
     }
+    serving(ctx, statuses)
+}
+
+fn serving(ctx: &mut Ctx<'_>, statuses: &mut StatusCollector) -> Result<(), Error> {
     if ctx.is_leader()? {
         let n = ctx.relations(ENDPOINT)?.len();
         let plural = if n == 1 { "" } else { "s" };
@@ -254,6 +327,9 @@ fn sync_credentials(ctx: &mut Ctx<'_>, _action: &ActionEvent) -> Result<(), Erro
         "credentials stored"
     };
     let result = match Options::load(ctx) {
+        Ok(options) if options.credentials.is_some() => {
+            format!("{stored}; not sent: the credentials option is set and takes precedence")
+        }
         Ok(options) => match publish(ctx, &options, &credentials) {
             Ok(n) => format!("{stored}; sent to {n} relation(s)"),
             Err(e) if e.outcome() == Outcome::Fail => return Err(e),
@@ -269,7 +345,7 @@ fn sync_credentials(ctx: &mut Ctx<'_>, _action: &ActionEvent) -> Result<(), Erro
 fn connection_info(ctx: &mut Ctx<'_>, _action: &ActionEvent) -> Result<(), Error> {
     // A Blocked error (bad config, incomplete secret) fails the action with its message.
     let options = Options::load(ctx)?;
-    let credentials = read_credentials(ctx, SecretRead::Peek)?;
+    let credentials = current_credentials(ctx, &options, SecretRead::Peek)?;
     let info = options.connection_info(
         REDACTED,
         REDACTED,
@@ -296,7 +372,8 @@ fn credentials(ctx: &mut Ctx<'_>, _action: &ActionEvent) -> Result<(), Error> {
     if !ctx.is_leader()? {
         return Err(Error::blocked("run get-s3-credentials on the leader unit"));
     }
-    let Some(c) = read_credentials(ctx, SecretRead::Refresh)? else {
+    let options = Options::load(ctx)?;
+    let Some(c) = current_credentials(ctx, &options, SecretRead::Refresh)? else {
         return Err(Error::blocked(
             "credentials are not set: run sync-s3-credentials",
         ));
@@ -368,6 +445,74 @@ pub fn charm() -> Charm {
         .collect_status(status)
         .action("sync-s3-credentials", sync_credentials)
         .action("get-s3-connection-info", connection_info)
-        .action("get-s3-credentials", credentials);
+        .action("get-s3-credentials", credentials)
+        .action("status-detail", status_detail);
     charm
+}
+
+/// `status-detail` (the 2/ charm's action): per relation, the requirer, the version it speaks,
+/// the bucket it asked for and got, and whether its credentials travel in a secret; with
+/// `recompute`, the leader sends everything again first. Never shows a credential.
+fn status_detail(ctx: &mut Ctx<'_>, _action: &ActionEvent) -> Result<(), Error> {
+    let params: serde_json::Value = ctx.action_params()?;
+    let recompute = params
+        .get("recompute")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
+    let leader = ctx.is_leader()?;
+    if recompute {
+        if !leader {
+            return Err(Error::blocked(
+                "run status-detail recompute=true on the leader unit",
+            ));
+        }
+        reconcile(ctx)?;
+    }
+    let provider = provider();
+    let mut relations = serde_json::Map::new();
+    for relation in provider.relations(ctx)? {
+        let mut detail = serde_json::Map::new();
+        if let Some(app) = ctx.remote_app(&relation)? {
+            detail.insert("application".into(), app.into());
+        }
+        let version = match provider.requirer_version(ctx, &relation) {
+            Ok(PeerVersion::V1) => "v1".to_string(),
+            Ok(_) => "v0".to_string(),
+            Err(e) => format!("unknown ({e})"),
+        };
+        detail.insert("version".into(), version.into());
+        if let Some(request) = provider.request(ctx, &relation).ok().flatten() {
+            detail.insert("requested-bucket".into(), request.bucket.into());
+            if let Some(path) = request.path {
+                detail.insert("requested-path".into(), path.into());
+            }
+        }
+        if leader {
+            let sent = ctx.read(&relation, &Bag::LocalApp)?;
+            let bucket = sent.get("bucket").cloned().unwrap_or_default();
+            detail.insert("bucket".into(), bucket.into());
+            let in_secret = sent
+                .get(s3::wire::SECRET_EXTRA_KEY)
+                .is_some_and(|v| !v.is_empty());
+            let credentials = if in_secret {
+                "in a secret"
+            } else if sent.contains_key("access-key") {
+                "plain"
+            } else {
+                "not sent"
+            };
+            detail.insert("credentials".into(), credentials.into());
+        }
+        relations.insert(relation.id.to_string(), serde_json::Value::Object(detail));
+    }
+    let source = match Options::load(ctx) {
+        Ok(o) if o.credentials.is_some() => "credentials option",
+        Ok(_) => "sync-s3-credentials",
+        Err(_) => "invalid config",
+    };
+    ctx.action_set(&serde_json::json!({
+        "credentials-source": source,
+        "relations": relations,
+    }))?;
+    Ok(())
 }

@@ -1,6 +1,6 @@
 //! The charm's config, checked and turned into what goes on the wire.
 
-use charm::{Classify, Ctx, Error, Outcome};
+use charm::{Classify, Ctx, Error, Outcome, SecretId};
 use s3::{S3ConnectionInfo, UriStyle};
 use serde::Deserialize;
 use std::fmt;
@@ -32,6 +32,8 @@ pub struct RawConfig {
     pub experimental_delete_older_than_days: Option<i64>,
     /// `attributes` (comma-separated)
     pub attributes: String,
+    /// `credentials` (type secret: the URI of a user secret with `access-key` and `secret-key`)
+    pub credentials: String,
 }
 
 /// Config options that cannot be used, each with what is wrong (a Blocked status).
@@ -83,6 +85,9 @@ pub struct Options {
     pub attributes: Vec<String>,
     /// `experimental-delete-older-than-days`
     pub delete_older_than_days: Option<u32>,
+    /// `credentials`: the user secret holding the credentials; `None`: those stored by the
+    /// `sync-s3-credentials` action.
+    pub credentials: Option<SecretId>,
 }
 
 fn set(value: &str) -> Option<String> {
@@ -130,6 +135,19 @@ impl Options {
                 None
             }
         };
+        let credentials = match raw.credentials.trim() {
+            "" => None,
+            text => match SecretId::parse(text) {
+                Ok(id) => Some(id),
+                Err(_) => {
+                    problems.push((
+                        "credentials",
+                        "must be a secret URI (secret:<id>), from juju add-secret".to_string(),
+                    ));
+                    None
+                }
+            },
+        };
         if !problems.is_empty() {
             return Err(ConfigError { problems });
         }
@@ -150,6 +168,7 @@ impl Options {
                 .map(String::from)
                 .collect(),
             delete_older_than_days,
+            credentials,
         })
     }
 

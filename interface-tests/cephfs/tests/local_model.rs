@@ -64,7 +64,7 @@ fn request_serve_and_mount_on_every_client_unit() {
     assert_eq!(auth.grants.len(), 1);
     assert_eq!(
         (auth.grants[0].app.as_str(), auth.grants[0].relation),
-        (CLIENT, rel)
+        (CLIENT, Some(rel))
     );
     assert_eq!(
         content(auth, 1),

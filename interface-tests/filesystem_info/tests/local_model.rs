@@ -54,7 +54,7 @@ fn the_proxy_share_is_mounted_on_every_client_unit() {
     assert_eq!(auth.grants.len(), 1);
     assert_eq!(
         (auth.grants[0].app.as_str(), auth.grants[0].relation),
-        (CLIENT, rel)
+        (CLIENT, Some(rel))
     );
 
     // The endpoint in the app bag and its durable copy in the peer bag; the client writes nothing.
@@ -118,7 +118,7 @@ fn a_later_client_gets_the_stored_endpoint_without_a_new_revision() {
     assert!(
         auth.grants
             .iter()
-            .any(|g| g.app == "archive" && g.relation == rel2)
+            .any(|g| g.app == "archive" && g.relation == Some(rel2))
     );
     // The proxy sent the peer copy: it never read or rewrote its own secret for it.
     for r in records.iter().filter(|r| r.unit.starts_with(SERVER)) {

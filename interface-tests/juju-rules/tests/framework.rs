@@ -282,6 +282,7 @@ fn run_case(case: &Case) -> Option<(Vec<Step>, StubTools)> {
         },
         event: event(case.hook),
         debug: false,
+        host: Default::default(),
     };
     let mut backend = ProcessBackend::new("app").with_tools_dir(stubs.bin());
     let mut store = MemoryStore {

@@ -1,6 +1,8 @@
 //! Bad input on either side: each form gets a typed error and a clear status, never a panic, and
 //! nothing already sent or received is lost.
 
+mod pod;
+
 use charm::secret::SecretContent;
 use charm::{Event, Status, StatusKind};
 use charm_testing::{Harness, Output, Relation, Secret, State};
@@ -9,8 +11,11 @@ use kubernetes_manifests::{
 };
 
 fn dispatcher() -> Harness {
-    Harness::new(resource_dispatcher::charm(), resource_dispatcher::METADATA)
-        .config_yaml(resource_dispatcher::CONFIG)
+    Harness::new(
+        resource_dispatcher::charm_at(pod::socket()),
+        resource_dispatcher::METADATA,
+    )
+    .config_yaml(resource_dispatcher::CONFIG)
 }
 
 fn tester() -> Harness {

@@ -222,9 +222,9 @@ fn relate_then_update_flows_through_a_secret_with_new_revisions_and_pruning() {
         sa_secret
             .grants
             .iter()
-            .any(|g| g.app == DISPATCHER && g.relation == sa)
+            .any(|g| g.app == DISPATCHER && g.relation == Some(sa))
     );
-    assert!(!sa_secret.grants.iter().any(|g| g.relation == cm));
+    assert!(!sa_secret.grants.iter().any(|g| g.relation == Some(cm)));
     assert_eq!(
         names(&revision_manifests(sa_secret, sa_secret.latest)),
         [
@@ -389,7 +389,7 @@ fn two_apps_on_several_endpoints_then_relation_removal_drops_that_apps_manifests
             .iter()
             .map(|g| g.relation)
             .collect::<Vec<_>>(),
-        [b_cm]
+        [Some(b_cm)]
     );
     let b_cm_id = b_cm_secret.id.clone();
     // Both dispatcher units track it, each under the label for its relation.
@@ -672,7 +672,7 @@ fn the_same_manifest_from_two_apps_blocks_the_dispatcher_until_one_leaves() {
     );
     assert_eq!(
         f.status("resource-dispatcher/0"),
-        "blocked: conflicting manifests: ServiceAccount dummy-sa-1 sent by tester-a and tester-b (and 1 more; see juju debug-log)"
+        "blocked: Conflicting manifests (namespace=None name='dummy-sa-1'; namespace=None name='other-dummy-sa-1'). See debug logs."
     );
     let out = f.action("resource-dispatcher/0", "get-manifests", &[]);
     assert_eq!(out.results["count"], "4");

@@ -1,6 +1,8 @@
 //! The Rust requirer (manifests-tester) against the Rust provider (resource-dispatcher), through two
 //! harnesses; bags and secrets are carried across by hand, as Juju would.
 
+mod pod;
+
 use charm::{Event, Status};
 use charm_testing::{Harness, Output, Relation, Secret, State};
 
@@ -10,8 +12,11 @@ fn tester() -> Harness {
 }
 
 fn dispatcher() -> Harness {
-    Harness::new(resource_dispatcher::charm(), resource_dispatcher::METADATA)
-        .config_yaml(resource_dispatcher::CONFIG)
+    Harness::new(
+        resource_dispatcher::charm_at(pod::socket()),
+        resource_dispatcher::METADATA,
+    )
+    .config_yaml(resource_dispatcher::CONFIG)
 }
 
 /// Juju, for one relation: the requirer's app bag becomes the provider's remote app bag, and the
@@ -150,7 +155,7 @@ fn two_testers_sending_the_same_service_accounts_conflict() {
     assert_eq!(
         status(&out),
         Status::blocked(
-            "conflicting manifests: ServiceAccount dummy-sa-1 sent by tester-a and tester-b (and 1 more; see juju debug-log)"
+            "Conflicting manifests (namespace=None name='dummy-sa-1'; namespace=None name='other-dummy-sa-1'). See debug logs."
         )
     );
     // Once tester-b leaves, the conflict is gone.

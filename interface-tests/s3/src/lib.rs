@@ -2,7 +2,7 @@
 //! by-hand relation between one provider and several requirers (bags copied across after each run).
 
 use charm::{BagData, Event};
-use charm_testing::{Harness, Output, Relation, State};
+use charm_testing::{Harness, Output, Relation, Secret, State};
 
 /// The `s3` endpoint on both sides.
 pub const ENDPOINT: &str = "s3-credentials";
@@ -18,6 +18,17 @@ pub const PY_PROVIDER_FULL: &str = include_str!("../fixtures/python-provider-ful
 /// What the Python s3-integrator sends after resetting its list options.
 pub const PY_PROVIDER_RESET_LISTS: &str =
     include_str!("../fixtures/python-provider-reset-lists.json");
+
+/// What the published Python v1 requirer (`object-storage-charmlib` 1.0.0) writes in its app bag
+/// for bucket `wanted`, path `backups/`.
+pub const PY_V1_REQUIRER: &str = include_str!("../fixtures/python-v1-requirer.json");
+/// ... and in its leader's own unit bag.
+pub const PY_V1_REQUIRER_UNIT: &str = include_str!("../fixtures/python-v1-requirer-unit.json");
+/// What the published Python v1 provider writes for that request (credentials in its secret).
+pub const PY_V1_PROVIDER: &str = include_str!("../fixtures/python-v1-provider.json");
+/// The same answer from s3-integrator 2/'s own library (`lib-version`, no `version`).
+pub const S3_INTEGRATOR_2_PROVIDER: &str =
+    include_str!("../fixtures/s3-integrator-2-provider.json");
 
 /// A fixture as a bag. Fixtures are ours and valid: a bad one is a broken test.
 pub fn fixture(text: &str) -> BagData {
@@ -79,6 +90,24 @@ impl Model {
         self.provider.relations.push(on_provider);
         self.requirers
             .push((app.to_string(), id, state.relation(on_requirer)));
+    }
+
+    /// Relates a requirer application whose relation started as s3 v0: its leader's bag already
+    /// holds `bucket=relation-<id>` and no v1 key (a v0 charm refreshed in place), so both sides
+    /// keep speaking v0 on it.
+    pub fn relate_v0(&mut self, app: &str, id: u32, state: State) {
+        self.relate(app, id, state);
+        let bucket = format!("relation-{id}");
+        let state = self.requirer_mut(id);
+        if let Some(rel) = state.relations.iter_mut().find(|r| r.id == id) {
+            rel.local_app_data.insert("bucket".into(), bucket);
+        }
+    }
+
+    /// The requirer of `id` runs relation-created (its leader asks for secrets: s3 v1).
+    pub fn requirer_created(&mut self, harness: &Harness, id: u32) -> Output {
+        let event = Relation::new(ENDPOINT, id, PROVIDER_APP).created();
+        self.run_requirer(harness, id, event)
     }
 
     /// The requirer state of relation `id`.
@@ -163,11 +192,45 @@ impl Model {
     /// Copies the provider bag of `id` to its requirer and runs the requirer's relation-changed.
     pub fn to_requirer(&mut self, harness: &Harness, id: u32) -> Output {
         let bag = self.provider_bag(id);
+        self.share_secret(id);
         let state = self.requirer_mut(id);
         if let Some(rel) = state.relations.iter_mut().find(|r| r.id == id) {
             rel.remote_app_data = bag;
         }
         let event = Relation::new(ENDPOINT, id, PROVIDER_APP).changed(None);
         self.run_requirer(harness, id, event)
+    }
+
+    /// Copies the provider's credentials secret of relation `id` (v1) to its requirer, as a
+    /// secret granted to it; what the requirer tracks and its label stay. Returns the requirer's
+    /// copy, if there is one.
+    pub fn share_secret(&mut self, id: u32) -> Option<Secret> {
+        let label = format!("{ENDPOINT}.{id}.extra.secret");
+        let owned = self.provider.secret_by(&label)?.clone();
+        let state = self.requirer_mut(id);
+        let unique = charm::secret::unique_id(&owned.id).to_string();
+        let mut copy = Secret::granted(&owned.id, charm::SecretContent::new());
+        copy.revisions = owned.revisions.clone();
+        match state
+            .secrets
+            .iter_mut()
+            .find(|s| charm::secret::unique_id(&s.id) == unique)
+        {
+            Some(existing) => {
+                existing.revisions = owned.revisions;
+                Some(existing.clone())
+            }
+            None => {
+                state.secrets.push(copy.clone());
+                Some(copy)
+            }
+        }
+    }
+
+    /// The provider made a new revision of relation `id`'s secret: the requirer runs
+    /// secret-changed (as Juju sends it to a consumer tracking an older revision).
+    pub fn secret_to_requirer(&mut self, harness: &Harness, id: u32) -> Option<Output> {
+        let secret = self.share_secret(id)?;
+        Some(self.run_requirer(harness, id, secret.changed()))
     }
 }

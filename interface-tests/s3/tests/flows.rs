@@ -1,4 +1,6 @@
-//! The Rust requirer (s3-consumer) against the Rust provider (s3-integrator), bags shuttled by hand.
+//! The Rust requirer (s3-consumer) against the Rust provider (s3-integrator), bags shuttled by hand,
+//! on relations that started as s3 v0 (they stay v0: plain credentials, the provider's `data`
+//! cache). The v1 flows are in `flows_v1.rs`.
 
 // Test helpers outside #[test] functions may unwrap: a failure is a broken test.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
@@ -30,7 +32,7 @@ fn consumer_status(model: &Model, id: u32) -> Status {
 /// One consumer related on relation 3 and its bucket request delivered; no credentials yet.
 fn requested() -> Model {
     let mut model = Model::new(State::default().config("endpoint", "https://s3.example.com"));
-    model.relate("s3-consumer", 3, State::default().leader(true));
+    model.relate_v0("s3-consumer", 3, State::default().leader(true));
     let out = model.requirer_joins(&consumer(), 3);
     assert!(out.ok(), "{:?}", out.error());
     assert_eq!(model.requirer_bag(3)["bucket"], "relation-3");
@@ -74,7 +76,7 @@ fn request_then_sync_then_consume() {
 fn credentials_first_then_relation() {
     let mut model = Model::new(State::default());
     sync(&mut model, ACCESS, SECRET);
-    model.relate("s3-consumer", 4, State::default().leader(true));
+    model.relate_v0("s3-consumer", 4, State::default().leader(true));
     model.requirer_joins(&consumer(), 4);
     let out = model.to_provider(&provider(0), 4);
     assert_eq!(
@@ -150,12 +152,12 @@ fn credential_rotation() {
 fn two_consumer_apps_get_their_own_buckets() {
     let mut model = Model::new(State::default());
     sync(&mut model, ACCESS, SECRET);
-    model.relate(
+    model.relate_v0(
         "alpha",
         5,
         State::default().leader(true).config("bucket", "alpha-data"),
     );
-    model.relate("beta", 6, State::default().leader(true));
+    model.relate_v0("beta", 6, State::default().leader(true));
     for id in [5, 6] {
         model.requirer_joins(&consumer(), id);
         model.to_provider(&provider(0), id);
@@ -245,26 +247,6 @@ fn a_request_missed_during_a_leader_change_is_picked_up() {
 }
 
 #[test]
-fn requirer_leader_elected_after_the_joins_still_asks() {
-    let mut model = Model::new(State::default());
-    sync(&mut model, ACCESS, SECRET);
-    model.relate("s3-consumer", 3, State::default());
-    let out = model.requirer_joins(&consumer(), 3);
-    assert!(
-        out.state.rel(3).unwrap().local_app_data.is_empty(),
-        "followers do not ask"
-    );
-    let mut state = model.requirer(3).clone().leader(true);
-    state.unit_status = None;
-    model.requirers[0].2 = state;
-    model.run_requirer(&consumer(), 3, Event::LeaderElected);
-    assert_eq!(model.requirer_bag(3)["bucket"], "relation-3");
-    model.to_provider(&provider(0), 3);
-    model.to_requirer(&consumer(), 3);
-    assert_eq!(consumer_status(&model, 3).kind, StatusKind::Active);
-}
-
-#[test]
 fn relation_removed() {
     let mut model = requested();
     sync(&mut model, ACCESS, SECRET);
@@ -297,7 +279,7 @@ fn a_secret_synced_from_the_python_charm_peer_data_flows_on() {
     let peer = Relation::peer(s3_integrator::PEER, 9, PROVIDER_APP)
         .local_app_data([("access-key", ACCESS), ("secret-key", SECRET)]);
     let mut model = Model::new(State::default().relation(peer));
-    model.relate("s3-consumer", 3, State::default().leader(true));
+    model.relate_v0("s3-consumer", 3, State::default().leader(true));
     model.requirer_joins(&consumer(), 3);
     model.to_provider(&provider(0), 3);
     let out = model.run_provider(&provider(0), Event::UpgradeCharm);

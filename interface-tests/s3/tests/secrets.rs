@@ -352,7 +352,7 @@ fn a_malformed_value_holding_a_secret_is_not_echoed() {
     let mut bag = S3ConnectionInfo::new(ACCESS, SECRET, "b")
         .to_bag()
         .unwrap_or_default();
-    bag.insert("attributes".into(), format!("{SECRET};{ACCESS}"));
+    bag.insert("attributes".into(), format!("[{SECRET}, {ACCESS}"));
     bag.insert("delete-older-than-days".into(), SECRET.into());
     for key in ["attributes", "delete-older-than-days"] {
         let mut one = S3ConnectionInfo::new(ACCESS, SECRET, "b")

@@ -44,23 +44,31 @@ fn full_config(state: State) -> State {
 // ----- requirer bag: Python requirer -> Rust provider, Rust requirer -> Python provider -----
 
 #[test]
-fn rust_requirer_writes_what_the_python_requirer_writes() {
+fn rust_requirer_writes_what_the_python_v0_requirer_writes() {
+    // A fresh relation to a v0 provider (its bag has no version key): the leader asks for
+    // relation-<id>, the Python v0 requirer's default.
     let harness = consumer();
-    let rel = Relation::new(ENDPOINT, 3, PROVIDER_APP).remote_unit(0, [("x", "y")]);
+    let rel = Relation::new(ENDPOINT, 3, PROVIDER_APP)
+        .remote_unit(0, [("x", "y")])
+        .remote_app_data([("data", "{}")]);
     let out = harness.run(
-        rel.joined(0),
+        rel.changed(Some(0)),
         State::default().leader(true).relation(rel.clone()),
     );
     assert_eq!(
-        out.state.rel(3).unwrap().local_app_data,
-        fixture(PY_REQUIRER_DEFAULT)
+        out.state.rel(3).unwrap().local_app_data["bucket"],
+        fixture(PY_REQUIRER_DEFAULT)["bucket"]
     );
 
+    // A relation that started v0 stays byte-for-byte v0: a new bucket name, nothing else.
+    let started_v0 = Relation::new(ENDPOINT, 3, PROVIDER_APP)
+        .remote_unit(0, [("x", "y")])
+        .local_app_data(fixture(PY_REQUIRER_DEFAULT));
     let state = State::default()
         .leader(true)
-        .relation(rel.clone())
+        .relation(started_v0)
         .config("bucket", "test-bucket");
-    let out = harness.run(rel.joined(0), state);
+    let out = harness.run(Event::ConfigChanged, state);
     assert_eq!(
         out.state.rel(3).unwrap().local_app_data,
         fixture(PY_REQUIRER_NAMED)
@@ -176,7 +184,7 @@ fn a_numeric_bucket_stays_a_string() {
     assert_eq!(out.emitted::<CredentialsChanged>()[0].bucket, "123");
     assert_eq!(
         out.state.unit_status.unwrap().message,
-        "credentials for bucket 123 at s3.amazonaws.com (asked for relation-3)"
+        "credentials for bucket 123 path /test/path_1/ at s3.amazonaws.com"
     );
 }
 

@@ -22,6 +22,12 @@
 //! publishes whatever its config says on either side of the interface, so the local-model tests
 //! (`tests/local_model.rs`) can play a misbehaving distributor or consumer against the real
 //! charms. The demo story `demo/token_distributor.yaml` uses the fake binary the same way.
+//!
+//! [`legacy`] models what each upstream Python patch (LIBPATCH 2 to 8) writes, checked against the
+//! fixtures in `fixtures/`; the third binary, `worker-cluster-legacy` (metadata in `legacy/`),
+//! runs it as a charm, so the local-model matrix puts our charms against peers of every patch.
+
+pub mod legacy;
 
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;

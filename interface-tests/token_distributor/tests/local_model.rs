@@ -7,7 +7,9 @@
 //! calls each hook made; the total is checked against the fake's own record of calls.
 //!
 //! The `worker-cluster-probe` binary (a charm of this crate, metadata in `probe/`) plays a
-//! misbehaving distributor or consumer: it publishes whatever its config says.
+//! misbehaving distributor or consumer: it publishes whatever its config says. The
+//! `worker-cluster-legacy` binary (metadata in `legacy/`) plays the upstream Python peer of the
+//! LIBPATCH in its config, for the old/new matrix at the end of this file.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -25,6 +27,8 @@ use token_distributor_contract::{FakeCluster, load, save};
 const NODE: &str = "microcluster-node";
 const DIST: &str = "microcluster-token-distributor";
 const PROBE: &str = "worker-cluster-probe";
+/// The charm that plays an upstream Python peer of a given LIBPATCH (`src/legacy.rs`).
+const LEGACY: &str = "worker-cluster-legacy";
 /// `list` calls at most per hook while members are PENDING (config of every node app).
 const ATTEMPTS: usize = 3;
 /// Seconds between them.
@@ -65,6 +69,17 @@ impl Lab {
         std::fs::copy(
             env!("CARGO_BIN_EXE_worker-cluster-probe"),
             probe.join("dispatch"),
+        )
+        .unwrap();
+        let legacy = charms.join(LEGACY);
+        std::fs::create_dir_all(&legacy).unwrap();
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("legacy");
+        for f in ["metadata.yaml", "config.yaml"] {
+            std::fs::copy(src.join(f), legacy.join(f)).unwrap();
+        }
+        std::fs::copy(
+            env!("CARGO_BIN_EXE_worker-cluster-legacy"),
+            legacy.join("dispatch"),
         )
         .unwrap();
         let mut opts = ModelOptions::new(juju_local());
@@ -111,6 +126,7 @@ impl Lab {
                         (s("MICROCLUSTER_NODE_NAME"), format!("{node_prefix}-{{n}}")),
                         (s("FAKE_MICROCLUSTER_STATE"), s("{model}/cluster.json")),
                     ],
+                    ..Default::default()
                 },
             )
             .unwrap();
@@ -138,6 +154,27 @@ impl Lab {
                     units: Some(units),
                     config: vec![(s("unit-data"), unit_data.to_string())],
                     ..Default::default()
+                },
+            )
+            .unwrap();
+    }
+
+    /// An application behaving as the upstream Python library of `libpatch`: a distributor
+    /// when related on `microcluster-cluster`, a consumer (unit `n` is node `<prefix>-<n>`) on
+    /// `cluster`.
+    fn legacy(&self, app: &str, units: u32, libpatch: u8, node_prefix: &str) {
+        self.model
+            .deploy(
+                &self.charms.join(LEGACY),
+                DeployOptions {
+                    app: Some(s(app)),
+                    units: Some(units),
+                    config: vec![(s("libpatch"), libpatch.to_string())],
+                    env: vec![
+                        (s("MICROCLUSTER_NODE_NAME"), format!("{node_prefix}-{{n}}")),
+                        (s("FAKE_MICROCLUSTER_STATE"), s("{model}/cluster.json")),
+                    ],
+                    ..DeployOptions::default()
                 },
             )
             .unwrap();
@@ -203,7 +240,18 @@ impl Lab {
     /// library event, a hook's output or a hook tool's arguments; and if the DEBUG lines do not
     /// account for every CLI call.
     fn assert_no_token_leaks(&self, extra: &[&str]) {
-        let records = self.timeline();
+        self.assert_no_token_leaks_in(extra, "");
+    }
+
+    /// [`Lab::assert_no_token_leaks`] for the units whose name starts with `units` (`""`: all);
+    /// with a filter, the CLI calls are not counted (upstream peers log none, and publish their
+    /// tokens through `relation-set` arguments as Python does).
+    fn assert_no_token_leaks_in(&self, extra: &[&str], units: &str) {
+        let records: Vec<HookRecord> = self
+            .timeline()
+            .into_iter()
+            .filter(|r| r.unit.starts_with(units))
+            .collect();
         let mut secrets: Vec<String> = if self.state_file().exists() {
             self.fake().minted
         } else {
@@ -249,14 +297,14 @@ impl Lab {
         }
         let st = self.model.state().unwrap();
         for app in st.applications.values() {
-            for u in app.units.values() {
+            for u in app.units.values().filter(|u| u.name.starts_with(units)) {
                 for t in &secrets {
                     assert!(!u.status.message.contains(t.as_str()), "{}", u.name);
                 }
             }
         }
         // One DEBUG line per CLI call: the lines add up to what the fake recorded.
-        if self.state_file().exists() {
+        if units.is_empty() && self.state_file().exists() {
             let lines: usize = records.iter().map(|r| cli_lines(r).len()).sum();
             assert_eq!(lines, self.fake().calls.len(), "DEBUG lines vs CLI calls");
         }
@@ -926,5 +974,269 @@ fn the_demo_story_passes_with_the_debug_binaries() {
     }
     if let Some(base) = result.model_dir.parent() {
         let _ = std::fs::remove_dir_all(base);
+    }
+}
+
+// ----- the old/new matrix: our charms against peers of every upstream LIBPATCH -----
+
+#[test]
+fn our_nodes_form_one_cluster_with_a_distributor_of_every_libpatch() {
+    for patch in 2..=8u8 {
+        let lab = Lab::new(&format!("old-dist-{patch}"));
+        lab.legacy("distributor", 2, patch, "unused");
+        lab.nodes("microovn", 3, "node");
+        // Installed and elected before the relation exists, as in a real deployment.
+        lab.settle();
+        let rel = lab.model.relate("microovn", "distributor").unwrap();
+        lab.settle();
+        let cluster = lab.fake();
+        assert_eq!(
+            names(&cluster),
+            ["node-0", "node-1", "node-2"],
+            "LIBPATCH {patch}"
+        );
+        assert_eq!(cluster.count("bootstrap"), 1, "LIBPATCH {patch}");
+        assert_eq!(lab.status("microovn/0"), active("Cluster bootstrapped"));
+        for u in ["microovn/1", "microovn/2"] {
+            assert_eq!(
+                lab.status(u),
+                active("Joined cluster"),
+                "LIBPATCH {patch} {u}"
+            );
+        }
+        let leader = lab.bag(rel, "distributor/0");
+        assert_eq!(leader["mirror"], "up", "LIBPATCH {patch}");
+        assert!(cluster.minted.contains(&leader["mirror-node-1"]));
+        // The relation was made after the election: LIBPATCH 7 names no bootstrap-app on it
+        // (LIBPATCH 7/8 consumers would never bootstrap; ours falls back to the LIBPATCH 2
+        // rule), LIBPATCH 8 names it from relation-changed on, ≤6 never.
+        let app = lab.bag(rel, "distributor");
+        if patch == 8 {
+            assert_eq!(app["bootstrap-app"], "microovn");
+        } else {
+            assert!(
+                !app.contains_key("bootstrap-app"),
+                "LIBPATCH {patch}: {app:?}"
+            );
+        }
+        lab.assert_no_token_leaks(&[]);
+    }
+}
+
+#[test]
+fn a_libpatch7_distributor_names_the_bootstrap_app_at_its_next_election() {
+    let lab = Lab::new("old-dist-7-election");
+    lab.legacy("distributor", 2, 7, "unused");
+    lab.nodes("microovn", 2, "node");
+    lab.settle();
+    let rel = lab.model.relate("microovn", "distributor").unwrap();
+    lab.settle();
+    assert!(!lab.bag(rel, "distributor").contains_key("bootstrap-app"));
+    lab.model.set_leader("distributor/1").unwrap();
+    lab.settle();
+    assert_eq!(lab.bag(rel, "distributor")["bootstrap-app"], "microovn");
+    // The new leader mirrors; the deposed one keeps its stale `up` (Juju runs leader-elected on
+    // the new leader only), which our nodes corroborate across.
+    assert_eq!(lab.bag(rel, "distributor/1")["mirror"], "up");
+    let cluster = lab.fake();
+    assert_eq!(names(&cluster), ["node-0", "node-1"]);
+    assert_eq!(cluster.count("bootstrap"), 1);
+}
+
+#[test]
+fn our_distributor_serves_consumers_of_every_libpatch() {
+    // Every distinct consumer: 2 (created), 3 (joined; 4 and 5 changed only the provider), 6
+    // (defers while no mirror is up), 7 and 8 (wait for bootstrap-app).
+    for patch in [2u8, 3, 6, 7, 8] {
+        let lab = Lab::new(&format!("old-node-{patch}"));
+        lab.distributor(2);
+        lab.legacy("microovn", 3, patch, "node");
+        let rel = lab.model.relate("microovn", "distributor").unwrap();
+        lab.settle();
+        let cluster = lab.fake();
+        assert_eq!(
+            names(&cluster),
+            ["node-0", "node-1", "node-2"],
+            "LIBPATCH {patch}"
+        );
+        let bootstraps: Vec<(String, String, i32)> = calls(&cluster)
+            .into_iter()
+            .filter(|(_, sub, _)| sub == "bootstrap")
+            .collect();
+        assert_eq!(
+            bootstraps,
+            [(s("node-0"), s("bootstrap"), 0)],
+            "LIBPATCH {patch}"
+        );
+        assert_eq!(lab.bag(rel, "distributor")["bootstrap-app"], "microovn");
+        let mirror = lab.bag(rel, "distributor/0");
+        assert_eq!(mirror["mirror"], "up");
+        for n in ["node-1", "node-2"] {
+            assert!(
+                cluster.minted.contains(&mirror[&format!("mirror-{n}")]),
+                "{n}"
+            );
+        }
+        // The communicator (node-0) is the one consumer unit with its mirror up.
+        assert_eq!(lab.bag(rel, "microovn/0")["mirror"], "up");
+        assert_eq!(
+            lab.status("distributor/0"),
+            active("mirroring 3 nodes, 2 tokens")
+        );
+        lab.assert_no_token_leaks_in(&[], "distributor/");
+    }
+}
+
+#[test]
+fn two_libpatch8_consumer_apps_share_one_cluster_and_bootstrap_app_survives_a_leader_change() {
+    let lab = Lab::new("old-nodes-two-apps");
+    lab.distributor(2);
+    lab.legacy("microovn", 2, 8, "ovn");
+    // Node names that sort after the bootstrapper's, so the communicator stays in microovn (see
+    // the next test for what upstream does otherwise).
+    lab.legacy("agents", 2, 8, "zagent");
+    let a = lab.model.relate("microovn", "distributor").unwrap();
+    let b = lab.model.relate("agents", "distributor").unwrap();
+    lab.settle();
+    let cluster = lab.fake();
+    assert_eq!(names(&cluster), ["ovn-0", "ovn-1", "zagent-0", "zagent-1"]);
+    let bootstraps: Vec<(String, String, i32)> = calls(&cluster)
+        .into_iter()
+        .filter(|(_, sub, _)| sub == "bootstrap")
+        .collect();
+    assert_eq!(bootstraps, [(s("ovn-0"), s("bootstrap"), 0)]);
+    for rel in [a, b] {
+        assert_eq!(lab.bag(rel, "distributor")["bootstrap-app"], "microovn");
+    }
+    // A leader change: the app bag is application data, the name stays; the new leader
+    // publishes the same merged mirror on both relations.
+    lab.model.set_leader("distributor/1").unwrap();
+    lab.settle();
+    for rel in [a, b] {
+        assert_eq!(lab.bag(rel, "distributor")["bootstrap-app"], "microovn");
+        assert_eq!(lab.bag(rel, "distributor/1")["mirror"], "up");
+        // The deposed leader lowers its mirror at its next relation-changed; upstream consumers
+        // write nothing more once formed, so it may still be up, then with the same entries.
+        let mirror = |unit: &str| -> Vec<(String, String)> {
+            lab.bag(rel, unit)
+                .into_iter()
+                .filter(|(k, _)| k.starts_with("mirror"))
+                .collect()
+        };
+        if lab.bag(rel, "distributor/0")["mirror"] == "up" {
+            assert_eq!(mirror("distributor/0"), mirror("distributor/1"));
+        }
+    }
+    assert_eq!(lab.bag(a, "distributor/1"), lab.bag(b, "distributor/1"));
+    assert_eq!(lab.fake().count("bootstrap"), 1);
+    lab.assert_no_token_leaks_in(&[], "distributor/");
+}
+
+#[test]
+fn upstream_libpatch8_consumers_fail_a_hook_when_the_communicator_moves_to_the_other_app() {
+    // The communicator is the lowest voter name: once agent-0 joins, ovn-0 is no longer it and
+    // runs "safe mirror down", which indexes its own bag by every placeholder of the merged
+    // mirror: `mirror-agent-1` was never minted by ovn-0, so Python raises KeyError (still in
+    // LIBPATCH 8). Our nodes skip such keys (tests/patches.rs pins it).
+    let lab = Lab::new("old-nodes-keyerror");
+    lab.distributor(1);
+    lab.legacy("microovn", 2, 8, "ovn");
+    lab.legacy("agents", 2, 8, "agent");
+    lab.model.relate("microovn", "distributor").unwrap();
+    lab.model.relate("agents", "distributor").unwrap();
+    let report = lab.model.settle(800).unwrap();
+    assert!(
+        report
+            .errors
+            .iter()
+            .any(|(unit, _)| unit.starts_with("microovn/")),
+        "{:?}",
+        report.errors
+    );
+    let failed: Vec<HookRecord> = lab
+        .timeline()
+        .into_iter()
+        .filter(|r| r.outcome != "ok")
+        .collect();
+    assert!(!failed.is_empty());
+    for r in &failed {
+        assert!(r.unit.starts_with("microovn/"), "{}", r.unit);
+        let logged: Vec<&str> = r.juju_log.iter().map(|(_, l)| l.as_str()).collect();
+        assert!(
+            logged
+                .iter()
+                .any(|l| l.contains("KeyError: 'mirror-agent-")),
+            "{logged:?}"
+        );
+    }
+}
+
+#[test]
+fn the_two_apps_demo_story_passes_with_the_debug_binaries() {
+    let result = run_story("token_distributor_apps");
+    assert!(result.passed, "{:?}", result.failure());
+    // One cluster of five nodes from three apps; one bootstrap, four joins.
+    let cluster = load(&result.model_dir.join("cluster.json")).unwrap();
+    assert_eq!(
+        names(&cluster),
+        ["agent-0", "agent-1", "late-0", "ovn-0", "ovn-1"]
+    );
+    assert_eq!(cluster.count("bootstrap"), 1);
+    assert_eq!(
+        calls(&cluster)
+            .into_iter()
+            .filter(|(_, sub, code)| sub == "join" && *code == 0)
+            .count(),
+        4
+    );
+    // The communicator role moved from microovn to agents once agent-0 was an online voter: who
+    // minted the token of each node that joined.
+    let mut minted_by: Vec<(String, String)> = cluster
+        .calls
+        .iter()
+        .filter(|c| c.subcommand == "add" && c.code == 0)
+        .map(|c| (c.node.clone(), c.args.last().cloned().unwrap_or_default()))
+        .collect();
+    minted_by.sort();
+    assert_eq!(
+        minted_by,
+        [
+            (s("agent-0"), s("agent-1")),
+            (s("agent-0"), s("late-0")),
+            (s("ovn-0"), s("agent-0")),
+            (s("ovn-0"), s("ovn-1")),
+        ]
+    );
+    if let Some(base) = result.model_dir.parent() {
+        let _ = std::fs::remove_dir_all(base);
+    }
+}
+
+#[test]
+fn upstream_libpatch8_consumers_never_bootstrap_without_bootstrap_app_where_ours_do() {
+    // The compatibility table of the spec: a LIBPATCH 7/8 consumer waits for `bootstrap-app`,
+    // which a LIBPATCH 6 distributor never writes, nor a LIBPATCH 7 one on a relation made after
+    // its election. Ours falls back to the LIBPATCH 2 rule there
+    // (`our_nodes_form_one_cluster_with_a_distributor_of_every_libpatch`).
+    for patch in [6u8, 7] {
+        let lab = Lab::new(&format!("old-both-{patch}"));
+        lab.legacy("distributor", 1, patch, "unused");
+        lab.legacy("microovn", 2, 8, "node");
+        lab.settle();
+        let rel = lab
+            .model
+            .relate("microovn:cluster", "distributor:microcluster-cluster")
+            .unwrap();
+        lab.settle();
+        // The distributor mirrors both nodes, yet nobody bootstraps.
+        let mirror = lab.bag(rel, "distributor/0");
+        assert_eq!(mirror["mirror"], "up", "LIBPATCH {patch}");
+        assert_eq!(mirror["mirror-node-0"], "empty");
+        assert_eq!(mirror["mirror-node-1"], "empty");
+        assert!(lab.bag(rel, "distributor").is_empty(), "LIBPATCH {patch}");
+        assert!(
+            !lab.state_file().exists() || lab.fake().count("bootstrap") == 0,
+            "LIBPATCH {patch}"
+        );
     }
 }

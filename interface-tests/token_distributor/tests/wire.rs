@@ -141,7 +141,7 @@ fn our_distributor_reads_python_consumers_and_writes_what_python_writes() {
     let r = out.state.rel(4).unwrap();
     // Byte for byte what the Python distributor leader writes for the same consumers.
     assert_eq!(r.local_unit_data, bag(&f["provider_leader_after"]));
-    // The app bag carries `bootstrap-app` (LIBPATCH 6+); a LIBPATCH 2 consumer never reads it.
+    // The app bag carries `bootstrap-app` (LIBPATCH 7+); a LIBPATCH 2 consumer never reads it.
     assert_eq!(
         r.local_app_data,
         charm_testing::bag([("bootstrap-app", "microovn")])

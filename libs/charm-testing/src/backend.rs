@@ -1,11 +1,16 @@
 //! An in-memory Juju that enforces the same rules as the real one, for one unit.
 
 use crate::state::{Relation, Secret, State};
-use charm::backend::{BagData, HookToolError, HookTools, LogLevel};
+use charm::app_status::AppStatusReport;
+use charm::backend::{BagData, HookToolError, HookTools, LogLevel, ToolName};
+use charm::cloud::CloudSpec;
+use charm::goal_state::{GoalState, GoalStatus};
+use charm::network::Network;
 use charm::secret::{
     NewSecret, SecretContent, SecretId, SecretInfo, SecretOwner, SecretRead, SecretUpdate,
     unique_id,
 };
+use charm::storage::{StorageId, StorageInfo};
 use charm::{Event, Port, RelationId, Status};
 use std::collections::BTreeMap;
 
@@ -62,6 +67,12 @@ pub(crate) struct MockTools {
     pub(crate) next_secret: u32,
     /// The secrets created in this run (Juju checks their labels at once, the others' at flush).
     pub(crate) new_secrets: Vec<String>,
+    /// The argv of every escape-hatch call ([`HookTools::run_tool`]).
+    pub(crate) tool_argv: Vec<(String, Vec<String>)>,
+    /// The charm's metadata (bindings, storage).
+    pub(crate) meta: charm::meta::Metadata,
+    /// The Pebble of every declared container (those the state does not list cannot connect).
+    pub(crate) pebbles: BTreeMap<String, std::rc::Rc<crate::pebble::FakePebble>>,
 }
 
 fn err(tool: &str, stderr: &str) -> HookToolError {
@@ -86,7 +97,8 @@ fn secret_not_found(tool: &str, id: &str) -> HookToolError {
 }
 
 impl MockTools {
-    fn call(&mut self, tool: &'static str, args: String) -> Result<(), HookToolError> {
+    fn call(&mut self, tool: &str, args: String) -> Result<(), HookToolError> {
+        let tool = crate::answers::intern(tool);
         self.calls.push(Call { tool, args });
         for failure in &mut self.failures {
             if failure.tool == tool && failure.times != Some(0) {
@@ -208,6 +220,20 @@ fn apply(bag: &mut BagData, changes: &BagData) {
 }
 
 impl HookTools for MockTools {
+    fn pebble(&mut self, container: &str) -> Option<std::rc::Rc<dyn charm::PebbleApi>> {
+        // Never the real socket from a test: a container the state does not list cannot connect.
+        let pebble = self
+            .pebbles
+            .entry(container.to_string())
+            .or_insert_with(|| {
+                std::rc::Rc::new(crate::pebble::FakePebble::new(
+                    crate::container::Container::new(container).can_connect(false),
+                ))
+            })
+            .clone();
+        Some(pebble)
+    }
+
     fn relation_ids(&mut self, endpoint: &str) -> Result<Vec<RelationId>, HookToolError> {
         self.call("relation-ids", endpoint.to_string())?;
         Ok(self
@@ -723,36 +749,118 @@ impl HookTools for MockTools {
         Ok(self.state.opened_ports.iter().copied().collect())
     }
 
-    fn goal_state(&mut self) -> Result<serde_json::Value, HookToolError> {
+    fn goal_state(&mut self) -> Result<GoalState, HookToolError> {
         self.call("goal-state", String::new())?;
-        let mut relations = serde_json::Map::new();
+        let status = |s: &str| GoalStatus {
+            status: s.to_string(),
+            since: None,
+        };
+        let mut goal = GoalState::default();
+        goal.units.insert(self.unit.clone(), status("active"));
         for r in &self.state.relations {
-            let mut units = serde_json::Map::new();
-            units.insert(
-                r.remote_app.clone(),
-                serde_json::json!({"status": "joined"}),
-            );
-            for n in r.remote_units.keys() {
-                units.insert(r.unit_name(*n), serde_json::json!({"status": "active"}));
+            let units = goal.relations.entry(r.endpoint.clone()).or_default();
+            if !r.peer {
+                units.insert(r.remote_app.clone(), status("joined"));
             }
-            relations.insert(r.endpoint.clone(), serde_json::Value::Object(units));
+            for n in r.remote_units.keys() {
+                units.insert(r.unit_name(*n), status("active"));
+            }
+            if r.peer {
+                // The peers are this application's other units.
+                for n in r.remote_units.keys() {
+                    goal.units.insert(r.unit_name(*n), status("active"));
+                }
+            }
         }
-        Ok(serde_json::json!({
-            "units": {self.unit.clone(): {"status": "active"}},
-            "relations": relations,
-        }))
+        Ok(goal)
     }
 
     fn network_get(
         &mut self,
         binding: &str,
-        _relation: Option<&RelationId>,
-    ) -> Result<serde_json::Value, HookToolError> {
-        self.call("network-get", binding.to_string())?;
-        Ok(serde_json::json!({
-            "bind-addresses": [{"interface-name": "eth0", "addresses": [{"value": "10.0.0.10", "cidr": "10.0.0.0/24"}]}],
-            "egress-subnets": ["10.0.0.10/32"],
-            "ingress-addresses": ["10.0.0.10"],
-        }))
+        relation: Option<&RelationId>,
+    ) -> Result<Network, HookToolError> {
+        let tool = "network-get";
+        match relation {
+            Some(r) => self.call(tool, format!("-r {} {binding}", r.id))?,
+            None => self.call(tool, binding.to_string())?,
+        }
+        if let Some(r) = relation {
+            self.relation(tool, r)?;
+        }
+        crate::networks::network(&self.state, &self.meta, binding)
+    }
+
+    fn run_tool(&mut self, tool: &ToolName, args: &[String]) -> Result<String, HookToolError> {
+        self.call(tool.as_str(), args.join(" "))?;
+        self.tool_argv.push((tool.to_string(), args.to_vec()));
+        crate::answers::answer(&self.state, tool.as_str())
+    }
+
+    fn storage_get(&mut self, id: &StorageId) -> Result<StorageInfo, HookToolError> {
+        self.call("storage-get", format!("-s {id}"))?;
+        crate::storages::get(&self.state, &self.meta, id)
+    }
+
+    fn storage_list(&mut self, name: &str) -> Result<Vec<StorageId>, HookToolError> {
+        self.call("storage-list", name.to_string())?;
+        crate::storages::list(&self.state, &self.meta, name)
+    }
+
+    fn storage_add(&mut self, name: &str, count: u32) -> Result<(), HookToolError> {
+        self.call("storage-add", format!("{name}={count}"))?;
+        crate::storages::add(&mut self.state, &self.meta, name, count)
+    }
+
+    fn resource_get(&mut self, name: &str) -> Result<std::path::PathBuf, HookToolError> {
+        self.call("resource-get", name.to_string())?;
+        crate::answers::resource(&self.state, name)
+    }
+
+    fn app_status_report(&mut self) -> Result<AppStatusReport, HookToolError> {
+        self.call("status-get", "--application".to_string())?;
+        if !self.state.leader {
+            return Err(denied("status-get"));
+        }
+        let mut units = self.state.peer_unit_statuses.clone();
+        units.insert(
+            self.unit.clone(),
+            self.state
+                .unit_status
+                .clone()
+                .unwrap_or_else(|| Status::new(charm::StatusKind::Unknown, "")),
+        );
+        Ok(AppStatusReport {
+            app: self
+                .state
+                .app_status
+                .clone()
+                .unwrap_or_else(|| Status::new(charm::StatusKind::Unknown, "")),
+            units,
+        })
+    }
+
+    fn credential_get(&mut self) -> Result<CloudSpec, HookToolError> {
+        self.call("credential-get", String::new())?;
+        self.state.cloud_spec.clone().ok_or_else(|| {
+            HookToolError::classify(
+                "credential-get",
+                1,
+                "ERROR cannot access cloud credentials: permission denied",
+                true,
+            )
+        })
+    }
+
+    fn juju_reboot(&mut self, now: bool) -> Result<(), HookToolError> {
+        self.call("juju-reboot", if now { "--now" } else { "" }.to_string())?;
+        if matches!(self.event, Event::Action(_)) {
+            return Err(err(
+                "juju-reboot",
+                "ERROR juju-reboot is not supported when running an action",
+            ));
+        }
+        self.state.reboot = Some(now || self.state.reboot == Some(true));
+        Ok(())
     }
 }

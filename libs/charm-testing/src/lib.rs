@@ -41,14 +41,24 @@
 //! assert!(out.state.get_relation(1).local_app_data.is_empty());
 //! ```
 
+mod answers;
 mod backend;
+mod consistency;
+mod container;
 mod logs;
+mod networks;
+mod pebble;
 mod state;
+mod storages;
 mod stubs;
 
+pub use answers::ToolAnswer;
 pub use backend::{ActionOutput, Call, Failure};
+pub use container::{Container, ExecCall, ExecHandler, FsEntry};
 pub use logs::capture_logs;
+pub use networks::default_network;
 pub use state::{Relation, Secret, State, bag};
+pub use storages::StorageInstance;
 pub use stubs::{HOOK_TOOLS, StubTools};
 
 use backend::MockTools;
@@ -60,11 +70,15 @@ use charm::{ActionEvent, Charm, CustomEvent, EmittedEvent, Event, JujuEnv, JujuV
 /// A charm under test, with its metadata and config schema. Reusable across runs.
 pub struct Harness {
     charm: Charm,
+    meta: Metadata,
     app: String,
     unit: String,
     juju_version: JujuVersion,
     config_defaults: serde_json::Map<String, serde_json::Value>,
+    config_meta: Option<ConfigMeta>,
     failures: Vec<Failure>,
+    /// The containers the metadata declares.
+    containers: std::collections::BTreeSet<String>,
 }
 
 impl Harness {
@@ -78,10 +92,16 @@ impl Harness {
             #[allow(clippy::panic)]
             Err(e) => panic!("the test's metadata.yaml is invalid: {e}"),
         };
+        #[allow(clippy::panic)]
+        if let Err(e) = charm::workload_meta::check(&meta) {
+            panic!("the test's metadata.yaml is invalid: {e}");
+        }
         let app = meta.name.clone();
-        charm.metadata_parsed(meta);
+        let containers = meta.containers.keys().cloned().collect();
+        charm.metadata_parsed(meta.clone());
         Harness {
             charm,
+            meta,
             unit: format!("{app}/0"),
             app,
             juju_version: JujuVersion {
@@ -90,7 +110,9 @@ impl Harness {
                 patch: 14,
             },
             config_defaults: serde_json::Map::new(),
+            config_meta: None,
             failures: Vec::new(),
+            containers,
         }
     }
 
@@ -100,7 +122,10 @@ impl Harness {
     /// If the text is not valid `config.yaml`.
     pub fn config_yaml(mut self, text: &str) -> Self {
         match charm_yaml::from_str::<ConfigMeta>(text) {
-            Ok(config) => self.config_defaults = config.defaults(),
+            Ok(config) => {
+                self.config_defaults = config.defaults();
+                self.config_meta = Some(config);
+            }
             #[allow(clippy::panic)]
             Err(e) => panic!("the test's config.yaml is invalid: {e}"),
         }
@@ -157,7 +182,58 @@ impl Harness {
         self.run_with(event, state, Some(params))
     }
 
+    /// Checks `state` and `event` against the charm's metadata (and config.yaml, when given):
+    /// relations on undeclared endpoints, peer relations not declared as peers, endpoints over
+    /// their `limit`, undeclared storage or more instances than it allows, networks of unknown
+    /// bindings, config keys config.yaml does not declare, an event about a relation or storage the state
+    /// does not hold. `Err` lists every mismatch. [`Harness::run`] runs it first.
+    pub fn check(&self, event: &Event, state: &State) -> Result<(), String> {
+        let problems = consistency::check(&self.meta, self.config_meta.as_ref(), state, event);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("; "))
+        }
+    }
+
     fn run_with(&self, event: Event, state: State, params: Option<serde_json::Value>) -> Output {
+        if let Err(problems) = self.check(&event, &state) {
+            #[allow(clippy::panic)]
+            {
+                panic!("the test's State is inconsistent with the charm's metadata: {problems}")
+            }
+        }
+        for container in &state.containers {
+            #[allow(clippy::panic)]
+            if !self.containers.contains(&container.name) {
+                panic!(
+                    "the state has container {:?}, which metadata.yaml does not declare",
+                    container.name
+                );
+            }
+            // Scenario's consistency rule: a check info describes a check of the plan.
+            #[allow(clippy::panic)]
+            if let Some(name) = container
+                .check_infos
+                .keys()
+                .find(|name| !container.plan().checks.contains_key(*name))
+            {
+                panic!(
+                    "container {:?} has check info {name:?}, which its plan does not define",
+                    container.name
+                );
+            }
+        }
+        let pebbles: std::collections::BTreeMap<_, _> = state
+            .containers
+            .iter()
+            .map(|c| {
+                (
+                    c.name.clone(),
+                    std::rc::Rc::new(pebble::FakePebble::new(c.clone())),
+                )
+            })
+            .collect();
         let dispatch_path = match &event {
             Event::Action(a) => format!("actions/{}", a.name),
             other => format!("hooks/{}", other.hook_name()),
@@ -172,6 +248,7 @@ impl Harness {
             dispatch_path,
             event: event.clone(),
             debug: false,
+            host: state.host.clone(),
         };
         let mut store = MemoryStore {
             doc: StateDoc {
@@ -202,6 +279,9 @@ impl Harness {
             flush_error: None,
             next_secret: u32::try_from(state.secrets.len()).unwrap_or(0),
             new_secrets: Vec::new(),
+            tool_argv: Vec::new(),
+            meta: self.meta.clone(),
+            pebbles: pebbles.clone(),
         };
         let (report, mut logs) =
             capture_logs(|| self.charm.dispatch(&juju, &mut tools, &mut store));
@@ -212,10 +292,25 @@ impl Harness {
             )));
         }
         logs.extend(tools.logs);
+        // What the charm did to its containers happened, whether the hook failed or not.
+        let mut exec_history = std::collections::BTreeMap::new();
+        let containers: Vec<Container> = state
+            .containers
+            .iter()
+            .map(|c| {
+                let fake = &pebbles[&c.name];
+                let history = fake.history.borrow().clone();
+                if !history.is_empty() {
+                    exec_history.insert(c.name.clone(), history);
+                }
+                fake.container.borrow().clone()
+            })
+            .collect();
         let out_state = if result.is_ok() {
             let mut s = tools.state;
             s.stored = store.doc.stored;
             s.deferred = store.doc.deferred;
+            s.containers = containers;
             s
         } else {
             // Juju discards everything but what it applied at once.
@@ -223,6 +318,7 @@ impl Harness {
                 unit_status: tools.state.unit_status,
                 app_status: tools.state.app_status,
                 workload_version: tools.state.workload_version,
+                containers,
                 ..state
             }
         };
@@ -237,6 +333,8 @@ impl Harness {
             app_status_history: tools.app_status_history,
             removed_secret_revisions: tools.removed_revisions,
             handler_calls: report.handler_calls,
+            tool_argv: tools.tool_argv,
+            exec_history,
         }
     }
 }
@@ -266,6 +364,11 @@ pub struct Output {
     pub removed_secret_revisions: Vec<(String, Option<u32>)>,
     /// Handler calls the dispatcher made.
     pub handler_calls: usize,
+    /// `(tool, argv after the tool name)` of every hook tool run through the escape hatch
+    /// (`Ctx::run_tool`), in order.
+    pub tool_argv: Vec<(String, Vec<String>)>,
+    /// The commands run in each container (containers that ran none are absent).
+    pub exec_history: std::collections::BTreeMap<String, Vec<ExecCall>>,
 }
 
 impl Output {

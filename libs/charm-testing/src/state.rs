@@ -289,6 +289,28 @@ pub struct State {
     pub opened_ports: BTreeSet<Port>,
     /// Juju-side charm state (`state-get`/`state-set`).
     pub juju_state: BTreeMap<String, String>,
+    /// Answers for hook tools the framework does not wrap, by tool ([`State::tool_answer`]).
+    pub tool_answers: BTreeMap<String, crate::ToolAnswer>,
+    /// Networks by binding ([`State::network`]); a declared binding not listed gets
+    /// [`default_network`](crate::default_network).
+    pub networks: BTreeMap<String, charm::network::Network>,
+    /// Attached storage instances ([`State::storage`]).
+    pub storages: Vec<crate::StorageInstance>,
+    /// Instances asked for with `storage-add` and not yet attached: count by storage name.
+    pub storage_requests: BTreeMap<String, u32>,
+    /// File resources by name: the path `resource-get` prints ([`State::resource`]).
+    pub resources: BTreeMap<String, std::path::PathBuf>,
+    /// The cloud spec `credential-get` returns; `None`: the application is not trusted.
+    pub cloud_spec: Option<charm::cloud::CloudSpec>,
+    /// A reboot the charm asked for: `Some(true)` now, `Some(false)` after the hook.
+    pub reboot: Option<bool>,
+    /// Other units' statuses, for the leader's `status-get --application` (this unit's is
+    /// [`State::unit_status`]).
+    pub peer_unit_statuses: BTreeMap<String, Status>,
+    /// What the dispatch environment says of the host: machine, zone, principal, proxies.
+    pub host: charm::host::HostEnv,
+    /// Workload containers (Kubernetes sidecar charms), each with its Pebble.
+    pub containers: Vec<crate::container::Container>,
 }
 
 impl State {
@@ -320,6 +342,21 @@ impl State {
     pub fn stored(mut self, key: &str, value: serde_json::Value) -> Self {
         self.stored.insert(key.to_string(), value);
         self
+    }
+
+    /// Adds a workload container.
+    pub fn container(mut self, container: crate::container::Container) -> Self {
+        self.containers.push(container);
+        self
+    }
+
+    /// The container of that name; panics (a test failure) when there is none.
+    #[allow(clippy::panic)]
+    pub fn get_container(&self, name: &str) -> &crate::container::Container {
+        match self.containers.iter().find(|c| c.name == name) {
+            Some(c) => c,
+            None => panic!("the state has no container {name:?}"),
+        }
     }
 
     /// The relation with that id.

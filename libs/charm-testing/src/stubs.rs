@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-/// Every hook tool the framework calls.
+/// Every hook tool the framework calls, and `unit-get` for the escape hatch's tests.
 pub const HOOK_TOOLS: &[&str] = &[
     "relation-ids",
     "relation-list",
@@ -41,6 +41,13 @@ pub const HOOK_TOOLS: &[&str] = &[
     "opened-ports",
     "goal-state",
     "network-get",
+    "storage-get",
+    "storage-list",
+    "storage-add",
+    "resource-get",
+    "credential-get",
+    "juju-reboot",
+    "unit-get",
 ];
 
 /// A directory of stub hook tools; removed when dropped.

@@ -2,7 +2,8 @@
 //! into one typed value.
 
 use crate::event::{
-    ActionEvent, Event, Notice, RelationEvent, RelationId, SecretEvent, StorageEvent, WorkloadEvent,
+    ActionEvent, Event, Notice, PebbleCheckEvent, PebbleNoticeEvent, RelationEvent, RelationId,
+    SecretEvent, StorageEvent, WorkloadEvent,
 };
 use crate::secret::SecretId;
 use std::fmt;
@@ -107,6 +108,8 @@ pub struct JujuEnv {
     pub event: Event,
     /// `JUJU_DEBUG` is set: also log to stderr.
     pub debug: bool,
+    /// Machine, availability zone, principal unit, proxies.
+    pub host: crate::host::HostEnv,
 }
 
 impl JujuEnv {
@@ -158,6 +161,7 @@ impl JujuEnv {
             dispatch_path,
             event,
             debug: var("JUJU_DEBUG").is_some(),
+            host: crate::host::HostEnv::from_vars(&var),
         })
     }
 }
@@ -419,29 +423,30 @@ fn parse_workload(
             reason: format!("hook {hook} is for container {container}"),
         });
     }
-    let mut payload = WorkloadEvent {
+    let workload = WorkloadEvent {
         container: workload,
-        notice: None,
-        check: None,
     };
     match suffix {
-        "-pebble-custom-notice" => {
-            payload.notice = Some(Notice {
+        "-pebble-custom-notice" => Ok(Event::PebbleCustomNotice(PebbleNoticeEvent {
+            workload,
+            notice: Notice {
                 id: vars.required("JUJU_NOTICE_ID", hook)?,
                 kind: vars.required("JUJU_NOTICE_TYPE", hook)?,
                 key: vars.required("JUJU_NOTICE_KEY", hook)?,
-            });
-            Ok(Event::PebbleCustomNotice(payload))
-        }
+            },
+        })),
         "-pebble-check-failed" | "-pebble-check-recovered" => {
-            payload.check = Some(vars.required("JUJU_PEBBLE_CHECK_NAME", hook)?);
+            let payload = PebbleCheckEvent {
+                workload,
+                check: vars.required("JUJU_PEBBLE_CHECK_NAME", hook)?,
+            };
             Ok(if suffix == "-pebble-check-failed" {
                 Event::PebbleCheckFailed(payload)
             } else {
                 Event::PebbleCheckRecovered(payload)
             })
         }
-        _ => Ok(Event::PebbleReady(payload)),
+        _ => Ok(Event::PebbleReady(workload)),
     }
 }
 

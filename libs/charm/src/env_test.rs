@@ -342,7 +342,15 @@ fn pebble_hooks() {
     ]) else {
         panic!()
     };
-    assert_eq!(w.notice.map(|n| n.key), Some("example.com/a".to_string()));
+    assert_eq!(w.workload.container, "workload");
+    assert_eq!(
+        (
+            w.notice.id.as_str(),
+            w.notice.kind.as_str(),
+            w.notice.key.as_str()
+        ),
+        ("1", "custom", "example.com/a")
+    );
     let Event::PebbleCheckFailed(w) = event(&[
         ("JUJU_DISPATCH_PATH", "hooks/workload-pebble-check-failed"),
         ("JUJU_WORKLOAD_NAME", "workload"),
@@ -350,7 +358,7 @@ fn pebble_hooks() {
     ]) else {
         panic!()
     };
-    assert_eq!(w.check.as_deref(), Some("http"));
+    assert_eq!(w.check, "http");
     assert!(matches!(
         event(&[
             (
@@ -382,6 +390,44 @@ fn pebble_hooks() {
             ..
         }
     ));
+}
+
+#[test]
+fn bad_workload_env_is_an_error_naming_the_variable() {
+    let missing = |hook: &str, pairs: &[(&str, &str)]| {
+        let path = format!("hooks/{hook}");
+        let mut all = vec![("JUJU_DISPATCH_PATH", path.as_str())];
+        all.extend_from_slice(pairs);
+        match ctx(&all).unwrap_err() {
+            EnvError::Missing { name, needed_for } => format!("{name} {needed_for}"),
+            other => format!("{other}"),
+        }
+    };
+    let w = ("JUJU_WORKLOAD_NAME", "web");
+    assert_eq!(
+        missing("web-pebble-check-failed", &[w]),
+        "JUJU_PEBBLE_CHECK_NAME web-pebble-check-failed"
+    );
+    assert_eq!(
+        missing("web-pebble-check-recovered", &[w]),
+        "JUJU_PEBBLE_CHECK_NAME web-pebble-check-recovered"
+    );
+    assert_eq!(
+        missing(
+            "web-pebble-custom-notice",
+            &[w, ("JUJU_NOTICE_ID", "1"), ("JUJU_NOTICE_TYPE", "custom")]
+        ),
+        "JUJU_NOTICE_KEY web-pebble-custom-notice"
+    );
+    let err = ctx(&[
+        ("JUJU_DISPATCH_PATH", "hooks/web-pebble-ready"),
+        ("JUJU_WORKLOAD_NAME", "db"),
+    ])
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        r#"environment variable JUJU_WORKLOAD_NAME="db" is invalid: hook web-pebble-ready is for container web"#
+    );
 }
 
 #[test]
@@ -514,4 +560,25 @@ fn versions() {
     assert_eq!(JujuVersion::parse("3"), None);
     assert_eq!(JujuVersion::parse("3.x.1"), None);
     assert_eq!(JujuVersion::parse("1.2.3.4.5"), None);
+}
+
+#[test]
+fn the_host_comes_from_the_dispatch_environment() {
+    let env = ctx(&[
+        ("JUJU_DISPATCH_PATH", "hooks/install"),
+        ("JUJU_MACHINE_ID", "7"),
+        ("JUJU_AVAILABILITY_ZONE", "zone2"),
+        ("JUJU_PRINCIPAL_UNIT", "web/3"),
+        ("JUJU_CHARM_HTTPS_PROXY", "http://squid:3128"),
+        ("JUJU_CHARM_NO_PROXY", ""),
+    ])
+    .unwrap();
+    assert_eq!(env.host.machine_id.as_deref(), Some("7"));
+    assert_eq!(env.host.availability_zone.as_deref(), Some("zone2"));
+    assert_eq!(env.host.principal_unit.as_deref(), Some("web/3"));
+    assert_eq!(env.host.proxy.https.as_deref(), Some("http://squid:3128"));
+    assert_eq!(env.host.proxy.no_proxy, None);
+    // On Kubernetes there is no machine.
+    let k8s = ctx(&[("JUJU_DISPATCH_PATH", "hooks/install")]).unwrap();
+    assert!(k8s.host.is_kubernetes());
 }

@@ -63,15 +63,33 @@ pub struct StorageEvent {
     pub location: Option<String>,
 }
 
-/// Payload of the Pebble hooks of a workload container.
+/// The container of a Pebble hook: every workload event carries it (`JUJU_WORKLOAD_NAME`), so a
+/// handler taking `&WorkloadEvent` runs for all four (`<container>-pebble-*`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkloadEvent {
     /// Container name (`JUJU_WORKLOAD_NAME`).
     pub container: String,
-    /// `JUJU_NOTICE_ID`, `JUJU_NOTICE_TYPE`, `JUJU_NOTICE_KEY` of a custom notice.
-    pub notice: Option<Notice>,
-    /// `JUJU_PEBBLE_CHECK_NAME` of a check-failed or check-recovered hook.
-    pub check: Option<String>,
+}
+
+/// Payload of `<container>-pebble-custom-notice`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PebbleNoticeEvent {
+    /// The container.
+    #[serde(flatten)]
+    pub workload: WorkloadEvent,
+    /// The notice (`JUJU_NOTICE_ID`, `JUJU_NOTICE_TYPE`, `JUJU_NOTICE_KEY`); the rest of it is
+    /// `Container::get_notice(id)`.
+    pub notice: Notice,
+}
+
+/// Payload of `<container>-pebble-check-failed` and `-pebble-check-recovered`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PebbleCheckEvent {
+    /// The container.
+    #[serde(flatten)]
+    pub workload: WorkloadEvent,
+    /// The check's name (`JUJU_PEBBLE_CHECK_NAME`); its state is `Container::get_check(name)`.
+    pub check: String,
 }
 
 /// A Pebble notice.
@@ -146,11 +164,11 @@ pub enum Event {
     /// `<container>-pebble-ready`
     PebbleReady(WorkloadEvent),
     /// `<container>-pebble-custom-notice`
-    PebbleCustomNotice(WorkloadEvent),
+    PebbleCustomNotice(PebbleNoticeEvent),
     /// `<container>-pebble-check-failed`
-    PebbleCheckFailed(WorkloadEvent),
+    PebbleCheckFailed(PebbleCheckEvent),
     /// `<container>-pebble-check-recovered`
-    PebbleCheckRecovered(WorkloadEvent),
+    PebbleCheckRecovered(PebbleCheckEvent),
     /// `collect-metrics` (restricted context; no longer sent from Juju 3.6.11)
     CollectMetrics,
     /// `meter-status-changed` (legacy, restricted context)
@@ -248,10 +266,11 @@ impl Event {
             | Event::RelationDeparted(r)
             | Event::RelationBroken(r) => Some(&r.relation.endpoint),
             Event::StorageAttached(s) | Event::StorageDetaching(s) => Some(&s.name),
-            Event::PebbleReady(w)
-            | Event::PebbleCustomNotice(w)
-            | Event::PebbleCheckFailed(w)
-            | Event::PebbleCheckRecovered(w) => Some(&w.container),
+            Event::PebbleReady(w) => Some(&w.container),
+            Event::PebbleCustomNotice(n) => Some(&n.workload.container),
+            Event::PebbleCheckFailed(c) | Event::PebbleCheckRecovered(c) => {
+                Some(&c.workload.container)
+            }
             Event::Action(a) => Some(&a.name),
             _ => None,
         }
@@ -333,9 +352,13 @@ impl Event {
             Event::StorageAttached(s) => format!("{}-storage-attached", s.name),
             Event::StorageDetaching(s) => format!("{}-storage-detaching", s.name),
             Event::PebbleReady(w) => format!("{}-pebble-ready", w.container),
-            Event::PebbleCustomNotice(w) => format!("{}-pebble-custom-notice", w.container),
-            Event::PebbleCheckFailed(w) => format!("{}-pebble-check-failed", w.container),
-            Event::PebbleCheckRecovered(w) => format!("{}-pebble-check-recovered", w.container),
+            Event::PebbleCustomNotice(n) => {
+                format!("{}-pebble-custom-notice", n.workload.container)
+            }
+            Event::PebbleCheckFailed(c) => format!("{}-pebble-check-failed", c.workload.container),
+            Event::PebbleCheckRecovered(c) => {
+                format!("{}-pebble-check-recovered", c.workload.container)
+            }
             Event::CollectMetrics => plain("collect-metrics"),
             Event::MeterStatusChanged => plain("meter-status-changed"),
             Event::Action(a) => a.name.clone(),
@@ -502,10 +525,27 @@ impl FromEvent for StorageEvent {
 impl FromEvent for WorkloadEvent {
     fn from_event(event: &Event) -> Option<&Self> {
         match event {
-            Event::PebbleReady(w)
-            | Event::PebbleCustomNotice(w)
-            | Event::PebbleCheckFailed(w)
-            | Event::PebbleCheckRecovered(w) => Some(w),
+            Event::PebbleReady(w) => Some(w),
+            Event::PebbleCustomNotice(n) => Some(&n.workload),
+            Event::PebbleCheckFailed(c) | Event::PebbleCheckRecovered(c) => Some(&c.workload),
+            _ => None,
+        }
+    }
+}
+
+impl FromEvent for PebbleNoticeEvent {
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::PebbleCustomNotice(n) => Some(n),
+            _ => None,
+        }
+    }
+}
+
+impl FromEvent for PebbleCheckEvent {
+    fn from_event(event: &Event) -> Option<&Self> {
+        match event {
+            Event::PebbleCheckFailed(c) | Event::PebbleCheckRecovered(c) => Some(c),
             _ => None,
         }
     }

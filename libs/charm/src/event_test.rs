@@ -94,3 +94,48 @@ fn filter_texts_are_stable_and_distinct() {
         Event::LeaderSettingsChanged.hook_name()
     );
 }
+
+#[test]
+fn workload_payloads_are_typed_and_read_older_records() {
+    // The shape deferral records had when every workload event carried optional fields.
+    let old = r#"{"kind": "pebble-custom-notice", "container": "web",
+        "notice": {"id": "7", "kind": "custom", "key": "example.com/a"}, "check": null}"#;
+    let event: Event = serde_json::from_str(old).unwrap();
+    let Event::PebbleCustomNotice(n) = &event else {
+        panic!("{event:?}")
+    };
+    assert_eq!(
+        (n.workload.container.as_str(), n.notice.id.as_str()),
+        ("web", "7")
+    );
+    assert_eq!(event.hook_name(), "web-pebble-custom-notice");
+    assert_eq!(event.scope(), Some("web"));
+    let old = r#"{"kind": "pebble-ready", "container": "web", "notice": null, "check": null}"#;
+    let ready: Event = serde_json::from_str(old).unwrap();
+    assert_eq!(
+        WorkloadEvent::from_event(&ready).map(|w| w.container.as_str()),
+        Some("web")
+    );
+    assert!(PebbleNoticeEvent::from_event(&ready).is_none());
+    // Round trip of the new shapes, and every workload event gives its container.
+    let failed = Event::PebbleCheckFailed(PebbleCheckEvent {
+        workload: WorkloadEvent {
+            container: "web".into(),
+        },
+        check: "up".into(),
+    });
+    let again: Event = serde_json::from_str(&serde_json::to_string(&failed).unwrap()).unwrap();
+    assert_eq!(again, failed);
+    assert_eq!(
+        PebbleCheckEvent::from_event(&failed).map(|c| c.check.as_str()),
+        Some("up")
+    );
+    assert_eq!(
+        WorkloadEvent::from_event(&failed).map(|w| w.container.as_str()),
+        Some("web")
+    );
+    assert_eq!(failed.hook_name(), "web-pebble-check-failed");
+    assert!(EventKind::PebbleCheckFailed.on("web").matches(&failed));
+    assert!(!EventKind::PebbleCheckFailed.on("db").matches(&failed));
+    assert!(!EventKind::PebbleCheckRecovered.on("web").matches(&failed));
+}

@@ -49,13 +49,21 @@
 //! | module | what it holds |
 //! | --- | --- |
 //! | [`env`](mod@env) | the dispatch environment, parsed ([`JujuEnv`]) |
+//! | [`host`] | machine, zone, principal, proxies; Juju-version feature predicates |
 //! | [`event`] | Juju's events as one enum, and handler filters |
 //! | [`model`] | [`Ctx`]: relations, databags, secrets, config, status, actions, state |
 //! | [`databag`] | typed bags: serde structs and per-field wire encodings |
 //! | [`secret`] | secret ids, content and the secret hook tools' arguments |
 //! | [`status`] | statuses and the collect-status step |
 //! | [`port`] | ports a unit opens |
+//! | [`network`] | a binding's network (`network-get`), typed |
+//! | [`storage`] | storage from metadata, and attached instances (`storage-get`, ...) |
+//! | [`cloud`] | the cloud spec and credential (`credential-get`) |
+//! | [`goal_state`] | the units and relations Juju plans (`goal-state`) |
+//! | [`app_status`] | the application's and its units' statuses (`status-get --application`) |
+//! | [`container`] | workload containers and their Pebble ([`Ctx::container`]) |
 //! | [`meta`] | the charm's metadata, embedded as JSON at build time |
+//! | [`workload_meta`] | its Kubernetes parts: workload containers and resources |
 //! | [`backend`] | the hook tools as a trait, and the real process backend |
 //! | [`dispatch`] | the dispatcher ([`Charm`]): handlers, deferral, reconcile, collect-status |
 //! | [`entry`] | a charm binary's entry point without std's runtime start-up ([`main!`]) |
@@ -65,22 +73,31 @@
 //! | [`log`] | `tracing` to `juju-log` |
 //! | [`metrics`] | per-dispatch cost, when `CHARM_METRICS_FILE` is set |
 
+pub mod app_status;
 pub mod backend;
+pub mod cloud;
+pub mod container;
 pub mod databag;
 pub mod dispatch;
 pub mod entry;
 pub mod env;
 pub mod error;
 pub mod event;
+pub mod goal_state;
+pub mod host;
 pub mod log;
 pub mod meta;
 pub mod metrics;
 pub mod model;
+pub mod network;
 pub mod plugin;
 pub mod port;
+mod reach;
 pub mod secret;
 pub mod state;
 pub mod status;
+pub mod storage;
+pub mod workload_meta;
 
 /// The README's example charm, compiled as a doc-test so that it cannot rot.
 #[cfg(doctest)]
@@ -88,15 +105,18 @@ pub mod status;
 pub struct ReadmeExample;
 
 pub use backend::{BagData, HookToolError, HookTools, LogLevel, ProcessBackend};
+pub use container::{Container, ContainerError, ExecCommand, PebbleApi};
 pub use dispatch::{Charm, DispatchReport, EmittedEvent};
 pub use env::{EnvError, JujuEnv, JujuVersion};
 pub use error::{Classify, Error, Outcome, ResultExt};
 pub use event::{
-    ActionEvent, Event, EventKind, Filter, FromEvent, Notice, RelationEvent, RelationId,
-    SecretEvent, StorageEvent, WorkloadEvent,
+    ActionEvent, Event, EventKind, Filter, FromEvent, Notice, PebbleCheckEvent, PebbleNoticeEvent,
+    RelationEvent, RelationId, SecretEvent, StorageEvent, WorkloadEvent,
 };
 pub use meta::{Metadata, Role};
 pub use model::{Bag, Ctx, CustomEvent, ModelError, Relation};
+/// The Pebble client crate, for its layer, plan and API types.
+pub use pebble;
 pub use plugin::{EndpointHandlers, EndpointSpec, Plugin};
 pub use port::Port;
 pub use secret::{

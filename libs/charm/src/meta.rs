@@ -74,15 +74,24 @@ pub struct Metadata {
     /// Peer endpoints.
     #[serde(default)]
     pub peers: BTreeMap<String, Endpoint>,
-    /// Everything else (containers, storage, resources, ...), kept as it is.
+    /// Workload containers (Kubernetes sidecar charms), by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub containers: BTreeMap<String, crate::workload_meta::ContainerMeta>,
+    /// Resources (`oci-image` and `file`), by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub resources: BTreeMap<String, crate::workload_meta::ResourceMeta>,
+    /// Everything else (storage, ...), kept as it is.
     #[serde(flatten)]
     pub other: BTreeMap<String, serde_json::Value>,
 }
 
 impl Metadata {
-    /// Reads metadata embedded as JSON (see the [module docs](self)).
+    /// Reads metadata embedded as JSON (see the [module docs](self)); containers and resources
+    /// Juju would refuse are an error too ([`crate::workload_meta::check`]).
     pub fn from_json(text: &str) -> Result<Metadata, serde_json::Error> {
-        serde_json::from_str(text)
+        let meta: Metadata = serde_json::from_str(text)?;
+        crate::workload_meta::check(&meta).map_err(serde::de::Error::custom)?;
+        Ok(meta)
     }
 
     /// The endpoint of that name and its role.

@@ -7,7 +7,7 @@ fn parses_endpoints_and_keeps_the_rest() {
     let meta = Metadata::from_json(
         r#"{"name": "x", "subordinate": true, "requires": {"db": {"interface": "pg", "limit": 1}},
             "provides": {"web": {"interface": "http"}}, "peers": {"cluster": {"interface": "x-peers"}},
-            "containers": {"c": {"resource": "img"}}}"#,
+            "assumes": ["k8s-api"]}"#,
     )
     .unwrap();
     assert!(meta.subordinate);
@@ -19,7 +19,7 @@ fn parses_endpoints_and_keeps_the_rest() {
     assert!(meta.is_peer("cluster"));
     assert!(!meta.is_peer("db"));
     assert!(meta.endpoint("nope").is_none());
-    assert!(meta.other.contains_key("containers"));
+    assert!(meta.other.contains_key("assumes"));
     assert_eq!(
         meta.endpoint("cluster").map(|(r, _)| r.to_string()),
         Some("peers".into())

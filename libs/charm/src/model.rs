@@ -82,6 +82,14 @@ pub enum ModelError {
     /// The endpoint is not in `metadata.yaml`.
     #[error("endpoint {0:?} is not declared in metadata.yaml")]
     UnknownEndpoint(String),
+    /// The storage is not in `metadata.yaml`, or more instances than it allows were asked for.
+    #[error("storage {name:?}: {why}")]
+    Storage {
+        /// The storage name.
+        name: String,
+        /// What is wrong.
+        why: String,
+    },
     /// A secret content key Juju would reject.
     #[error(transparent)]
     InvalidSecretKey(#[from] InvalidSecretKey),
@@ -811,18 +819,28 @@ impl<'a> Ctx<'a> {
         Ok(())
     }
 
-    /// `goal-state` as JSON.
-    pub fn goal_state(&mut self) -> Result<serde_json::Value, ModelError> {
+    /// What Juju plans for this application and its relations (`goal-state`).
+    pub fn goal_state(&mut self) -> Result<crate::goal_state::GoalState, ModelError> {
         Ok(self.tools.goal_state()?)
     }
 
-    /// `network-get` for a binding (an endpoint or extra-binding) as JSON.
+    /// `network-get` for a binding (an endpoint or extra-binding), typed; with `relation`, the
+    /// addresses as that relation's remote side sees them.
     pub fn network(
         &mut self,
         binding: &str,
         relation: Option<&RelationId>,
-    ) -> Result<serde_json::Value, ModelError> {
+    ) -> Result<crate::network::Network, ModelError> {
         Ok(self.tools.network_get(binding, relation)?)
+    }
+
+    /// Runs a hook tool the framework does not wrap (the escape hatch): `tool` is checked to be a
+    /// hook tool name, `args` are passed exactly as given, so put `--` before positional values
+    /// that come from outside. Returns what the tool printed on stdout.
+    pub fn run_tool(&mut self, tool: &str, args: &[&str]) -> Result<String, ModelError> {
+        let name = crate::backend::ToolName::new(tool)?;
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        Ok(self.tools.run_tool(&name, &args)?)
     }
 
     // ----- actions -----

@@ -187,6 +187,7 @@ fn dispatch_with_stubs(charm: &Charm, stubs: &StubTools, event: Event) -> charm:
         dispatch_path: format!("hooks/{hook}"),
         event,
         debug: false,
+        host: Default::default(),
     };
     let mut tools = ProcessBackend::new("app").with_tools_dir(stubs.bin());
     charm.dispatch(&env, &mut tools, &mut MemoryStore::default())

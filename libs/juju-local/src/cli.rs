@@ -59,7 +59,10 @@ process running longer is killed (SIGKILL to its process group) and the hook fai
 Commands:
   init [--name NAME]                          create a fresh model
   deploy <charm-dir> [<app>] [-n N] [--config k=v]... [--env K=V]...  # {unit} {app} {n} {model} in V
+         [--storage name=count]... [--resource name=path]... [--trust]
   add-unit <app> [-n N]                       principal apps (subordinates follow relations)
+  attach-resource <app> <name>=<path>         a file resource; units run upgrade-charm
+  trust <app> [--remove]                      credential-get answers (or not)
   config <app> [k=v ...] [--reset key]...     set config (no args: print it)
   leader <app>/<n>                            move leadership
   relate <app>[:<endpoint>] <app>[:<endpoint>]  every charm also provides juju-info
@@ -72,7 +75,14 @@ Commands:
   resolve <unit> [--no-retry]
   secret-rotate <uri>
   secret-expire <uri> [--revision N]
+  add-secret <name> key=value...              a user secret (owned by the model); prints its URI
+  update-secret <name|uri> key=value...       a new revision when the content differs
+  grant-secret <name|uri> <app>               let the application's units read it
+  revoke-secret <name|uri> <app>
   settle [--max-hooks N]                      run queued hooks until quiet (default 500)
+  stop-container <unit> <container>           workload container down (until start-container)
+  start-container <unit> <container>          up again: a new boot, <container>-pebble-ready
+  stop-containers                             stop every Pebble daemon of the model
   status [--format json]
   show [--format json] [--reveal]
   timeline [--verbose] [--format json] [--reveal]  credentials print redacted unless --reveal
@@ -97,6 +107,8 @@ fn options(hook_timeout: Option<&str>) -> Result<ModelOptions> {
     let exe = std::env::current_exe()
         .map_err(|e| Error::io("cannot find own executable", "juju-local", e))?;
     let mut opts = ModelOptions::new(exe);
+    // Workload containers keep running between CLI commands.
+    opts.detach_containers = true;
     opts.hook_timeout = match hook_timeout {
         Some(v) => parse_hook_timeout(v).map_err(|e| usage(format!("--hook-timeout: {e}")))?,
         None => match std::env::var(HOOK_TIMEOUT_ENV) {
@@ -113,6 +125,16 @@ fn kv(s: &str) -> Result<(String, String)> {
     s.split_once('=')
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .ok_or_else(|| usage(format!("expected key=value, got {s:?}")))
+}
+
+/// `name=count` of `deploy --storage` (Juju's `--storage name=pool,size,count` is reduced to
+/// the count: there are no pools or sizes here).
+fn storage_arg(s: &str) -> Result<(String, u32)> {
+    let (name, count) = kv(s)?;
+    let count = count
+        .parse::<u32>()
+        .map_err(|_| usage(format!("storage {name:?}: expected a count, got {count:?}")))?;
+    Ok((name, count))
 }
 
 fn parse(flags: &[Flag], args: &[String]) -> Result<Parsed> {
@@ -194,9 +216,28 @@ fn run(args: &[String]) -> Result<String> {
                     Flag::value("num-units", &["n"]),
                     Flag::value("config", &[]),
                     Flag::value("env", &[]),
+                    Flag::value("storage", &[]),
+                    Flag::value("resource", &[]),
+                    Flag::boolean("trust", &[]),
                 ],
                 args,
             )?;
+            let resources = p
+                .values
+                .get("resource")
+                .map(|v| {
+                    v.iter()
+                        .map(|s| kv(s).map(|(k, v)| (k, PathBuf::from(v))))
+                        .collect::<Result<Vec<_>>>()
+                })
+                .transpose()?
+                .unwrap_or_default();
+            let storage = p
+                .values
+                .get("storage")
+                .map(|v| v.iter().map(|s| storage_arg(s)).collect::<Result<Vec<_>>>())
+                .transpose()?
+                .unwrap_or_default();
             let env = p
                 .values
                 .get("env")
@@ -227,9 +268,31 @@ fn run(args: &[String]) -> Result<String> {
                     units,
                     config,
                     env,
+                    storage,
+                    resources,
+                    trust: p.flag("trust"),
                 },
             )?;
             Ok(format!("deployed {name}\n"))
+        }
+        "trust" => {
+            let p = parse(&[Flag::boolean("remove", &[])], args)?;
+            let app = p
+                .positional
+                .first()
+                .ok_or_else(|| usage("trust needs an application"))?;
+            open()?.trust(app, !p.flag("remove"))?;
+            Ok(format!("trust of {app}: {}\n", !p.flag("remove")))
+        }
+        "attach-resource" => {
+            let p = parse(&[], args)?;
+            let (app, spec) = match p.positional.as_slice() {
+                [app, spec] => (app, spec),
+                _ => return Err(usage("attach-resource needs <app> <name>=<path>")),
+            };
+            let (name, path) = kv(spec)?;
+            open()?.attach_resource(app, &name, &PathBuf::from(path))?;
+            Ok(format!("attached resource {name} to {app}\n"))
         }
         "add-unit" => {
             let p = parse(&[Flag::value("num-units", &["n"])], args)?;
@@ -388,6 +451,33 @@ fn run(args: &[String]) -> Result<String> {
             open()?.resolve(unit, !p.flag("no-retry"))?;
             Ok(String::new())
         }
+        "add-secret" | "update-secret" => {
+            let name = args
+                .first()
+                .ok_or_else(|| usage(format!("{cmd} needs a secret name")))?;
+            let content = args[1..]
+                .iter()
+                .map(|s| kv(s))
+                .collect::<Result<Vec<_>>>()?;
+            let m = open()?;
+            if cmd == "add-secret" {
+                Ok(format!("{}\n", m.add_secret(name, &content)?))
+            } else {
+                Ok(format!("revision {}\n", m.update_secret(name, &content)?))
+            }
+        }
+        "grant-secret" | "revoke-secret" => {
+            let (Some(secret), Some(app), None) = (args.first(), args.get(1), args.get(2)) else {
+                return Err(usage(format!("{cmd} needs a secret and an application")));
+            };
+            let m = open()?;
+            if cmd == "grant-secret" {
+                m.grant_secret(secret, app)?;
+            } else {
+                m.revoke_secret(secret, app)?;
+            }
+            Ok(String::new())
+        }
         "secret-rotate" => {
             let uri = args
                 .first()
@@ -407,6 +497,25 @@ fn run(args: &[String]) -> Result<String> {
                 .transpose()?;
             let unit = open()?.secret_expire(uri, rev)?;
             Ok(format!("secret-expired queued for {unit}\n"))
+        }
+        "stop-container" | "start-container" => {
+            let p = parse(&[], args)?;
+            let [unit, container] = p.positional.as_slice() else {
+                return Err(usage(format!("{cmd} needs <unit> <container>")));
+            };
+            let m = open()?;
+            if cmd == "stop-container" {
+                m.stop_container(unit, container)?;
+                Ok(format!("container {container} of {unit} stopped\n"))
+            } else {
+                m.start_container(unit, container)?;
+                Ok(format!("container {container} of {unit} started\n"))
+            }
+        }
+        "stop-containers" => {
+            parse(&[], args)?;
+            open()?.stop_containers()?;
+            Ok(String::new())
         }
         "settle" => {
             let p = parse(&[Flag::value("max-hooks", &[])], args)?;

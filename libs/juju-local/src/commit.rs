@@ -118,6 +118,12 @@ pub fn apply(
                     u.ports.sort();
                 }
             }
+            Op::StorageAdd { name, count } => {
+                let added = crate::storage::attach(st, &run.model_dir, &run.unit, name, *count);
+                if let (Err(e), true) = (added, strict) {
+                    return Err(e);
+                }
+            }
             Op::ClosePort { port } => {
                 if let Some(u) = st.unit_mut(&run.unit) {
                     u.ports.retain(|p| p != port);
@@ -303,7 +309,7 @@ pub fn apply(
                         Some(u) => g.unit.as_ref() == Some(u),
                         None => true,
                     };
-                    let rel_match = relation.is_none_or(|r| g.relation == r);
+                    let rel_match = relation.is_none_or(|r| g.relation == Some(r));
                     !(app_match && unit_match && rel_match)
                 });
                 if let Some(u) = unit {

@@ -77,13 +77,20 @@ impl Executor<'_> {
         let run_path = run_dir.join(format!("{seq}.context.json"));
         let journal = run_dir.join(format!("{seq}.journal.jsonl"));
         let _ = std::fs::remove_file(&journal);
+        crate::storage::ensure_dirs(&u)?;
         let run = self.hook_run(st, &u, spec, seq, journal.clone());
         st.save(self.dir)?;
         run.save(&run_path)?;
 
-        let env = self.hook_env(st, &u, spec, &run, &run_path);
+        let mut env = self.hook_env(st, &u, spec, &run, &run_path);
+        let (app, _) = unit_key(unit);
+        let sidecar = st
+            .applications
+            .get(&app)
+            .is_some_and(|a| !a.meta.containers.is_empty());
+        let pod = sidecar.then(|| pod_mount(&u, &mut env));
         let started = Instant::now();
-        let ran = self.run_dispatch(&u, spec, env)?;
+        let ran = self.run_dispatch(&u, spec, env, pod.flatten())?;
         let wall = started.elapsed();
 
         // A killed process may have left a torn last line: keep what can be read.
@@ -290,6 +297,7 @@ impl Executor<'_> {
         u: &Unit,
         spec: &HookSpec,
         env: BTreeMap<String, String>,
+        pod: Option<PathBuf>,
     ) -> Result<Ran> {
         let dispatch = u.charm_dir.join("dispatch");
         if !dispatch.exists() {
@@ -304,6 +312,13 @@ impl Executor<'_> {
         }
         let mut command = Command::new(&dispatch);
         command.current_dir(&u.charm_dir).env_clear().envs(&env);
+        if let Some(unit_dir) = &pod {
+            process::in_pod_namespace(&mut command, unit_dir).map_err(|message| Error::Spawn {
+                unit: u.name.clone(),
+                hook: spec.name.clone(),
+                message,
+            })?;
+        }
         let exit =
             process::run(command, self.opts.hook_timeout).map_err(|message| Error::Spawn {
                 unit: u.name.clone(),
@@ -320,6 +335,26 @@ impl Executor<'_> {
         })
     }
 }
+
+/// Where a sidecar unit's hooks find their Pebble sockets: the unit directory mounted at `/charm`
+/// in a mount namespace of their own (returned), or, where namespaces do not work (not root),
+/// the pebble crate's documented override in `env` pointing at the host path.
+fn pod_mount(u: &Unit, env: &mut BTreeMap<String, String>) -> Option<PathBuf> {
+    // The unit directory holds the charm (`charm/`) and the containers (`containers/`).
+    let unit_dir = u.charm_dir.parent()?.to_path_buf();
+    if process::namespaces_work() {
+        return Some(unit_dir);
+    }
+    env.insert(
+        CONTAINERS_DIR_ENV.into(),
+        unit_dir.join("containers").to_string_lossy().into_owned(),
+    );
+    None
+}
+
+/// The pebble crate's override of `/charm/containers` (for local models where the socket cannot
+/// be mounted there).
+pub const CONTAINERS_DIR_ENV: &str = "PEBBLE_CONTAINERS_DIR";
 
 /// `JUJU_CONTEXT_ID`: unit, hook (or `run-action`) and sequence number.
 fn context_id(unit: &str, spec: &HookSpec, seq: u64) -> String {

@@ -170,6 +170,13 @@ pub enum Op {
         /// Keys and values (empty deletes).
         values: BTreeMap<String, String>,
     },
+    /// More instances of a storage for this unit (`storage-add`).
+    StorageAdd {
+        /// The storage name.
+        name: String,
+        /// How many.
+        count: u32,
+    },
 }
 
 impl Op {

@@ -62,11 +62,11 @@
 //! | 11 | `cli` | the binary: a hook tool by name, else the driver commands |
 //! | 10 | [`scenario`] | scenario files run on the `Model` API |
 //! | 9 | `model` | the `Model` API: the CLI's verbs and the settle loop |
-//! | 8 | `executor`, `relate`, `report` | running one dispatch; endpoint matching; `status`/`show` |
+//! | 8 | `executor`, `relate`, `report`, `workload` | running one dispatch; endpoint matching; `status`/`show`; workload containers (Pebble daemons and their pollers) |
 //! | 7 | `resolver`, `tools`, `process`, `action_params` | which hook next; the hook-tool side; child-process supervision (all the `unsafe`); action parameters |
 //! | 6 | `commit`, `story` | applying a journal to the state; the printed timeline |
 //! | 5 | `rules`, `redact` | Juju's rules (who may do what); what printed output hides |
-//! | 4 | `hook_run`, `journal`, [`timeline`] | the run files the driver shares with the tools; dispatch records |
+//! | 4 | `hook_run`, `journal`, [`timeline`], `storage`, `resources` | the run files the driver shares with the tools; dispatch records; storage instances; file resources |
 //! | 3 | [`state`] | `state.json` |
 //! | 2 | `meta`, `flags`, `format`, `options` | charm metadata; gnuflag parsing; tool output formats; model options |
 //! | 1 | `ids`, `files` | names and ids; files on disk (owner-only, atomic, locked) |
@@ -98,12 +98,15 @@ mod redact;
 mod relate;
 mod report;
 mod resolver;
+mod resources;
 mod rules;
 pub mod scenario;
 pub mod state;
+mod storage;
 mod story;
 pub mod timeline;
 mod tools;
+mod workload;
 mod yaml;
 
 pub use cli::main;

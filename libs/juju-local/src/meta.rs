@@ -125,6 +125,15 @@ pub struct CharmMeta {
     /// Actions by name.
     #[serde(default)]
     pub actions: BTreeMap<String, ActionSpec>,
+    /// Resources by name, with their type (`file` or `oci-image`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub resources: BTreeMap<String, String>,
+    /// Storage by name (`storage:`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub storage: BTreeMap<String, charm::storage::StorageMeta>,
+    /// Workload containers (`containers:`), by name: each gets a Pebble per unit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub containers: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -156,11 +165,17 @@ struct RawMetadata {
     peers: Option<BTreeMap<String, RawEndpoint>>,
     #[serde(default, rename = "extra-bindings")]
     extra_bindings: Option<BTreeMap<String, Value>>,
+    #[serde(default)]
+    storage: Option<Value>,
+    #[serde(default)]
+    resources: Option<BTreeMap<String, Value>>,
     // charmcraft.yaml carries config and actions inline.
     #[serde(default)]
     config: Option<RawConfig>,
     #[serde(default)]
     actions: Option<BTreeMap<String, Option<ActionSpec>>>,
+    #[serde(default)]
+    containers: Option<BTreeMap<String, Value>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -183,6 +198,18 @@ fn read_yaml<T: serde::de::DeserializeOwned + Default>(path: &Path) -> Result<Op
             path: path.to_path_buf(),
             message: e.to_string(),
         })
+}
+
+/// `storage:` typed, with the charm framework's reading of it.
+fn storage_meta(
+    section: Option<Value>,
+) -> std::result::Result<BTreeMap<String, charm::storage::StorageMeta>, String> {
+    let Some(section) = section else {
+        return Ok(BTreeMap::new());
+    };
+    let mut meta = charm::meta::Metadata::default();
+    meta.other.insert("storage".into(), section);
+    meta.storage()
 }
 
 impl CharmMeta {
@@ -259,6 +286,10 @@ impl CharmMeta {
                 ),
             ));
         }
+        let containers: Vec<String> = raw.containers.unwrap_or_default().into_keys().collect();
+        if let Some(c) = containers.iter().find(|c| container_name_invalid(c)) {
+            return Err(bad(&raw_path, format!("container name {c:?} not valid")));
+        }
         let mut meta = CharmMeta {
             name,
             subordinate,
@@ -266,6 +297,17 @@ impl CharmMeta {
             extra_bindings: raw.extra_bindings.unwrap_or_default().into_keys().collect(),
             config: BTreeMap::new(),
             actions: BTreeMap::new(),
+            storage: storage_meta(raw.storage).map_err(|m| bad(&raw_path, m))?,
+            resources: raw
+                .resources
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(name, spec)| {
+                    let kind = spec.get("type").and_then(Value::as_str).unwrap_or("file");
+                    (name, kind.to_string())
+                })
+                .collect(),
+            containers,
         };
         let config_path = dir.join("config.yaml");
         let config = match read_yaml::<RawConfig>(&config_path)? {
@@ -374,6 +416,18 @@ pub fn parse_config_arg(kind: &str, s: &str) -> std::result::Result<Value, Strin
     }
 }
 
+/// Whether `name` cannot be a container name (Juju: an RFC 1123 label; it becomes a directory and
+/// a hook-name prefix, so nothing else may pass).
+fn container_name_invalid(name: &str) -> bool {
+    name.is_empty()
+        || name.len() > 63
+        || name.starts_with('-')
+        || name.ends_with('-')
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -388,5 +442,32 @@ mod tests {
         assert!(parse_config_arg("secret", "secret:d1k3m8fbo5jc738pq1ig").is_ok());
         assert!(parse_config_arg("secret", "nope").is_err());
         assert!(coerce_config_value("int", &Value::from("x")).is_err());
+    }
+
+    #[test]
+    fn containers_are_read_and_their_names_checked() {
+        let dir = std::env::temp_dir().join(format!("jl-meta-containers-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_default();
+        let md = dir.join("metadata.yaml");
+        std::fs::write(
+            &md,
+            "name: web\ncontainers:\n  web: {resource: img}\n  log-agent: {}\n",
+        )
+        .unwrap_or_default();
+        let meta = CharmMeta::load(&dir).map_err(|e| e.to_string());
+        assert_eq!(
+            meta.map(|m| m.containers),
+            Ok(vec!["log-agent".to_string(), "web".to_string()])
+        );
+        for bad in ["Web", "-web", "../x", "a_b"] {
+            std::fs::write(&md, format!("name: web\ncontainers:\n  {bad:?}: {{}}\n"))
+                .unwrap_or_default();
+            let err = CharmMeta::load(&dir).map(|_| ()).map_err(|e| e.to_string());
+            assert!(
+                err.as_ref().is_err_and(|e| e.contains("not valid")),
+                "{bad}: {err:?}"
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

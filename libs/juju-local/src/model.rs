@@ -18,12 +18,44 @@ use crate::redact::Redaction;
 use crate::resolver::{Source, complete_spec, mark_done, next_hook, owner_unit, tidy, unit_key};
 use crate::state::{
     ActionOutcome, AgentState, Application, HookFailure, HookSpec, Life, ModelState, Relation,
-    RelationEndpoint, Status, Unit,
+    RelationEndpoint, Secret, SecretGrant, SecretOwner, SecretRevision, Status, Unit,
 };
 use crate::timeline::HookRecord;
+use crate::workload::{ContainerState, Pods};
 
 fn invalid(msg: impl Into<String>) -> Error {
     Error::Invalid(msg.into())
+}
+
+/// The xid of the user secret `reference` names: its name, or its URI (any form).
+fn find_user_secret(st: &ModelState, reference: &str) -> Option<String> {
+    let user = |s: &&Secret| s.owner.kind == "model";
+    st.find_secret(reference)
+        .filter(user)
+        .or_else(|| {
+            st.secrets
+                .values()
+                .filter(user)
+                .find(|s| s.label.as_deref() == Some(reference))
+        })
+        .map(|s| s.id.clone())
+}
+
+/// `key=value` pairs as stored content (key → base64), keys checked as Juju checks them.
+fn user_secret_content(content: &[(String, String)]) -> Result<BTreeMap<String, String>> {
+    if content.is_empty() {
+        return Err(invalid("missing secret value"));
+    }
+    content
+        .iter()
+        .map(|(k, v)| {
+            if crate::tools::valid_secret_key(k) {
+                Ok((k.clone(), crate::base64::b64_encode(v.as_bytes())))
+            } else {
+                Err(invalid(format!("invalid secret key {k:?}")))
+            }
+        })
+        .collect()
 }
 
 /// What `settle` did.
@@ -113,6 +145,14 @@ impl Model {
         FileLock::acquire(&self.dir.join("lock"))
     }
 
+    fn pods(&self) -> Pods {
+        Pods {
+            dir: self.dir.clone(),
+            server: crate::workload::server_binary(&self.opts.tool_binary),
+            detach: self.opts.detach_containers,
+        }
+    }
+
     fn executor(&self) -> Executor<'_> {
         Executor {
             dir: &self.dir,
@@ -170,6 +210,12 @@ impl Model {
         if !crate::ids::is_app_name(&name) {
             return Err(invalid(format!("invalid application name {name:?}")));
         }
+        let storage = crate::storage::deploy_counts(&meta, &opts.storage).map_err(invalid)?;
+        let mut resources = BTreeMap::new();
+        for (res, path) in &opts.resources {
+            let copy = crate::resources::attach(&self.dir, &meta, &name, res, path)?;
+            resources.insert(res.clone(), copy);
+        }
         self.mutate(|st| {
             if st.applications.contains_key(&name) {
                 return Err(invalid(format!("application {name:?} already exists")));
@@ -201,6 +247,9 @@ impl Model {
                 units: BTreeMap::new(),
                 life: Life::Alive,
                 env: opts.env.iter().cloned().collect(),
+                storage: storage.clone(),
+                resources: resources.clone(),
+                trusted: opts.trust,
             };
             st.applications.insert(name.clone(), app);
             for ep in meta.endpoints.iter().filter(|e| e.role == Role::Peer) {
@@ -275,8 +324,16 @@ impl Model {
                 life: Life::Alive,
                 since: rfc3339(now_secs()),
                 agent: AgentState::default(),
+                storage: BTreeMap::new(),
             },
         );
+        let counts = app.storage.clone();
+        for (storage, count) in counts {
+            crate::storage::attach(st, &self.dir, &name, &storage, count).map_err(invalid)?;
+        }
+        let Some(app) = st.applications.get_mut(app_name) else {
+            return Ok(name);
+        };
         if app.leader.is_none() {
             app.leader = Some(name.clone());
             app.leader_term += 1;
@@ -347,6 +404,35 @@ impl Model {
                 )));
             }
             (0..count).map(|_| self.add_unit_to(st, app)).collect()
+        })
+    }
+
+    /// Grants (or, with `false`, removes) `trust` for `app`: whether `credential-get` answers.
+    pub fn trust(&self, app: &str, trusted: bool) -> Result<()> {
+        self.mutate(|st| {
+            let a = st
+                .applications
+                .get_mut(app)
+                .ok_or_else(|| Error::not_found("application", app))?;
+            a.trusted = trusted;
+            Ok(())
+        })
+    }
+
+    /// Attaches file `path` as resource `name` of `app` (a new revision): each unit then runs
+    /// `upgrade-charm`, as Juju's agents do when a resource changes.
+    pub fn attach_resource(&self, app: &str, name: &str, path: &Path) -> Result<()> {
+        self.mutate(|st| {
+            let a = st
+                .applications
+                .get_mut(app)
+                .ok_or_else(|| Error::not_found("application", app))?;
+            let copy = crate::resources::attach(&self.dir, &a.meta, app, name, path)?;
+            a.resources.insert(name.to_string(), copy);
+            for u in a.units.values_mut().filter(|u| u.agent.installed) {
+                u.agent.queue.push_back(HookSpec::simple("upgrade-charm"));
+            }
+            Ok(())
         })
     }
 
@@ -459,6 +545,117 @@ impl Model {
         })
     }
 
+    // ----- user secrets (Juju 3.3+: `juju add-secret`, `grant-secret`, `update-secret`)
+
+    /// `juju add-secret <name> key=value...`: a secret owned by the model, readable by the
+    /// applications it is granted to ([`Model::grant_secret`]); returns its URI. The name is
+    /// unique among user secrets; keys follow Juju's rule.
+    pub fn add_secret(&self, name: &str, content: &[(String, String)]) -> Result<String> {
+        let content = user_secret_content(content)?;
+        self.mutate(|st| {
+            if name.is_empty() {
+                return Err(invalid("secret name cannot be empty"));
+            }
+            if find_user_secret(st, name).is_some() {
+                return Err(invalid(format!("secret with name {name:?} already exists")));
+            }
+            let id = crate::tools::new_secret_id(&st.uuid);
+            let owner = SecretOwner {
+                kind: "model".into(),
+                name: st.name.clone(),
+            };
+            let revision = SecretRevision {
+                content,
+                created: rfc3339(now_secs()),
+                expire: None,
+            };
+            st.secrets.insert(
+                id.clone(),
+                Secret {
+                    id: id.clone(),
+                    owner,
+                    label: Some(name.to_string()),
+                    description: None,
+                    rotate: None,
+                    next_rotate: None,
+                    revisions: BTreeMap::from([(1, revision)]),
+                    latest: 1,
+                    grants: Vec::new(),
+                    consumers: BTreeMap::new(),
+                    remove_notified: Default::default(),
+                },
+            );
+            Ok(format!("secret:{id}"))
+        })
+    }
+
+    /// `juju update-secret <name|uri> key=value...`: a new revision when the content differs
+    /// (consumers tracking an older one then get `secret-changed`).
+    pub fn update_secret(&self, secret: &str, content: &[(String, String)]) -> Result<u32> {
+        let content = user_secret_content(content)?;
+        self.mutate(|st| {
+            let id =
+                find_user_secret(st, secret).ok_or_else(|| Error::not_found("secret", secret))?;
+            let Some(sec) = st.secrets.get_mut(&id) else {
+                return Err(Error::not_found("secret", secret));
+            };
+            if sec.revisions.get(&sec.latest).map(|r| &r.content) != Some(&content) {
+                sec.latest += 1;
+                sec.revisions.insert(
+                    sec.latest,
+                    SecretRevision {
+                        content,
+                        created: rfc3339(now_secs()),
+                        expire: None,
+                    },
+                );
+            }
+            Ok(sec.latest)
+        })
+    }
+
+    /// `juju grant-secret <name|uri> <app>`: every unit of `app` may read the user secret.
+    pub fn grant_secret(&self, secret: &str, app: &str) -> Result<()> {
+        self.mutate(|st| {
+            if !st.applications.contains_key(app) {
+                return Err(Error::not_found("application", app));
+            }
+            let id =
+                find_user_secret(st, secret).ok_or_else(|| Error::not_found("secret", secret))?;
+            let Some(sec) = st.secrets.get_mut(&id) else {
+                return Err(Error::not_found("secret", secret));
+            };
+            if !sec
+                .grants
+                .iter()
+                .any(|g| g.app == app && g.relation.is_none())
+            {
+                sec.grants.push(SecretGrant {
+                    app: app.to_string(),
+                    unit: None,
+                    relation: None,
+                });
+            }
+            Ok(())
+        })
+    }
+
+    /// `juju revoke-secret <name|uri> <app>`: `app`'s units can no longer read the user secret.
+    pub fn revoke_secret(&self, secret: &str, app: &str) -> Result<()> {
+        self.mutate(|st| {
+            let id =
+                find_user_secret(st, secret).ok_or_else(|| Error::not_found("secret", secret))?;
+            let Some(sec) = st.secrets.get_mut(&id) else {
+                return Err(Error::not_found("secret", secret));
+            };
+            sec.grants
+                .retain(|g| !(g.app == app && g.relation.is_none()));
+            let prefix = format!("{app}/");
+            sec.consumers.retain(|u, _| !u.starts_with(&prefix));
+            Ok(())
+        })
+    }
+
     /// Queues secret-rotate for the secret's owner.
     pub fn secret_rotate(&self, uri: &str) -> Result<String> {
         self.mutate(|st| {
@@ -537,11 +734,15 @@ impl Model {
     pub fn settle(&self, max_hooks: usize) -> Result<SettleReport> {
         let _lock = self.lock()?;
         self.ensure_tools()?;
+        let pods = self.pods();
+        pods.ensure_up(&self.state()?)?;
         let mut report = SettleReport::default();
         let mut cursor: Option<String> = None;
         loop {
             let mut st = self.state()?;
             tidy(&mut st);
+            // What the workload containers reported becomes hooks, as Juju's pollers queue them.
+            pods.poll(&mut st)?;
             let units = st.unit_names();
             let start = cursor
                 .as_ref()
@@ -574,12 +775,76 @@ impl Model {
             cursor = Some(unit);
         }
         let st = self.state()?;
+        pods.reap_removed(&st)?;
         for u in st.applications.values().flat_map(|a| a.units.values()) {
             if let Some(e) = &u.agent.error {
                 report.errors.push((u.name.clone(), e.message.clone()));
             }
         }
         Ok(report)
+    }
+
+    /// Starts `unit`'s workload `container` (a new Pebble boot: `<container>-pebble-ready` at the
+    /// next `settle`), also after [`Model::stop_container`].
+    pub fn start_container(&self, unit: &str, container: &str) -> Result<()> {
+        let _lock = self.lock()?;
+        self.check_container(unit, container)?;
+        self.pods().start(unit, container)
+    }
+
+    /// Stops `unit`'s workload `container` (its services stop, its socket goes away) and keeps it
+    /// down until [`Model::start_container`]; hooks meanwhile find no Pebble.
+    pub fn stop_container(&self, unit: &str, container: &str) -> Result<()> {
+        let _lock = self.lock()?;
+        self.check_container(unit, container)?;
+        self.pods().stop(unit, container, true)
+    }
+
+    /// Stops every workload container of the model (their daemons do not outlive a test or a
+    /// scenario); the next `settle` starts them again with new boot ids.
+    pub fn stop_containers(&self) -> Result<()> {
+        let _lock = self.lock()?;
+        self.pods().stop_all(&self.state()?)
+    }
+
+    /// The host path of `unit`'s Pebble socket for `container` (`/charm/containers/<container>/
+    /// pebble.socket` inside its hooks).
+    pub fn container_socket(&self, unit: &str, container: &str) -> Result<PathBuf> {
+        self.check_container(unit, container)?;
+        Ok(crate::workload::socket_path(&self.dir, unit, container))
+    }
+
+    /// The host directory that is `container`'s `/` for `unit`.
+    pub fn container_root(&self, unit: &str, container: &str) -> Result<PathBuf> {
+        self.check_container(unit, container)?;
+        Ok(crate::workload::root_dir(&self.dir, unit, container))
+    }
+
+    /// `running`, `down` (stopped on purpose) or `exited` (restarted by the next `settle`).
+    pub fn container_state(&self, unit: &str, container: &str) -> Result<&'static str> {
+        self.check_container(unit, container)?;
+        Ok(match self.pods().state(unit, container) {
+            ContainerState::Running(_) => "running",
+            ContainerState::Down => "down",
+            ContainerState::Exited => "exited",
+        })
+    }
+
+    fn check_container(&self, unit: &str, container: &str) -> Result<()> {
+        let st = self.state()?;
+        st.unit(unit)
+            .ok_or_else(|| Error::not_found("unit", unit))?;
+        let (app, _) = unit_key(unit);
+        let declared = st
+            .applications
+            .get(&app)
+            .is_some_and(|a| a.meta.containers.iter().any(|c| c == container));
+        if !declared {
+            return Err(invalid(format!(
+                "application {app:?} has no container {container:?}"
+            )));
+        }
+        Ok(())
     }
 
     /// Runs one hook on a unit by hand, outside the agent's bookkeeping. Relation hooks need
@@ -650,7 +915,28 @@ impl Model {
 
     /// The `status` table (with the hook each unit would run next).
     pub fn status_text(&self) -> Result<String> {
-        Ok(crate::report::status_text(&self.state()?, &self.pending()?))
+        let st = self.state()?;
+        let mut text = crate::report::status_text(&st, &self.pending()?);
+        // Workload containers, when there are any (`running`, `down` or `exited`).
+        let pods = self.pods();
+        let mut rows = Vec::new();
+        for app in st.applications.values() {
+            for u in app.units.values() {
+                for c in &app.meta.containers {
+                    let state = match pods.state(&u.name, c) {
+                        ContainerState::Running(_) => "running",
+                        ContainerState::Down => "down",
+                        ContainerState::Exited => "exited",
+                    };
+                    rows.push(format!("{:<24} {:<24} {state}\n", u.name, c));
+                }
+            }
+        }
+        if !rows.is_empty() {
+            text.push_str(&format!("\n{:<24} {:<24} State\n", "Unit", "Container"));
+            text.extend(rows);
+        }
+        Ok(text)
     }
 
     /// The whole model as JSON (`show --format json`, `status --format json`); databag and

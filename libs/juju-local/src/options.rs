@@ -56,6 +56,10 @@ pub struct ModelOptions {
     /// killed with SIGKILL and the hook fails with `hook <name> on <unit> timed out after N s`.
     /// `None`: no limit.
     pub hook_timeout: Option<Duration>,
+    /// Whether workload-container daemons outlive this process (the CLI: the next command finds
+    /// them). Otherwise (the default, for tests and programs) each gets SIGTERM when the thread
+    /// that started it ends.
+    pub detach_containers: bool,
 }
 
 impl ModelOptions {
@@ -71,6 +75,7 @@ impl ModelOptions {
             name: "local".into(),
             env: BTreeMap::new(),
             hook_timeout,
+            detach_containers: false,
         }
     }
 }
@@ -89,4 +94,11 @@ pub struct DeployOptions {
     /// replaced per unit, which lets one
     /// machine stand in for several (e.g. `MICROCLUSTER_NODE_NAME=node-{n}`).
     pub env: Vec<(String, String)>,
+    /// Storage instances per unit, `(name, count)` (`--storage name=count`); storage not
+    /// named gets metadata's minimum.
+    pub storage: Vec<(String, u32)>,
+    /// File resources, `(name, path)` (`--resource name=path`).
+    pub resources: Vec<(String, PathBuf)>,
+    /// Grant the application `trust` (`--trust`): `credential-get` answers.
+    pub trust: bool,
 }

@@ -1,9 +1,10 @@
 //! Supervising one charm process: started as the leader of its own process group, waited for
 //! with a bound, its whole group killed when the bound passes, its peak RSS measured.
 //!
-//! This is the only module of the crate with `unsafe` code: three calls into libc that std does
-//! not offer (`wait4` for the child's resource usage, `waitid(WNOWAIT)` to wait without reaping,
-//! `kill` of a process group).
+//! This is the only module of the crate with `unsafe` code: calls into libc that std does not
+//! offer (`wait4` for the child's resource usage, `waitid(WNOWAIT)` to wait without reaping,
+//! `kill` of a process group, and `unshare` + `mount` before exec for a sidecar unit's hooks, see
+//! [`in_pod_namespace`]).
 //!
 //! # Safety argument
 //!
@@ -167,5 +168,105 @@ fn kill_group(pgid: libc::pid_t) {
     // un-reaped child of ours, so `pgid` cannot name a recycled group.
     unsafe {
         libc::kill(-pgid, libc::SIGKILL);
+    }
+}
+
+/// Where a Kubernetes charm sees its pod's shared volume (`/charm/containers/<c>/pebble.socket`).
+pub const POD_MOUNT: &str = "/charm";
+
+/// Makes `command` start in a mount namespace of its own where `unit_dir` is bind-mounted at
+/// [`POD_MOUNT`], so that the Pebble sockets sit where a charm on Kubernetes finds them and every
+/// unit sees only its own. Needs root; see [`namespaces_work`].
+pub fn in_pod_namespace(command: &mut Command, unit_dir: &std::path::Path) -> Result<(), String> {
+    use std::os::unix::ffi::OsStrExt;
+    let source = std::ffi::CString::new(unit_dir.as_os_str().as_bytes())
+        .map_err(|_| format!("unit directory {} holds a NUL byte", unit_dir.display()))?;
+    let target = std::ffi::CString::new(POD_MOUNT).map_err(|e| e.to_string())?;
+    let root = std::ffi::CString::new("/").map_err(|e| e.to_string())?;
+    // SAFETY: the closure runs in the forked child before exec and only makes three raw syscalls
+    // (unshare, mount, mount), which are async-signal-safe; it allocates nothing (the C strings
+    // were built before the fork and are only borrowed) and touches no lock.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::unshare(libc::CLONE_NEWNS) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // Private propagation first: the bind mount must not leak into the host namespace.
+            if libc::mount(
+                std::ptr::null(),
+                root.as_ptr(),
+                std::ptr::null(),
+                libc::MS_REC | libc::MS_PRIVATE,
+                std::ptr::null(),
+            ) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::mount(
+                source.as_ptr(),
+                target.as_ptr(),
+                std::ptr::null(),
+                libc::MS_BIND | libc::MS_REC,
+                std::ptr::null(),
+            ) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    Ok(())
+}
+
+/// Whether hooks can run in a pod namespace here: tried once per process by starting `true` in
+/// one (it needs root, `unshare(CLONE_NEWNS)` and a `/charm` directory to mount over, created
+/// when missing). `JUJU_LOCAL_NO_NAMESPACE=1` forces the fallback.
+pub fn namespaces_work() -> bool {
+    static WORKS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *WORKS.get_or_init(|| {
+        if std::env::var_os("JUJU_LOCAL_NO_NAMESPACE").is_some_and(|v| v == "1") {
+            return false;
+        }
+        let probe_dir = std::env::temp_dir();
+        if std::fs::create_dir_all(POD_MOUNT).is_err() {
+            return false;
+        }
+        let mut command = Command::new("true");
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if in_pod_namespace(&mut command, &probe_dir).is_err() {
+            return false;
+        }
+        run(command, Some(Duration::from_secs(10))).is_ok_and(|e| e.code == 0)
+    })
+}
+
+/// Sends `signal` to the process group `pgid` (a Pebble daemon that leads its own group). The
+/// caller checks first that `pgid` still names that daemon (`/proc/<pid>/cmdline`).
+pub fn signal_group(pgid: u32, signal: i32) -> bool {
+    let Ok(pgid) = libc::pid_t::try_from(pgid) else {
+        return false;
+    };
+    if pgid <= 1 {
+        return false;
+    }
+    // SAFETY: plain syscall with integer arguments; a positive pgid > 1 negated names one group.
+    unsafe { libc::kill(-pgid, signal) == 0 }
+}
+
+/// Makes the process `command` starts get SIGTERM when the thread that starts it ends
+/// (`PR_SET_PDEATHSIG`), so that daemons started by a test or a program do not outlive it.
+pub fn die_with_parent(command: &mut Command) {
+    // SAFETY: the closure runs in the forked child before exec and makes one raw syscall
+    // (prctl), which is async-signal-safe; it allocates nothing and touches no lock.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
     }
 }

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::error::{Error, Result};
 use crate::hook_run::RelationView;
 use crate::ids::split_unit;
-use crate::state::{HookSpec, Life, ModelState, Relation, SecretOwner, Unit};
+use crate::state::{HookSpec, Life, ModelState, Relation, SecretOwner, StorageInstance, Unit};
 
 /// Where the next hook for a unit comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +37,9 @@ fn sort_units(v: &mut [String]) {
 
 /// The unit that receives owner-side secret hooks: the owning unit, or the owning app's leader.
 pub fn owner_unit(st: &ModelState, owner: &SecretOwner) -> Option<String> {
+    if owner.kind == "model" {
+        return None;
+    }
     if owner.kind == "unit" {
         return st.unit(&owner.name).map(|u| u.name.clone());
     }
@@ -189,6 +192,15 @@ fn rel_hook(ep: &str, kind: &str, rel: &Relation, app: &str) -> HookSpec {
     }
 }
 
+/// `<name>-storage-attached` or `<name>-storage-detaching` for instance `id` (`data/0`).
+fn storage_hook(id: &str, instance: Option<&StorageInstance>, kind: &str) -> HookSpec {
+    let name = id.split('/').next().unwrap_or(id);
+    HookSpec {
+        env: crate::storage::hook_env(id, instance),
+        ..HookSpec::simple(&format!("{name}-storage-{kind}"))
+    }
+}
+
 /// Computes the next hook a unit agent would run, Juju-style, from what it has seen.
 pub fn next_hook(st: &ModelState, unit_name: &str) -> Option<(HookSpec, Source)> {
     let u = st.unit(unit_name)?;
@@ -199,6 +211,15 @@ pub fn next_hook(st: &ModelState, unit_name: &str) -> Option<(HookSpec, Source)>
         return None;
     }
     let computed = |h: HookSpec| Some((h, Source::Computed));
+    // On machines storage is attached before install, and whenever `storage-add` adds some.
+    if u.life == Life::Alive
+        && let Some((id, instance)) = u
+            .storage
+            .iter()
+            .find(|(id, _)| !ag.storage_attached.contains(*id))
+    {
+        return computed(storage_hook(id, Some(instance), "attached"));
+    }
     if !ag.installed {
         if u.life == Life::Dying {
             return None;
@@ -335,6 +356,10 @@ pub fn next_hook(st: &ModelState, unit_name: &str) -> Option<(HookSpec, Source)>
         if ag.started && !ag.stopped {
             return computed(HookSpec::simple("stop"));
         }
+        // Storage detaches after stop, before remove.
+        if let Some(id) = ag.storage_attached.iter().next() {
+            return computed(storage_hook(id, u.storage.get(id), "detaching"));
+        }
         // A principal is only removed once its subordinates are gone.
         if !st.subordinates_of(unit_name).is_empty() {
             return None;
@@ -397,6 +422,13 @@ pub fn mark_done(st: &mut ModelState, unit: &str, spec: &HookSpec, queued: bool)
             "leader-settings-changed" => ag.leader_settings_seen = lsv,
             "config-changed" => ag.config_seen = cfg,
             _ => {}
+        }
+        if let Some(id) = spec.env.get("JUJU_STORAGE_ID") {
+            if spec.name.ends_with("-storage-attached") {
+                ag.storage_attached.insert(id.clone());
+            } else if spec.name.ends_with("-storage-detaching") {
+                ag.storage_attached.remove(id);
+            }
         }
         if is_rel && let Some(rid) = spec.relation {
             let remote = spec.remote_unit.clone().unwrap_or_default();
@@ -593,10 +625,13 @@ pub fn tidy(st: &mut ModelState) {
     let rel_ids: BTreeSet<u64> = st.relations.keys().copied().collect();
     st.secrets.retain(|_, s| match s.owner.kind.as_str() {
         "unit" => units.contains(&s.owner.name),
+        "model" => true,
         _ => apps.contains(&s.owner.name),
     });
     for sec in st.secrets.values_mut() {
-        sec.grants.retain(|g| rel_ids.contains(&g.relation));
+        // A user secret's grant to an application is tied to no relation.
+        sec.grants
+            .retain(|g| g.relation.is_none_or(|r| rel_ids.contains(&r)));
         let grants = sec.grants.clone();
         let owner = sec.owner.clone();
         sec.consumers.retain(|u, _| {

@@ -34,6 +34,8 @@ use crate::model::Model;
 use crate::options::{DeployOptions, ModelOptions};
 use crate::state::{HookSpec, ModelState};
 
+mod workload;
+
 /// The outcome of one step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepResult {
@@ -239,6 +241,10 @@ fn run_doc_with(
             &mut result.hooks_run,
         );
         if let Some(out) = story.as_deref_mut() {
+            // What the step itself did, then the hooks it caused.
+            if let Ok(Some(note)) = &outcome {
+                writeln!(out, "  -- {note}").map_err(story_io)?;
+            }
             let records = model.timeline()?;
             let new = records.get(told..).unwrap_or_default();
             told = records.len();
@@ -292,6 +298,8 @@ fn run_doc_with(
     if let Some(out) = story {
         writeln!(out, "\n{}", model.status_text()?).map_err(story_io)?;
     }
+    // Workload daemons do not outlive the scenario (the model directory stays for inspection).
+    model.stop_containers()?;
     Ok(result)
 }
 
@@ -336,6 +344,39 @@ fn pairs(v: Option<&Value>) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
+/// A `config` step's `set`: as [`pairs`], and `{secret: NAME}` stands for the URI of the user
+/// secret named NAME (a scenario cannot know the id Juju gives it).
+fn config_pairs(model: &Model, v: Option<&Value>) -> Result<Vec<(String, String)>> {
+    let Some(map) = v.and_then(Value::as_object) else {
+        return Ok(Vec::new());
+    };
+    let st = model.state()?;
+    map.iter()
+        .map(|(k, v)| match v.get("secret").and_then(Value::as_str) {
+            Some(name) => st
+                .secrets
+                .values()
+                .find(|x| x.owner.kind == "model" && x.label.as_deref() == Some(name))
+                .map(|x| (k.clone(), x.uri()))
+                .ok_or_else(|| fail(format!("no user secret named {name:?}"))),
+            None => Ok((k.clone(), scalar(v))),
+        })
+        .collect()
+}
+
+/// `storage: {data: 2}` of a deploy step.
+fn storage_counts(v: Option<&Value>) -> Result<Vec<(String, u32)>> {
+    pairs(v)
+        .into_iter()
+        .map(|(name, count)| {
+            let n = count
+                .parse::<u32>()
+                .map_err(|_| fail(format!("storage {name:?}: expected a count, got {count:?}")))?;
+            Ok((name, n))
+        })
+        .collect()
+}
+
 fn two(v: &Value) -> Result<(String, Option<String>)> {
     match v {
         Value::Array(a) if !a.is_empty() => Ok((scalar(&a[0]), a.get(1).map(scalar))),
@@ -357,10 +398,17 @@ fn run_step(
     auto_settle: bool,
     max_hooks: usize,
     hooks: &mut usize,
-) -> Result<()> {
+) -> Result<Option<String>> {
     let mut settle_after = auto_settle;
+    let mut note = None;
     match kind {
-        "say" => return Ok(()),
+        "say" => return Ok(None),
+        k if workload::STEPS.contains(&k) => {
+            let (line, ran) = workload::step(model, kind, body, max_hooks)?;
+            *hooks += ran;
+            settle_after &= kind != "await-hook";
+            note = Some(line);
+        }
         "deploy" => {
             let charm = s(body, "charm").ok_or_else(|| fail("deploy needs `charm`"))?;
             let units = body.get("units").and_then(Value::as_u64).map(|n| n as u32);
@@ -371,6 +419,12 @@ fn run_step(
                     units,
                     config: pairs(body.get("config")),
                     env: pairs(body.get("env")),
+                    storage: storage_counts(body.get("storage"))?,
+                    trust: body.get("trust").and_then(Value::as_bool).unwrap_or(false),
+                    resources: pairs(body.get("resources"))
+                        .into_iter()
+                        .map(|(k, v)| (k, base.join(v)))
+                        .collect(),
                 },
             )?;
         }
@@ -396,7 +450,27 @@ fn run_step(
                 .and_then(Value::as_array)
                 .map(|a| a.iter().map(scalar).collect())
                 .unwrap_or_default();
-            model.config(&app, &pairs(body.get("set")), &reset)?;
+            model.config(&app, &config_pairs(model, body.get("set"))?, &reset)?;
+        }
+        "add-secret" | "update-secret" => {
+            let name = s(body, "name")
+                .or_else(|| s(body, "secret"))
+                .ok_or_else(|| fail(format!("{kind} needs `name`")))?;
+            let content = pairs(body.get("content"));
+            if kind == "add-secret" {
+                model.add_secret(&name, &content)?;
+            } else {
+                model.update_secret(&name, &content)?;
+            }
+        }
+        "grant-secret" | "revoke-secret" => {
+            let secret = s(body, "secret").ok_or_else(|| fail(format!("{kind} needs `secret`")))?;
+            let app = s(body, "app").ok_or_else(|| fail(format!("{kind} needs `app`")))?;
+            if kind == "grant-secret" {
+                model.grant_secret(&secret, &app)?;
+            } else {
+                model.revoke_secret(&secret, &app)?;
+            }
         }
         "leader" => model.set_leader(&scalar(body))?,
         "remove-unit" => model.remove_unit(&scalar(body))?,
@@ -482,7 +556,7 @@ fn run_step(
     if settle_after {
         *hooks += model.settle(max_hooks)?.hooks_run;
     }
-    Ok(())
+    Ok(note)
 }
 
 fn secret_ref(st: &ModelState, body: &Value) -> Result<String> {
@@ -668,6 +742,9 @@ fn expect(model: &Model, body: &Value) -> Result<()> {
                 return Err(fail(format!("library event {name:?} was seen")));
             }
         }
+    }
+    if let Some(containers) = body.get("containers") {
+        workload::expect(model, containers)?;
     }
     if let Some(errors) = body.get("errors").and_then(Value::as_object) {
         for (unit, want) in errors {

@@ -298,6 +298,9 @@ pub struct AgentState {
     /// The failed hook blocking this unit, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<HookFailure>,
+    /// Storage instances whose `-storage-attached` has run (and not yet `-storage-detaching`).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub storage_attached: BTreeSet<String>,
 }
 
 /// One opened port or range, optionally limited to an endpoint.
@@ -359,6 +362,18 @@ pub struct Unit {
     /// The unit agent's view.
     #[serde(default)]
     pub agent: AgentState,
+    /// Attached storage instances by id (`data/0`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub storage: BTreeMap<String, StorageInstance>,
+}
+
+/// A storage instance attached to a unit: a directory of the model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageInstance {
+    /// `filesystem` or `block`.
+    pub kind: String,
+    /// Its directory (`units/<app>-<n>/storage/<name>-<index>`).
+    pub location: PathBuf,
 }
 
 /// A deployed application.
@@ -405,6 +420,15 @@ pub struct Application {
     /// Alive or dying.
     #[serde(default)]
     pub life: Life,
+    /// Granted `trust`: `credential-get` answers.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub trusted: bool,
+    /// Attached file resources: the model's copy, by resource name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub resources: BTreeMap<String, PathBuf>,
+    /// Storage instances each new unit gets, by storage name (`deploy --storage`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub storage: BTreeMap<String, u32>,
 }
 
 impl Application {
@@ -423,7 +447,7 @@ impl Application {
 /// Who owns a secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SecretOwner {
-    /// `application` or `unit`.
+    /// `application`, `unit`, or `model` (a user secret: made by the operator, read-only to charms).
     pub kind: String,
     /// The application or unit name.
     pub name: String,
@@ -434,6 +458,7 @@ impl SecretOwner {
     pub fn managed_by(&self, unit: &str, leader: bool) -> bool {
         match self.kind.as_str() {
             "unit" => self.name == unit,
+            "model" => false,
             _ => leader && unit.split('/').next() == Some(self.name.as_str()),
         }
     }
@@ -442,6 +467,7 @@ impl SecretOwner {
     pub fn includes(&self, unit: &str) -> bool {
         match self.kind.as_str() {
             "unit" => self.name == unit,
+            "model" => false,
             _ => unit.split('/').next() == Some(self.name.as_str()),
         }
     }
@@ -494,8 +520,10 @@ pub struct SecretGrant {
     /// Only this unit of it, if set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
-    /// The relation the grant is tied to.
-    pub relation: u64,
+    /// The relation the grant is tied to; `None` for a user secret granted by the operator
+    /// (`juju grant-secret`), which lasts until revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relation: Option<u64>,
 }
 
 /// A unit reading a secret: the revision it tracks and its own label.
@@ -600,6 +628,9 @@ pub struct ModelState {
     /// Next relation id.
     #[serde(default)]
     pub next_relation_id: u64,
+    /// Next storage instance index, by storage name (model-wide, as Juju numbers them).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub next_storage: BTreeMap<String, u32>,
     /// Next action id.
     #[serde(default = "one")]
     pub next_action_id: u64,
@@ -642,6 +673,7 @@ impl ModelState {
     /// A fresh, empty model.
     pub fn new(name: &str) -> ModelState {
         ModelState {
+            next_storage: BTreeMap::new(),
             version: STATE_VERSION,
             name: name.into(),
             uuid: crate::ids::new_uuid(),

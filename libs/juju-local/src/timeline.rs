@@ -281,8 +281,8 @@ pub(crate) fn diff(before: &ModelState, after: &ModelState) -> Vec<Change> {
                         .grants
                         .iter()
                         .map(|g| match &g.unit {
-                            Some(u) => format!("{u} (rel {})", g.relation),
-                            None => format!("{} (rel {})", g.app, g.relation),
+                            Some(u) => format!("{u} (rel {})", rel_name(g.relation)),
+                            None => format!("{} (rel {})", g.app, rel_name(g.relation)),
                         })
                         .collect();
                     out.push(Change::Secret {
@@ -301,4 +301,9 @@ pub(crate) fn diff(before: &ModelState, after: &ModelState) -> Vec<Change> {
         }
     }
     out
+}
+
+/// A grant's relation for printing: its id, or `-` for an operator's grant of a user secret.
+fn rel_name(relation: Option<u64>) -> String {
+    relation.map_or_else(|| "-".to_string(), |r| r.to_string())
 }

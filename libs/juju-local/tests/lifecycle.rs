@@ -227,6 +227,7 @@ fn config_validation_and_config_changed() {
                 units: Some(1),
                 config: vec![("port".into(), "abc".into())],
                 env: vec![],
+                ..Default::default()
             },
         )
         .unwrap_err();
@@ -488,6 +489,7 @@ fn per_unit_environment_from_deploy() {
                 ("NODE_NAME".into(), "{app}-node-{n} ({unit})".into()),
                 ("STATE".into(), "{model}/cluster.json".into()),
             ],
+            ..Default::default()
         },
     )
     .unwrap();

@@ -427,12 +427,11 @@ fn write_file(root: &Root, item: &WriteItem, content: &[u8]) -> Result<(), FileE
             "cannot write to {path:?}: not a file path"
         )));
     };
-    let tmp = dir.join(format!(
-        "{}.{}~",
-        name.to_string_lossy(),
-        &uuid::Uuid::new_v4().simple().to_string()[..12]
-    ));
-    let temp_display = format!("{path}.*~");
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..12];
+    let tmp = dir.join(format!("{}.{suffix}~", name.to_string_lossy()));
+    // Errors name the temporary file as Pebble's do (Go's `*PathError` of its own temp file, a
+    // container path), and a rename both paths (Go's `*LinkError`).
+    let temp_display = format!("{path}.{suffix}~");
     let result = (|| {
         let mut f = fs::OpenOptions::new()
             .write(true)
@@ -447,7 +446,8 @@ fn write_file(root: &Root, item: &WriteItem, content: &[u8]) -> Result<(), FileE
         fs::set_permissions(&tmp, fs::Permissions::from_mode(mode))
             .map_err(|e| FileError::from_io("chmod", &temp_display, &e))?;
         chown(&tmp, owner).map_err(|e| FileError::from_io("chown", &temp_display, &e))?;
-        fs::rename(&tmp, &host).map_err(|e| FileError::from_io("rename", path, &e))
+        fs::rename(&tmp, &host)
+            .map_err(|e| FileError::from_io("rename", &format!("{temp_display} {path}"), &e))
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);

@@ -134,6 +134,41 @@ fn push_writes_under_the_root_with_permissions_and_pull_reads_it_back() {
 }
 
 #[test]
+fn a_push_onto_a_directory_names_both_paths_of_the_rename() {
+    let p = start("pushdir");
+    let (status, body) = push(
+        &p,
+        &json!({"action": "write", "files": [{"path": "/etc/conf", "make-dirs": true}]}),
+        &[("/etc/conf", b"x")],
+    );
+    assert_eq!(status, 200, "{body}");
+    std::fs::remove_file(p.root.join("etc/conf")).unwrap();
+    std::fs::create_dir_all(p.root.join("etc/conf/inner")).unwrap();
+    let (status, body) = push(
+        &p,
+        &json!({"action": "write", "files": [{"path": "/etc/conf"}]}),
+        &[("/etc/conf", b"x")],
+    );
+    assert_eq!(status, 200, "{body}");
+    let message = body["result"][0]["error"]["message"]
+        .as_str()
+        .unwrap_or_default();
+    // Go's LinkError: `rename <old> <new>: <errno text>`, as an ops charm sees it from Pebble.
+    assert!(
+        message.starts_with("rename /etc/conf.") && message.contains("~ /etc/conf: "),
+        "{message}"
+    );
+    assert!(
+        !p.root.join("etc").read_dir().unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .ends_with('~')),
+        "the temporary file is removed"
+    );
+}
+
+#[test]
 fn push_and_pull_errors_are_per_path() {
     let p = start("pusherr");
     let (status, body) = push(
@@ -149,10 +184,14 @@ fn push_and_pull_errors_are_per_path() {
     assert_eq!(status, 200, "{body}");
     let r = &body["result"];
     assert_eq!(r[0]["error"]["kind"], "not-found", "{body}");
-    assert_eq!(
-        r[0]["error"]["message"],
-        "open /no/parent/f.*~: no such file or directory"
-    );
+    // Pebble names its temporary file: `<path>.<12 random characters>~`.
+    let message = r[0]["error"]["message"].as_str().unwrap_or_default();
+    let temp = message
+        .strip_prefix("open /no/parent/f.")
+        .and_then(|m| m.strip_suffix("~: no such file or directory"))
+        .unwrap_or_else(|| panic!("{message}"));
+    assert_eq!(temp.len(), 12, "{message}");
+    assert!(temp.bytes().all(|b| b.is_ascii_alphanumeric()), "{message}");
     assert_eq!(
         r[1]["error"],
         json!({"kind": "generic-file-error", "message": "permissions must be a 3-digit octal string, got \"0644\""})

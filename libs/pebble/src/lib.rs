@@ -60,8 +60,8 @@ pub mod types;
 mod wire;
 
 pub use client::{
-    Client, Exec, ExecOutput, ExecProcess, Limits, MakeDirOptions, PushOptions, Signaller,
-    Timeouts, container_socket,
+    CONTAINERS_DIR_ENV, Client, Exec, ExecOutput, ExecProcess, Limits, MakeDirOptions, PushOptions,
+    Signaller, Timeouts, container_socket,
 };
 pub use duration::GoDuration;
 pub use error::Error;

@@ -46,6 +46,28 @@ pub enum S3Error {
         /// This library's endpoint.
         endpoint: String,
     },
+    /// The provider names a credentials secret this unit cannot read, and sent no plain
+    /// credentials either (Waiting: a grant or a new revision may come).
+    #[error(
+        "relation {relation} (application {app}): the credentials secret {secret} cannot be read ({why})"
+    )]
+    SecretUnavailable {
+        /// The relation.
+        relation: RelationId,
+        /// The remote application, or `?` when unknown.
+        app: String,
+        /// The secret id from `secret-extra`.
+        secret: String,
+        /// Not found, not granted, or no credentials in it.
+        why: &'static str,
+    },
+    /// The requirer has not said which version it speaks (no `version`, `lib-version` or
+    /// `bucket` yet): nothing but the version keys may be sent (Waiting).
+    #[error("relation {relation}: the requirer has not spoken yet, nothing can be sent")]
+    NotReady {
+        /// The relation.
+        relation: RelationId,
+    },
     /// The model refused or a hook tool failed.
     #[error(transparent)]
     Model(#[from] ModelError),
@@ -56,6 +78,7 @@ impl Classify for S3Error {
         match self {
             S3Error::Malformed { .. } | S3Error::InvalidValue { .. } => Outcome::Blocked,
             S3Error::NotLeader { .. } | S3Error::UnknownRelation { .. } => Outcome::Fail,
+            S3Error::SecretUnavailable { .. } | S3Error::NotReady { .. } => Outcome::Waiting,
             S3Error::Model(e) => e.outcome(),
         }
     }

@@ -5,15 +5,23 @@
 use charm::{CustomEvent, RelationId};
 use serde::{Deserialize, Serialize};
 
-/// Provider side: a requirer asked for a bucket (its `bucket` was added or changed).
+/// Provider side: a requirer asked for connection info. v0 requirer: its `bucket` was added or
+/// changed. v1 requirer: any change on the relation once it has spoken (as the Python v1
+/// library; answering again with the same info writes nothing).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CredentialsRequested {
     /// The relation.
     pub relation: RelationId,
     /// The requiring application, when known.
     pub app: Option<String>,
-    /// The bucket asked for.
+    /// The bucket asked for; empty when a v1 requirer asked for none.
     pub bucket: String,
+    /// The path asked for (v1 only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Whether the requirer speaks v1 (credentials go into a secret).
+    #[serde(default)]
+    pub v1: bool,
 }
 
 impl CustomEvent for CredentialsRequested {

@@ -1,9 +1,14 @@
-//! The `s3` v0 relation: S3 connection info from a provider (e.g. s3-integrator) to the charms that
-//! need a bucket, wire-compatible with `charms.data_platform_libs.v0.s3` (LIBPATCH 5/6).
+//! The `s3` relation, v1 with v0 fallback: S3 connection info from a provider (e.g.
+//! s3-integrator) to the charms that need a bucket, wire-compatible with the published
+//! `object-storage-charmlib` 1.0.0 (v1, credentials in a Juju secret), the s3 library built into
+//! s3-integrator 2/ (`lib-version`), and `charms.data_platform_libs.v0.s3` (LIBPATCH 5/6, v0).
 //!
-//! - The requirer's leader asks for a bucket (`bucket` in its app bag; `relation-<id>` by default).
-//! - The provider's leader answers in its app bag: credentials, bucket, endpoint and options
-//!   ([`S3ConnectionInfo`]; the wire format is in [`wire`]).
+//! - The requirer's leader asks for the credentials in a secret (`requested-secrets`), writes both
+//!   version keys and the bucket and path it names (v0: `bucket`, `relation-<id>` by default).
+//! - The provider's leader answers in its app bag: bucket, endpoint and options, and the
+//!   credentials in a secret of the relation's own (v1) or in plain (v0) ([`S3ConnectionInfo`];
+//!   the wire format of both versions is in [`wire`]). Each relation speaks what its peer speaks,
+//!   decided as the Python v1 library decides; a relation that started v0 stays v0.
 //! - Library events: [`CredentialsRequested`] (provider), [`CredentialsChanged`] and
 //!   [`CredentialsGone`] (requirer). None carries a credential; state queries
 //!   ([`S3Requirer::connection_info`], [`S3Provider::relation_data`]) serve reconcile-style charms.
@@ -13,7 +18,7 @@
 //!
 //! ```
 //! use charm::{Charm, Ctx, Error, Status, StatusCollector};
-//! use charm_testing::{Harness, Relation, State};
+//! use charm_testing::{Harness, Relation, Secret, State};
 //! use s3::{CredentialsChanged, CredentialsRequested, S3ConnectionInfo, S3Provider, S3Requirer};
 //!
 //! // A provider charm: answers every request with fixed credentials.
@@ -50,22 +55,30 @@
 //!     });
 //! let requirer_ctx = Harness::new(charm, "name: app\nrequires:\n  s3-credentials: {interface: s3}\n");
 //!
-//! // The requirer's leader asks for its bucket when the relation joins...
+//! // The requirer's leader asks for the credentials in a secret (relation-created), then for
+//! // its bucket, with both version keys, when the relation joins...
 //! let rel = Relation::new("s3-credentials", 7, "s3").remote_unit(0, [("", ""); 0]);
-//! let out = requirer_ctx.run(rel.joined(0), State::default().leader(true).relation(rel.clone()));
+//! let out = requirer_ctx.run(rel.created(), State::default().leader(true).relation(rel.clone()));
+//! let out = requirer_ctx.run(rel.joined(0), out.state);
 //! let request = out.state.get_relation(7).local_app_data.clone();
 //! assert_eq!(request["bucket"], "backups");
+//! assert_eq!(request["version"], "1");
+//! assert_eq!(request["requested-secrets"], r#"["access-key", "secret-key"]"#);
 //!
-//! // ...the provider's leader answers (and keeps the Python library's `data` cache)...
+//! // ...the provider's leader answers: the credentials in a secret granted to the relation...
 //! let prel = Relation::new("s3-credentials", 7, "app").remote_app_data(request);
 //! let out = provider_ctx.run(prel.changed(None), State::default().leader(true).relation(prel));
-//! assert_eq!(out.emitted::<CredentialsRequested>()[0].bucket, "backups");
+//! let req = &out.emitted::<CredentialsRequested>()[0];
+//! assert_eq!((req.bucket.as_str(), req.v1), ("backups", true));
 //! let answer = out.state.get_relation(7).local_app_data.clone();
-//! assert_eq!(answer["data"], r#"{"bucket": "backups"}"#);
+//! assert!(!answer.contains_key("secret-key"));
+//! let secret = out.state.get_secret("s3-credentials.7.extra.secret");
+//! assert_eq!(answer["secret-extra"], secret.id);
 //!
-//! // ...and every requirer unit gets typed connection info.
+//! // ...and every requirer unit gets typed connection info, whatever the version.
+//! let granted = Secret::granted(&secret.id, secret.revisions[&1].clone());
 //! let rel = rel.remote_app_data(answer);
-//! let out = requirer_ctx.run(rel.changed(None), State::default().relation(rel));
+//! let out = requirer_ctx.run(rel.changed(None), State::default().relation(rel).secret(granted));
 //! assert_eq!(out.emitted::<CredentialsChanged>().len(), 1);
 //! assert_eq!(out.state.unit_status, Some(Status::active("bucket backups")));
 //! ```

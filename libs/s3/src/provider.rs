@@ -1,20 +1,32 @@
 //! The providing side: answers bucket requests with connection info (the s3-integrator side).
+//!
+//! Per relation it speaks what the requirer speaks (interfaces-current 1.5, 1.11): a v1
+//! requirer (`requested-secrets` lists the credentials) gets them in a secret owned by this
+//! application, a v0 requirer in plain; a relation whose bag already holds plain credentials
+//! stays plain (it started v0).
 
 use crate::error::S3Error;
 use crate::events::CredentialsRequested;
-use crate::wire::{self, CACHE_KEY, S3ConnectionInfo, S3Key, S3Request, UriStyle};
+use crate::wire::{
+    self, CACHE_KEY, LIB_VERSION, LIB_VERSION_KEY, PeerVersion, S3ConnectionInfo, S3Key, S3Request,
+    SECRET_EXTRA_KEY, UriStyle, VERSION, VERSION_KEY,
+};
 use charm::{
-    Bag, BagData, Charm, Ctx, EndpointSpec, Error, Event, EventKind, Plugin, RelationEvent,
-    RelationId,
+    Bag, BagData, Charm, Ctx, EndpointSpec, Error, Event, EventKind, NewSecret, Plugin,
+    RelationEvent, RelationId, SecretContent, SecretEvent, SecretOwner, SecretRead, SecretUpdate,
 };
 use std::collections::BTreeMap;
 
 /// The provider of one `s3` endpoint. Add it with [`Charm::plugin`], keep a clone for writing.
 ///
-/// On `relation-changed` the leader compares the requirer's bag with the snapshot it keeps in its own
-/// app bag under `data` (the Python library's diff cache, kept for wire and upgrade compatibility)
-/// and emits [`CredentialsRequested`] when `bucket` was added or changed. A newly elected leader
-/// does the same for every relation, so a request made while leadership moved is not lost.
+/// The leader writes both version keys at relation-created. v0 requirers: on `relation-changed`
+/// the leader compares the requirer's bag with the snapshot it keeps in its own app bag under
+/// `data` (the Python v0 library's diff cache, kept for wire and upgrade compatibility) and emits
+/// [`CredentialsRequested`] when `bucket` was added or changed. v1 requirers: the leader emits it
+/// on every `relation-changed` once the requirer has spoken (as the Python v1 library), without
+/// a cache. A newly elected leader does the same for every relation, so a request made while
+/// leadership moved is not lost. The credentials secret of a relation is removed when the
+/// relation is broken (upstream leaks it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct S3Provider {
     endpoint: String,
@@ -38,7 +50,8 @@ impl S3Provider {
         Ok(ctx.relations(&self.endpoint)?)
     }
 
-    /// What the requirer of `relation` asks for; `None` until it has written a bucket.
+    /// What the requirer of `relation` asks for; `None` until it has spoken (a version key or a
+    /// bucket). The bucket is empty when a v1 requirer asked for none.
     pub fn request(
         &self,
         ctx: &mut Ctx<'_>,
@@ -46,10 +59,37 @@ impl S3Provider {
     ) -> Result<Option<S3Request>, S3Error> {
         self.check_endpoint(relation)?;
         let bag = ctx.read(relation, &Bag::RemoteApp)?;
-        Ok(bag
-            .get("bucket")
-            .filter(|b| !b.is_empty())
-            .map(|b| S3Request { bucket: b.clone() }))
+        if !wire::requirer_ready(&bag) {
+            return Ok(None);
+        }
+        let text = |k: &str| bag.get(k).filter(|v| !v.is_empty()).cloned();
+        Ok(Some(S3Request {
+            bucket: text("bucket").unwrap_or_default(),
+            path: text("path"),
+        }))
+    }
+
+    /// Which version the requirer of `relation` speaks (v0 until `requested-secrets` says
+    /// otherwise); a malformed `requested-secrets` is [`S3Error::Malformed`].
+    pub fn requirer_version(
+        &self,
+        ctx: &mut Ctx<'_>,
+        relation: &RelationId,
+    ) -> Result<PeerVersion, S3Error> {
+        self.check_endpoint(relation)?;
+        let bag = ctx.read(relation, &Bag::RemoteApp)?;
+        match wire::requirer_version(&bag) {
+            Ok(v) => Ok(v),
+            Err(detail) => {
+                Err(self.malformed(ctx, relation, wire::REQUESTED_SECRETS_KEY, detail)?)
+            }
+        }
+    }
+
+    /// Whether the credentials of `relation` travel in a secret: the requirer asked for them so,
+    /// and this side has not already sent them in plain (a relation that started v0 stays v0).
+    pub fn uses_secret(&self, ctx: &mut Ctx<'_>, relation: &RelationId) -> Result<bool, S3Error> {
+        Ok(!self.secret_fields(ctx, relation)?.is_empty())
     }
 
     /// The bucket the requirer of `relation` asks for, if any.
@@ -58,7 +98,10 @@ impl S3Provider {
         ctx: &mut Ctx<'_>,
         relation: &RelationId,
     ) -> Result<Option<String>, S3Error> {
-        Ok(self.request(ctx, relation)?.map(|r| r.bucket))
+        Ok(self
+            .request(ctx, relation)?
+            .map(|r| r.bucket)
+            .filter(|b| !b.is_empty()))
     }
 
     /// Every live relation with what its requirer asks for (`None`: nothing yet).
@@ -75,15 +118,31 @@ impl S3Provider {
     }
 
     /// Sends `info` on `relation` (leader only): every field is written, and a field that is unset
-    /// (or an empty list) is removed from the bag, so the bag says exactly what `info` says.
+    /// (or an empty list) is removed from the bag, so the bag says exactly what `info` says. The
+    /// credentials go into the relation's secret when the requirer speaks v1 (a new revision only
+    /// when they changed). Returns `false`, writing nothing, while the requirer has not spoken
+    /// yet (the Python library raises `PrematureDataAccessError`; [`CredentialsRequested`] comes
+    /// once it has).
     pub fn update_connection_info(
         &self,
         ctx: &mut Ctx<'_>,
         relation: &RelationId,
         info: &S3ConnectionInfo,
-    ) -> Result<(), S3Error> {
+    ) -> Result<bool, S3Error> {
         self.writable(ctx, relation, "update the S3 connection info")?;
-        if let Some(key) = info.empty_required().first() {
+        if !self.ready(ctx, relation)? {
+            tracing::debug!(relation = %relation, "the requirer has not spoken yet: nothing sent");
+            return Ok(false);
+        }
+        // A v1 requirer needs no bucket (it may leave the choice to the provider, which may
+        // have none to give); a v0 requirer cannot work without one.
+        let v1 = self.requirer_version(ctx, relation)? == PeerVersion::V1;
+        let empty: Vec<S3Key> = info
+            .empty_required()
+            .into_iter()
+            .filter(|k| !(v1 && *k == S3Key::Bucket))
+            .collect();
+        if let Some(key) = empty.first() {
             return Err(S3Error::InvalidValue {
                 relation: relation.clone(),
                 key: key.as_str(),
@@ -98,7 +157,16 @@ impl S3Provider {
         for key in S3Key::ALL {
             changes.entry(key.as_str().to_string()).or_default();
         }
-        self.apply(ctx, relation, changes)
+        let secret_fields = self.secret_fields(ctx, relation)?;
+        if !secret_fields.is_empty() {
+            let updates: Vec<(S3Key, Option<String>)> = secret_fields
+                .iter()
+                .map(|k| (*k, changes.remove(k.as_str())))
+                .collect();
+            changes.extend(self.sync_secret(ctx, relation, &updates)?);
+        }
+        self.apply(ctx, relation, changes)?;
+        Ok(true)
     }
 
     /// Sets `bucket` (leader only).
@@ -271,9 +339,130 @@ impl S3Provider {
         value: String,
     ) -> Result<(), S3Error> {
         self.writable(ctx, relation, "update the S3 connection info")?;
+        if !self.ready(ctx, relation)? {
+            return Err(S3Error::NotReady {
+                relation: relation.clone(),
+            });
+        }
         let mut changes = BagData::new();
-        changes.insert(key.as_str().to_string(), value);
+        if self.secret_fields(ctx, relation)?.contains(&key) {
+            let value = Some(value).filter(|v| !v.is_empty());
+            changes.extend(self.sync_secret(ctx, relation, &[(key, value)])?);
+        } else {
+            changes.insert(key.as_str().to_string(), value);
+        }
         self.apply(ctx, relation, changes)
+    }
+
+    /// Whether the requirer of `relation` has spoken (a version key or a bucket).
+    fn ready(&self, ctx: &mut Ctx<'_>, relation: &RelationId) -> Result<bool, S3Error> {
+        Ok(wire::requirer_ready(&ctx.read(relation, &Bag::RemoteApp)?))
+    }
+
+    /// The credential keys that go into the secret on `relation` (none: all plain).
+    fn secret_fields(
+        &self,
+        ctx: &mut Ctx<'_>,
+        relation: &RelationId,
+    ) -> Result<Vec<S3Key>, S3Error> {
+        self.check_endpoint(relation)?;
+        let local = ctx.read(relation, &Bag::LocalApp)?;
+        let plain_already = wire::REQUESTED_SECRETS
+            .iter()
+            .any(|k| local.get(k.as_str()).is_some_and(|v| !v.is_empty()));
+        if plain_already {
+            return Ok(Vec::new());
+        }
+        let remote = ctx.read(relation, &Bag::RemoteApp)?;
+        let requested = match wire::decode_requested_secrets(&remote) {
+            Ok(r) => r,
+            Err(detail) => {
+                return Err(self.malformed(ctx, relation, wire::REQUESTED_SECRETS_KEY, detail)?);
+            }
+        };
+        Ok(wire::REQUESTED_SECRETS
+            .into_iter()
+            .filter(|k| requested.iter().any(|r| r == k.as_str()))
+            .collect())
+    }
+
+    /// Merges `updates` (`None`: remove the key) into the relation's credentials secret, creating
+    /// and granting it on first use; a new revision only when the content changes. Returns the bag
+    /// entries that point at it (`secret-extra`).
+    fn sync_secret(
+        &self,
+        ctx: &mut Ctx<'_>,
+        relation: &RelationId,
+        updates: &[(S3Key, Option<String>)],
+    ) -> Result<BagData, S3Error> {
+        let label = wire::secret_label(&self.endpoint, relation.id);
+        let mut changes = BagData::new();
+        let merge = |content: &mut SecretContent| {
+            let mut map: BTreeMap<String, String> =
+                content.iter().map(|(k, v)| (k.into(), v.into())).collect();
+            for (key, value) in updates {
+                match value {
+                    Some(v) => map.insert(key.as_str().into(), v.clone()),
+                    None => map.remove(key.as_str()),
+                };
+            }
+            *content = SecretContent::from(map);
+        };
+        match ctx.get_secret(None, Some(&label), SecretRead::Peek) {
+            Ok(current) => {
+                let info = ctx.secret_info(None, Some(&label))?;
+                let mut next = current.clone();
+                merge(&mut next);
+                if next.is_empty() {
+                    ctx.remove_secret(&info.id, None)?;
+                    changes.insert(SECRET_EXTRA_KEY.into(), String::new());
+                } else {
+                    if next != current {
+                        tracing::info!(relation = %relation, "new revision of the S3 credentials secret");
+                        let update = SecretUpdate {
+                            content: Some(next),
+                            ..SecretUpdate::default()
+                        };
+                        ctx.set_secret(&info.id, &update)?;
+                    }
+                    changes.insert(SECRET_EXTRA_KEY.into(), info.id.uri());
+                }
+            }
+            Err(e) if e.is_secret_not_found() => {
+                let mut content = SecretContent::new();
+                merge(&mut content);
+                if content.is_empty() {
+                    return Ok(changes);
+                }
+                let id = ctx.add_secret(&NewSecret {
+                    content,
+                    label: Some(label),
+                    description: Some(format!("S3 credentials for relation {}", relation.id)),
+                    owner: SecretOwner::Application,
+                    ..NewSecret::default()
+                })?;
+                ctx.grant_secret(&id, relation, None)?;
+                tracing::info!(relation = %relation, "created the S3 credentials secret");
+                changes.insert(SECRET_EXTRA_KEY.into(), id.uri());
+            }
+            Err(e) => return Err(e.into()),
+        }
+        Ok(changes)
+    }
+
+    fn malformed(
+        &self,
+        ctx: &mut Ctx<'_>,
+        relation: &RelationId,
+        key: &str,
+        detail: String,
+    ) -> Result<S3Error, S3Error> {
+        Ok(S3Error::Malformed {
+            relation: relation.clone(),
+            app: ctx.remote_app(relation)?.unwrap_or_else(|| "?".into()),
+            key: key.to_string(),
+            detail,
+        })
     }
 
     fn check_endpoint(&self, relation: &RelationId) -> Result<(), S3Error> {
@@ -374,12 +563,92 @@ impl S3Provider {
             relation: relation.clone(),
             app: Some(app),
             bucket: bucket.clone(),
+            path: None,
+            v1: false,
         }))
     }
 
+    /// What the leader emits for `relation` now: a v1 requirer that has spoken is answered every
+    /// time (no cache in the bag: a v1 provider writes none); a v0 requirer as [`Self::check_request`].
+    fn requested(
+        &self,
+        ctx: &mut Ctx<'_>,
+        relation: &RelationId,
+    ) -> Result<Option<CredentialsRequested>, S3Error> {
+        if !ctx.is_leader()? {
+            return Ok(None);
+        }
+        if self.requirer_version(ctx, relation)? == PeerVersion::V0 {
+            return self.check_request(ctx, relation);
+        }
+        let Some(request) = self.request(ctx, relation)? else {
+            return Ok(None);
+        };
+        tracing::info!(relation = %relation, bucket = %request.bucket, "S3 connection info requested (v1)");
+        Ok(Some(CredentialsRequested {
+            relation: relation.clone(),
+            app: ctx.remote_app(relation)?,
+            bucket: request.bucket,
+            path: request.path,
+            v1: true,
+        }))
+    }
+
+    fn on_created(&self, ctx: &mut Ctx<'_>, event: &RelationEvent) -> Result<(), Error> {
+        if !ctx.is_leader()? {
+            return Ok(());
+        }
+        let versions = BagData::from([
+            (VERSION_KEY.to_string(), VERSION.to_string()),
+            (LIB_VERSION_KEY.to_string(), LIB_VERSION.to_string()),
+        ]);
+        ctx.update(&event.relation, &Bag::LocalApp, &versions)?;
+        Ok(())
+    }
+
+    /// secret-remove of a relation secret (leader): the revision no consumer tracks any more
+    /// is removed, so rotations do not pile revisions up.
+    fn on_secret_remove(&self, ctx: &mut Ctx<'_>, event: &SecretEvent) -> Result<(), Error> {
+        let (Some(label), Some(revision)) = (event.label.as_deref(), event.revision) else {
+            return Ok(());
+        };
+        if wire::relation_of_label(label, &self.endpoint).is_none() || !ctx.is_leader()? {
+            return Ok(());
+        }
+        match ctx.remove_secret(&event.id, Some(revision)) {
+            Ok(()) => {
+                tracing::info!(
+                    revision,
+                    "removed an unused revision of an S3 credentials secret"
+                );
+                Ok(())
+            }
+            // Juju may repeat the hook for a revision already gone.
+            Err(e) if e.is_secret_not_found() => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     fn on_changed(&self, ctx: &mut Ctx<'_>, event: &RelationEvent) -> Result<(), Error> {
-        if let Some(request) = self.check_request(ctx, &event.relation)? {
+        if let Some(request) = self.requested(ctx, &event.relation)? {
             ctx.emit(request);
+        }
+        Ok(())
+    }
+
+    /// relation-broken (leader): removes the relation's credentials secret, if any.
+    fn on_broken(&self, ctx: &mut Ctx<'_>, event: &RelationEvent) -> Result<(), Error> {
+        if !ctx.is_leader()? {
+            return Ok(());
+        }
+        let label = wire::secret_label(&self.endpoint, event.relation.id);
+        match ctx.secret_info(None, Some(&label)) {
+            Ok(info) => {
+                ctx.remove_secret(&info.id, None)?;
+                tracing::info!(relation = %event.relation, "removed the S3 credentials secret");
+            }
+            Err(e) if e.is_secret_not_found() => {}
+            Err(e) => return Err(e.into()),
         }
         Ok(())
     }
@@ -391,7 +660,7 @@ impl S3Provider {
 
     fn on_leader_elected(&self, ctx: &mut Ctx<'_>, _event: &Event) -> Result<(), Error> {
         for relation in self.relations(ctx)? {
-            if let Some(request) = self.check_request(ctx, &relation)? {
+            if let Some(request) = self.requested(ctx, &relation)? {
                 ctx.emit(request);
             }
         }
@@ -407,7 +676,10 @@ impl Plugin for S3Provider {
     fn build(self, charm: &mut Charm) {
         charm
             .endpoint(self.spec(), &self)
+            .on(EventKind::RelationCreated, Self::on_created)
             .on(EventKind::RelationChanged, Self::on_changed)
+            .on(EventKind::RelationBroken, Self::on_broken)
+            .on_any(EventKind::SecretRemove, Self::on_secret_remove)
             .on_any(EventKind::LeaderElected, Self::on_leader_elected);
     }
 }

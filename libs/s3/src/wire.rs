@@ -1,14 +1,27 @@
-//! The whole s3 v0 wire contract: every key of both application bags and how each value is encoded.
+//! The whole s3 wire contract, v0 and v1: every key of both sides and how each value is encoded.
+//!
+//! | bag | key | version | Rust type | on the wire |
+//! | --- | --- | --- | --- | --- |
+//! | requirer app | `bucket` | v0, v1 | `String` | plain text (v0: always, `relation-<id>` by default; v1: only when asked, or `relation-<id>` once the provider looks v0) |
+//! | requirer app | `path` | v1 | `Option<String>` | plain text |
+//! | requirer app + leader unit | `requested-secrets` | v1 | [`REQUESTED_SECRETS`] | JSON text `["access-key", "secret-key"]` (relation-created) |
+//! | requirer app | `version`, `lib-version` | v1 | [`VERSION`], [`LIB_VERSION`] | `"1"` and `"1.0"` (both written, either read; relation-joined) |
+//! | provider app | `version`, `lib-version` | v1 | as above | written at relation-created |
+//! | provider app | `secret-extra` | v1 | `charm::SecretId` | URI of the credentials secret (label `<endpoint>.<relation id>.extra.secret`, content `access-key`, `secret-key`) |
+//!
+//! v0 keys (both versions send them; in v1 the credentials move into the secret):
 //!
 //! | bag | key | Rust type | on the wire |
 //! | --- | --- | --- | --- |
-//! | requirer app | `bucket` | `String` | plain text |
 //! | provider app | `access-key`, `secret-key`, `bucket` | `String` (required) | plain text |
 //! | provider app | `path`, `endpoint`, `region`, `storage-class`, `s3-api-version` | `Option<String>` | plain text |
 //! | provider app | `s3-uri-style` | `Option<UriStyle>` | plain text (`host`, `path`, anything else kept) |
-//! | provider app | `tls-ca-chain`, `attributes` | `Vec<String>` (empty: key absent) | JSON text, Python separators (`["a", "b"]`) |
+//! | provider app | `tls-ca-chain`, `attributes` | `Vec<String>` (empty: key absent) | JSON text, Python separators (`["a", "b"]`); `attributes` is also read as comma-separated text (what s3-integrator 2/ sends) |
 //! | provider app | `delete-older-than-days` | `Option<u32>` | decimal text |
 //! | provider app | `data` | — (library-internal) | JSON text object: the requirer bag last seen, Python separators |
+//!
+//! Who speaks which version is decided per relation by [`provider_version`] (requirer side) and
+//! [`requirer_version`] (provider side), exactly as the Python v1 library does.
 //!
 //! Keys nobody declares are ignored when reading. An empty value never travels: writing `""` deletes
 //! a key (Juju's rule), which is how an unset optional field or an empty list is sent.
@@ -67,8 +80,12 @@ impl S3Key {
         S3Key::DeleteOlderThanDays,
     ];
 
-    /// The keys without which a requirer has no usable credentials.
+    /// The keys a provider must send (it always names a bucket).
     pub const REQUIRED: [S3Key; 3] = [S3Key::AccessKey, S3Key::SecretKey, S3Key::Bucket];
+
+    /// The keys without which a requirer has no usable credentials (the Python libraries emit on
+    /// these two alone; a v1 provider may send no bucket).
+    pub const CREDENTIALS: [S3Key; 2] = [S3Key::AccessKey, S3Key::SecretKey];
 
     /// The key as it appears in the bag.
     pub fn as_str(self) -> &'static str {
@@ -150,15 +167,20 @@ impl<'de> Deserialize<'de> for UriStyle {
     }
 }
 
-/// The requirer's application bag: the bucket it asks for.
+/// The requirer's application bag: the bucket (and, v1, the path) it asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[schemars(
-    title = "s3 v0 requirer application bag",
-    description = "The bucket the requirer's leader asks for."
+    title = "s3 requirer application bag",
+    description = "The bucket the requirer's leader asks for (v1 may ask for none, and for a path)."
 )]
 pub struct S3Request {
-    /// The bucket the requirer wants (the Python requirer sends `relation-<id>` when given none).
+    /// The bucket the requirer wants (the v0 requirer sends `relation-<id>` when given none; a
+    /// v1 requirer may send none: then this is empty).
+    #[serde(default)]
     pub bucket: String,
+    /// The path (prefix) the requirer wants (v1 only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
 
 /// The provider's application bag: where and how to reach the bucket, with the credentials.
@@ -176,7 +198,9 @@ pub struct S3ConnectionInfo {
     pub access_key: String,
     /// The secret key (the password).
     pub secret_key: String,
-    /// The bucket to use.
+    /// The bucket to use (a provider always sends one; a v1 provider may not, and then a
+    /// requirer reads it as empty).
+    #[serde(default)]
     pub bucket: String,
     /// A path (prefix) inside the bucket.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -206,8 +230,13 @@ pub struct S3ConnectionInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "String")]
     pub s3_api_version: Option<String>,
-    /// Extra attributes (custom HTTP headers), e.g. `k=v`; JSON text on the wire.
-    #[serde(default, with = "json_list", skip_serializing_if = "Vec::is_empty")]
+    /// Extra attributes (custom HTTP headers), e.g. `k=v`; JSON text on the wire (read also as
+    /// the comma-separated text s3-integrator 2/ sends).
+    #[serde(
+        default,
+        with = "attribute_list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     #[schemars(with = "String")]
     pub attributes: Vec<String>,
     /// Retention of full backups, in days; decimal text on the wire.
@@ -241,9 +270,9 @@ impl S3ConnectionInfo {
         charm::databag::decode(bag)
     }
 
-    /// The required keys that are absent (or empty) in `bag`.
+    /// The credential keys ([`S3Key::CREDENTIALS`]) that are absent (or empty) in `bag`.
     pub fn missing_in(bag: &BagData) -> Vec<S3Key> {
-        S3Key::REQUIRED
+        S3Key::CREDENTIALS
             .into_iter()
             .filter(|k| bag.get(k.as_str()).is_none_or(|v| v.is_empty()))
             .collect()
@@ -367,6 +396,41 @@ mod json_list {
     }
 }
 
+/// Reads the wire text of `attributes`: JSON text (or text opening a JSON list) as
+/// [`decode_list`] reads it; any other text as the comma-separated list s3-integrator 2/ sends
+/// (its raw config value), entries trimmed.
+pub fn decode_attributes(text: &str) -> Result<Vec<String>, String> {
+    if text.trim_start().starts_with('[') || serde_json::from_str::<serde_json::Value>(text).is_ok()
+    {
+        return decode_list(text);
+    }
+    Ok(text
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect())
+}
+
+/// Serde field encoding of `attributes` (see [`encode_list`] and [`decode_attributes`]).
+mod attribute_list {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        items: &[String],
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&super::encode_list(items))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<String>, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        super::decode_attributes(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 /// Serde field encoding of the retention days (see [`encode_days`] and [`decode_days`]).
 mod days {
     use serde::{Deserialize, Deserializer, Serializer};
@@ -411,6 +475,117 @@ pub fn decode_cache(text: &str) -> Result<serde_json::Map<String, serde_json::Va
         Ok(other) => Err(format!("expected a JSON object, got {}", json_kind(&other))),
         Err(e) => Err(format!("not JSON text ({e})")),
     }
+}
+
+// ----- v1 -----
+
+/// The version key of the published library (`object-storage-charmlib`): the schema version.
+pub const VERSION_KEY: &str = "version";
+/// What this library writes under [`VERSION_KEY`].
+pub const VERSION: &str = "1";
+/// The version key of the library built into s3-integrator 2/ (`<LIBAPI>.<LIBPATCH>`).
+pub const LIB_VERSION_KEY: &str = "lib-version";
+/// What this library writes under [`LIB_VERSION_KEY`].
+pub const LIB_VERSION: &str = "1.0";
+/// The requirer's list of fields it wants in a secret (its app bag, and its leader's unit bag).
+pub const REQUESTED_SECRETS_KEY: &str = "requested-secrets";
+/// The fields a v1 requirer asks to get in a secret.
+pub const REQUESTED_SECRETS: [S3Key; 2] = [S3Key::AccessKey, S3Key::SecretKey];
+/// The provider's key holding the URI of the credentials secret.
+pub const SECRET_EXTRA_KEY: &str = "secret-extra";
+
+/// Which version a peer speaks on one relation, as far as its bag tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PeerVersion {
+    /// Nothing to decide on yet (an empty provider bag): keep waiting.
+    Undecided,
+    /// The peer speaks v0: plain credentials; the relation stays v0.
+    V0,
+    /// The peer speaks v1: credentials in a secret.
+    V1,
+}
+
+/// The text of `requested-secrets`: a JSON list with Python's separators.
+pub fn encode_requested_secrets() -> String {
+    let names: Vec<String> = REQUESTED_SECRETS
+        .iter()
+        .map(|k| k.as_str().to_string())
+        .collect();
+    encode_list(&names)
+}
+
+/// Reads `requested-secrets`; absent or empty is the empty list (a v0 requirer).
+pub fn decode_requested_secrets(bag: &BagData) -> Result<Vec<String>, String> {
+    match bag.get(REQUESTED_SECRETS_KEY).filter(|t| !t.is_empty()) {
+        None => Ok(Vec::new()),
+        Some(text) => decode_list(text),
+    }
+}
+
+/// Reads one version key as Python's `float()` would; `None` when absent.
+fn version_number(bag: &BagData, key: &str) -> Result<Option<f64>, String> {
+    let Some(text) = bag.get(key).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    match text.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() => Ok(Some(n)),
+        _ => Err("not a version number".to_string()),
+    }
+}
+
+/// How a requirer classifies its provider (interfaces-current 1.5, 1.11): v1 when `version` or
+/// `lib-version` is there and at least 1; v0 when the bag is not empty and neither says so;
+/// undecided while the bag is empty. A version key that is no number is an error naming the key
+/// (the Python library raises).
+pub fn provider_version(bag: &BagData) -> Result<PeerVersion, (&'static str, String)> {
+    let mut any_v1 = false;
+    for key in [VERSION_KEY, LIB_VERSION_KEY] {
+        if let Some(n) = version_number(bag, key).map_err(|e| (key, e))?
+            && n >= 1.0
+        {
+            any_v1 = true;
+        }
+    }
+    Ok(if any_v1 {
+        PeerVersion::V1
+    } else if bag.values().all(String::is_empty) {
+        PeerVersion::Undecided
+    } else {
+        PeerVersion::V0
+    })
+}
+
+/// How a provider classifies its requirer: v1 when `requested-secrets` lists something, v0
+/// otherwise (both Python libraries decide so); a list that is not JSON is an error.
+pub fn requirer_version(bag: &BagData) -> Result<PeerVersion, String> {
+    Ok(if decode_requested_secrets(bag)?.is_empty() {
+        PeerVersion::V0
+    } else {
+        PeerVersion::V1
+    })
+}
+
+/// Whether a provider may publish yet: the requirer wrote a version key or a bucket.
+pub fn requirer_ready(bag: &BagData) -> bool {
+    [VERSION_KEY, LIB_VERSION_KEY, "bucket"]
+        .iter()
+        .any(|k| bag.get(*k).is_some_and(|v| !v.is_empty()))
+}
+
+/// The label of the credentials secret, on both sides: `<endpoint>.<relation id>.extra.secret`.
+pub fn secret_label(endpoint: &str, relation_id: u32) -> String {
+    format!("{endpoint}.{relation_id}.extra.secret")
+}
+
+/// The relation id in a label made by [`secret_label`] for `endpoint`.
+pub fn relation_of_label(label: &str, endpoint: &str) -> Option<u32> {
+    label
+        .strip_prefix(endpoint)?
+        .strip_prefix('.')?
+        .strip_suffix(".extra.secret")?
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]

@@ -187,7 +187,10 @@ fn a_new_leader_picks_up_requests_it_missed() {
 
 #[test]
 fn update_connection_info_writes_every_field_once() {
-    let harness = writing_charm(|p, ctx| p.update_connection_info(ctx, &rid(3), &full_info()));
+    let harness = writing_charm(|p, ctx| {
+        p.update_connection_info(ctx, &rid(3), &full_info())
+            .map(|_| ())
+    });
     let rel = Relation::new(EP, 3, "app")
         .remote_app_data([("bucket", "relation-3")])
         .local_app_data([("data", r#"{"bucket": "relation-3"}"#)]);
@@ -228,9 +231,12 @@ fn update_connection_info_writes_every_field_once() {
 fn unset_fields_and_empty_lists_are_removed_not_sent_as_quotes() {
     let harness = writing_charm(|p, ctx| {
         p.update_connection_info(ctx, &rid(3), &S3ConnectionInfo::new("k", "s", "b"))
+            .map(|_| ())
     });
     let previous = full_info().to_bag().unwrap();
-    let rel = Relation::new(EP, 3, "app").local_app_data(previous);
+    let rel = Relation::new(EP, 3, "app")
+        .remote_app_data([("bucket", "b")])
+        .local_app_data(previous);
     let out = harness.run(
         Event::ConfigChanged,
         State::default().leader(true).relation(rel),
@@ -258,7 +264,7 @@ fn every_setter_uses_the_wire_encoding() {
         p.set_delete_older_than_days(ctx, &r, 9)?;
         Ok(())
     });
-    let rel = Relation::new(EP, 3, "app");
+    let rel = Relation::new(EP, 3, "app").remote_app_data([("bucket", "b")]);
     let out = harness.run(
         Event::ConfigChanged,
         State::default().leader(true).relation(rel),
@@ -293,12 +299,14 @@ fn unset_and_empty_list_setters_delete_keys() {
         p.set_region(ctx, &rid(3), "")?;
         Ok(())
     });
-    let rel = Relation::new(EP, 3, "app").local_app_data([
-        ("tls-ca-chain", r#"["x"]"#),
-        ("path", "/p"),
-        ("region", "r"),
-        ("bucket", "b"),
-    ]);
+    let rel = Relation::new(EP, 3, "app")
+        .remote_app_data([("bucket", "b")])
+        .local_app_data([
+            ("tls-ca-chain", r#"["x"]"#),
+            ("path", "/p"),
+            ("region", "r"),
+            ("bucket", "b"),
+        ]);
     let out = harness.run(
         Event::ConfigChanged,
         State::default().leader(true).relation(rel),
@@ -309,7 +317,10 @@ fn unset_and_empty_list_setters_delete_keys() {
 
 #[test]
 fn followers_cannot_write() {
-    let harness = writing_charm(|p, ctx| p.update_connection_info(ctx, &rid(3), &full_info()));
+    let harness = writing_charm(|p, ctx| {
+        p.update_connection_info(ctx, &rid(3), &full_info())
+            .map(|_| ())
+    });
     let rel = Relation::new(EP, 3, "app");
     let out = harness.run(Event::ConfigChanged, State::default().relation(rel));
     assert!(!out.ok());
@@ -351,8 +362,11 @@ fn unknown_relations_are_typed_errors() {
 fn empty_required_fields_block_instead_of_deleting() {
     let harness = writing_charm(|p, ctx| {
         p.update_connection_info(ctx, &rid(3), &S3ConnectionInfo::new("k", "", "b"))
+            .map(|_| ())
     });
-    let rel = Relation::new(EP, 3, "app").local_app_data([("secret-key", "old")]);
+    let rel = Relation::new(EP, 3, "app")
+        .remote_app_data([("bucket", "b")])
+        .local_app_data([("secret-key", "old")]);
     let out = harness.run(
         Event::ConfigChanged,
         State::default().leader(true).relation(rel),
@@ -388,6 +402,7 @@ fn relation_data_lists_every_request() {
                 rid(1),
                 Some(S3Request {
                     bucket: "one".into(),
+                    path: None,
                 }),
             ),
             (rid(2), None),

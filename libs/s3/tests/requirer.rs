@@ -55,23 +55,49 @@ fn provider_bag() -> Vec<(&'static str, &'static str)> {
 }
 
 #[test]
-fn the_leader_requests_relation_id_buckets_per_relation() {
+fn the_leader_speaks_v1_and_asks_relation_id_buckets_of_v0_providers_per_relation() {
     let harness = requirer_charm();
     let r3 = Relation::new(EP, 3, "s3").remote_unit(0, [("a", "b")]);
     let r4 = Relation::new(EP, 4, "s3b").remote_unit(0, [("a", "b")]);
+    let state = State::default()
+        .leader(true)
+        .relation(r3.clone())
+        .relation(r4.clone());
+    // relation-created: requested-secrets in the app bag and the leader's unit bag.
+    let out = harness.run(r3.created(), state);
+    assert!(out.ok(), "{:?}", out.error());
+    let rel = out.state.rel(3).unwrap();
+    assert_eq!(
+        rel.local_app_data["requested-secrets"],
+        r#"["access-key", "secret-key"]"#
+    );
+    assert_eq!(
+        rel.local_unit_data["requested-secrets"],
+        r#"["access-key", "secret-key"]"#
+    );
+    // relation-joined: both version keys, no bucket (none chosen, the provider is undecided).
+    let out = harness.run(r3.joined(0), out.state);
+    let local = &out.state.rel(3).unwrap().local_app_data;
+    assert_eq!(local["version"], "1");
+    assert_eq!(local["lib-version"], "1.0");
+    assert!(!local.contains_key("bucket"));
+    // A provider bag without a version key is v0: relation-<id>, nothing emitted in that hook.
+    let v0 = r3
+        .clone()
+        .local_app_data(local.clone())
+        .remote_app_data([("data", "{}")]);
     let out = harness.run(
-        r3.joined(0),
-        State::default()
-            .leader(true)
-            .relation(r3.clone())
-            .relation(r4.clone()),
+        v0.changed(Some(0)),
+        State::default().leader(true).relation(v0),
     );
     assert_eq!(
         out.state.rel(3).unwrap().local_app_data["bucket"],
         "relation-3"
     );
+    assert!(out.emitted::<CredentialsChanged>().is_empty());
     // The second relation gets its own name, not the first one's (interfaces.md 4.4 #4).
-    let out = harness.run(r4.joined(0), out.state);
+    let v0b = r4.clone().remote_app_data([("access-key", "k")]);
+    let out = harness.run(v0b.changed(Some(0)), out.state.relation(v0b));
     assert_eq!(
         out.state.rel(4).unwrap().local_app_data["bucket"],
         "relation-4"
@@ -100,7 +126,13 @@ fn a_leader_elected_after_the_joins_still_requests() {
         State::default().leader(true).relation(rel).relation(other),
     );
     assert_eq!(out.state.rel(3).unwrap().local_app_data["bucket"], "fixed");
-    assert_eq!(out.calls_to("relation-set"), 1, "relation 5 already had it");
+    // Relation 3 (new: v1) gets its app bag and the leader's unit bag copy of
+    // requested-secrets; relation 5 (started v0) already had its bucket.
+    assert_eq!(out.calls_to("relation-set"), 2, "relation 5 already had it");
+    assert_eq!(
+        out.state.rel(3).unwrap().local_unit_data["requested-secrets"],
+        r#"["access-key", "secret-key"]"#
+    );
 }
 
 #[test]
@@ -122,10 +154,14 @@ fn computed_bucket_names() {
             .config("prefix", "pg"),
     );
     assert_eq!(out.state.rel(3).unwrap().local_app_data["bucket"], "pg-3");
+    // Nothing computed: a v1 requirer names no bucket.
     let out = harness.run(rel.joined(0), State::default().leader(true).relation(rel));
-    assert_eq!(
-        out.state.rel(3).unwrap().local_app_data["bucket"],
-        "relation-3"
+    assert!(
+        !out.state
+            .rel(3)
+            .unwrap()
+            .local_app_data
+            .contains_key("bucket")
     );
 }
 
@@ -286,7 +322,6 @@ fn malformed_values_block_naming_the_key() {
     for (key, value) in [
         ("tls-ca-chain", "[not json"),
         ("tls-ca-chain", r#"{"a": "b"}"#),
-        ("attributes", "a=1;b=2"),
         ("attributes", "[1, 2]"),
         ("delete-older-than-days", "seven"),
         ("delete-older-than-days", "-3"),

@@ -453,7 +453,8 @@ impl TokenConsumer {
             Ok(ProviderAppBag {
                 bootstrap_app: Some(app),
             }) => Ok(app == ctx.app_name()),
-            // A LIBPATCH 2 distributor never names one: the first rule applies alone.
+            // A LIBPATCH 2-6 distributor never names one (nor 7 on a relation made after its
+            // election): the first rule applies alone, where LIBPATCH 7/8 consumers deadlock.
             Ok(ProviderAppBag {
                 bootstrap_app: None,
             }) => Ok(true),
@@ -656,11 +657,14 @@ impl TokenConsumer {
         };
         st.phase = Phase::Idle;
         let communicator = members.communicator() == Some(host);
-        let flag = if communicator {
-            (own.mirror != Some(MirrorFlag::Up)).then_some(MirrorFlag::Up)
+        let wanted = if communicator {
+            Some(MirrorFlag::Up)
+        } else if own.mirror.is_some() {
+            Some(safe_mirror_down(own, view))
         } else {
-            (own.mirror == Some(MirrorFlag::Up)).then_some(MirrorFlag::Down)
+            None
         };
+        let flag = wanted.filter(|w| own.mirror != Some(*w));
         if let Some(flag) = flag {
             tracing::debug!("mirror {flag:?} on {relation}");
             let bag = ConsumerUnitBag {
@@ -729,6 +733,21 @@ impl TokenConsumer {
         st.in_cluster = false;
         self.save_state(ctx, &st)?;
         Ok(())
+    }
+}
+
+/// The `mirror` flag of a unit that has one and is no longer the communicator (LIBPATCH 3 "safe
+/// mirror down"): `down`, unless it holds a token for a node the distributor mirrors only as a
+/// placeholder, which must still be copied. A placeholder for a node this unit never minted is
+/// skipped, where Python raised KeyError and failed the hook.
+fn safe_mirror_down(own: &ConsumerUnitBag, view: &MirrorView) -> MirrorFlag {
+    let holds_unmirrored = view.relevant(true).iter().any(|(node, value)| {
+        value.is_empty() && own.entries.get(node).is_some_and(|mine| !mine.is_empty())
+    });
+    if holds_unmirrored {
+        MirrorFlag::Up
+    } else {
+        MirrorFlag::Down
     }
 }
 

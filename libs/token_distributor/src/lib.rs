@@ -1,8 +1,9 @@
 //! Microcluster token distributor: the `worker-cluster` interface, in Rust.
 //!
-//! A port of the Python library `charms.microcluster_token_distributor.v0.token_distributor`
-//! (LIBPATCH 2), wire-compatible with it, with the later upstream fixes that keep LIBPATCH 2
-//! peers working (see the crate README for every difference).
+//! A port of the Python library `charms.microcluster_token_distributor.v0.token_distributor`,
+//! wire-compatible with every upstream LIBPATCH from 2 to 8: the distributor behaves as
+//! LIBPATCH 8, the consumer works with distributors of 2 to 8 (see the crate README for the
+//! versions spoken and every deliberate difference).
 //!
 //! - [`TokenDistributorProvider`] (Python `TokenDistributorProvides`): the distributor leader
 //!   mirrors every consumer unit's `hostname` as a `mirror-<host>=empty` placeholder and copies the

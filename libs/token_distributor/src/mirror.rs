@@ -128,12 +128,13 @@ pub struct Merged {
     pub added: Vec<String>,
 }
 
-/// Merges the distributor's mirror (LIBPATCH 5 rules, with a stable order):
+/// Merges the distributor's mirror (LIBPATCH 5-8 rules, with a stable order and one divergence):
 ///
 /// 1. what the distributor already publishes, over all relations: a token beats the placeholder,
 ///    and between two different tokens the one seen first (lowest relation id) stays;
 /// 2. tokens from consumer units whose mirror is up, in (relation id, unit number) order: the
-///    first token seen for a node replaces what was published; a placeholder never replaces a token;
+///    first token seen for a node replaces what was published (LIBPATCH 5-8 keep the published
+///    one: see the README's divergences); a placeholder never replaces a token;
 /// 3. a placeholder for every consumer hostname that has no entry yet.
 pub fn merge(
     published: &[&MirrorEntries],

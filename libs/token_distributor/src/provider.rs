@@ -132,8 +132,9 @@ impl TokenDistributorProvider {
         Ok(())
     }
 
-    /// The leader's work: merge every relation's consumers into one mirror and publish it on
-    /// every relation, with `mirror=up` and the `bootstrap-app`.
+    /// The leader's work (LIBPATCH 8: on relation-changed of any relation and on
+    /// leader-elected): merge every relation's consumers into one mirror and publish it on every
+    /// relation, with `mirror=up` and the `bootstrap-app`.
     fn mirror_all(&self, ctx: &mut Ctx<'_>) -> Result<(), Error> {
         let mut relations = ctx.relations(&self.endpoint)?;
         relations.sort_by_key(|r| r.id);
@@ -201,7 +202,8 @@ impl TokenDistributorProvider {
     }
 
     /// The `bootstrap-app`: the one already published on a relation, if that application is
-    /// still related; else the remote application of the oldest relation.
+    /// still related; else the remote application of the oldest relation. (LIBPATCH 8 keeps a
+    /// departed application's name, so nobody could bootstrap again: a deliberate divergence.)
     fn choose_bootstrap_app(
         &self,
         ctx: &mut Ctx<'_>,

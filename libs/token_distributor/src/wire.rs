@@ -9,7 +9,7 @@
 //! | consumer unit | `mirror-<node>` | a join token minted for `<node>` by the communicator |
 //! | provider unit | `mirror` | `up` on the distributor leader, `down` on a former leader |
 //! | provider unit | `mirror-<node>` | the literal `empty` (placeholder: `<node>` needs a token) or the token |
-//! | provider app | `bootstrap-app` | the consumer application whose leader bootstraps (LIBPATCH 6+, optional) |
+//! | provider app | `bootstrap-app` | the consumer application whose leader bootstraps (LIBPATCH 7+: leader-elected only in 7, also relation-changed from 8; optional) |
 //!
 //! Reading is by prefix: a key is a mirror entry when it starts with `mirror-` and names a node
 //! after it. Keys nobody declares are ignored.
@@ -32,7 +32,7 @@ pub const EMPTY: &str = "empty";
 pub const KEY_HOSTNAME: &str = "hostname";
 /// The mirror flag (`up`/`down`) of a unit, on both sides.
 pub const KEY_MIRROR: &str = "mirror";
-/// The provider app bag key naming the application that bootstraps (LIBPATCH 6+).
+/// The provider app bag key naming the application that bootstraps (first written by LIBPATCH 7).
 pub const KEY_BOOTSTRAP_APP: &str = "bootstrap-app";
 
 /// The key a node's entry is mirrored under: `mirror-<node>`.
@@ -324,7 +324,7 @@ pub struct ProviderUnitBag {
     pub entries: MirrorEntries,
 }
 
-/// The provider's application bag (LIBPATCH 6+; a LIBPATCH 2 provider leaves it empty).
+/// The provider's application bag (LIBPATCH 7+; a LIBPATCH 2 to 6 provider leaves it empty).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[schemars(title = "worker-cluster provider application bag")]
 pub struct ProviderAppBag {

@@ -34,7 +34,7 @@ pub enum Layer {
 /// The core crates, each listed with the core crates it may use.
 pub const CORE: &[(&str, &[&str])] = &[
     ("charm-exec", &[]),
-    ("charm", &["charm-exec", "pyjson"]),
+    ("charm", &["charm-exec", "pyjson", "pebble"]),
     ("pyjson", &[]),
     ("pebble", &[]),
 ];

@@ -5,15 +5,20 @@
 //! it in memory. The model ([`Ctx`](crate::Ctx)) sits on top and adds caching, staging and Juju's rules.
 
 mod process;
+mod tool_name;
+
+pub use tool_name::ToolName;
 
 pub use process::{
     DEFAULT_TOOL_TIMEOUT, MAX_LOG_LINE, MAX_TOOL_STDERR, MAX_TOOL_STDOUT, ProcessBackend, ToolStats,
 };
 
 use crate::event::RelationId;
+use crate::network::Network;
 use crate::port::Port;
 use crate::secret::{NewSecret, SecretContent, SecretId, SecretInfo, SecretRead, SecretUpdate};
 use crate::status::Status;
+use crate::storage::{StorageId, StorageInfo};
 use std::collections::BTreeMap;
 
 /// A relation databag as Juju stores it: string keys to string values.
@@ -116,6 +121,30 @@ pub enum HookToolError {
         /// What was wrong with it.
         detail: String,
     },
+    /// A value the caller passed is not one the tool accepts (found before anything was spawned).
+    #[error("{tool}: invalid argument: {detail}")]
+    InvalidArgument {
+        /// The tool.
+        tool: String,
+        /// Which value, and why.
+        detail: String,
+    },
+    /// What the tool was asked about does not exist: a resource, a storage instance.
+    #[error("{tool}: not found: {stderr}")]
+    NotFound {
+        /// The tool.
+        tool: String,
+        /// What it printed.
+        stderr: String,
+    },
+    /// `credential-get` on an application that was not granted `juju trust`.
+    #[error("{tool}: the application is not trusted (run `juju trust <application>`): {stderr}")]
+    NotTrusted {
+        /// The tool.
+        tool: String,
+        /// What it printed.
+        stderr: String,
+    },
 }
 
 impl HookToolError {
@@ -153,6 +182,19 @@ impl HookToolError {
                 stderr,
             };
         }
+        if tool == "credential-get" && (denied || lower.contains("not trusted")) {
+            return HookToolError::NotTrusted {
+                tool: tool_s,
+                stderr,
+            };
+        }
+        let missing = lower.contains("not found") || lower.contains("could not download");
+        if matches!(tool, "resource-get" | "storage-get" | "storage-list") && missing {
+            return HookToolError::NotFound {
+                tool: tool_s,
+                stderr,
+            };
+        }
         if denied {
             return HookToolError::PermissionDenied {
                 tool: tool_s,
@@ -176,7 +218,10 @@ impl HookToolError {
             | HookToolError::Spawn { tool, .. }
             | HookToolError::TooLong { tool, .. }
             | HookToolError::TimedOut { tool, .. }
-            | HookToolError::BadOutput { tool, .. } => tool,
+            | HookToolError::BadOutput { tool, .. }
+            | HookToolError::InvalidArgument { tool, .. }
+            | HookToolError::NotFound { tool, .. }
+            | HookToolError::NotTrusted { tool, .. } => tool,
         }
     }
 }
@@ -295,13 +340,38 @@ pub trait HookTools {
     /// `opened-ports --format=json`
     fn opened_ports(&mut self) -> Result<Vec<Port>, HookToolError>;
     /// `goal-state --format=json`
-    fn goal_state(&mut self) -> Result<serde_json::Value, HookToolError>;
-    /// `network-get --format=json [-r <id>] <binding>`
+    fn goal_state(&mut self) -> Result<crate::goal_state::GoalState, HookToolError>;
+    /// `network-get --format=json [-r <id>] -- <binding>`
     fn network_get(
         &mut self,
         binding: &str,
         relation: Option<&RelationId>,
-    ) -> Result<serde_json::Value, HookToolError>;
+    ) -> Result<Network, HookToolError>;
+    /// Any hook tool the framework does not wrap: `<tool> <args>` with `args` exactly as given
+    /// (the caller puts `--` before its positional values); returns what the tool printed.
+    fn run_tool(&mut self, tool: &ToolName, args: &[String]) -> Result<String, HookToolError>;
+    /// `storage-get --format=json -s <name>/<index>`
+    fn storage_get(&mut self, id: &StorageId) -> Result<StorageInfo, HookToolError>;
+    /// `storage-list --format=json -- <name>`: the unit's instances of that storage.
+    fn storage_list(&mut self, name: &str) -> Result<Vec<StorageId>, HookToolError>;
+    /// `storage-add -- <name>=<count>`: more instances, added when the hook succeeds.
+    fn storage_add(&mut self, name: &str, count: u32) -> Result<(), HookToolError>;
+    /// `resource-get -- <name>`: the path of the fetched file resource.
+    fn resource_get(&mut self, name: &str) -> Result<std::path::PathBuf, HookToolError>;
+    /// `status-get --include-data --format=json --application=True`: the application's status
+    /// with its units' (leader only).
+    fn app_status_report(&mut self) -> Result<crate::app_status::AppStatusReport, HookToolError>;
+    /// `credential-get --format=json` (trusted applications only).
+    fn credential_get(&mut self) -> Result<crate::cloud::CloudSpec, HookToolError>;
+    /// `juju-reboot`, or `juju-reboot --now` (Juju then kills the hook and runs it again after
+    /// the reboot).
+    fn juju_reboot(&mut self, now: bool) -> Result<(), HookToolError>;
+    /// The Pebble of workload container `container` when this backend serves it (the test
+    /// harness does); `None`, the default, means the container's socket.
+    fn pebble(&mut self, container: &str) -> Option<std::rc::Rc<dyn crate::container::PebbleApi>> {
+        let _ = container;
+        None
+    }
 }
 
 #[cfg(test)]

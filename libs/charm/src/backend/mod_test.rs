@@ -58,11 +58,36 @@ fn classification_follows_ops() {
     );
     assert!(matches!(e, HookToolError::Failed { code: 2, .. }));
     assert_eq!(e.tool(), "config-get");
-    // A "not found" from a non-secret, non-relation tool is just a failure.
+    // A "not found" from a tool that looks nothing up is just a failure ...
     assert!(matches!(
-        c("storage-get", 1, "ERROR storage not found", false),
+        c("unit-get", 1, "ERROR storage not found", false),
         HookToolError::Failed { .. }
     ));
+    // ... from the storage and resource tools it names what is missing.
+    for tool in ["storage-get", "storage-list", "resource-get"] {
+        assert!(matches!(
+            c(tool, 1, "ERROR storage \"data/9\" not found", false),
+            HookToolError::NotFound { .. }
+        ));
+    }
+    assert!(matches!(
+        c(
+            "resource-get",
+            1,
+            "ERROR could not download resource: HTTP 404",
+            false
+        ),
+        HookToolError::NotFound { .. }
+    ));
+    // credential-get refused: the application is not trusted.
+    let e = c(
+        "credential-get",
+        1,
+        "ERROR cannot access cloud credentials: permission denied",
+        false,
+    );
+    assert!(matches!(e, HookToolError::NotTrusted { .. }));
+    assert!(e.to_string().contains("juju trust"));
     assert!(!relation_not_found("relation 4x not found"));
     assert!(relation_not_found("the relation not found, sorry"));
 }

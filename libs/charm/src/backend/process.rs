@@ -10,14 +10,19 @@
 //! - each tool runs through [`charm_exec::Exec`]: its own process group, killed after a
 //!   timeout, stdout and stderr captured within bounds.
 
-use super::{BagData, HookToolError, HookTools, LogLevel};
+use super::{BagData, HookToolError, HookTools, LogLevel, ToolName};
+use crate::app_status::AppStatusReport;
+use crate::cloud::CloudSpec;
 use crate::event::RelationId;
+use crate::goal_state::GoalState;
+use crate::network::Network;
 use crate::port::Port;
 use crate::secret::{
     NewSecret, RotatePolicy, SecretContent, SecretId, SecretInfo, SecretOwner, SecretRead,
     SecretUpdate,
 };
 use crate::status::{Status, StatusKind};
+use crate::storage::{StorageId, StorageInfo, valid_storage_name};
 use charm_exec::{Exec, ExecError};
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
@@ -695,22 +700,150 @@ impl HookTools for ProcessBackend {
             .collect()
     }
 
-    fn goal_state(&mut self) -> Result<serde_json::Value, HookToolError> {
-        self.json("goal-state", &["--format=json"], false)
+    fn goal_state(&mut self) -> Result<GoalState, HookToolError> {
+        let tool = "goal-state";
+        let out = self.run(tool, &["--format=json"], None, false)?;
+        GoalState::from_json(&out).map_err(|detail| HookToolError::BadOutput {
+            tool: tool.into(),
+            detail,
+        })
     }
 
     fn network_get(
         &mut self,
         binding: &str,
         relation: Option<&RelationId>,
-    ) -> Result<serde_json::Value, HookToolError> {
+    ) -> Result<Network, HookToolError> {
+        let tool = "network-get";
         let r = relation.map(|r| r.id.to_string());
         let mut args = vec!["--format=json"];
         if let Some(r) = &r {
             args.extend(["-r", r]);
         }
         args.extend(["--", binding]);
-        self.json("network-get", &args, false)
+        let out = self.run(tool, &args, None, false)?;
+        Network::from_json(&out).map_err(|detail| HookToolError::BadOutput {
+            tool: tool.into(),
+            detail,
+        })
+    }
+
+    fn run_tool(&mut self, tool: &ToolName, args: &[String]) -> Result<String, HookToolError> {
+        self.run(tool.as_str(), &strs(args), None, false)
+    }
+
+    fn storage_get(&mut self, id: &StorageId) -> Result<StorageInfo, HookToolError> {
+        let tool = "storage-get";
+        // A StorageId can only hold a checked name, so `-s` gets a value that is no option.
+        let id_s = checked_storage(tool, &id.name).map(|()| id.to_string())?;
+        let out = self.run(tool, &["--format=json", "-s", &id_s], None, false)?;
+        StorageInfo::from_json(id, &out).map_err(|detail| HookToolError::BadOutput {
+            tool: tool.into(),
+            detail,
+        })
+    }
+
+    fn storage_list(&mut self, name: &str) -> Result<Vec<StorageId>, HookToolError> {
+        let tool = "storage-list";
+        checked_storage(tool, name)?;
+        let ids: Option<Vec<String>> = self.json(tool, &["--format=json", "--", name], false)?;
+        ids.unwrap_or_default()
+            .iter()
+            .map(|raw| {
+                StorageId::parse(raw)
+                    .filter(|id| id.name == name)
+                    .ok_or_else(|| HookToolError::BadOutput {
+                        tool: tool.into(),
+                        detail: format!("bad storage id {}", excerpt(raw)),
+                    })
+            })
+            .collect()
+    }
+
+    fn storage_add(&mut self, name: &str, count: u32) -> Result<(), HookToolError> {
+        let tool = "storage-add";
+        checked_storage(tool, name)?;
+        if count == 0 {
+            return Err(HookToolError::InvalidArgument {
+                tool: tool.into(),
+                detail: "the count must be at least 1".into(),
+            });
+        }
+        self.run(tool, &["--", &format!("{name}={count}")], None, false)?;
+        Ok(())
+    }
+
+    fn resource_get(&mut self, name: &str) -> Result<PathBuf, HookToolError> {
+        let tool = "resource-get";
+        checked_resource(tool, name)?;
+        let out = self.run(tool, &["--", name], None, false)?;
+        resource_path(tool, &out)
+    }
+
+    fn app_status_report(&mut self) -> Result<AppStatusReport, HookToolError> {
+        let tool = "status-get";
+        let args = ["--include-data", "--format=json", "--application=True"];
+        // Only the leader may read it: a refusal is a real one.
+        let out = self.run(tool, &args, None, true)?;
+        AppStatusReport::from_json(&out).map_err(|detail| HookToolError::BadOutput {
+            tool: tool.into(),
+            detail,
+        })
+    }
+
+    fn credential_get(&mut self) -> Result<CloudSpec, HookToolError> {
+        let tool = "credential-get";
+        let out = self.run(tool, &["--format=json"], None, true)?;
+        CloudSpec::from_json(&out).map_err(|detail| HookToolError::BadOutput {
+            tool: tool.into(),
+            detail,
+        })
+    }
+
+    fn juju_reboot(&mut self, now: bool) -> Result<(), HookToolError> {
+        let args: &[&str] = if now { &["--now"] } else { &[] };
+        self.run("juju-reboot", args, None, false)?;
+        Ok(())
+    }
+}
+
+/// Juju's resource names: printable, no whitespace, not an option.
+fn checked_resource(tool: &str, name: &str) -> Result<(), HookToolError> {
+    let ok = !name.is_empty()
+        && name.len() <= 255
+        && !name.starts_with('-')
+        && name.chars().all(|c| c.is_ascii_graphic() && c != '/');
+    if ok {
+        Ok(())
+    } else {
+        Err(HookToolError::InvalidArgument {
+            tool: tool.into(),
+            detail: format!("{} is not a resource name", excerpt(name)),
+        })
+    }
+}
+
+/// `resource-get`'s answer: one absolute path on one line.
+fn resource_path(tool: &str, out: &str) -> Result<PathBuf, HookToolError> {
+    let path = out.strip_suffix('\n').unwrap_or(out);
+    if !path.starts_with('/') || path.contains(['\n', '\0']) {
+        return Err(HookToolError::BadOutput {
+            tool: tool.into(),
+            detail: format!("expected an absolute path, got {}", excerpt(out)),
+        });
+    }
+    Ok(PathBuf::from(path))
+}
+
+/// A storage name Juju accepts, else [`HookToolError::InvalidArgument`].
+fn checked_storage(tool: &str, name: &str) -> Result<(), HookToolError> {
+    if valid_storage_name(name) {
+        Ok(())
+    } else {
+        Err(HookToolError::InvalidArgument {
+            tool: tool.into(),
+            detail: format!("{} is not a storage name", excerpt(name)),
+        })
     }
 }
 

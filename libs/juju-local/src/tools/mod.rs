@@ -21,11 +21,15 @@ use crate::rules::Refusal;
 use crate::state::{ModelState, Relation};
 
 mod action;
+mod machine;
 mod network;
 mod relation;
 mod secret;
+mod storage;
 mod store;
 mod unit;
+
+pub(crate) use secret::{new_secret_id, valid_secret_key};
 
 /// Every hook tool juju-local provides.
 pub const TOOL_NAMES: &[&str] = &[
@@ -40,6 +44,7 @@ pub const TOOL_NAMES: &[&str] = &[
     "goal-state",
     "is-leader",
     "juju-log",
+    "juju-reboot",
     "leader-get",
     "leader-set",
     "network-get",
@@ -50,6 +55,7 @@ pub const TOOL_NAMES: &[&str] = &[
     "relation-list",
     "relation-model-get",
     "relation-set",
+    "resource-get",
     "secret-add",
     "secret-get",
     "secret-grant",
@@ -63,6 +69,9 @@ pub const TOOL_NAMES: &[&str] = &[
     "state-set",
     "status-get",
     "status-set",
+    "storage-add",
+    "storage-get",
+    "storage-list",
     "unit-get",
 ];
 
@@ -407,9 +416,7 @@ fn dispatch(c: &mut Call) -> R {
         "network-get" => network::network_get(c),
         "unit-get" => network::unit_get(c),
         "goal-state" => network::goal_state(c),
-        "credential-get" => Err(run_err(
-            "cannot access cloud credentials: permission denied",
-        )),
+        "credential-get" => machine::credential_get(c),
         "secret-add" => secret::secret_add(c),
         "secret-set" => secret::secret_set(c),
         "secret-get" => secret::secret_get(c),
@@ -418,6 +425,11 @@ fn dispatch(c: &mut Call) -> R {
         "secret-grant" => secret::secret_grant(c),
         "secret-revoke" => secret::secret_revoke(c),
         "secret-remove" => secret::secret_remove(c),
+        "storage-get" => storage::storage_get(c),
+        "storage-list" => storage::storage_list(c),
+        "storage-add" => storage::storage_add(c),
+        "juju-reboot" => machine::juju_reboot(c),
+        "resource-get" => storage::resource_get(c),
         other => Err(run_err(format!("unknown hook tool {other:?}"))),
     }
 }

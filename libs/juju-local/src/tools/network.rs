@@ -117,9 +117,11 @@ pub(super) fn network_get(c: &mut Call) -> R {
     }
     let binding = args.remove(0);
     check_empty(&args)?;
-    let known = c.state.applications.get(&c.run.app).is_some_and(|a| {
-        a.meta.endpoint(&binding).is_some() || a.meta.extra_bindings.contains(&binding)
-    });
+    // Every charm has the implicit juju-info endpoint, and so a binding for it.
+    let known = binding == crate::meta::JUJU_INFO
+        || c.state.applications.get(&c.run.app).is_some_and(|a| {
+            a.meta.endpoint(&binding).is_some() || a.meta.extra_bindings.contains(&binding)
+        });
     if !known {
         return Err(run_err(format!(
             "no network config found for binding {binding:?}"

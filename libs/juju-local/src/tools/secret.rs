@@ -25,7 +25,8 @@ const SECRET_UPSERT: &[Flag] = &[
     Flag::value("file", &[]),
 ];
 
-fn valid_secret_key(k: &str) -> bool {
+/// Juju's secret content key rule (also for `juju add-secret`).
+pub(crate) fn valid_secret_key(k: &str) -> bool {
     // ^([a-z](?:-?[a-z0-9]){2,})$
     let b = k.as_bytes();
     if b.first().is_none_or(|c| !c.is_ascii_lowercase()) {
@@ -144,7 +145,7 @@ fn secret_id_arg(s: &str) -> Result<String, Fail> {
 }
 
 /// A new xid: 4 bytes of time, 3 of the model uuid, 2 of the pid, 3 random.
-fn new_secret_id(model_uuid: &str) -> String {
+pub(crate) fn new_secret_id(model_uuid: &str) -> String {
     let mut id = [0u8; 12];
     let t = u32::try_from(now_secs().max(0)).unwrap_or(u32::MAX);
     id[0..4].copy_from_slice(&t.to_be_bytes());
@@ -461,11 +462,14 @@ pub(super) fn secret_info_get(c: &mut Call) -> R {
                     Some(u) => format!("unit-{}", u.replace('/', "-")),
                     None => format!("application-{}", g.app),
                 };
-                let scope = c
-                    .view
-                    .relations
-                    .get(&g.relation)
-                    .map_or_else(|| format!("relation-{}", g.relation), |r| r.tag());
+                let scope = match g.relation {
+                    Some(rid) => c
+                        .view
+                        .relations
+                        .get(&rid)
+                        .map_or_else(|| format!("relation-{rid}"), |r| r.tag()),
+                    None => format!("model-{}", c.view.uuid),
+                };
                 json!({"target": target, "scope": scope, "role": "view"})
             })
             .collect();
@@ -526,7 +530,7 @@ pub(super) fn secret_grant(c: &mut Call) -> R {
         grant: SecretGrant {
             app: remote_app,
             unit,
-            relation: rel_id,
+            relation: Some(rel_id),
         },
     }])
 }

@@ -80,6 +80,7 @@ pub fn deploy(m: &Model, charm: &Path, app: &str, units: u32) {
             units: Some(units),
             config: vec![],
             env: vec![],
+            ..Default::default()
         },
     )
     .unwrap();

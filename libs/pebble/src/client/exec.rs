@@ -26,6 +26,8 @@ use crate::types::{ExecRequest, ExecResult, Response, WsCommand, WsSignal, webso
 const STDIN_CHUNK: usize = 32 * 1024;
 /// The largest websocket message accepted (Pebble sends at most 128 KiB per frame).
 const MAX_MESSAGE: usize = 4 << 20;
+/// The most of a refused websocket handshake's error document that is read.
+const MAX_ERROR_BODY: usize = 64 << 10;
 
 /// The read half and a write half of one socket.
 struct WsStream {
@@ -297,8 +299,23 @@ fn connect_ws(
         }
         Err(tungstenite::HandshakeError::Failure(tungstenite::Error::Http(response))) => {
             let status = response.status();
-            let body = response.body().as_deref().unwrap_or_default();
-            let message = serde_json::from_slice::<Response>(body)
+            let mut body = response.body().clone().unwrap_or_default();
+            // The handshake keeps only the body bytes that came with the headers; the rest of
+            // the error document may still be on its way.
+            let want = response
+                .headers()
+                .get("content-length")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0)
+                .min(MAX_ERROR_BODY);
+            if want > body.len() {
+                let mut rest = vec![0; want - body.len()];
+                if (&stream).read_exact(&mut rest).is_ok() {
+                    body.extend_from_slice(&rest);
+                }
+            }
+            let message = serde_json::from_slice::<Response>(&body)
                 .ok()
                 .and_then(|r| r.error_result())
                 .map_or_else(

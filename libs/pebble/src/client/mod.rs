@@ -32,8 +32,14 @@ use http::{Body, BodyReader};
 /// Where Juju mounts a container's Pebble socket in the charm container.
 pub const CONTAINERS_DIR: &str = "/charm/containers";
 
-/// The socket path of container `name` (`/charm/containers/<name>/pebble.socket`), or `None` if
-/// `name` is not a valid container name (an RFC 1123 label), so that it cannot point elsewhere.
+/// For tests and local models only: a directory that replaces [`CONTAINERS_DIR`] in
+/// [`container_socket`] (`juju-local` sets it where it cannot mount the sockets at `/charm`).
+/// Juju never sets it.
+pub const CONTAINERS_DIR_ENV: &str = "PEBBLE_CONTAINERS_DIR";
+
+/// The socket path of container `name` (`/charm/containers/<name>/pebble.socket`, under
+/// `$PEBBLE_CONTAINERS_DIR` instead when that is set to an absolute path), or `None` if `name`
+/// is not a valid container name (an RFC 1123 label), so that it cannot point elsewhere.
 pub fn container_socket(name: &str) -> Option<PathBuf> {
     let valid = !name.is_empty()
         && name.len() <= 63
@@ -42,7 +48,11 @@ pub fn container_socket(name: &str) -> Option<PathBuf> {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !name.starts_with('-')
         && !name.ends_with('-');
-    valid.then(|| Path::new(CONTAINERS_DIR).join(name).join("pebble.socket"))
+    let dir = std::env::var_os(CONTAINERS_DIR_ENV)
+        .map(PathBuf::from)
+        .filter(|d| d.is_absolute())
+        .unwrap_or_else(|| PathBuf::from(CONTAINERS_DIR));
+    valid.then(|| dir.join(name).join("pebble.socket"))
 }
 
 /// How long the client waits. Every call has a bound.

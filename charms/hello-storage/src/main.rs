@@ -1,0 +1,5 @@
+//! The `hello-storage` charm's `dispatch` binary.
+
+fn main() -> std::process::ExitCode {
+    hello_storage::charm().run()
+}

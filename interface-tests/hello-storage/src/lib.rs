@@ -1,0 +1,1 @@
+//! Contract tests of the `hello-storage` sample charm through juju-local (see `tests/`).
