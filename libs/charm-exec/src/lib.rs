@@ -44,6 +44,7 @@ use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt as _;
 use std::process::{Child, ExitStatus, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// Longest single argument Linux accepts, in bytes, its terminating NUL included
@@ -212,11 +213,7 @@ pub fn check_argv(program: &OsStr, args: &[String]) -> Result<(), ExecError> {
             });
         }
     }
-    let bytes = argv_bytes(
-        program,
-        args.iter().map(String::as_str),
-        std::env::vars_os(),
-    );
+    let bytes = argv_bytes(program, args.iter().map(String::as_str), []) + env_bytes();
     if bytes > ARG_MAX {
         return Err(ExecError::ArgumentListTooLong {
             program: name(),
@@ -225,6 +222,27 @@ pub fn check_argv(program: &OsStr, args: &[String]) -> Result<(), ExecError> {
         });
     }
     Ok(())
+}
+
+/// The bytes this process's environment takes on a new process's stack, counted once: copying
+/// the environment (as `std::env::vars_os` does) at every command cost a charm more CPU than
+/// the count itself. A charm does not change its environment; if something did, a command that
+/// no longer fits still fails as [`ExecError::ArgumentListTooLong`], from the spawn's `E2BIG`.
+fn env_bytes() -> usize {
+    static BYTES: OnceLock<usize> = OnceLock::new();
+    *BYTES.get_or_init(|| {
+        argv_bytes(OsStr::new(""), [], std::env::vars_os()) - argv_bytes(OsStr::new(""), [], [])
+    })
+}
+
+/// A `/dev/null` opened once: each command's stdin is a duplicate of it (one `dup` instead of
+/// an `open` and its path lookup at every command).
+fn dev_null() -> Stdio {
+    static NULL: OnceLock<Option<File>> = OnceLock::new();
+    NULL.get_or_init(|| File::open("/dev/null").ok())
+        .as_ref()
+        .and_then(|f| f.try_clone().ok())
+        .map_or_else(Stdio::null, Stdio::from)
 }
 
 /// What std's runtime does before `main` that a program entered without it (a charm's
@@ -403,7 +421,7 @@ impl Exec {
             .stdin(if self.stdin.is_some() {
                 Stdio::piped()
             } else {
-                Stdio::null()
+                dev_null()
             })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -452,25 +470,21 @@ impl Exec {
         };
         let mut status = None;
         loop {
-            let open: Vec<usize> = (0..streams.len())
-                .filter(|&i| streams[i].pipe.is_some())
-                .collect();
-            let left = deadline.saturating_duration_since(Instant::now());
-            if open.is_empty() {
+            let fds = streams
+                .each_ref()
+                .map(|s| s.pipe.as_ref().map(AsRawFd::as_raw_fd));
+            if fds.iter().all(Option::is_none) {
                 status = wait_until(&mut child, deadline).map_err(wait_err)?;
                 break;
             }
+            let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
             }
-            let fds: Vec<_> = open
-                .iter()
-                .filter_map(|&i| streams[i].pipe.as_ref().map(AsRawFd::as_raw_fd))
-                .collect();
-            let ready = sys::poll_readable(&fds, left).map_err(wait_err)?;
-            for (&i, ready) in open.iter().zip(ready) {
+            let ready = sys::poll_readable(fds, left).map_err(wait_err)?;
+            for (stream, ready) in streams.iter_mut().zip(ready) {
                 if ready {
-                    streams[i].read_some();
+                    stream.read_some();
                 }
             }
         }
