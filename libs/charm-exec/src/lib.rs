@@ -16,7 +16,8 @@
 //!   shows a prefix.
 //!
 //! No `pre_exec` closure is used, so std still spawns with `posix_spawn` (vfork-like, cheap), and
-//! no thread is started unless there is stdin to write: a run costs one spawn and a few syscalls.
+//! no thread is started unless there is more stdin than an empty pipe surely holds (4 KiB): a run
+//! costs one spawn and a few syscalls.
 //!
 //! ```
 //! use charm_exec::Exec;
@@ -57,6 +58,9 @@ pub const ARG_MAX: usize = 2 * 1024 * 1024;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 /// The default limit of captured stdout and of captured stderr, in bytes.
 pub const DEFAULT_LIMIT: usize = 64 * 1024;
+/// Stdin up to this size is written at once into the command's empty pipe (Linux's `PIPE_BUF`:
+/// a pipe always has room for one page, even when the user's pipe quota is used up).
+const PIPE_BUF: usize = 4096;
 /// `E2BIG` on Linux: what the kernel says when argv and the environment do not fit.
 const E2BIG: i32 = 7;
 
@@ -359,7 +363,7 @@ impl Exec {
         self
     }
 
-    /// Feeds `data` on stdin (written by its own thread, then closed).
+    /// Feeds `data` on stdin, then closes it (more than 4 KiB is written by a thread of its own).
     pub fn stdin(mut self, data: impl Into<Vec<u8>>) -> Exec {
         self.stdin = Some(data.into());
         self
@@ -445,11 +449,19 @@ impl Exec {
         let group = child.id();
         // Keep enough beyond the limit that any secret starting before the cut is seen whole.
         let margin = self.secrets.iter().map(String::len).max().unwrap_or(1) - 1;
-        if let (Some(data), Some(mut pipe)) = (self.stdin.clone(), child.stdin.take()) {
-            // A command that does not read its stdin must not block us: write from a thread.
-            std::thread::spawn(move || {
-                let _ = pipe.write_all(&data);
-            });
+        if let (Some(data), Some(mut pipe)) = (self.stdin.as_ref(), child.stdin.take()) {
+            if data.len() <= PIPE_BUF {
+                // A fresh pipe holds at least one page: this write never blocks, and a thread
+                // (its stack, its start, its join) would cost more than the command's spawn.
+                // An EPIPE (the command closed its stdin) is the command's business.
+                let _ = pipe.write_all(data);
+            } else {
+                // A command that does not read its stdin must not block us: write from a thread.
+                let data = data.clone();
+                std::thread::spawn(move || {
+                    let _ = pipe.write_all(&data);
+                });
+            }
         }
         let deadline = Instant::now() + self.timeout;
         let mut streams = [

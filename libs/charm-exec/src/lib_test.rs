@@ -228,3 +228,21 @@ fn without_data_stdin_is_at_its_end_at_once_every_time() {
         assert_eq!(out.stdout.text(), "eof\n");
     }
 }
+
+#[test]
+fn stdin_at_and_past_the_inline_size_is_fed_whole_or_not_at_all_without_blocking() {
+    for len in [0, 1, PIPE_BUF - 1, PIPE_BUF, PIPE_BUF + 1, 3 * PIPE_BUF] {
+        let data: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+        let out = Exec::new("cat").stdin(data.clone()).run().unwrap();
+        assert_eq!(out.stdout.bytes, data, "{len} bytes through cat");
+        // A command that never reads, and one that exits after closing its stdin.
+        for script in ["exit 0", "exec 0<&-; exit 0"] {
+            let out = sh(script)
+                .stdin(data.clone())
+                .timeout(Duration::from_secs(10))
+                .run()
+                .unwrap();
+            assert!(out.status.success(), "{len} bytes to `{script}`");
+        }
+    }
+}
