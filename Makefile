@@ -25,7 +25,7 @@ PY_REQS  := interface-tests/python/requirements.txt
 # stories name (found on PATH by name). Benchmarks, probes and the Pebble server are left out.
 CHARMS      := $(notdir $(patsubst %/Cargo.toml,%,$(wildcard charms/*/Cargo.toml)))
 CHARM_BINS  := $(foreach c,$(CHARMS),-p $(c) --bin $(c)) -p charm-pack --bin charm-pack
-DEMO_BINS   := -p juju-local --bin juju-local \
+DEMO_BINS   := -p juju-local --bin juju-local -p pebble-server --bin pebble-server \
                -p cephfs-contract --bin fake-ceph-mount \
                -p filesystem_info-contract --bin fake-mount \
                -p token_distributor-contract --bin fake-microcluster
@@ -132,7 +132,8 @@ $(BENCH_C)/floor: tools/charm-bench/c/floor.c
 bench: $(BENCH_C)/cpu-stub $(BENCH_C)/floor
 	$(RELEASE_BUILD) $(CHARM_BINS) $(DEMO_BINS) -p charm-bench --bin charm-bench
 	$(PACK)
-	PATH="$(abspath $(RELEASE)):$$PATH" $(RELEASE)/charm-bench --charms $(BUILD)/charms --juju-local $(RELEASE)/juju-local \
+	PATH="$(abspath $(RELEASE)):$$PATH" JUJU_LOCAL_PEBBLE_SERVER="$(abspath $(RELEASE))/pebble-server" \
+	  $(RELEASE)/charm-bench --charms $(BUILD)/charms --juju-local $(RELEASE)/juju-local \
 	  --cpu-stub $(BENCH_C)/cpu-stub --floor $(BENCH_C)/floor $(BENCH_ARGS)
 
 clean:
