@@ -1,5 +1,6 @@
 //! The `filesystem-client` charm's `dispatch` binary.
+//!
+//! Entered without std's runtime start-up (`charm::main!`): it is paid at every hook.
+#![cfg_attr(not(test), no_main)]
 
-fn main() -> std::process::ExitCode {
-    filesystem_client::charm().run()
-}
+charm::main!(filesystem_client::charm());

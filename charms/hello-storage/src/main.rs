@@ -1,5 +1,6 @@
 //! The `hello-storage` charm's `dispatch` binary.
+//!
+//! Entered without std's runtime start-up (`charm::main!`): it is paid at every hook.
+#![cfg_attr(not(test), no_main)]
 
-fn main() -> std::process::ExitCode {
-    hello_storage::charm().run()
-}
+charm::main!(hello_storage::charm());

@@ -1,5 +1,6 @@
 //! The `hello` charm's `dispatch` binary.
+//!
+//! Entered without std's runtime start-up (`charm::main!`): it is paid at every hook.
+#![cfg_attr(not(test), no_main)]
 
-fn main() -> std::process::ExitCode {
-    hello::charm().run()
-}
+charm::main!(hello::charm());

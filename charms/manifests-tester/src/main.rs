@@ -1,5 +1,6 @@
 //! The `manifests-tester` charm's `dispatch` binary.
+//!
+//! Entered without std's runtime start-up (`charm::main!`): it is paid at every hook.
+#![cfg_attr(not(test), no_main)]
 
-fn main() -> std::process::ExitCode {
-    manifests_tester::charm().run()
-}
+charm::main!(manifests_tester::charm());

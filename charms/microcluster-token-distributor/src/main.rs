@@ -1,5 +1,6 @@
 //! The `microcluster-token-distributor` charm's `dispatch` binary.
+//!
+//! Entered without std's runtime start-up (`charm::main!`): it is paid at every hook.
+#![cfg_attr(not(test), no_main)]
 
-fn main() -> std::process::ExitCode {
-    microcluster_token_distributor::charm().run()
-}
+charm::main!(microcluster_token_distributor::charm());

@@ -1,5 +1,6 @@
 //! The `resource-dispatcher` charm's `dispatch` binary.
+//!
+//! Entered without std's runtime start-up (`charm::main!`): it is paid at every hook.
+#![cfg_attr(not(test), no_main)]
 
-fn main() -> std::process::ExitCode {
-    resource_dispatcher::charm().run()
-}
+charm::main!(resource_dispatcher::charm());

@@ -1,5 +1,6 @@
 //! The `s3-consumer` charm's `dispatch` binary.
+//!
+//! Entered without std's runtime start-up (`charm::main!`): it is paid at every hook.
+#![cfg_attr(not(test), no_main)]
 
-fn main() -> std::process::ExitCode {
-    s3_consumer::charm().run()
-}
+charm::main!(s3_consumer::charm());

@@ -1,5 +1,6 @@
 //! The `s3-integrator` charm's `dispatch` binary.
+//!
+//! Entered without std's runtime start-up (`charm::main!`): it is paid at every hook.
+#![cfg_attr(not(test), no_main)]
 
-fn main() -> std::process::ExitCode {
-    s3_integrator::charm().run()
-}
+charm::main!(s3_integrator::charm());

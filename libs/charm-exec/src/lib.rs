@@ -16,7 +16,8 @@
 //!   shows a prefix.
 //!
 //! No `pre_exec` closure is used, so std still spawns with `posix_spawn` (vfork-like, cheap), and
-//! no thread is started unless there is stdin to write: a run costs one spawn and a few syscalls.
+//! no thread is started unless there is more stdin than an empty pipe surely holds (4 KiB): a run
+//! costs one spawn and a few syscalls.
 //!
 //! ```
 //! use charm_exec::Exec;
@@ -44,6 +45,7 @@ use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt as _;
 use std::process::{Child, ExitStatus, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// Longest single argument Linux accepts, in bytes, its terminating NUL included
@@ -56,6 +58,9 @@ pub const ARG_MAX: usize = 2 * 1024 * 1024;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 /// The default limit of captured stdout and of captured stderr, in bytes.
 pub const DEFAULT_LIMIT: usize = 64 * 1024;
+/// Stdin up to this size is written at once into the command's empty pipe (Linux's `PIPE_BUF`:
+/// a pipe always has room for one page, even when the user's pipe quota is used up).
+const PIPE_BUF: usize = 4096;
 /// `E2BIG` on Linux: what the kernel says when argv and the environment do not fit.
 const E2BIG: i32 = 7;
 
@@ -212,11 +217,7 @@ pub fn check_argv(program: &OsStr, args: &[String]) -> Result<(), ExecError> {
             });
         }
     }
-    let bytes = argv_bytes(
-        program,
-        args.iter().map(String::as_str),
-        std::env::vars_os(),
-    );
+    let bytes = argv_bytes(program, args.iter().map(String::as_str), []) + env_bytes();
     if bytes > ARG_MAX {
         return Err(ExecError::ArgumentListTooLong {
             program: name(),
@@ -225,6 +226,48 @@ pub fn check_argv(program: &OsStr, args: &[String]) -> Result<(), ExecError> {
         });
     }
     Ok(())
+}
+
+/// The bytes this process's environment takes on a new process's stack, counted once: copying
+/// the environment (as `std::env::vars_os` does) at every command cost a charm more CPU than
+/// the count itself. A charm does not change its environment; if something did, a command that
+/// no longer fits still fails as [`ExecError::ArgumentListTooLong`], from the spawn's `E2BIG`.
+fn env_bytes() -> usize {
+    static BYTES: OnceLock<usize> = OnceLock::new();
+    *BYTES.get_or_init(|| {
+        argv_bytes(OsStr::new(""), [], std::env::vars_os()) - argv_bytes(OsStr::new(""), [], [])
+    })
+}
+
+/// A `/dev/null` opened once: each command's stdin is a duplicate of it (one `dup` instead of
+/// an `open` and its path lookup at every command).
+fn dev_null() -> Stdio {
+    static NULL: OnceLock<Option<File>> = OnceLock::new();
+    NULL.get_or_init(|| File::open("/dev/null").ok())
+        .as_ref()
+        .and_then(|f| f.try_clone().ok())
+        .map_or_else(Stdio::null, Stdio::from)
+}
+
+/// What std's runtime does before `main` that a program entered without it (a charm's
+/// `#![no_main]` entry, see `charm::main!`) still needs before it runs commands: SIGPIPE ignored
+/// (a command that exits without reading its stdin makes the write fail with `EPIPE` instead of
+/// killing this process), and stdin, stdout and stderr open (`/dev/null` for a closed one, so
+/// that a file opened later never becomes fd 1 or 2 by accident).
+pub fn prepare_process() {
+    sys::ignore_sigpipe();
+    for fd in 0..3 {
+        if sys::is_closed(fd) {
+            // open(2) takes the lowest free descriptor: the closed one. It stays open for good.
+            if let Ok(null) = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+            {
+                let _ = std::os::fd::IntoRawFd::into_raw_fd(null);
+            }
+        }
+    }
 }
 
 /// One output pipe of the command: what was kept of it, and how much it wrote.
@@ -320,7 +363,7 @@ impl Exec {
         self
     }
 
-    /// Feeds `data` on stdin (written by its own thread, then closed).
+    /// Feeds `data` on stdin, then closes it (more than 4 KiB is written by a thread of its own).
     pub fn stdin(mut self, data: impl Into<Vec<u8>>) -> Exec {
         self.stdin = Some(data.into());
         self
@@ -382,7 +425,7 @@ impl Exec {
             .stdin(if self.stdin.is_some() {
                 Stdio::piped()
             } else {
-                Stdio::null()
+                dev_null()
             })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -406,11 +449,19 @@ impl Exec {
         let group = child.id();
         // Keep enough beyond the limit that any secret starting before the cut is seen whole.
         let margin = self.secrets.iter().map(String::len).max().unwrap_or(1) - 1;
-        if let (Some(data), Some(mut pipe)) = (self.stdin.clone(), child.stdin.take()) {
-            // A command that does not read its stdin must not block us: write from a thread.
-            std::thread::spawn(move || {
-                let _ = pipe.write_all(&data);
-            });
+        if let (Some(data), Some(mut pipe)) = (self.stdin.as_ref(), child.stdin.take()) {
+            if data.len() <= PIPE_BUF {
+                // A fresh pipe holds at least one page: this write never blocks, and a thread
+                // (its stack, its start, its join) would cost more than the command's spawn.
+                // An EPIPE (the command closed its stdin) is the command's business.
+                let _ = pipe.write_all(data);
+            } else {
+                // A command that does not read its stdin must not block us: write from a thread.
+                let data = data.clone();
+                std::thread::spawn(move || {
+                    let _ = pipe.write_all(&data);
+                });
+            }
         }
         let deadline = Instant::now() + self.timeout;
         let mut streams = [
@@ -431,25 +482,21 @@ impl Exec {
         };
         let mut status = None;
         loop {
-            let open: Vec<usize> = (0..streams.len())
-                .filter(|&i| streams[i].pipe.is_some())
-                .collect();
-            let left = deadline.saturating_duration_since(Instant::now());
-            if open.is_empty() {
+            let fds = streams
+                .each_ref()
+                .map(|s| s.pipe.as_ref().map(AsRawFd::as_raw_fd));
+            if fds.iter().all(Option::is_none) {
                 status = wait_until(&mut child, deadline).map_err(wait_err)?;
                 break;
             }
+            let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
             }
-            let fds: Vec<_> = open
-                .iter()
-                .filter_map(|&i| streams[i].pipe.as_ref().map(AsRawFd::as_raw_fd))
-                .collect();
-            let ready = sys::poll_readable(&fds, left).map_err(wait_err)?;
-            for (&i, ready) in open.iter().zip(ready) {
+            let ready = sys::poll_readable(fds, left).map_err(wait_err)?;
+            for (stream, ready) in streams.iter_mut().zip(ready) {
                 if ready {
-                    streams[i].read_some();
+                    stream.read_some();
                 }
             }
         }

@@ -185,3 +185,64 @@ fn the_command_runs_in_its_own_process_group() {
     let our_group = ours.rsplit(')').next().unwrap().split_whitespace().nth(2);
     assert_ne!(our_group, Some(lines[0]));
 }
+
+#[test]
+fn the_argument_list_check_counts_the_environment() {
+    // The environment is counted once per process; its size must still be in every check.
+    let env =
+        argv_bytes(OsStr::new(""), [], std::env::vars_os()) - argv_bytes(OsStr::new(""), [], []);
+    assert!(env > 0, "a test process has an environment");
+    assert_eq!(env_bytes(), env);
+    let program = OsStr::new("/nonexistent/tool");
+    // Arguments that fill ARG_MAX exactly with the environment, then one byte more.
+    let per_arg = |len: usize| len + 1 + std::mem::size_of::<usize>();
+    let mut left = ARG_MAX - argv_bytes(program, [], []) - env;
+    let mut fits = Vec::new();
+    while left > per_arg(100_000) + per_arg(1) {
+        fits.push("a".repeat(100_000));
+        left -= per_arg(100_000);
+    }
+    fits.push("b".repeat(left - per_arg(0)));
+    assert!(check_argv(program, &fits).is_ok());
+    let mut over = fits;
+    if let Some(last) = over.last_mut() {
+        last.push('b');
+    }
+    assert!(matches!(
+        check_argv(program, &over),
+        Err(ExecError::ArgumentListTooLong { bytes, .. }) if bytes == ARG_MAX + 1
+    ));
+}
+
+#[test]
+fn without_data_stdin_is_at_its_end_at_once_every_time() {
+    // Each command gets its own duplicate of the shared /dev/null: a command closing it leaves
+    // the next one's intact.
+    for _ in 0..3 {
+        let out = sh("exec 0<&-; echo closed").run().unwrap();
+        assert_eq!(out.stdout.text(), "closed\n");
+        let out = sh("cat; echo eof")
+            .timeout(Duration::from_secs(10))
+            .run()
+            .unwrap();
+        assert_eq!(out.stdout.text(), "eof\n");
+    }
+}
+
+#[test]
+fn stdin_at_and_past_the_inline_size_is_fed_whole_or_not_at_all_without_blocking() {
+    for len in [0, 1, PIPE_BUF - 1, PIPE_BUF, PIPE_BUF + 1, 3 * PIPE_BUF] {
+        let data: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+        let out = Exec::new("cat").stdin(data.clone()).run().unwrap();
+        assert_eq!(out.stdout.bytes, data, "{len} bytes through cat");
+        // A command that never reads, and one that exits after closing its stdin.
+        for script in ["exit 0", "exec 0<&-; exit 0"] {
+            let out = sh(script)
+                .stdin(data.clone())
+                .timeout(Duration::from_secs(10))
+                .run()
+                .unwrap();
+            assert!(out.status.success(), "{len} bytes to `{script}`");
+        }
+    }
+}

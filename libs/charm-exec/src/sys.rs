@@ -20,30 +20,48 @@ pub(crate) fn kill_group(group: u32) {
 }
 
 /// Waits until one of `fds` can be read without blocking (data, end of file or an error), or
-/// `timeout` passes. Returns, for each fd, whether it is ready.
+/// `timeout` passes. Returns, for each fd, whether it is ready; `None` entries are skipped.
+/// Fixed-size arrays: no allocation per wait.
 #[allow(unsafe_code)]
-pub(crate) fn poll_readable(fds: &[RawFd], timeout: Duration) -> std::io::Result<Vec<bool>> {
-    let mut polled: Vec<libc::pollfd> = fds
-        .iter()
-        .map(|&fd| libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        })
-        .collect();
+pub(crate) fn poll_readable<const N: usize>(
+    fds: [Option<RawFd>; N],
+    timeout: Duration,
+) -> std::io::Result<[bool; N]> {
+    // poll(2) ignores entries with a negative fd (their revents stay 0).
+    let mut polled = fds.map(|fd| libc::pollfd {
+        fd: fd.unwrap_or(-1),
+        events: libc::POLLIN,
+        revents: 0,
+    });
     // Rounded up, so a wait shorter than a millisecond does not spin.
     let ms =
         libc::c_int::try_from(timeout.as_micros().div_ceil(1000).min(60_000)).unwrap_or(60_000);
-    let count = libc::nfds_t::try_from(polled.len()).unwrap_or(0);
+    let count = libc::nfds_t::try_from(N).unwrap_or(0);
     // SAFETY: `polled` is a live, exclusively borrowed array of `count` pollfd structs, exactly
     // what poll(2) reads and writes (only their `revents`); nothing else is touched.
     let n = unsafe { libc::poll(polled.as_mut_ptr(), count, ms) };
     if n < 0 {
         let e = std::io::Error::last_os_error();
         if e.kind() == std::io::ErrorKind::Interrupted {
-            return Ok(vec![false; fds.len()]);
+            return Ok([false; N]);
         }
         return Err(e);
     }
-    Ok(polled.iter().map(|p| p.revents != 0).collect())
+    Ok(polled.map(|p| p.revents != 0))
+}
+
+/// Ignores SIGPIPE, as std's runtime does before `main`: writing to a command that exited
+/// without reading its stdin is then an `EPIPE` error, not the death of this process.
+#[allow(unsafe_code)]
+pub(crate) fn ignore_sigpipe() {
+    // SAFETY: signal(2) with SIG_IGN installs no handler code and touches no memory of ours.
+    let _ = unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+}
+
+/// Whether file descriptor `fd` is closed.
+#[allow(unsafe_code)]
+pub(crate) fn is_closed(fd: RawFd) -> bool {
+    // SAFETY: F_GETFD only reads the descriptor's flags; a closed descriptor fails with EBADF.
+    let r = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+    r == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EBADF)
 }

@@ -66,6 +66,7 @@
 //! | [`workload_meta`] | its Kubernetes parts: workload containers and resources |
 //! | [`backend`] | the hook tools as a trait, and the real process backend |
 //! | [`dispatch`] | the dispatcher ([`Charm`]): handlers, deferral, reconcile, collect-status |
+//! | [`entry`] | a charm binary's entry point without std's runtime start-up ([`main!`]) |
 //! | [`plugin`] | the extension point ([`Plugin`]) and the endpoint helper relation libraries use |
 //! | [`state`] | state kept between hooks, and its on-disk format |
 //! | [`error`] | handler errors and the outcome each leads to |
@@ -78,6 +79,7 @@ pub mod cloud;
 pub mod container;
 pub mod databag;
 pub mod dispatch;
+pub mod entry;
 pub mod env;
 pub mod error;
 pub mod event;

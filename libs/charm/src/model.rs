@@ -625,7 +625,12 @@ impl<'a> Ctx<'a> {
         if secret.owner == SecretOwner::Application {
             self.require_leader("create an application-owned secret")?;
         }
-        self.cache.secrets.clear();
+        // A new secret changes no other secret's content: keep what was read, except "not
+        // found" answers and reads by the new label (the new secret may be what they asked for).
+        let new_label = secret.label.as_deref();
+        self.cache
+            .secrets
+            .retain(|(_, label, _), read| read.is_ok() && Some(label.as_str()) != new_label);
         Ok(self.tools.secret_add(secret)?)
     }
 

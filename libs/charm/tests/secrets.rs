@@ -175,3 +175,48 @@ fn secret_reads_are_cached_for_the_dispatch_including_not_found() {
     // Tracked, peek and the not-found label: one call each.
     assert_eq!(out.calls_to("secret-get"), 3, "{:?}", out.calls);
 }
+
+#[test]
+fn adding_a_secret_keeps_other_reads_cached_but_not_not_found_or_its_label() {
+    let harness = harness_with(|ctx| {
+        let other = ctx.get_secret(None, Some("other"), SecretRead::Peek)?;
+        let missing = ctx.get_secret(None, Some("not-yet"), SecretRead::Peek);
+        assert!(missing.unwrap_err().is_secret_not_found());
+        ctx.add_secret(&NewSecret {
+            content: content("new"),
+            label: Some("not-yet".into()),
+            ..Default::default()
+        })?;
+        // Read again: "other" from the cache, "not-yet" from Juju (it exists now).
+        assert_eq!(
+            ctx.get_secret(None, Some("other"), SecretRead::Peek)?,
+            other
+        );
+        let added = ctx.get_secret(None, Some("not-yet"), SecretRead::Peek)?;
+        assert_eq!(added, content("new"));
+        // A secret added under another label does not hide a missing one either.
+        let none = ctx.get_secret(None, Some("absent"), SecretRead::Peek);
+        assert!(none.unwrap_err().is_secret_not_found());
+        ctx.add_secret(&NewSecret {
+            content: content("third"),
+            label: Some("third".into()),
+            ..Default::default()
+        })?;
+        let none = ctx.get_secret(None, Some("absent"), SecretRead::Peek);
+        assert!(none.unwrap_err().is_secret_not_found());
+        assert_eq!(
+            ctx.get_secret(None, Some("other"), SecretRead::Peek)?,
+            other
+        );
+        Ok(())
+    });
+    let out = harness.run(
+        Event::UpdateStatus,
+        State::default()
+            .leader(true)
+            .secret(Secret::owned("secret:abc00000000000000000", content("v")).label("other")),
+    );
+    assert!(out.ok(), "{:?}", out.error());
+    // other once; not-yet twice (missing, then added); absent twice (before and after an add).
+    assert_eq!(out.calls_to("secret-get"), 5, "{:?}", out.calls);
+}

@@ -368,70 +368,96 @@ impl NodeTag {
     }
 }
 
-/// PyYAML's implicit resolvers (`yaml/resolver.py`), compiled once. A pattern is `None` only if
-/// it failed to compile, which `tests::resolver_patterns_compile` rules out.
-struct Resolvers {
-    bool_: Option<Regex>,
-    float: Option<Regex>,
-    int: Option<Regex>,
-    null: Option<Regex>,
-    timestamp: Option<Regex>,
+/// PyYAML's implicit resolvers (`yaml/resolver.py`). The bool and null patterns are sets of
+/// literal words, matched as such; the other three are regexes, each compiled on first use only
+/// (compiling all five cost a charm about half a millisecond at every hook, whether or not its
+/// YAML held a number or a date). A pattern is `None` only if it failed to compile, which
+/// `tests::resolver_patterns_compile` rules out.
+///
+/// PyYAML's bool pattern: `^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$`.
+fn is_bool_word(value: &str) -> bool {
+    matches!(
+        value,
+        "yes"
+            | "Yes"
+            | "YES"
+            | "no"
+            | "No"
+            | "NO"
+            | "true"
+            | "True"
+            | "TRUE"
+            | "false"
+            | "False"
+            | "FALSE"
+            | "on"
+            | "On"
+            | "ON"
+            | "off"
+            | "Off"
+            | "OFF"
+    )
 }
 
-static RESOLVERS: LazyLock<Resolvers> = LazyLock::new(|| Resolvers {
-    bool_: Regex::new(
-        r"^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$",
-    )
-    .ok(),
-    float: Regex::new(
+/// PyYAML's null pattern: `^(?:~|null|Null|NULL|)$`.
+fn is_null_word(value: &str) -> bool {
+    matches!(value, "~" | "null" | "Null" | "NULL" | "")
+}
+
+static FLOAT: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(
         r"(?x)^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
         |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
         |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
         |[-+]?\.(?:inf|Inf|INF)
         |\.(?:nan|NaN|NAN))$",
     )
-    .ok(),
-    int: Regex::new(
+    .ok()
+});
+
+static INT: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(
         r"(?x)^(?:[-+]?0b[0-1_]+
         |[-+]?0[0-7_]+
         |[-+]?(?:0|[1-9][0-9_]*)
         |[-+]?0x[0-9a-fA-F_]+
         |[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$",
     )
-    .ok(),
-    null: Regex::new(r"^(?:~|null|Null|NULL|)$").ok(),
-    timestamp: Regex::new(
+    .ok()
+});
+
+static TIMESTAMP: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(
         r"(?x)^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
         |[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?
         (?:[Tt]|[\ \t]+)[0-9][0-9]?
         :[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?
         (?:[\ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$",
     )
-    .ok(),
+    .ok()
 });
 
-fn regex_matches(re: Option<&Regex>, value: &str) -> bool {
-    re.is_some_and(|re| re.is_match(value))
+fn regex_matches(re: &LazyLock<Option<Regex>>, value: &str) -> bool {
+    re.as_ref().is_some_and(|re| re.is_match(value))
 }
 
 /// The tag PyYAML's resolver gives an implicitly typed scalar: the resolvers registered for the
 /// scalar's first character, tried in the order PyYAML registers them (bool, float, int, merge,
 /// null, timestamp, value).
 fn resolve_implicit(value: &str) -> NodeTag {
-    let r = &*RESOLVERS;
     let first = value.chars().next();
     let starts_with = |set: &str| first.is_some_and(|c| set.contains(c));
-    if starts_with("yYnNtTfFoO") && regex_matches(r.bool_.as_ref(), value) {
+    if starts_with("yYnNtTfFoO") && is_bool_word(value) {
         NodeTag::Bool
-    } else if starts_with("-+0123456789.") && regex_matches(r.float.as_ref(), value) {
+    } else if starts_with("-+0123456789.") && regex_matches(&FLOAT, value) {
         NodeTag::Float
-    } else if starts_with("-+0123456789") && regex_matches(r.int.as_ref(), value) {
+    } else if starts_with("-+0123456789") && regex_matches(&INT, value) {
         NodeTag::Int
     } else if value == "<<" {
         NodeTag::Merge
-    } else if (first.is_none() || starts_with("~nN")) && regex_matches(r.null.as_ref(), value) {
+    } else if (first.is_none() || starts_with("~nN")) && is_null_word(value) {
         NodeTag::Null
-    } else if starts_with("0123456789") && regex_matches(r.timestamp.as_ref(), value) {
+    } else if starts_with("0123456789") && regex_matches(&TIMESTAMP, value) {
         NodeTag::Timestamp
     } else if value == "=" {
         NodeTag::Value

@@ -29,12 +29,9 @@ fn mark(line: usize, column: usize) -> Mark {
 
 #[test]
 fn resolver_patterns_compile() {
-    let r = &*RESOLVERS;
-    assert!(r.bool_.is_some());
-    assert!(r.float.is_some());
-    assert!(r.int.is_some());
-    assert!(r.null.is_some());
-    assert!(r.timestamp.is_some());
+    assert!(FLOAT.is_some());
+    assert!(INT.is_some());
+    assert!(TIMESTAMP.is_some());
 }
 
 #[test]
@@ -1002,4 +999,20 @@ fn big_int_helpers() {
     );
     assert_eq!(integral_float_decimal(f64::MAX).map(|d| d.len()), Some(309));
     assert_eq!(integral_float_decimal(0.5), None);
+}
+
+#[test]
+fn bool_and_null_words_are_exactly_pyyaml_s() {
+    for word in ["yes", "NO", "True", "off", "On"] {
+        assert!(is_bool_word(word), "{word}");
+    }
+    for near in ["yES", "tRUE", "y", "n", " yes", "yes ", "yes\n", "onn", ""] {
+        assert!(!is_bool_word(near), "{near:?}");
+    }
+    for word in ["~", "null", "Null", "NULL", ""] {
+        assert!(is_null_word(word), "{word:?}");
+    }
+    for near in ["nULL", "nil", "None", "~~", " null", "null\n"] {
+        assert!(!is_null_word(near), "{near:?}");
+    }
 }

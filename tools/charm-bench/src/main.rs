@@ -1,5 +1,7 @@
 //! `charm-bench` (run by `make bench`): what a dispatch of our charms costs.
 //!
+//! 0. The headline: every charm's own CPU per hook of the stories in `demo/`, measured from
+//!    outside the process by a stub hook tool, against the floor program (`cpu.rs`).
 //! 1. The sample charm `hello`, run as a process against stub hook tools (shell scripts): own time
 //!    per dispatch (inside the process, and from exec to exit) excluding the time spent in hook
 //!    tools, hook-tool calls, peak RSS, stripped binary size.
@@ -8,6 +10,7 @@
 //!    median own time, hook-tool calls and peak RSS (the charms' own `CHARM_METRICS_FILE` lines).
 //! 4. resource-dispatcher reading a 1,000-manifest list (`manifests.rs`).
 
+mod cpu;
 mod manifests;
 
 use charm_testing::{Harness, Relation, State, StubTools};
@@ -22,6 +25,11 @@ struct Args {
     charms: PathBuf,
     juju_local: PathBuf,
     demo: PathBuf,
+    cpu_stub: PathBuf,
+    floor: PathBuf,
+    repeat: usize,
+    /// Only the headline section (`--only cpu`).
+    only_cpu: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -29,6 +37,10 @@ fn parse_args() -> Result<Args, String> {
         charms: PathBuf::from("build/charms"),
         juju_local: PathBuf::from("target/release/juju-local"),
         demo: PathBuf::from("demo"),
+        cpu_stub: PathBuf::from("build/bench/cpu-stub"),
+        floor: PathBuf::from("build/bench/floor"),
+        repeat: 10,
+        only_cpu: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -40,18 +52,28 @@ fn parse_args() -> Result<Args, String> {
             "--charms" => args.charms = v,
             "--juju-local" => args.juju_local = v,
             "--demo" => args.demo = v,
+            "--cpu-stub" => args.cpu_stub = v,
+            "--floor" => args.floor = v,
+            "--repeat" => {
+                args.repeat = v
+                    .to_str()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|&n| n > 0)
+                    .ok_or(format!(
+                        "--repeat needs a positive number, not {}",
+                        v.display()
+                    ))?
+            }
+            "--only" if v.as_os_str() == "cpu" => args.only_cpu = true,
+            "--only" => return Err(format!("--only takes cpu, not {}", v.display())),
             other => return Err(format!("unknown flag {other}")),
         }
     }
     Ok(args)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    if v.is_empty() {
-        return 0.0;
-    }
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+fn median(v: Vec<f64>) -> f64 {
+    cpu::median(&v).unwrap_or(0.0)
 }
 
 /// One line of `CHARM_METRICS_FILE`.
@@ -309,6 +331,18 @@ fn local_model(args: &Args) -> Result<(), String> {
 fn main() -> ExitCode {
     let run = || -> Result<(), String> {
         let args = parse_args()?;
+        cpu::run(&cpu::Setup {
+            demo: args.demo.clone(),
+            juju_local: args.juju_local.clone(),
+            stub: args.cpu_stub.clone(),
+            floor: args.floor.clone(),
+            repeat: args.repeat,
+            floor_runs: 20,
+        })?;
+        if args.only_cpu {
+            return Ok(());
+        }
+        println!();
         sample_charm(&args)?;
         harness_speed();
         local_model(&args)?;

@@ -435,12 +435,18 @@ impl Charm {
     /// emitted is printed to stdout as `CHARM_EVENT {"event": <name>, "fields": {...}}`, which Juju
     /// keeps in the unit's debug log and the local model turns into its timeline.
     pub fn run(&mut self) -> ExitCode {
+        ExitCode::from(self.run_code())
+    }
+
+    /// [`Charm::run`], returning the exit code as a number (for [`main!`](crate::main!), whose
+    /// C entry returns an `int`).
+    pub fn run_code(&mut self) -> u8 {
         let started = std::time::Instant::now();
         let juju = match JujuEnv::from_env() {
             Ok(juju) => juju,
             Err(e) => {
                 eprintln!("ERROR cannot read the dispatch environment: {e}");
-                return ExitCode::from(1);
+                return 1;
             }
         };
         let level = if juju.debug {
@@ -471,10 +477,10 @@ impl Charm {
             );
         }
         match report.result {
-            Ok(()) => ExitCode::SUCCESS,
+            Ok(()) => 0,
             Err(e) => {
                 eprintln!("ERROR {e}");
-                ExitCode::from(1)
+                1
             }
         }
     }
