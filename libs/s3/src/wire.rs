@@ -414,14 +414,10 @@ pub fn decode_attributes(text: &str) -> Result<Vec<String>, String> {
 
 /// Serde field encoding of `attributes` (see [`encode_list`] and [`decode_attributes`]).
 mod attribute_list {
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::{Deserialize, Deserializer};
 
-    pub(super) fn serialize<S: Serializer>(
-        items: &[String],
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&super::encode_list(items))
-    }
+    // Written as every other list is; only reading accepts s3-integrator 2/'s plain text.
+    pub(super) use super::json_list::serialize;
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,

@@ -131,6 +131,22 @@ fn go_quote_list(args: &[String]) -> String {
     format!("[{}]", parts.join(" "))
 }
 
+/// The one optional positional argument of a tool (`config-get [key]`); more is an error.
+fn optional_arg(p: &Parsed) -> Result<Option<String>, Fail> {
+    let (first, rest) = match p.positional.split_first() {
+        Some((first, rest)) => (Some(first.clone()), rest),
+        None => (None, &[][..]),
+    };
+    check_empty(rest)?;
+    Ok(first)
+}
+
+/// The one required positional argument of a tool; `missing` is Juju's error without it.
+fn required_arg(p: &Parsed, missing: &str) -> Result<String, Fail> {
+    let first = optional_arg(p)?;
+    first.ok_or_else(|| init_err(missing))
+}
+
 fn check_empty(args: &[String]) -> Result<(), Fail> {
     if args.is_empty() {
         Ok(())

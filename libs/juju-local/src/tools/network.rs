@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use super::{Call, FORMAT, OUTPUT, R, RELATION, check_empty, init_err, ops, run_err};
+use super::{Call, FORMAT, OUTPUT, R, RELATION, check_empty, init_err, ops, required_arg, run_err};
 use crate::flags::Flag;
 use crate::journal::Op;
 use crate::state::{Life, OpenPort};
@@ -34,12 +34,7 @@ pub fn parse_port(s: &str) -> Option<(String, u16, u16)> {
 
 pub(super) fn port(c: &mut Call, open: bool) -> R {
     let p = c.parse(&[Flag::value("endpoints", &[]), FORMAT])?;
-    let mut args = p.positional.clone();
-    if args.is_empty() {
-        return Err(init_err("no port or range specified"));
-    }
-    let spec = args.remove(0);
-    check_empty(&args)?;
+    let spec = required_arg(&p, "no port or range specified")?;
     let Some((protocol, from, to)) = parse_port(&spec) else {
         return Err(init_err(format!(
             "expected <port>[/<protocol>] or <from>-<to>[/<protocol>] or icmp; got {spec:?}"
@@ -111,12 +106,7 @@ pub(super) fn network_get(c: &mut Call) -> R {
     ])?;
     let fmt = c.format(&p, "smart", &["smart", "yaml", "json"])?;
     let _ = c.relation_id(&p)?;
-    let mut args = p.positional.clone();
-    if args.is_empty() {
-        return Err(init_err("no arguments specified"));
-    }
-    let binding = args.remove(0);
-    check_empty(&args)?;
+    let binding = required_arg(&p, "no arguments specified")?;
     // Every charm has the implicit juju-info endpoint, and so a binding for it.
     let known = binding == crate::meta::JUJU_INFO
         || c.state.applications.get(&c.run.app).is_some_and(|a| {
@@ -153,12 +143,7 @@ pub(super) fn network_get(c: &mut Call) -> R {
 pub(super) fn unit_get(c: &mut Call) -> R {
     let p = c.parse(&[FORMAT, OUTPUT])?;
     let fmt = c.format(&p, "smart", &["smart", "yaml", "json"])?;
-    let mut args = p.positional.clone();
-    if args.is_empty() {
-        return Err(init_err("no setting specified"));
-    }
-    let key = args.remove(0);
-    check_empty(&args)?;
+    let key = required_arg(&p, "no setting specified")?;
     if key != "private-address" && key != "public-address" {
         return Err(init_err(format!("unknown setting {key:?}")));
     }

@@ -2,20 +2,14 @@
 
 use serde_json::{Value, json};
 
-use super::{Call, FORMAT, OUTPUT, R, check_empty, init_err, ops, run_err};
+use super::{Call, FORMAT, OUTPUT, R, init_err, ops, optional_arg, required_arg, run_err};
 use crate::flags::Flag;
 use crate::journal::Op;
 
 pub(super) fn storage_get(c: &mut Call) -> R {
     let p = c.parse(&[FORMAT, OUTPUT, Flag::value("storage", &["s"])])?;
     let fmt = c.format(&p, "smart", &["smart", "yaml", "json"])?;
-    let mut args = p.positional.clone();
-    let key = if args.is_empty() {
-        None
-    } else {
-        Some(args.remove(0))
-    };
-    check_empty(&args)?;
+    let key = optional_arg(&p)?;
     let id = match p.get("storage") {
         Some(id) => id.to_string(),
         None => c
@@ -48,13 +42,7 @@ pub(super) fn storage_get(c: &mut Call) -> R {
 pub(super) fn storage_list(c: &mut Call) -> R {
     let p = c.parse(&[FORMAT, OUTPUT])?;
     let fmt = c.format(&p, "smart", &["smart", "yaml", "json"])?;
-    let mut args = p.positional.clone();
-    let name = if args.is_empty() {
-        None
-    } else {
-        Some(args.remove(0))
-    };
-    check_empty(&args)?;
+    let name = optional_arg(&p)?;
     let Some(unit) = c.view.unit(&c.run.unit) else {
         return Err(run_err("unit not found"));
     };
@@ -105,12 +93,7 @@ pub(super) fn storage_add(c: &mut Call) -> R {
 /// `resource-get <name>`: the path of the attached file.
 pub(super) fn resource_get(c: &mut Call) -> R {
     let p = c.parse(&[])?;
-    let mut args = p.positional.clone();
-    if args.is_empty() {
-        return Err(init_err("missing required resource name"));
-    }
-    let name = args.remove(0);
-    check_empty(&args)?;
+    let name = required_arg(&p, "missing required resource name")?;
     let app = c.state.applications.get(&c.run.app);
     match app.and_then(|a| a.resources.get(&name)) {
         Some(path) => Ok(super::Out {

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use super::{
-    Call, FORMAT, OUTPUT, R, bag_value, check_empty, init_err, ops, parse_key_values,
-    parse_settings_doc, run_err,
+    Call, FORMAT, OUTPUT, R, bag_value, check_empty, ops, optional_arg, parse_key_values,
+    parse_settings_doc, required_arg, run_err,
 };
 use crate::flags::Flag;
 use crate::journal::Op;
@@ -14,13 +14,7 @@ use crate::rules;
 pub(super) fn state_get(c: &mut Call) -> R {
     let p = c.parse(&[FORMAT, OUTPUT, Flag::boolean("strict", &[])])?;
     let fmt = c.format(&p, "smart", &["smart", "yaml", "json"])?;
-    let mut args = p.positional.clone();
-    let key = if args.is_empty() {
-        None
-    } else {
-        Some(args.remove(0))
-    };
-    check_empty(&args)?;
+    let key = optional_arg(&p)?;
     let Some(unit) = c.view.unit(&c.run.unit) else {
         return Err(run_err("unit not found"));
     };
@@ -70,12 +64,7 @@ pub(super) fn state_set(c: &mut Call) -> R {
 
 pub(super) fn state_delete(c: &mut Call) -> R {
     let p = c.parse(&[])?;
-    let mut args = p.positional.clone();
-    if args.is_empty() {
-        return Err(init_err("no key specified"));
-    }
-    let key = args.remove(0);
-    check_empty(&args)?;
+    let key = required_arg(&p, "no key specified")?;
     ops(vec![Op::StateDelete { key }])
 }
 

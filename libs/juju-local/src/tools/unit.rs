@@ -3,7 +3,9 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Call, FORMAT, OUTPUT, R, check_empty, init_err, ops, run_err};
+use super::{
+    Call, FORMAT, OUTPUT, R, check_empty, init_err, ops, optional_arg, required_arg, run_err,
+};
 use crate::flags::Flag;
 use crate::journal::Op;
 use crate::rules;
@@ -12,13 +14,7 @@ use crate::state::Status;
 pub(super) fn config_get(c: &mut Call) -> R {
     let p = c.parse(&[FORMAT, OUTPUT, Flag::boolean("all", &["a"])])?;
     let fmt = c.format(&p, "smart", &["smart", "yaml", "json"])?;
-    let mut args = p.positional.clone();
-    let key = if args.is_empty() {
-        None
-    } else {
-        Some(args.remove(0))
-    };
-    check_empty(&args)?;
+    let key = optional_arg(&p)?;
     let all = p.flag("all");
     if let (true, Some(k)) = (all, &key) {
         return Err(init_err(format!(
@@ -132,12 +128,7 @@ pub(super) fn status_set(c: &mut Call) -> R {
 
 pub(super) fn application_version_set(c: &mut Call) -> R {
     let p = c.parse(&[])?;
-    let mut args = p.positional.clone();
-    if args.is_empty() {
-        return Err(init_err("no version specified"));
-    }
-    let version = args.remove(0);
-    check_empty(&args)?;
+    let version = required_arg(&p, "no version specified")?;
     ops(vec![Op::AppVersion { version }])
 }
 
