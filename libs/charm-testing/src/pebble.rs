@@ -32,6 +32,17 @@ pub(crate) struct FakePebble {
     pub(crate) history: RefCell<Vec<ExecCall>>,
 }
 
+/// `path` normalized, or Pebble's error for a path that is not absolute.
+fn absolute(path: &str) -> Result<String, Error> {
+    normalize(path).ok_or_else(|| {
+        path_error(
+            path,
+            ErrorKind::GenericFileError,
+            format!("paths must be absolute, got {path:?}"),
+        )
+    })
+}
+
 /// `path` made absolute and clean (`.`, `..`, `//` and a trailing `/` resolved), or `None` when
 /// it is relative.
 pub(crate) fn normalize(path: &str) -> Option<String> {
@@ -378,13 +389,7 @@ impl PebbleApi for FakePebble {
 
     fn push(&self, path: &str, content: &mut dyn Read, options: &PushOptions) -> Result<(), Error> {
         let mut container = self.reach()?;
-        let Some(clean) = normalize(path) else {
-            return Err(path_error(
-                path,
-                ErrorKind::GenericFileError,
-                format!("paths must be absolute, got {path:?}"),
-            ));
-        };
+        let clean = absolute(path)?;
         check_owner(&options.ownership)
             .map_err(|m| path_error(path, ErrorKind::GenericFileError, m))?;
         let mut bytes = Vec::new();
@@ -423,13 +428,7 @@ impl PebbleApi for FakePebble {
 
     fn pull(&self, path: &str) -> Result<Vec<u8>, Error> {
         let container = self.reach()?;
-        let clean = normalize(path).ok_or_else(|| {
-            path_error(
-                path,
-                ErrorKind::GenericFileError,
-                format!("paths must be absolute, got {path:?}"),
-            )
-        })?;
+        let clean = absolute(path)?;
         match container.fs.get(&clean) {
             Some(FsEntry {
                 content: Some(bytes),
@@ -513,13 +512,7 @@ impl PebbleApi for FakePebble {
 
     fn make_dir(&self, path: &str, options: &MakeDirOptions) -> Result<(), Error> {
         let mut container = self.reach()?;
-        let clean = normalize(path).ok_or_else(|| {
-            path_error(
-                path,
-                ErrorKind::GenericFileError,
-                format!("paths must be absolute, got {path:?}"),
-            )
-        })?;
+        let clean = absolute(path)?;
         check_owner(&options.ownership)
             .map_err(|m| path_error(path, ErrorKind::GenericFileError, m))?;
         if options.make_parents {
@@ -555,13 +548,7 @@ impl PebbleApi for FakePebble {
 
     fn remove_path(&self, path: &str, recursive: bool) -> Result<(), Error> {
         let mut container = self.reach()?;
-        let clean = normalize(path).ok_or_else(|| {
-            path_error(
-                path,
-                ErrorKind::GenericFileError,
-                format!("paths must be absolute, got {path:?}"),
-            )
-        })?;
+        let clean = absolute(path)?;
         let prefix = format!("{}/", clean.trim_end_matches('/'));
         let has_children = container.fs.keys().any(|p| p.starts_with(&prefix));
         if recursive {
