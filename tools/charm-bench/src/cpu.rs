@@ -324,7 +324,12 @@ pub fn run(setup: &Setup) -> Result<(Vec<Row>, f64), String> {
         }
         Ok::<(), String>(())
     })();
-    let _ = std::fs::remove_dir_all(&work);
+    // `CHARM_BENCH_KEEP=1` keeps the models and the stub's logs, to look at single calls.
+    if std::env::var_os("CHARM_BENCH_KEEP").is_none() {
+        let _ = std::fs::remove_dir_all(&work);
+    } else {
+        println!("kept {}", work.display());
+    }
     result?;
     let floor_ms = median(&s.floor_ms).ok_or("no floor samples")?;
     let rows = rows(&s.charms, floor_ms);
