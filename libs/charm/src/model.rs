@@ -232,8 +232,28 @@ struct Cache {
     remote_app: HashMap<RelationId, Option<String>>,
     bags: HashMap<(RelationId, String, bool), BagData>,
     action_params: Option<serde_json::Value>,
-    /// Secret reads by (unique id, label, latest?): content, or the "not found" Juju gave.
-    secrets: HashMap<(String, String, bool), Result<SecretContent, String>>,
+    /// Secret reads by (unique id, label, kind of read): content, or the "not found" Juju gave.
+    secrets: HashMap<(String, String, ReadKind), Result<SecretContent, String>>,
+}
+
+/// What a cached secret read answered: the tracked revision, the latest one (a peek), or the
+/// latest one after this unit moved to it (a refresh, which a peek does not do).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum ReadKind {
+    Tracked,
+    Latest,
+    Refreshed,
+}
+
+impl Cache {
+    /// Forgets what was read of the secret `id` (by its id, or by a label that may name it or
+    /// will: `label`), and every "not found"; reads of other secrets by id stay.
+    fn forget_secret(&mut self, id: &SecretId, label: Option<&str>) {
+        let unique = id.unique();
+        self.secrets.retain(|(uid, l, _), read| {
+            read.is_ok() && !uid.is_empty() && uid != unique && Some(l.as_str()) != label
+        });
+    }
 }
 
 /// The handle every handler gets: the Juju model of this unit, for one dispatch.
@@ -641,20 +661,22 @@ impl<'a> Ctx<'a> {
         label: Option<&str>,
         read: SecretRead,
     ) -> Result<SecretContent, ModelError> {
-        // One read per secret and revision kind per dispatch; a "not found" is remembered too.
-        let key = |latest| {
+        // One read per secret and kind of read per dispatch; a "not found" is remembered too. A
+        // second refresh in the same dispatch finds this unit on the revision the first moved
+        // it to: the same answer, so it is not asked again.
+        let key = |kind| {
             (
                 id.map(SecretId::unique).unwrap_or("").to_string(),
                 label.unwrap_or("").to_string(),
-                latest,
+                kind,
             )
         };
-        let cached = match read {
-            SecretRead::Tracked => self.cache.secrets.get(&key(false)),
-            SecretRead::Peek => self.cache.secrets.get(&key(true)),
-            SecretRead::Refresh => None,
+        let kind = match read {
+            SecretRead::Tracked => ReadKind::Tracked,
+            SecretRead::Peek => ReadKind::Latest,
+            SecretRead::Refresh => ReadKind::Refreshed,
         };
-        match cached {
+        match self.cache.secrets.get(&key(kind)) {
             Some(Ok(content)) => return Ok(content.clone()),
             Some(Err(stderr)) => {
                 return Err(ModelError::HookTool(HookToolError::SecretNotFound {
@@ -664,19 +686,22 @@ impl<'a> Ctx<'a> {
             }
             None => {}
         }
+        // What else this read tells: a refresh also answers later tracked reads and peeks.
+        let answers: &[ReadKind] = match read {
+            SecretRead::Tracked => &[ReadKind::Tracked],
+            SecretRead::Peek => &[ReadKind::Latest],
+            SecretRead::Refresh => &[ReadKind::Tracked, ReadKind::Latest, ReadKind::Refreshed],
+        };
         match self.tools.secret_get(id, label, read) {
             Ok(content) => {
-                if read != SecretRead::Peek {
-                    self.cache.secrets.insert(key(false), Ok(content.clone()));
-                }
-                if read != SecretRead::Tracked {
-                    self.cache.secrets.insert(key(true), Ok(content.clone()));
+                for kind in answers {
+                    self.cache.secrets.insert(key(*kind), Ok(content.clone()));
                 }
                 Ok(content)
             }
             Err(HookToolError::SecretNotFound { tool, stderr }) => {
-                for latest in [false, true] {
-                    self.cache.secrets.insert(key(latest), Err(stderr.clone()));
+                for kind in [ReadKind::Tracked, ReadKind::Latest, ReadKind::Refreshed] {
+                    self.cache.secrets.insert(key(kind), Err(stderr.clone()));
                 }
                 Err(ModelError::HookTool(HookToolError::SecretNotFound {
                     tool,
@@ -701,7 +726,7 @@ impl<'a> Ctx<'a> {
         if let Some(content) = &update.content {
             content.validate()?;
         }
-        self.cache.secrets.clear();
+        self.cache.forget_secret(id, update.label.as_deref());
         Ok(self.tools.secret_set(id, update)?)
     }
 
@@ -731,7 +756,7 @@ impl<'a> Ctx<'a> {
         id: &SecretId,
         revision: Option<u32>,
     ) -> Result<(), ModelError> {
-        self.cache.secrets.clear();
+        self.cache.forget_secret(id, None);
         Ok(self.tools.secret_remove(id, revision)?)
     }
 

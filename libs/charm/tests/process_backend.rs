@@ -402,6 +402,39 @@ fn secret_content_files_have_unguessable_names_so_squatting_cannot_block_or_capt
 }
 
 #[test]
+fn secret_content_files_are_written_to_ram_where_there_is_a_tmpfs() {
+    let shm = Path::new("/dev/shm");
+    let s = stubs();
+    let mut t = backend(&s);
+    s.answer("secret-add", "secret:d1k3m8fbo5jc738pq1ig\n")
+        .unwrap();
+    t.secret_add(&NewSecret {
+        content: SecretContent::new().with("password", "hunter2"),
+        label: None,
+        description: None,
+        expire: None,
+        rotate: None,
+        owner: SecretOwner::Application,
+    })
+    .unwrap();
+    let paths = secret_paths(&s.last());
+    assert_eq!(paths.len(), 1);
+    let dir = paths[0].parent().unwrap();
+    let writable = std::fs::metadata(shm).is_ok_and(|m| m.is_dir() && !m.permissions().readonly());
+    if writable {
+        assert_eq!(dir.parent(), Some(shm), "{dir:?}");
+    } else {
+        assert_eq!(
+            dir.parent(),
+            Some(std::env::temp_dir().as_path()),
+            "{dir:?}"
+        );
+    }
+    assert!(s.files().contains("password 600 hunter2"), "{}", s.files());
+    assert!(!dir.exists());
+}
+
+#[test]
 fn secret_content_files_are_removed_when_the_tool_fails() {
     let s = stubs();
     let mut t = backend(&s);

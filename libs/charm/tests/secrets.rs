@@ -220,3 +220,72 @@ fn adding_a_secret_keeps_other_reads_cached_but_not_not_found_or_its_label() {
     // other once; not-yet twice (missing, then added); absent twice (before and after an add).
     assert_eq!(out.calls_to("secret-get"), 5, "{:?}", out.calls);
 }
+
+#[test]
+fn a_second_refresh_in_a_dispatch_is_not_asked_again_but_a_peek_does_not_stand_for_one() {
+    let harness = harness_with(|ctx| {
+        let user = sid("secret:abc00000000000000000");
+        // A peek does not move this unit to the latest revision: the refresh must still ask.
+        ctx.get_secret(Some(&user), None, SecretRead::Peek)?;
+        let first = ctx.get_secret(Some(&user), None, SecretRead::Refresh)?;
+        // Now on the latest revision: refreshing again, or reading it tracked, answers the same.
+        assert_eq!(
+            ctx.get_secret(Some(&user), None, SecretRead::Refresh)?,
+            first
+        );
+        assert_eq!(
+            ctx.get_secret(Some(&user), None, SecretRead::Tracked)?,
+            first
+        );
+        Ok(())
+    });
+    let out = harness.run(
+        Event::UpdateStatus,
+        State::default().secret(Secret::granted("secret:abc00000000000000000", content("v"))),
+    );
+    assert!(out.ok(), "{:?}", out.error());
+    assert_eq!(out.calls_to("secret-get"), 2, "{:?}", out.calls);
+}
+
+#[test]
+fn setting_a_secret_forgets_its_reads_and_label_reads_but_keeps_other_secrets() {
+    let harness = harness_with(|ctx| {
+        let user = sid("secret:abc00000000000000000");
+        let mine = sid("secret:def00000000000000000");
+        let user_content = ctx.get_secret(Some(&user), None, SecretRead::Refresh)?;
+        ctx.get_secret(Some(&mine), None, SecretRead::Peek)?;
+        ctx.get_secret(None, Some("mine"), SecretRead::Peek)?;
+        ctx.set_secret(
+            &mine,
+            &SecretUpdate {
+                content: Some(content("two")),
+                ..Default::default()
+            },
+        )?;
+        // The other secret, read by id, comes from the cache; the updated one is read again,
+        // by id and by label (the label may name it).
+        assert_eq!(
+            ctx.get_secret(Some(&user), None, SecretRead::Refresh)?,
+            user_content
+        );
+        assert_eq!(
+            ctx.get_secret(Some(&mine), None, SecretRead::Peek)?,
+            content("two")
+        );
+        assert_eq!(
+            ctx.get_secret(None, Some("mine"), SecretRead::Peek)?,
+            content("two")
+        );
+        Ok(())
+    });
+    let out = harness.run(
+        Event::UpdateStatus,
+        State::default()
+            .leader(true)
+            .secret(Secret::granted("secret:abc00000000000000000", content("v")))
+            .secret(Secret::owned("secret:def00000000000000000", content("one")).label("mine")),
+    );
+    assert!(out.ok(), "{:?}", out.error());
+    // user once; mine by id and by label, each before and after the set.
+    assert_eq!(out.calls_to("secret-get"), 5, "{:?}", out.calls);
+}
