@@ -337,7 +337,7 @@ fn main() -> ExitCode {
             stub: args.cpu_stub.clone(),
             floor: args.floor.clone(),
             repeat: args.repeat,
-            floor_runs: 20,
+            floor_runs: 10,
         })?;
         if args.only_cpu {
             return Ok(());
