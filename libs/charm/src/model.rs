@@ -279,8 +279,11 @@ impl<'a> Ctx<'a> {
         juju: &'a JujuEnv,
         tools: &'a mut dyn HookTools,
         meta: Option<&'a Metadata>,
-        state: StateDoc,
+        mut state: StateDoc,
     ) -> Self {
+        if let Event::RelationBroken(r) = &juju.event {
+            state.remote_apps.remove(&r.relation.to_string());
+        }
         Ctx {
             juju,
             tools,
@@ -441,15 +444,31 @@ impl<'a> Ctx<'a> {
         }
         if let Some(rel) = self.juju.event.relation()
             && rel.relation == *relation
-            && rel.remote_app.is_some()
+            && let Some(app) = &rel.remote_app
         {
-            return Ok(rel.remote_app.clone());
+            // Asked about once, likely asked again in a later hook (secret-changed, an action):
+            // remembered then, not read from the tool.
+            if self.broken_relation() != Some(relation) {
+                self.state
+                    .remote_apps
+                    .insert(relation.to_string(), app.clone());
+            }
+            return Ok(Some(app.clone()));
+        }
+        let key = relation.to_string();
+        if let Some(app) = self.state.remote_apps.get(&key) {
+            return Ok(Some(app.clone()));
         }
         let app = match self.tools.relation_remote_app(relation) {
             Ok(app) => app,
             Err(HookToolError::RelationNotFound { .. }) => None,
             Err(e) => return Err(e.into()),
         };
+        if let Some(name) = &app
+            && self.broken_relation() != Some(relation)
+        {
+            self.state.remote_apps.insert(key, name.clone());
+        }
         self.cache.remote_app.insert(relation.clone(), app.clone());
         Ok(app)
     }

@@ -22,7 +22,8 @@
 //!       "event": { "custom": { "name": "s3.credentials_changed", "data": {...} } } }
 //!   ],
 //!   "next_seq": 5,
-//!   "last_status": { "unit": { "kind": "active", "message": "ready" }, "app": null }
+//!   "last_status": { "unit": { "kind": "active", "message": "ready" }, "app": null },
+//!   "remote_apps": { "db:3": "postgresql" }
 //! }
 //! ```
 //!
@@ -140,6 +141,11 @@ pub struct StateDoc {
     /// Statuses last set.
     #[serde(default)]
     pub last_status: LastStatus,
+    /// The remote application of each relation `relation-list --app` was asked about, by relation
+    /// id (`db:3`): a relation's remote application never changes and its id is never reused, so
+    /// later hooks need not ask again. Dropped in the relation's `relation-broken`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub remote_apps: BTreeMap<String, String>,
 }
 
 impl Default for StateDoc {
@@ -150,6 +156,7 @@ impl Default for StateDoc {
             deferred: Vec::new(),
             next_seq: 0,
             last_status: LastStatus::default(),
+            remote_apps: BTreeMap::new(),
         }
     }
 }
