@@ -13,7 +13,8 @@ use crate::wire::{
 };
 use charm::{
     Bag, BagData, Charm, Ctx, EndpointSpec, Error, Event, EventKind, NewSecret, Plugin,
-    RelationEvent, RelationId, SecretContent, SecretEvent, SecretOwner, SecretRead, SecretUpdate,
+    RelationEvent, RelationId, SecretContent, SecretEvent, SecretId, SecretOwner, SecretRead,
+    SecretUpdate,
 };
 use std::collections::BTreeMap;
 
@@ -410,9 +411,18 @@ impl S3Provider {
         };
         match ctx.get_secret(None, Some(&label), SecretRead::Peek) {
             Ok(current) => {
-                let info = ctx.secret_info(None, Some(&label))?;
                 let mut next = current.clone();
                 merge(&mut next);
+                // Unchanged: the bag already points at the secret (we wrote that pointer with
+                // it), so its id need not be asked of Juju; `apply` then writes nothing.
+                if next == current
+                    && let Some(uri) = ctx.read(relation, &Bag::LocalApp)?.get(SECRET_EXTRA_KEY)
+                    && SecretId::parse(uri).is_ok()
+                {
+                    changes.insert(SECRET_EXTRA_KEY.into(), uri.clone());
+                    return Ok(changes);
+                }
+                let info = ctx.secret_info(None, Some(&label))?;
                 if next.is_empty() {
                     ctx.remove_secret(&info.id, None)?;
                     changes.insert(SECRET_EXTRA_KEY.into(), String::new());

@@ -123,10 +123,13 @@ fn provider_puts_v1_credentials_in_one_granted_secret_revised_only_on_change() {
     assert_eq!(out.state.get_secret(LABEL).revisions.len(), 1);
     assert_eq!(out.calls_to("relation-set"), 0);
     assert_eq!(out.calls_to("secret-set"), 0);
+    // The bag already points at the secret: its id is not asked of Juju again.
+    assert_eq!(out.calls_to("secret-info-get"), 0, "{:?}", out.calls);
 
     // New credentials: a new revision of the same secret.
     let state = out.state.clone().config("ak", "AK2");
     let out = h.run(rel2.changed(None), state);
+    assert_eq!(out.calls_to("secret-info-get"), 1, "{:?}", out.calls);
     let secret = out.state.get_secret(LABEL);
     assert_eq!(secret.latest(), 2);
     assert_eq!(secret.revisions[&2], creds("AK2", "SK"));
@@ -139,6 +142,28 @@ fn provider_puts_v1_credentials_in_one_granted_secret_revised_only_on_change() {
     let out = h.run(rel2.broken(), out.state.clone());
     assert!(out.ok(), "{:?}", out.error());
     assert!(out.state.secret_by(LABEL).is_none());
+}
+
+#[test]
+fn provider_repairs_a_bag_whose_secret_pointer_is_not_a_secret_uri() {
+    let h = provider();
+    let rel = Relation::new(EP, 7, "req").remote_app_data(v1_requirer_bag());
+    let out = h.run(
+        rel.changed(None),
+        State::default().leader(true).relation(rel),
+    );
+    let id = out.state.get_secret(LABEL).id.clone();
+    // Someone overwrote the pointer; the credentials themselves are unchanged.
+    let mut local = out.state.get_relation(7).local_app_data.clone();
+    local.insert("secret-extra".into(), "--not-a-uri".into());
+    let broken = out.state.get_relation(7).clone().local_app_data(local);
+    let mut state = out.state.clone();
+    state.relations.retain(|r| r.id != 7);
+    let out = h.run(broken.changed(None), state.relation(broken.clone()));
+    assert!(out.ok(), "{:?}", out.error());
+    assert_eq!(out.calls_to("secret-info-get"), 1, "{:?}", out.calls);
+    assert_eq!(out.state.get_relation(7).local_app_data["secret-extra"], id);
+    assert_eq!(out.calls_to("secret-set"), 0);
 }
 
 #[test]
