@@ -8,8 +8,17 @@
 //! [`main!`](crate::main!) keeps what matters for a charm (SIGPIPE ignored, fds 0-2 open:
 //! [`charm_exec::prepare_process`]) and leaves the rest out: a stack overflow then ends the
 //! hook with SIGSEGV instead of a message (the hook fails either way).
+//!
+//! It also installs [`Allocator`] (dlmalloc) as the binary's allocator. A hook allocates and
+//! frees small blocks all along; musl's allocator (release charms are static musl binaries)
+//! hands freed pages back to the kernel and faults them in again: 37 mmap/munmap/brk calls in an
+//! s3-integrator `config-changed` against 11 with dlmalloc, which keeps them for reuse (strace),
+//! and a median of 1.09 against 1.26 ms of the charm's CPU per hook (`perf stat`, 3 x 40 runs).
 
 use std::io::Write;
+
+/// The allocator [`main!`](crate::main!) installs: dlmalloc, which keeps freed memory for reuse.
+pub use dlmalloc::GlobalDlmalloc as Allocator;
 
 /// Run before the charm: what std's start-up did that a charm still needs.
 #[doc(hidden)]
@@ -40,6 +49,11 @@ pub fn finish(code: u8) -> std::ffi::c_int {
 #[macro_export]
 macro_rules! main {
     ($charm:expr) => {
+        /// The allocator of the charm binary (see the `charm::entry` docs).
+        #[cfg(not(test))]
+        #[global_allocator]
+        static CHARM_ALLOCATOR: $crate::entry::Allocator = $crate::entry::Allocator;
+
         /// The process entry (C `main`): the charm, without std's runtime start-up.
         #[cfg(not(test))]
         #[allow(unsafe_code)]
