@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use interface_tests_common::{charm_dir, failure_details, model, temp_dir};
+use interface_tests_common::{charm_dir, failure_details, model, run_story, temp_dir};
 use juju_local::DeployOptions;
 
 const GREETING_FILE: &str = "greeting.txt";
@@ -119,4 +119,11 @@ fn the_leader_publishes_its_website_address_to_a_related_app() {
         "{bag:?} ({url}) {}",
         failure_details(&m)
     );
+}
+
+#[test]
+fn the_hello_storage_demo_story_passes_with_the_debug_binaries() {
+    let result = run_story("hello_storage");
+    assert!(result.passed, "{:?}", result.failure());
+    assert!(result.hooks_run > 30, "{}", result.hooks_run);
 }

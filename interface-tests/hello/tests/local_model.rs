@@ -14,6 +14,13 @@ fn the_hello_demo_story_passes_with_the_debug_binaries() {
     assert!(result.hooks_run > 30);
 }
 
+#[test]
+fn the_hello_k8s_demo_story_passes_with_the_debug_binaries() {
+    let result = run_story("hello_k8s");
+    assert!(result.passed, "{:?}", result.failure());
+    assert!(result.hooks_run >= 10, "{}", result.hooks_run);
+}
+
 fn probe_dir() -> PathBuf {
     let dir = temp_dir("probe").join("probe");
     std::fs::create_dir_all(&dir).unwrap();
