@@ -159,6 +159,9 @@ fn storage_is_attached_listed_and_added() {
         Some(Status::active("data/0 /tmp/data-0 Filesystem of 1"))
     );
     assert_eq!(out.state.storage_requests.get("data"), Some(&1));
+    // add_storage's range check reused the list the handler read: one call each for the dispatch.
+    assert_eq!(out.calls_to("storage-list"), 1, "{:?}", out.calls);
+    assert_eq!(out.calls_to("storage-get"), 1, "{:?}", out.calls);
 
     // At the range's top, another storage-add is refused before it reaches Juju.
     let data1 = StorageInstance::new("data", 1);
@@ -177,6 +180,30 @@ fn storage_is_attached_listed_and_added() {
         )
         .unwrap_err();
     assert!(err.contains("storage data/7"), "{err}");
+}
+
+#[test]
+fn storage_answers_are_kept_for_the_dispatch_and_the_list_asked_again_after_storage_add() {
+    fn twice(ctx: &mut Ctx, _: &Event) -> Result<(), Error> {
+        let id = charm::storage::StorageId::new("data", 0).unwrap();
+        for _ in 0..2 {
+            ctx.storage(&id)?;
+            ctx.storages("data")?;
+        }
+        ctx.add_storage("data", 1)?;
+        ctx.storages("data")?;
+        Ok(())
+    }
+    use charm_testing::StorageInstance;
+    let mut charm = Charm::new();
+    charm.on(charm::EventKind::Install, twice);
+    let data0 = StorageInstance::new("data", 0).at("/tmp/data-0");
+    let out =
+        Harness::new(charm, STORAGE_META).run(Event::Install, State::default().storage(data0));
+    assert!(out.ok(), "{:?}", out.error());
+    assert_eq!(out.calls_to("storage-get"), 1, "{:?}", out.calls);
+    // Twice read, once for the range check (cached), once more after storage-add.
+    assert_eq!(out.calls_to("storage-list"), 2, "{:?}", out.calls);
 }
 
 #[test]

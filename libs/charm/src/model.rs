@@ -224,8 +224,11 @@ pub(crate) struct Emitted {
 }
 
 #[derive(Default)]
-struct Cache {
+pub(crate) struct Cache {
     leader: Option<(bool, Instant)>,
+    /// `storage-list` answers by storage name, `storage-get` answers by instance (`reach.rs`).
+    pub(crate) storage_lists: HashMap<String, Vec<crate::storage::StorageId>>,
+    pub(crate) storage_infos: HashMap<crate::storage::StorageId, crate::storage::StorageInfo>,
     config: Option<serde_json::Map<String, serde_json::Value>>,
     relation_ids: HashMap<String, Vec<RelationId>>,
     units: HashMap<RelationId, Vec<String>>,
@@ -262,7 +265,7 @@ pub struct Ctx<'a> {
     tools: &'a mut dyn HookTools,
     meta: Option<&'a Metadata>,
     pub(crate) state: StateDoc,
-    cache: Cache,
+    pub(crate) cache: Cache,
     staged: BTreeMap<(RelationId, bool), BagData>,
     pub(crate) emitted: Vec<Emitted>,
     pub(crate) defer_requested: bool,

@@ -1,6 +1,7 @@
 //! The rest of the Juju model on [`Ctx`]: storage, resources, cloud credentials, reboot, goal
 //! state and statuses. Each call checks what it can against the metadata first, then runs one
-//! hook tool.
+//! hook tool. Storage answers are kept for the dispatch, as relation data is: a hook sees one
+//! model (instances Juju adds after `storage-add` come with their own storage-attached hooks).
 
 use crate::app_status::AppStatusReport;
 use crate::cloud::CloudSpec;
@@ -29,13 +30,25 @@ impl Ctx<'_> {
     /// An attached storage instance: its kind and location (`storage-get`).
     pub fn storage(&mut self, id: &StorageId) -> Result<StorageInfo, ModelError> {
         self.storage_meta(&id.name)?;
-        Ok(self.tools().storage_get(id)?)
+        if let Some(info) = self.cache.storage_infos.get(id) {
+            return Ok(info.clone());
+        }
+        let info = self.tools().storage_get(id)?;
+        self.cache.storage_infos.insert(id.clone(), info.clone());
+        Ok(info)
     }
 
     /// This unit's instances of storage `name` (`storage-list`).
     pub fn storages(&mut self, name: &str) -> Result<Vec<StorageId>, ModelError> {
         self.storage_meta(name)?;
-        Ok(self.tools().storage_list(name)?)
+        if let Some(ids) = self.cache.storage_lists.get(name) {
+            return Ok(ids.clone());
+        }
+        let ids = self.tools().storage_list(name)?;
+        self.cache
+            .storage_lists
+            .insert(name.to_string(), ids.clone());
+        Ok(ids)
     }
 
     /// Asks Juju for `count` more instances of storage `name` (`storage-add`); they are added
@@ -45,7 +58,7 @@ impl Ctx<'_> {
         if let Some(meta) = self.storage_meta(name)?
             && let Some(max) = meta.count.max
         {
-            let have = self.tools().storage_list(name)?.len();
+            let have = self.storages(name)?.len();
             let want = u64::try_from(have).unwrap_or(u64::MAX) + u64::from(count);
             if want > u64::from(max) {
                 return Err(ModelError::Storage {
@@ -57,7 +70,10 @@ impl Ctx<'_> {
                 });
             }
         }
-        Ok(self.tools().storage_add(name, count)?)
+        self.tools().storage_add(name, count)?;
+        // Asked again, storage-list says what Juju says now.
+        self.cache.storage_lists.remove(name);
+        Ok(())
     }
 
     /// The local path of file resource `name` (`resource-get`; Juju fetches it on first use).
