@@ -28,7 +28,7 @@ use std::fmt;
 
 pub mod workload;
 
-use workload::{Workload, WorkloadError};
+use workload::{Folder, Workload, WorkloadError};
 
 /// `metadata.yaml` as written, for tests and tools (the charm itself reads [`METADATA_JSON`]).
 pub const METADATA: &str = include_str!("../metadata.yaml");
@@ -314,7 +314,10 @@ fn reconcile(ctx: &mut Ctx) -> Result<(), Error> {
     // The framework's handle (metadata declares the container, so this fails only on a broken
     // charm); nothing is connected until the first call.
     let workload = Workload::new(ctx.container(workload::CONTAINER)?);
-    let up = workload.can_connect();
+    // One listing of the manifests folder both tells whether Pebble answers and spares the
+    // requests for endpoint folders that are not there.
+    let folder = workload.probe();
+    let up = folder.is_ok();
     // Only the leader writes into its container, as upstream (every unit still reads the
     // relations, for its status and get-manifests). Leadership is asked only when it decides
     // something: not while the container is down and nothing new came in (then the last answer
@@ -379,9 +382,11 @@ fn reconcile(ctx: &mut Ctx) -> Result<(), Error> {
     }
     // The layer is checked when it may have changed or gone: not on every relation change.
     let check_layer = layer_due;
+    let folder = folder.unwrap_or(Folder::Unknown);
     let problem = match sync_workload(
         ctx,
         &workload,
+        &folder,
         &summary,
         &manifests,
         &mut unsynced,
@@ -422,12 +427,13 @@ fn bounded(text: &str) -> String {
 fn sync_workload(
     ctx: &mut Ctx,
     workload: &Workload,
+    folder: &Folder,
     summary: &Summary,
     manifests: &BTreeMap<String, Vec<KubernetesManifest>>,
     unsynced: &mut BTreeSet<String>,
     check_layer: bool,
 ) -> Result<(), WorkloadError> {
-    workload.ensure_folder()?;
+    workload.ensure_folder_in(folder)?;
     for endpoint in PROCESS_ORDER {
         let Some(items) = manifests.get(endpoint) else {
             continue;
@@ -447,7 +453,7 @@ fn sync_workload(
             };
             desired.insert(workload::file_path(endpoint, m.namespace(), m.name()), text);
         }
-        let synced = workload.sync(endpoint, &desired)?;
+        let synced = workload.sync_in(folder, endpoint, &desired)?;
         if !synced.removed.is_empty() {
             tracing::info!("{endpoint}: removed {}", synced.removed.join(", "));
         }
