@@ -127,6 +127,11 @@ pub struct EndpointSummary {
     pub manifests: Vec<ManifestKey>,
     /// The relations that could not be read.
     pub problems: Vec<Problem>,
+    /// How many relations the endpoint had when read (none: not known, as in state kept by an
+    /// older revision). An endpoint read with none has nothing to write until a relation event
+    /// marks it again, so a hook that writes everything need not ask Juju for its relations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relations: Option<usize>,
 }
 
 /// What every endpoint received, as kept between hooks.
@@ -216,7 +221,10 @@ fn read_endpoint(
     endpoint: &str,
 ) -> Result<(EndpointSummary, Vec<KubernetesManifest>), Error> {
     let received = KubernetesManifestsProvider::new(endpoint).manifests(ctx)?;
-    let mut summary = EndpointSummary::default();
+    let mut summary = EndpointSummary {
+        relations: Some(received.relations.len()),
+        ..EndpointSummary::default()
+    };
     let mut manifests = Vec::new();
     for relation in received.relations {
         let app = relation.app.clone().unwrap_or_else(|| "?".to_string());
@@ -332,11 +340,23 @@ fn reconcile(ctx: &mut Ctx) -> Result<(), Error> {
     if everything {
         to_read = all_endpoints();
     }
-    if reachable {
-        to_read.extend(unsynced.iter().cloned());
-    }
     let mut summary = stored.unwrap_or_default();
     let mut manifests: BTreeMap<String, Vec<KubernetesManifest>> = BTreeMap::new();
+    if reachable {
+        for endpoint in &unsynced {
+            // Last read with no relation, and no relation event since: nothing to write (stale
+            // files are still removed), without asking Juju again.
+            let none = summary
+                .endpoints
+                .get(endpoint)
+                .is_some_and(|s| s.relations == Some(0));
+            if none && !to_read.contains(endpoint) {
+                manifests.insert(endpoint.clone(), Vec::new());
+            } else {
+                to_read.insert(endpoint.clone());
+            }
+        }
+    }
     for endpoint in ENDPOINTS {
         if to_read.contains(endpoint) {
             let (read, items) = read_endpoint(ctx, endpoint)?;
