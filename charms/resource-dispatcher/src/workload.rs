@@ -253,14 +253,9 @@ impl Workload {
             synced.removed.push(path);
         }
         for dir in emptied {
-            // Only if now empty (a non-recursive remove refuses a directory with files).
-            if self
-                .container
-                .list_files(&dir, None, false)
-                .is_ok_and(|e| e.is_empty())
-            {
-                let _ = self.container.remove_path(&dir, false);
-            }
+            // Only if now empty: a non-recursive remove refuses a directory that still holds
+            // files (Pebble's os.Remove), so no listing is needed first.
+            let _ = self.container.remove_path(&dir, false);
         }
         for (path, content) in desired {
             self.container.push(

@@ -185,6 +185,10 @@ fn one_listing_of_the_folder_says_what_exists_and_syncing_with_it_gives_the_same
     std::fs::create_dir_all(folder.join("roles/team")).unwrap();
     std::fs::write(folder.join("roles/legacy.yaml"), "x: 1\n").unwrap();
     std::fs::write(folder.join("roles/team/gone.yaml"), "x: 1\n").unwrap();
+    // A directory that keeps a desired file stays.
+    std::fs::create_dir_all(folder.join("roles/keep")).unwrap();
+    std::fs::write(folder.join("roles/keep/stale.yaml"), "x: 1\n").unwrap();
+    std::fs::write(folder.join("roles/keep/two.yaml"), "x: 1\n").unwrap();
     let seen = w.probe().unwrap();
     assert_eq!(seen, Folder::Holds(["roles".to_string()].into()));
     let desired = |endpoint: &str| {
@@ -193,13 +197,23 @@ fn one_listing_of_the_folder_says_what_exists_and_syncing_with_it_gives_the_same
             "kind: Role\n".to_string(),
         )])
     };
-    let synced = w.sync_in(&seen, "roles", &desired("roles")).unwrap();
+    let mut roles = desired("roles");
+    roles.insert(
+        workload::file_path("roles", Some("keep"), "two"),
+        "kind: Role\n".to_string(),
+    );
+    let synced = w.sync_in(&seen, "roles", &roles).unwrap();
     assert_eq!(
         synced.removed,
         [
+            "/var/lib/pebble/default/resources/roles/keep/stale.yaml",
             "/var/lib/pebble/default/resources/roles/legacy.yaml",
             "/var/lib/pebble/default/resources/roles/team/gone.yaml",
         ]
+    );
+    assert!(
+        !folder.join("roles/team").exists(),
+        "emptied directory removed"
     );
     let synced = w
         .sync_in(&seen, "role-bindings", &desired("role-bindings"))
@@ -211,6 +225,7 @@ fn one_listing_of_the_folder_says_what_exists_and_syncing_with_it_gives_the_same
         [
             "/var/lib/pebble/default/resources/role-bindings/_global/one.yaml",
             "/var/lib/pebble/default/resources/roles/_global/one.yaml",
+            "/var/lib/pebble/default/resources/roles/keep/two.yaml",
         ]
     );
     // A file where the folder should be: not known, so every step checks for itself.
