@@ -172,20 +172,22 @@ pub(crate) fn request(
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
-    let mut writer = io::BufWriter::with_capacity(CHUNK + 32, &stream);
     let sent = (|| -> io::Result<()> {
         match body {
+            // A request of known size goes out in one write, with no buffer of the streaming
+            // size: most requests are small, and a large buffer costs its allocation each time.
             Body::Empty => {
                 head.push_str("\r\n");
-                writer.write_all(head.as_bytes())?;
+                (&stream).write_all(head.as_bytes())
             }
             Body::Bytes { content_type, data } => {
                 head.push_str(&format!(
                     "Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
                     data.len()
                 ));
-                writer.write_all(head.as_bytes())?;
-                writer.write_all(&data)?;
+                let mut request = head.into_bytes();
+                request.extend_from_slice(&data);
+                (&stream).write_all(&request)
             }
             Body::Stream {
                 content_type,
@@ -196,6 +198,7 @@ pub(crate) fn request(
                 head.push_str(&format!(
                     "Content-Type: {content_type}\r\nTransfer-Encoding: chunked\r\n\r\n"
                 ));
+                let mut writer = io::BufWriter::with_capacity(CHUNK + 32, &stream);
                 writer.write_all(head.as_bytes())?;
                 write_chunk(&mut writer, &prefix)?;
                 let mut buf = vec![0; CHUNK];
@@ -210,11 +213,10 @@ pub(crate) fn request(
                 }
                 write_chunk(&mut writer, &suffix)?;
                 writer.write_all(b"0\r\n\r\n")?;
+                writer.flush()
             }
         }
-        writer.flush()
     })();
-    drop(writer);
     if let Err(e) = sent {
         if is_local(&e) {
             return Err(stream_error(socket, e, "", 0));
