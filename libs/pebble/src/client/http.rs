@@ -16,8 +16,10 @@ const MAX_HEAD: usize = 64 * 1024;
 const MAX_HEADERS: usize = 64;
 /// The longest chunk-size line (or trailer line) of a chunked body.
 const MAX_CHUNK_LINE: usize = 4096;
-/// The size of the chunks a streamed request body is sent in.
+/// How much of a streamed request body is gathered before it is sent.
 const CHUNK: usize = 64 * 1024;
+/// The most read from a streamed request body's source at a time (each read is one chunk).
+const READ_BUF: usize = 16 * 1024;
 
 /// Maps an I/O error on `socket` to a connection error.
 pub(crate) fn io_error(socket: &Path, e: &io::Error) -> Error {
@@ -198,10 +200,12 @@ pub(crate) fn request(
                 head.push_str(&format!(
                     "Content-Type: {content_type}\r\nTransfer-Encoding: chunked\r\n\r\n"
                 ));
-                let mut writer = io::BufWriter::with_capacity(CHUNK + 32, &stream);
-                writer.write_all(head.as_bytes())?;
-                write_chunk(&mut writer, &prefix)?;
-                let mut buf = vec![0; CHUNK];
+                // What is gathered goes out once it reaches CHUNK, read through a buffer on the
+                // stack: a small file is one write, with no buffer of the streaming size
+                // allocated for it.
+                let mut out = head.into_bytes();
+                write_chunk(&mut out, &prefix)?;
+                let mut buf = [0u8; READ_BUF];
                 loop {
                     let n = match source.read(&mut buf) {
                         Ok(0) => break,
@@ -209,11 +213,15 @@ pub(crate) fn request(
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                         Err(e) => return Err(local(e)),
                     };
-                    write_chunk(&mut writer, &buf[..n])?;
+                    write_chunk(&mut out, &buf[..n])?;
+                    if out.len() >= CHUNK {
+                        (&stream).write_all(&out)?;
+                        out.clear();
+                    }
                 }
-                write_chunk(&mut writer, &suffix)?;
-                writer.write_all(b"0\r\n\r\n")?;
-                writer.flush()
+                write_chunk(&mut out, &suffix)?;
+                out.extend_from_slice(b"0\r\n\r\n");
+                (&stream).write_all(&out)
             }
         }
     })();
