@@ -28,7 +28,7 @@ use std::fmt;
 
 pub mod workload;
 
-use workload::{Workload, WorkloadError};
+use workload::{Folder, Workload, WorkloadError};
 
 /// `metadata.yaml` as written, for tests and tools (the charm itself reads [`METADATA_JSON`]).
 pub const METADATA: &str = include_str!("../metadata.yaml");
@@ -127,6 +127,11 @@ pub struct EndpointSummary {
     pub manifests: Vec<ManifestKey>,
     /// The relations that could not be read.
     pub problems: Vec<Problem>,
+    /// How many relations the endpoint had when read (none: not known, as in state kept by an
+    /// older revision). An endpoint read with none has nothing to write until a relation event
+    /// marks it again, so a hook that writes everything need not ask Juju for its relations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relations: Option<usize>,
 }
 
 /// What every endpoint received, as kept between hooks.
@@ -216,7 +221,10 @@ fn read_endpoint(
     endpoint: &str,
 ) -> Result<(EndpointSummary, Vec<KubernetesManifest>), Error> {
     let received = KubernetesManifestsProvider::new(endpoint).manifests(ctx)?;
-    let mut summary = EndpointSummary::default();
+    let mut summary = EndpointSummary {
+        relations: Some(received.relations.len()),
+        ..EndpointSummary::default()
+    };
     let mut manifests = Vec::new();
     for relation in received.relations {
         let app = relation.app.clone().unwrap_or_else(|| "?".to_string());
@@ -314,7 +322,10 @@ fn reconcile(ctx: &mut Ctx) -> Result<(), Error> {
     // The framework's handle (metadata declares the container, so this fails only on a broken
     // charm); nothing is connected until the first call.
     let workload = Workload::new(ctx.container(workload::CONTAINER)?);
-    let up = workload.can_connect();
+    // One listing of the manifests folder both tells whether Pebble answers and spares the
+    // requests for endpoint folders that are not there.
+    let folder = workload.probe();
+    let up = folder.is_ok();
     // Only the leader writes into its container, as upstream (every unit still reads the
     // relations, for its status and get-manifests). Leadership is asked only when it decides
     // something: not while the container is down and nothing new came in (then the last answer
@@ -329,11 +340,23 @@ fn reconcile(ctx: &mut Ctx) -> Result<(), Error> {
     if everything {
         to_read = all_endpoints();
     }
-    if reachable {
-        to_read.extend(unsynced.iter().cloned());
-    }
     let mut summary = stored.unwrap_or_default();
     let mut manifests: BTreeMap<String, Vec<KubernetesManifest>> = BTreeMap::new();
+    if reachable {
+        for endpoint in &unsynced {
+            // Last read with no relation, and no relation event since: nothing to write (stale
+            // files are still removed), without asking Juju again.
+            let none = summary
+                .endpoints
+                .get(endpoint)
+                .is_some_and(|s| s.relations == Some(0));
+            if none && !to_read.contains(endpoint) {
+                manifests.insert(endpoint.clone(), Vec::new());
+            } else {
+                to_read.insert(endpoint.clone());
+            }
+        }
+    }
     for endpoint in ENDPOINTS {
         if to_read.contains(endpoint) {
             let (read, items) = read_endpoint(ctx, endpoint)?;
@@ -379,9 +402,11 @@ fn reconcile(ctx: &mut Ctx) -> Result<(), Error> {
     }
     // The layer is checked when it may have changed or gone: not on every relation change.
     let check_layer = layer_due;
+    let folder = folder.unwrap_or(Folder::Unknown);
     let problem = match sync_workload(
         ctx,
         &workload,
+        &folder,
         &summary,
         &manifests,
         &mut unsynced,
@@ -422,12 +447,13 @@ fn bounded(text: &str) -> String {
 fn sync_workload(
     ctx: &mut Ctx,
     workload: &Workload,
+    folder: &Folder,
     summary: &Summary,
     manifests: &BTreeMap<String, Vec<KubernetesManifest>>,
     unsynced: &mut BTreeSet<String>,
     check_layer: bool,
 ) -> Result<(), WorkloadError> {
-    workload.ensure_folder()?;
+    workload.ensure_folder_in(folder)?;
     for endpoint in PROCESS_ORDER {
         let Some(items) = manifests.get(endpoint) else {
             continue;
@@ -447,7 +473,7 @@ fn sync_workload(
             };
             desired.insert(workload::file_path(endpoint, m.namespace(), m.name()), text);
         }
-        let synced = workload.sync(endpoint, &desired)?;
+        let synced = workload.sync_in(folder, endpoint, &desired)?;
         if !synced.removed.is_empty() {
             tracing::info!("{endpoint}: removed {}", synced.removed.join(", "));
         }

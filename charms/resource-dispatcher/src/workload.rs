@@ -75,6 +75,31 @@ pub struct Synced {
     pub removed: Vec<String>,
 }
 
+/// What one listing of [`FOLDER`] showed: the first request of a hook that may write, so it also
+/// tells whether Pebble answers, and it spares a listing of every endpoint folder that is not
+/// there (and the creation of a folder that is).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Folder {
+    /// [`FOLDER`] does not exist.
+    Missing,
+    /// [`FOLDER`] is a directory with these entries (names).
+    Holds(BTreeSet<String>),
+    /// Not known (Pebble refused the listing, or the path is not a directory): every step
+    /// checks for itself.
+    Unknown,
+}
+
+impl Folder {
+    /// Whether `endpoint`'s folder may exist.
+    fn may_hold(&self, endpoint: &str) -> bool {
+        match self {
+            Folder::Missing => false,
+            Folder::Holds(names) => names.contains(endpoint),
+            Folder::Unknown => true,
+        }
+    }
+}
+
 /// The service command upstream runs, with the namespace label of the config.
 pub fn service_command(label: &str) -> String {
     // Pebble splits the command shell-style: the label is quoted so that it stays one argument
@@ -127,6 +152,19 @@ impl Workload {
         self.container.can_connect()
     }
 
+    /// Lists [`FOLDER`]: [`WorkloadError::NotReady`] when Pebble cannot be reached, else what
+    /// the folder holds (any other refusal is [`Folder::Unknown`], as Pebble did answer).
+    pub fn probe(&self) -> Result<Folder, Error> {
+        match self.container.list_files(FOLDER, None, false) {
+            // A path that is not a directory lists as itself.
+            Ok(entries) if entries.iter().any(|e| e.path == FOLDER) => Ok(Folder::Unknown),
+            Ok(entries) => Ok(Folder::Holds(entries.into_iter().map(|e| e.name).collect())),
+            Err(e) if e.is_not_found() => Ok(Folder::Missing),
+            Err(e) if e.is_connection() => Err(e.into()),
+            Err(_) => Ok(Folder::Unknown),
+        }
+    }
+
     /// Adds the layer and replans when the service differs from the desired one; returns
     /// whether it did.
     pub fn ensure_layer(&self, label: &str) -> Result<bool, Error> {
@@ -147,7 +185,10 @@ impl Workload {
     }
 
     /// The `*.yaml` files now in `endpoint`'s folder: legacy flat ones and one level down.
-    fn existing(&self, endpoint: &str) -> Result<BTreeSet<String>, Error> {
+    fn existing(&self, folder: &Folder, endpoint: &str) -> Result<BTreeSet<String>, Error> {
+        if !folder.may_hold(endpoint) {
+            return Ok(BTreeSet::new());
+        }
         let dir = format!("{FOLDER}/{endpoint}");
         let entries = match self.container.list_files(&dir, None, false) {
             Ok(entries) => entries,
@@ -182,9 +223,20 @@ impl Workload {
         endpoint: &str,
         desired: &BTreeMap<String, String>,
     ) -> Result<Synced, Error> {
+        self.sync_in(&Folder::Unknown, endpoint, desired)
+    }
+
+    /// [`sync`](Self::sync), knowing what [`FOLDER`] held (from [`probe`](Self::probe), earlier
+    /// in this hook): an endpoint folder that was not there is not listed.
+    pub fn sync_in(
+        &self,
+        folder: &Folder,
+        endpoint: &str,
+        desired: &BTreeMap<String, String>,
+    ) -> Result<Synced, Error> {
         let mut synced = Synced::default();
         let mut emptied: BTreeSet<String> = BTreeSet::new();
-        for path in self.existing(endpoint)? {
+        for path in self.existing(folder, endpoint)? {
             if desired.contains_key(&path) {
                 continue;
             }
@@ -201,14 +253,9 @@ impl Workload {
             synced.removed.push(path);
         }
         for dir in emptied {
-            // Only if now empty (a non-recursive remove refuses a directory with files).
-            if self
-                .container
-                .list_files(&dir, None, false)
-                .is_ok_and(|e| e.is_empty())
-            {
-                let _ = self.container.remove_path(&dir, false);
-            }
+            // Only if now empty: a non-recursive remove refuses a directory that still holds
+            // files (Pebble's os.Remove), so no listing is needed first.
+            let _ = self.container.remove_path(&dir, false);
         }
         for (path, content) in desired {
             self.container.push(
@@ -219,6 +266,14 @@ impl Workload {
             synced.pushed += 1;
         }
         Ok(synced)
+    }
+
+    /// Creates the manifests folder unless `folder` (from [`probe`](Self::probe)) shows it.
+    pub fn ensure_folder_in(&self, folder: &Folder) -> Result<(), Error> {
+        match folder {
+            Folder::Holds(_) => Ok(()),
+            Folder::Missing | Folder::Unknown => self.ensure_folder(),
+        }
     }
 
     /// Creates the manifests folder (so the service can start before any relation).

@@ -577,6 +577,69 @@ fn a_restarted_container_gets_everything_again_on_pebble_ready() {
 }
 
 #[test]
+fn writing_everything_asks_juju_only_for_endpoints_that_had_relations() {
+    let (a, sa) = sender(1, "app-a", &[secret_manifest("one", None)]);
+    let first = harness().run(Event::Install, up().relation(a).secret(sa));
+    assert!(first.ok(), "{:?}", first.result);
+    // The summary keeps how many relations each endpoint had.
+    let summary = &first.state.stored["summary"]["endpoints"];
+    assert_eq!(summary["secrets"]["relations"], 1);
+    assert_eq!(summary["roles"]["relations"], 0);
+    // A restarted container: only `secrets` is read again; the rest had no relation.
+    let state = restarted(first.state);
+    let ready = state.get_container(CONTAINER).pebble_ready();
+    let out = harness().run(ready, state);
+    assert!(out.ok(), "{:?}", out.result);
+    assert_eq!(out.calls_to("relation-ids"), 1, "{:?}", out.calls);
+    assert_eq!(
+        container_files(&out),
+        ["/var/lib/pebble/default/resources/secrets/_global/one.yaml"]
+    );
+    assert_eq!(status(&out), Status::active("1 manifest from 1 app"));
+    // Leadership gained: stale files of an endpoint without relations are still removed.
+    let mut state = out.state;
+    let stale = format!("{FOLDER}/roles/team/old.yaml");
+    state = {
+        let mut c = state.get_container(CONTAINER).clone();
+        c = c.file(&stale, "kind: Role\n");
+        state.containers.retain(|c| c.name != CONTAINER);
+        state.container(c)
+    };
+    let out = harness().run(Event::LeaderElected, state);
+    assert!(out.ok(), "{:?}", out.result);
+    assert_eq!(out.calls_to("relation-ids"), 1, "{:?}", out.calls);
+    assert_eq!(
+        container_files(&out),
+        ["/var/lib/pebble/default/resources/secrets/_global/one.yaml"]
+    );
+}
+
+#[test]
+fn a_summary_without_relation_counts_reads_every_endpoint_again() {
+    let first = harness().run(Event::Install, up());
+    assert!(first.ok(), "{:?}", first.result);
+    // As kept by a revision that did not count relations.
+    let mut state = first.state;
+    if let Some(endpoints) = state
+        .stored
+        .get_mut("summary")
+        .and_then(|s| s.get_mut("endpoints"))
+        .and_then(|e| e.as_object_mut())
+    {
+        for summary in endpoints.values_mut() {
+            if let Some(s) = summary.as_object_mut() {
+                s.remove("relations");
+            }
+        }
+    }
+    let state = restarted(state);
+    let ready = state.get_container(CONTAINER).pebble_ready();
+    let out = harness().run(ready, state);
+    assert!(out.ok(), "{:?}", out.result);
+    assert_eq!(out.calls_to("relation-ids"), 6, "{:?}", out.calls);
+}
+
+#[test]
 fn a_manifest_name_that_is_not_a_file_name_blocks_and_writes_nothing_for_it() {
     let (a, sa) = sender(
         1,

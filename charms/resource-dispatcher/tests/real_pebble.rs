@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use charm::Container;
-use resource_dispatcher::workload::{self, Workload, WorkloadError};
+use resource_dispatcher::workload::{self, Folder, Workload, WorkloadError};
 
 /// A container: a temporary root served by a Pebble of its own.
 struct Pod {
@@ -162,9 +162,79 @@ fn a_socket_nobody_serves_is_not_ready() {
         pebble::Client::new(missing.join("pebble.socket")),
     ));
     assert!(!w.can_connect());
+    assert!(matches!(w.probe(), Err(WorkloadError::NotReady(_))));
     assert!(matches!(w.ensure_folder(), Err(WorkloadError::NotReady(_))));
     assert!(matches!(
         w.sync("secrets", &BTreeMap::new()),
         Err(WorkloadError::NotReady(_))
     ));
+}
+
+#[test]
+fn one_listing_of_the_folder_says_what_exists_and_syncing_with_it_gives_the_same_files() {
+    let pod = Pod::start(false);
+    let folder = pod.root().join("var/lib/pebble/default/resources");
+    let w = pod.workload();
+    // Nothing yet: the folder is missing, created by ensure_folder_in.
+    let seen = w.probe().unwrap();
+    assert_eq!(seen, Folder::Missing);
+    w.ensure_folder_in(&seen).unwrap();
+    assert!(folder.is_dir());
+    assert_eq!(w.probe().unwrap(), Folder::Holds(Default::default()));
+    // Stale files of one endpoint; another endpoint has no folder.
+    std::fs::create_dir_all(folder.join("roles/team")).unwrap();
+    std::fs::write(folder.join("roles/legacy.yaml"), "x: 1\n").unwrap();
+    std::fs::write(folder.join("roles/team/gone.yaml"), "x: 1\n").unwrap();
+    // A directory that keeps a desired file stays.
+    std::fs::create_dir_all(folder.join("roles/keep")).unwrap();
+    std::fs::write(folder.join("roles/keep/stale.yaml"), "x: 1\n").unwrap();
+    std::fs::write(folder.join("roles/keep/two.yaml"), "x: 1\n").unwrap();
+    let seen = w.probe().unwrap();
+    assert_eq!(seen, Folder::Holds(["roles".to_string()].into()));
+    let desired = |endpoint: &str| {
+        BTreeMap::from([(
+            workload::file_path(endpoint, None, "one"),
+            "kind: Role\n".to_string(),
+        )])
+    };
+    let mut roles = desired("roles");
+    roles.insert(
+        workload::file_path("roles", Some("keep"), "two"),
+        "kind: Role\n".to_string(),
+    );
+    let synced = w.sync_in(&seen, "roles", &roles).unwrap();
+    assert_eq!(
+        synced.removed,
+        [
+            "/var/lib/pebble/default/resources/roles/keep/stale.yaml",
+            "/var/lib/pebble/default/resources/roles/legacy.yaml",
+            "/var/lib/pebble/default/resources/roles/team/gone.yaml",
+        ]
+    );
+    assert!(
+        !folder.join("roles/team").exists(),
+        "emptied directory removed"
+    );
+    let synced = w
+        .sync_in(&seen, "role-bindings", &desired("role-bindings"))
+        .unwrap();
+    assert_eq!(synced.pushed, 1);
+    assert!(synced.removed.is_empty());
+    assert_eq!(
+        files(&pod.root(), &folder),
+        [
+            "/var/lib/pebble/default/resources/role-bindings/_global/one.yaml",
+            "/var/lib/pebble/default/resources/roles/_global/one.yaml",
+            "/var/lib/pebble/default/resources/roles/keep/two.yaml",
+        ]
+    );
+    // A file where the folder should be: not known, so every step checks for itself.
+    let other = Pod::start(false);
+    let path = other.root().join("var/lib/pebble/default");
+    std::fs::create_dir_all(&path).unwrap();
+    std::fs::write(path.join("resources"), "not a folder\n").unwrap();
+    let w = other.workload();
+    let seen = w.probe().unwrap();
+    assert_eq!(seen, Folder::Unknown);
+    assert!(w.ensure_folder_in(&seen).is_err());
 }

@@ -16,8 +16,10 @@ const MAX_HEAD: usize = 64 * 1024;
 const MAX_HEADERS: usize = 64;
 /// The longest chunk-size line (or trailer line) of a chunked body.
 const MAX_CHUNK_LINE: usize = 4096;
-/// The size of the chunks a streamed request body is sent in.
+/// How much of a streamed request body is gathered before it is sent.
 const CHUNK: usize = 64 * 1024;
+/// The most read from a streamed request body's source at a time (each read is one chunk).
+const READ_BUF: usize = 16 * 1024;
 
 /// Maps an I/O error on `socket` to a connection error.
 pub(crate) fn io_error(socket: &Path, e: &io::Error) -> Error {
@@ -172,20 +174,22 @@ pub(crate) fn request(
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
-    let mut writer = io::BufWriter::with_capacity(CHUNK + 32, &stream);
     let sent = (|| -> io::Result<()> {
         match body {
+            // A request of known size goes out in one write, with no buffer of the streaming
+            // size: most requests are small, and a large buffer costs its allocation each time.
             Body::Empty => {
                 head.push_str("\r\n");
-                writer.write_all(head.as_bytes())?;
+                (&stream).write_all(head.as_bytes())
             }
             Body::Bytes { content_type, data } => {
                 head.push_str(&format!(
                     "Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
                     data.len()
                 ));
-                writer.write_all(head.as_bytes())?;
-                writer.write_all(&data)?;
+                let mut request = head.into_bytes();
+                request.extend_from_slice(&data);
+                (&stream).write_all(&request)
             }
             Body::Stream {
                 content_type,
@@ -196,9 +200,12 @@ pub(crate) fn request(
                 head.push_str(&format!(
                     "Content-Type: {content_type}\r\nTransfer-Encoding: chunked\r\n\r\n"
                 ));
-                writer.write_all(head.as_bytes())?;
-                write_chunk(&mut writer, &prefix)?;
-                let mut buf = vec![0; CHUNK];
+                // What is gathered goes out once it reaches CHUNK, read through a buffer on the
+                // stack: a small file is one write, with no buffer of the streaming size
+                // allocated for it.
+                let mut out = head.into_bytes();
+                write_chunk(&mut out, &prefix)?;
+                let mut buf = [0u8; READ_BUF];
                 loop {
                     let n = match source.read(&mut buf) {
                         Ok(0) => break,
@@ -206,15 +213,18 @@ pub(crate) fn request(
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                         Err(e) => return Err(local(e)),
                     };
-                    write_chunk(&mut writer, &buf[..n])?;
+                    write_chunk(&mut out, &buf[..n])?;
+                    if out.len() >= CHUNK {
+                        (&stream).write_all(&out)?;
+                        out.clear();
+                    }
                 }
-                write_chunk(&mut writer, &suffix)?;
-                writer.write_all(b"0\r\n\r\n")?;
+                write_chunk(&mut out, &suffix)?;
+                out.extend_from_slice(b"0\r\n\r\n");
+                (&stream).write_all(&out)
             }
         }
-        writer.flush()
     })();
-    drop(writer);
     if let Err(e) = sent {
         if is_local(&e) {
             return Err(stream_error(socket, e, "", 0));
