@@ -284,8 +284,14 @@ impl<'a> Ctx<'a> {
         meta: Option<&'a Metadata>,
         mut state: StateDoc,
     ) -> Self {
-        if let Event::RelationBroken(r) = &juju.event {
-            state.remote_apps.remove(&r.relation.to_string());
+        match &juju.event {
+            Event::RelationBroken(r) => {
+                state.remote_apps.remove(&r.relation.to_string());
+            }
+            Event::StorageDetaching(s) => {
+                state.storage.remove(&format!("{}/{}", s.name, s.index));
+            }
+            _ => {}
         }
         Ctx {
             juju,

@@ -116,3 +116,63 @@ fn the_event_s_own_remote_app_is_remembered_once_asked_for() {
     );
     assert_eq!(relation_lists(&s), 0);
 }
+
+// ----- storage instances remembered across hooks -----
+
+fn storage_env(hook: &str, storage: Option<&str>) -> crate::JujuEnv {
+    let base = env("update-status", None);
+    let storage = storage.map(str::to_string);
+    crate::JujuEnv::from_vars(|k| match k {
+        "JUJU_UNIT_NAME" => Some(base.unit.clone()),
+        "JUJU_MODEL_NAME" => Some(base.model_name.clone()),
+        "JUJU_MODEL_UUID" => Some(base.model_uuid.clone()),
+        "JUJU_VERSION" => Some("3.6.0".into()),
+        "JUJU_CHARM_DIR" => Some("/nonexistent".into()),
+        "JUJU_DISPATCH_PATH" => Some(format!("hooks/{hook}")),
+        "JUJU_STORAGE_ID" => storage.clone(),
+        _ => None,
+    })
+    .unwrap()
+}
+
+fn storage_gets(s: &charm_testing::StubTools) -> usize {
+    s.calls().iter().filter(|c| c[0] == "storage-get").count()
+}
+
+#[test]
+fn a_storage_instance_is_asked_once_while_attached_and_dropped_when_it_detaches() {
+    let s = charm_testing::StubTools::new().unwrap();
+    s.answer(
+        "storage-get",
+        r#"{"kind":"filesystem","location":"/srv/data/0"}"#,
+    )
+    .unwrap();
+    let mut tools = crate::backend::ProcessBackend::new("app").with_tools_dir(s.bin());
+    let data0 = crate::storage::StorageId::parse("data/0").unwrap();
+
+    let juju = storage_env("data-storage-attached", Some("data/0"));
+    let mut ctx = Ctx::new(&juju, &mut tools, None, crate::state::StateDoc::default());
+    let info = ctx.storage(&data0).unwrap();
+    assert_eq!(info.location, std::path::PathBuf::from("/srv/data/0"));
+    let state = ctx.state.clone();
+    assert_eq!(storage_gets(&s), 1);
+    assert!(state.storage.contains_key("data/0"));
+    // The document round-trips through its JSON form.
+    let text = serde_json::to_string(&state).unwrap();
+    let back: crate::state::StateDoc = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, state);
+
+    // A later hook reads it from the state.
+    let juju = storage_env("update-status", None);
+    let mut ctx = Ctx::new(&juju, &mut tools, None, back);
+    assert_eq!(ctx.storage(&data0).unwrap(), info);
+    assert_eq!(storage_gets(&s), 1);
+
+    // Its detaching hook asks Juju again and keeps nothing.
+    let juju = storage_env("data-storage-detaching", Some("data/0"));
+    let mut ctx = Ctx::new(&juju, &mut tools, None, state);
+    assert!(ctx.state.storage.is_empty());
+    assert_eq!(ctx.storage(&data0).unwrap(), info);
+    assert!(ctx.state.storage.is_empty());
+    assert_eq!(storage_gets(&s), 2);
+}

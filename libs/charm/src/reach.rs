@@ -33,8 +33,18 @@ impl Ctx<'_> {
         if let Some(info) = self.cache.storage_infos.get(id) {
             return Ok(info.clone());
         }
+        let key = id.to_string();
+        if let Some(info) = self.state.storage.get(&key) {
+            return Ok(info.clone());
+        }
         let info = self.tools().storage_get(id)?;
         self.cache.storage_infos.insert(id.clone(), info.clone());
+        // Kept for later hooks, unless this hook is the instance's last.
+        let detaching = matches!(self.event(), crate::Event::StorageDetaching(s)
+            if s.name == id.name && s.index == id.index);
+        if !detaching {
+            self.state.storage.insert(key, info.clone());
+        }
         Ok(info)
     }
 

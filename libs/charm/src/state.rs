@@ -23,7 +23,8 @@
 //!   ],
 //!   "next_seq": 5,
 //!   "last_status": { "unit": { "kind": "active", "message": "ready" }, "app": null },
-//!   "remote_apps": { "db:3": "postgresql" }
+//!   "remote_apps": { "db:3": "postgresql" },
+//!   "storage": { "data/0": { "kind": "filesystem", "location": "/srv/data" } }
 //! }
 //! ```
 //!
@@ -146,6 +147,11 @@ pub struct StateDoc {
     /// later hooks need not ask again. Dropped in the relation's `relation-broken`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub remote_apps: BTreeMap<String, String>,
+    /// What `storage-get` said of each attached storage instance, by id (`data/0`): an
+    /// instance's kind and location do not change while it is attached and its id is never
+    /// reused. Dropped in its `<name>-storage-detaching`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub storage: BTreeMap<String, crate::storage::StorageInfo>,
 }
 
 impl Default for StateDoc {
@@ -157,6 +163,7 @@ impl Default for StateDoc {
             next_seq: 0,
             last_status: LastStatus::default(),
             remote_apps: BTreeMap::new(),
+            storage: BTreeMap::new(),
         }
     }
 }
