@@ -23,7 +23,7 @@ use crate::daemon::{Daemon, State};
 use crate::events::Event;
 use crate::exec::ExecContext;
 use crate::http::Request;
-use crate::process::{Proc, Tail, spawn_tail_reader};
+use crate::process::{Proc, Tail, drain_within, spawn_tail_reader};
 use crate::response::{ApiError, ApiResult, Reply};
 use crate::users;
 
@@ -432,7 +432,7 @@ fn run_exec(
     let child =
         child.map_err(|e| format!("cannot start {program:?}: {}", crate::files::errno_text(&e)))?;
     let tail = Arc::new(Mutex::new(Tail::new(OUTPUT_LINES, OUTPUT_BYTES)));
-    spawn_tail_reader(reader, tail.clone());
+    let output_reader = spawn_tail_reader(reader, tail.clone());
     let proc = Proc::new(child);
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let watchdog = {
@@ -457,6 +457,8 @@ fn run_exec(
     if code == 0 {
         return Ok(());
     }
+    // The failure reports what the command printed last, all of it.
+    drain_within(&output_reader, Duration::from_millis(200));
     let mut output = tail
         .lock()
         .map(|t| t.lines())

@@ -127,8 +127,11 @@ impl Tail {
     }
 }
 
-/// Copies `reader` into `tail` on a thread of its own until EOF.
-pub(crate) fn spawn_tail_reader(mut reader: impl Read + Send + 'static, tail: Arc<Mutex<Tail>>) {
+/// Copies `reader` into `tail` on a thread of its own until EOF; the handle tells when it got there.
+pub(crate) fn spawn_tail_reader(
+    mut reader: impl Read + Send + 'static,
+    tail: Arc<Mutex<Tail>>,
+) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let mut buf = [0u8; 8192];
         loop {
@@ -142,7 +145,17 @@ pub(crate) fn spawn_tail_reader(mut reader: impl Read + Send + 'static, tail: Ar
                 Err(_) => return,
             }
         }
-    });
+    })
+}
+
+/// Waits up to `bound` for a tail reader to reach EOF: a process that printed and exited at once
+/// may be seen exited before its last output is in the tail. A child the process left behind
+/// may keep the pipe open, hence the bound.
+pub(crate) fn drain_within(reader: &std::thread::JoinHandle<()>, bound: std::time::Duration) {
+    let until = std::time::Instant::now() + bound;
+    while !reader.is_finished() && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
 }
 
 /// Linux signal names (with the `SIG` prefix) to numbers.

@@ -18,7 +18,7 @@ use crate::api::decode;
 use crate::changes::Status;
 use crate::daemon::{Daemon, State};
 use crate::http::Request;
-use crate::process::{Proc, Tail, signal_number, spawn_tail_reader};
+use crate::process::{Proc, Tail, drain_within, signal_number, spawn_tail_reader};
 use crate::response::{ApiError, ApiResult, Reply};
 use crate::{duration, timefmt, users};
 
@@ -204,7 +204,7 @@ fn spawn_process(d: &Arc<Daemon>, name: &str, svc: &mut Svc) -> Result<(), Strin
             crate::files::errno_text(&e)
         )
     })?;
-    spawn_tail_reader(reader, svc.tail.clone());
+    let output = spawn_tail_reader(reader, svc.tail.clone());
     let proc = Proc::new(child);
     svc.generation += 1;
     svc.proc = Some(proc.clone());
@@ -218,6 +218,8 @@ fn spawn_process(d: &Arc<Daemon>, name: &str, svc: &mut Svc) -> Result<(), Strin
     );
     std::thread::spawn(move || {
         let code = proc.wait(|| kill_rest.load(Ordering::SeqCst));
+        // Its last words belong in the start error's "Most recent service output".
+        drain_within(&output, Duration::from_millis(200));
         d.with_state(|st| exited(&d, st, &name, generation, code));
     });
     Ok(())
