@@ -453,7 +453,7 @@ fn sync_workload(
     unsynced: &mut BTreeSet<String>,
     check_layer: bool,
 ) -> Result<(), WorkloadError> {
-    workload.ensure_folder_in(folder)?;
+    workload.ensure_folder(folder)?;
     for endpoint in PROCESS_ORDER {
         let Some(items) = manifests.get(endpoint) else {
             continue;
@@ -473,7 +473,7 @@ fn sync_workload(
             };
             desired.insert(workload::file_path(endpoint, m.namespace(), m.name()), text);
         }
-        let synced = workload.sync_in(folder, endpoint, &desired)?;
+        let synced = workload.sync(folder, endpoint, &desired)?;
         if !synced.removed.is_empty() {
             tracing::info!("{endpoint}: removed {}", synced.removed.join(", "));
         }

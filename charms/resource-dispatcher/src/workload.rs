@@ -147,11 +147,6 @@ impl Workload {
         Workload { container }
     }
 
-    /// Whether Pebble answers.
-    pub fn can_connect(&self) -> bool {
-        self.container.can_connect()
-    }
-
     /// Lists [`FOLDER`]: [`WorkloadError::NotReady`] when Pebble cannot be reached, else what
     /// the folder holds (any other refusal is [`Folder::Unknown`], as Pebble did answer).
     pub fn probe(&self) -> Result<Folder, Error> {
@@ -217,18 +212,10 @@ impl Workload {
         Ok(out)
     }
 
-    /// Makes `endpoint`'s folder hold exactly `desired` (container path → content).
+    /// Makes `endpoint`'s folder hold exactly `desired` (container path → content), knowing what
+    /// [`FOLDER`] held (from [`probe`](Self::probe) earlier in this hook, or
+    /// [`Folder::Unknown`]): an endpoint folder that was not there is not listed.
     pub fn sync(
-        &self,
-        endpoint: &str,
-        desired: &BTreeMap<String, String>,
-    ) -> Result<Synced, Error> {
-        self.sync_in(&Folder::Unknown, endpoint, desired)
-    }
-
-    /// [`sync`](Self::sync), knowing what [`FOLDER`] held (from [`probe`](Self::probe), earlier
-    /// in this hook): an endpoint folder that was not there is not listed.
-    pub fn sync_in(
         &self,
         folder: &Folder,
         endpoint: &str,
@@ -268,16 +255,12 @@ impl Workload {
         Ok(synced)
     }
 
-    /// Creates the manifests folder unless `folder` (from [`probe`](Self::probe)) shows it.
-    pub fn ensure_folder_in(&self, folder: &Folder) -> Result<(), Error> {
-        match folder {
-            Folder::Holds(_) => Ok(()),
-            Folder::Missing | Folder::Unknown => self.ensure_folder(),
+    /// Creates the manifests folder (so the service can start before any relation), unless
+    /// `folder` (from [`probe`](Self::probe)) shows it is there.
+    pub fn ensure_folder(&self, folder: &Folder) -> Result<(), Error> {
+        if let Folder::Holds(_) = folder {
+            return Ok(());
         }
-    }
-
-    /// Creates the manifests folder (so the service can start before any relation).
-    pub fn ensure_folder(&self) -> Result<(), Error> {
         // make_parents also accepts an existing directory.
         Ok(self.container.make_dir(
             FOLDER,

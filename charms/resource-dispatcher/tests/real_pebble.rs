@@ -97,8 +97,8 @@ fn files_land_in_the_layout_the_service_reads_and_the_service_runs() {
     std::fs::write(folder.join("secrets/legacy.yaml"), "x: 1\n").unwrap();
     std::fs::write(folder.join("secrets/old-ns/gone.yaml"), "x: 1\n").unwrap();
     let w = pod.workload();
-    assert!(w.can_connect());
-    w.ensure_folder().unwrap();
+    assert!(w.probe().is_ok());
+    w.ensure_folder(&Folder::Unknown).unwrap();
     let desired = BTreeMap::from([
         (
             workload::file_path("secrets", None, "one"),
@@ -109,7 +109,7 @@ fn files_land_in_the_layout_the_service_reads_and_the_service_runs() {
             "kind: Secret\n".to_string(),
         ),
     ]);
-    let synced = w.sync("secrets", &desired).unwrap();
+    let synced = w.sync(&Folder::Unknown, "secrets", &desired).unwrap();
     assert_eq!(synced.pushed, 2);
     assert_eq!(
         synced.removed,
@@ -161,11 +161,13 @@ fn a_socket_nobody_serves_is_not_ready() {
         workload::CONTAINER,
         pebble::Client::new(missing.join("pebble.socket")),
     ));
-    assert!(!w.can_connect());
     assert!(matches!(w.probe(), Err(WorkloadError::NotReady(_))));
-    assert!(matches!(w.ensure_folder(), Err(WorkloadError::NotReady(_))));
     assert!(matches!(
-        w.sync("secrets", &BTreeMap::new()),
+        w.ensure_folder(&Folder::Unknown),
+        Err(WorkloadError::NotReady(_))
+    ));
+    assert!(matches!(
+        w.sync(&Folder::Unknown, "secrets", &BTreeMap::new()),
         Err(WorkloadError::NotReady(_))
     ));
 }
@@ -175,10 +177,10 @@ fn one_listing_of_the_folder_says_what_exists_and_syncing_with_it_gives_the_same
     let pod = Pod::start(false);
     let folder = pod.root().join("var/lib/pebble/default/resources");
     let w = pod.workload();
-    // Nothing yet: the folder is missing, created by ensure_folder_in.
+    // Nothing yet: the folder is missing, created by ensure_folder.
     let seen = w.probe().unwrap();
     assert_eq!(seen, Folder::Missing);
-    w.ensure_folder_in(&seen).unwrap();
+    w.ensure_folder(&seen).unwrap();
     assert!(folder.is_dir());
     assert_eq!(w.probe().unwrap(), Folder::Holds(Default::default()));
     // Stale files of one endpoint; another endpoint has no folder.
@@ -202,7 +204,7 @@ fn one_listing_of_the_folder_says_what_exists_and_syncing_with_it_gives_the_same
         workload::file_path("roles", Some("keep"), "two"),
         "kind: Role\n".to_string(),
     );
-    let synced = w.sync_in(&seen, "roles", &roles).unwrap();
+    let synced = w.sync(&seen, "roles", &roles).unwrap();
     assert_eq!(
         synced.removed,
         [
@@ -216,7 +218,7 @@ fn one_listing_of_the_folder_says_what_exists_and_syncing_with_it_gives_the_same
         "emptied directory removed"
     );
     let synced = w
-        .sync_in(&seen, "role-bindings", &desired("role-bindings"))
+        .sync(&seen, "role-bindings", &desired("role-bindings"))
         .unwrap();
     assert_eq!(synced.pushed, 1);
     assert!(synced.removed.is_empty());
@@ -236,5 +238,5 @@ fn one_listing_of_the_folder_says_what_exists_and_syncing_with_it_gives_the_same
     let w = other.workload();
     let seen = w.probe().unwrap();
     assert_eq!(seen, Folder::Unknown);
-    assert!(w.ensure_folder_in(&seen).is_err());
+    assert!(w.ensure_folder(&seen).is_err());
 }

@@ -20,6 +20,26 @@ pub const PYTHON_WIRE: &str = include_str!("../fixtures/python-wire.json");
 /// YAML inputs and the JSON text Python's `json.dumps(yaml.safe_load(...))` writes for them.
 pub const YAML11: &str = include_str!("../fixtures/yaml11.json");
 
+/// The resource-dispatcher charm in a harness, with its config options.
+pub fn dispatcher() -> Harness {
+    Harness::new(resource_dispatcher::charm(), resource_dispatcher::METADATA)
+        .config_yaml(resource_dispatcher::CONFIG)
+}
+
+/// The dispatcher's state: the leader (only it writes files), its workload container up (the
+/// harness's in-memory Pebble).
+pub fn dispatcher_state() -> State {
+    State::default()
+        .leader(true)
+        .container(charm_testing::Container::new("resource-dispatcher"))
+}
+
+/// The manifests-tester charm in a harness, with its config options.
+pub fn tester() -> Harness {
+    Harness::new(manifests_tester::charm(), manifests_tester::METADATA)
+        .config_yaml(manifests_tester::CONFIG)
+}
+
 /// One fixture of [`PYTHON_WIRE`] by name (`Value::Null` if absent or unreadable).
 pub fn python_fixture(name: &str) -> Value {
     serde_json::from_str::<Value>(PYTHON_WIRE)
@@ -97,8 +117,7 @@ impl ProviderBench {
                 .secret(Secret::granted(&secret_id, content));
         }
         // The dispatcher has run before: its summary exists, only config-maps is re-read.
-        let harness = Harness::new(resource_dispatcher::charm(), resource_dispatcher::METADATA)
-            .config_yaml(resource_dispatcher::CONFIG);
+        let harness = dispatcher();
         let warm = harness.run(Event::UpdateStatus, state);
         ProviderBench {
             harness,

@@ -3,28 +3,11 @@
 
 use charm::secret::SecretContent;
 use charm::{Event, Status, StatusKind};
-use charm_testing::{Container, Harness, Output, Relation, Secret, State};
+use charm_testing::{Output, Relation, Secret, State};
 use kubernetes_manifests::{
     KubernetesManifest, ListError, ManifestError, ManifestsPayload, RequirerError, wire,
 };
-
-fn dispatcher() -> Harness {
-    Harness::new(resource_dispatcher::charm(), resource_dispatcher::METADATA)
-        .config_yaml(resource_dispatcher::CONFIG)
-}
-
-/// The dispatcher's state: the leader (only it writes files), its workload container up (the
-/// harness's in-memory Pebble).
-fn dispatcher_state() -> State {
-    State::default()
-        .leader(true)
-        .container(Container::new("resource-dispatcher"))
-}
-
-fn tester() -> Harness {
-    Harness::new(manifests_tester::charm(), manifests_tester::METADATA)
-        .config_yaml(manifests_tester::CONFIG)
-}
+use kubernetes_manifests_contract::{dispatcher, dispatcher_state, tester};
 
 const GOOD: &str = r#"[{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "good"}}]"#;
 

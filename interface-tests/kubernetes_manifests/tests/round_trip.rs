@@ -2,25 +2,8 @@
 //! harnesses; bags and secrets are carried across by hand, as Juju would.
 
 use charm::{Event, Status};
-use charm_testing::{Container, Harness, Output, Relation, Secret, State};
-
-fn tester() -> Harness {
-    Harness::new(manifests_tester::charm(), manifests_tester::METADATA)
-        .config_yaml(manifests_tester::CONFIG)
-}
-
-fn dispatcher() -> Harness {
-    Harness::new(resource_dispatcher::charm(), resource_dispatcher::METADATA)
-        .config_yaml(resource_dispatcher::CONFIG)
-}
-
-/// The dispatcher's state: the leader (only it writes files), its workload container up (the
-/// harness's in-memory Pebble).
-fn dispatcher_state() -> State {
-    State::default()
-        .leader(true)
-        .container(Container::new("resource-dispatcher"))
-}
+use charm_testing::{Output, Relation, Secret, State};
+use kubernetes_manifests_contract::{dispatcher, dispatcher_state, tester};
 
 /// Juju, for one relation: the requirer's app bag becomes the provider's remote app bag, and the
 /// requirer's secrets granted on that relation become visible to the provider (new revisions

@@ -86,9 +86,7 @@ fn manifest_list_schema() {
 fn what_the_rust_requirer_writes_conforms() {
     let requirer = check::<RequirerAppBag>("requirer.json").unwrap();
     let secret = check::<ManifestsSecretContent>("secret-content.json").unwrap();
-    let harness =
-        charm_testing::Harness::new(manifests_tester::charm(), manifests_tester::METADATA)
-            .config_yaml(manifests_tester::CONFIG);
+    let harness = kubernetes_manifests_contract::tester();
     let rel = charm_testing::Relation::new("service-accounts", 1, "resource-dispatcher");
     let out = harness.run(
         charm::Event::LeaderElected,

@@ -226,7 +226,8 @@ pub(crate) struct Emitted {
 #[derive(Default)]
 pub(crate) struct Cache {
     leader: Option<(bool, Instant)>,
-    /// `storage-list` answers by storage name, `storage-get` answers by instance (`reach.rs`).
+    /// `storage-list` answers by storage name; `storage-get` answers of an instance in its
+    /// detaching hook (the others are kept in the state document) (`reach.rs`).
     pub(crate) storage_lists: HashMap<String, Vec<crate::storage::StorageId>>,
     pub(crate) storage_infos: HashMap<crate::storage::StorageId, crate::storage::StorageInfo>,
     config: Option<serde_json::Map<String, serde_json::Value>>,

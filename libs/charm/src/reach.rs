@@ -38,11 +38,12 @@ impl Ctx<'_> {
             return Ok(info.clone());
         }
         let info = self.tools().storage_get(id)?;
-        self.cache.storage_infos.insert(id.clone(), info.clone());
-        // Kept for later hooks, unless this hook is the instance's last.
+        // Kept for later hooks, unless this hook is the instance's last: then for this one.
         let detaching = matches!(self.event(), crate::Event::StorageDetaching(s)
             if s.name == id.name && s.index == id.index);
-        if !detaching {
+        if detaching {
+            self.cache.storage_infos.insert(id.clone(), info.clone());
+        } else {
             self.state.storage.insert(key, info.clone());
         }
         Ok(info)
