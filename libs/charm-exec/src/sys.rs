@@ -65,3 +65,16 @@ pub(crate) fn is_closed(fd: RawFd) -> bool {
     let r = unsafe { libc::fcntl(fd, libc::F_GETFD) };
     r == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EBADF)
 }
+
+/// A descriptor that becomes readable when process `pid` exits (`pidfd_open(2)`, Linux 5.3);
+/// `None` where the kernel lacks it or refuses.
+#[allow(unsafe_code)]
+pub(crate) fn pidfd_open(pid: u32) -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    let pid = libc::pid_t::try_from(pid).ok().filter(|p| *p > 0)?;
+    // SAFETY: pidfd_open takes a pid and flags and touches no memory of this process.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    let fd = RawFd::try_from(fd).ok().filter(|fd| *fd >= 0)?;
+    // SAFETY: the kernel just returned `fd`, a new descriptor owned by no one else.
+    Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}
