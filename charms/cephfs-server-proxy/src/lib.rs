@@ -139,8 +139,16 @@ pub fn share_from_config(ctx: &mut Ctx) -> Result<ShareInfo, Error> {
     }
 }
 
+/// The credentials `set-auth` stored in this dispatch: what the status then reports on, without
+/// reading back the secret it just wrote.
+#[derive(Default)]
+struct JustStored(Option<AuthInfo>);
+
 /// The credentials given with `set-auth`, if any.
 pub fn stored_auth(ctx: &mut Ctx) -> Result<Option<AuthInfo>, Error> {
+    if let Some(auth) = &ctx.scratch::<JustStored>().0 {
+        return Ok(Some(auth.clone()));
+    }
     match ctx.get_secret(None, Some(AUTH_LABEL), SecretRead::Peek) {
         Ok(content) => AuthInfo::from_secret_content(&content)
             .map(Some)
@@ -357,6 +365,7 @@ fn set_auth(ctx: &mut Ctx, _action: &ActionEvent) -> Result<(), Error> {
         }
     };
     store_auth(ctx, &auth)?;
+    ctx.scratch::<JustStored>().0 = Some(auth.clone());
     tracing::info!("stored cephx credentials for user {}", auth.username);
     let served = match share_from_config(ctx) {
         Ok(share) => {

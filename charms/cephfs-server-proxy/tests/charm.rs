@@ -175,6 +175,14 @@ fn set_auth_stores_a_secret_and_serves_waiting_clients() {
     let per_relation = out.state.secret_by(&bag["auth"]).unwrap();
     assert_eq!(per_relation.label.as_deref(), Some("auth_info.1"));
     assert!(per_relation.grants.contains_key(&1));
+    // The status reports on the credentials just stored, without reading the secret back.
+    assert_eq!(status(&out), Status::active("sharing filesystem:/data"));
+    let read_back = out
+        .calls
+        .iter()
+        .filter(|c| c.tool == "secret-get" && c.args.contains(AUTH_LABEL))
+        .count();
+    assert_eq!(read_back, 0, "{:?}", out.calls);
     assert_no_key_leaks(&out);
 }
 
@@ -290,6 +298,8 @@ fn set_auth_again_rotates_every_client() {
         let secret = out.state.secret_by(&bag["auth"]).unwrap();
         assert_eq!(secret.revisions[&2].get("key"), Some(NEW_KEY));
     }
+    // Only the credentials secret is looked up by label; the bags name the per-relation ones.
+    assert_eq!(out.calls_to("secret-info-get"), 1, "{:?}", out.calls);
     assert_no_key_leaks(&out);
 }
 

@@ -137,15 +137,23 @@ impl CephFsProvider {
                         let info = ctx.secret_info(None, Some(&label))?;
                         (info.id, info.revision)
                     }
-                    (false, _) => {
-                        let info = ctx.secret_info(None, Some(&label))?;
+                    (false, known) => {
+                        // The bag names the secret and the revision last served (only the
+                        // leader writes it, with each new revision): Juju need not be asked.
+                        let (id, revision) = match known {
+                            Some(known) => known,
+                            None => {
+                                let info = ctx.secret_info(None, Some(&label))?;
+                                (info.id, info.revision)
+                            }
+                        };
                         let update = SecretUpdate {
                             content: Some(content),
                             ..SecretUpdate::default()
                         };
-                        ctx.set_secret(&info.id, &update)?;
+                        ctx.set_secret(&id, &update)?;
                         tracing::info!(relation = %relation, "auth info changed: new revision of {label}");
-                        (info.id, info.revision + 1)
+                        (id, revision + 1)
                     }
                 }
             }

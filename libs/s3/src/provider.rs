@@ -413,18 +413,25 @@ impl S3Provider {
             Ok(current) => {
                 let mut next = current.clone();
                 merge(&mut next);
-                // Unchanged: the bag already points at the secret (we wrote that pointer with
-                // it), so its id need not be asked of Juju; `apply` then writes nothing.
+                // The bag points at the secret (we wrote that pointer in the hook that created
+                // it, and only the leader writes this bag), so its id need not be asked of Juju.
+                let pointer = ctx
+                    .read(relation, &Bag::LocalApp)?
+                    .get(SECRET_EXTRA_KEY)
+                    .and_then(|uri| SecretId::parse(uri).ok());
                 if next == current
-                    && let Some(uri) = ctx.read(relation, &Bag::LocalApp)?.get(SECRET_EXTRA_KEY)
-                    && SecretId::parse(uri).is_ok()
+                    && let Some(id) = &pointer
                 {
-                    changes.insert(SECRET_EXTRA_KEY.into(), uri.clone());
+                    // Unchanged: `apply` then writes nothing.
+                    changes.insert(SECRET_EXTRA_KEY.into(), id.uri());
                     return Ok(changes);
                 }
-                let info = ctx.secret_info(None, Some(&label))?;
+                let id = match pointer {
+                    Some(id) => id,
+                    None => ctx.secret_info(None, Some(&label))?.id,
+                };
                 if next.is_empty() {
-                    ctx.remove_secret(&info.id, None)?;
+                    ctx.remove_secret(&id, None)?;
                     changes.insert(SECRET_EXTRA_KEY.into(), String::new());
                 } else {
                     if next != current {
@@ -433,9 +440,9 @@ impl S3Provider {
                             content: Some(next),
                             ..SecretUpdate::default()
                         };
-                        ctx.set_secret(&info.id, &update)?;
+                        ctx.set_secret(&id, &update)?;
                     }
-                    changes.insert(SECRET_EXTRA_KEY.into(), info.id.uri());
+                    changes.insert(SECRET_EXTRA_KEY.into(), id.uri());
                 }
             }
             Err(e) if e.is_secret_not_found() => {
