@@ -78,3 +78,18 @@ pub(crate) fn pidfd_open(pid: u32) -> Option<std::os::fd::OwnedFd> {
     // SAFETY: the kernel just returned `fd`, a new descriptor owned by no one else.
     Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
 }
+
+/// Keeps musl's own heap mapped between spawns. `posix_spawn` allocates its file actions (one
+/// 40-byte record per redirected descriptor) with musl's malloc, which a program with another
+/// global allocator (a charm's dlmalloc) uses for nothing else: each spawn then maps a fresh page
+/// for them and unmaps it when they are freed, two system calls and a page fault per command.
+/// One record-sized block, allocated once and never freed, keeps that page in place.
+#[allow(unsafe_code)]
+pub(crate) fn keep_spawn_heap() {
+    #[cfg(target_env = "musl")]
+    {
+        // SAFETY: malloc takes a size and returns a block or null; the block is never used or
+        // freed, so nothing can misuse it. `black_box`: an unused allocation may be elided.
+        std::hint::black_box(unsafe { libc::malloc(40) });
+    }
+}
