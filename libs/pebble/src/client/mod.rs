@@ -1,5 +1,5 @@
-//! The blocking client: HTTP/1.1 over Pebble's Unix socket, one connection per call, every call
-//! bounded by [`Timeouts`] and every buffered answer by [`Limits`].
+//! The blocking client: HTTP/1.1 over Pebble's Unix socket, one idle connection kept between
+//! calls, every call bounded by [`Timeouts`] and every buffered answer by [`Limits`].
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -165,12 +165,26 @@ pub struct MakeDirOptions {
     pub ownership: Ownership,
 }
 
-/// A connection to one Pebble daemon (nothing is opened until a call).
-#[derive(Debug, Clone)]
+/// A connection to one Pebble daemon (nothing is opened until a call; the connection of a call
+/// whose answer was read whole is kept for the next call).
+#[derive(Debug)]
 pub struct Client {
     socket: PathBuf,
     timeouts: Timeouts,
     limits: Limits,
+    idle: http::Pool,
+}
+
+impl Clone for Client {
+    /// The same daemon, timeouts and limits; the clone opens its own connection.
+    fn clone(&self) -> Client {
+        Client {
+            socket: self.socket.clone(),
+            timeouts: self.timeouts,
+            limits: self.limits,
+            idle: http::Pool::default(),
+        }
+    }
 }
 
 /// A decoded JSON answer.
@@ -208,6 +222,7 @@ impl Client {
             socket: socket.into(),
             timeouts: Timeouts::default(),
             limits: Limits::default(),
+            idle: http::Pool::default(),
         }
     }
 
@@ -255,6 +270,7 @@ impl Client {
         read_timeout: Duration,
     ) -> Result<http::Response, Error> {
         http::request(
+            &self.idle,
             &self.socket,
             self.timeouts.connect,
             read_timeout,
@@ -266,33 +282,36 @@ impl Client {
     }
 
     /// Reads a JSON envelope; non-2xx answers become [`ApiError`]s.
-    fn answer(&self, mut response: http::Response) -> Result<Answer, Error> {
-        let bytes = response
-            .body
-            .read_limited(self.limits.response, "Pebble's answer")?;
+    fn answer(&self, response: http::Response) -> Result<Answer, Error> {
+        let media_type = response.media_type();
+        let content_type = response.header("content-type").unwrap_or("").to_string();
+        let http::Response {
+            status,
+            reason,
+            mut body,
+            ..
+        } = response;
+        let bytes = body.read_limited(self.limits.response, "Pebble's answer")?;
+        self.idle.recycle(body);
         let envelope = serde_json::from_slice::<Response>(&bytes);
-        if !(200..300).contains(&response.status) {
+        if !(200..300).contains(&status) {
             let (kind, message) = match envelope.as_ref().ok().and_then(Response::error_result) {
                 Some(e) => (e.kind, e.message),
                 None => (
                     None,
-                    format!(
-                        "{} {} (the answer is not a Pebble error)",
-                        response.status, response.reason
-                    ),
+                    format!("{} {} (the answer is not a Pebble error)", status, reason),
                 ),
             };
             return Err(Error::Api(ApiError {
-                status_code: response.status,
-                status: response.reason,
+                status_code: status,
+                status: reason,
                 kind,
                 message,
             }));
         }
-        if response.media_type() != "application/json" {
+        if media_type != "application/json" {
             return Err(Error::Protocol(format!(
-                "expected an application/json answer, got {:?}",
-                response.header("content-type").unwrap_or("")
+                "expected an application/json answer, got {content_type:?}"
             )));
         }
         let envelope =
@@ -664,6 +683,12 @@ impl Client {
                 }
                 _ => {}
             }
+        }
+        drop(reader);
+        // What follows the last part (an epilogue, at most a line) is read so that the
+        // connection can serve the next call.
+        if response.body.read_limited(1024, "pull epilogue").is_ok() {
+            self.idle.recycle(response.body);
         }
         let json = envelope
             .ok_or_else(|| Error::Protocol("pull answer without a response part".into()))?;
