@@ -569,7 +569,48 @@ impl Client {
 
     /// Writes `content` to `path` (absolute) in the container.
     pub fn push(&self, path: &str, content: &[u8], options: &PushOptions) -> Result<(), Error> {
-        self.push_reader(path, &mut &content[..], options)
+        self.push_many(&[(path, content)], options)
+    }
+
+    /// Writes each `(path, content)` in one request, all with `options`; the first path that
+    /// failed is the error (Pebble still writes the others).
+    pub fn push_many(&self, files: &[(&str, &[u8])], options: &PushOptions) -> Result<(), Error> {
+        if files.is_empty() {
+            return Ok(());
+        }
+        for (path, _) in files {
+            check_part_path(path)?;
+        }
+        let request = FilesRequest::Write {
+            files: files
+                .iter()
+                .map(|(path, _)| WriteFile {
+                    path: path.to_string(),
+                    make_dirs: options.make_dirs,
+                    ownership: options.ownership.clone(),
+                })
+                .collect(),
+        };
+        let metadata = serde_json::to_vec(&request)
+            .map_err(|e| Error::Protocol(format!("cannot encode the request: {e}")))?;
+        let boundary = multipart::boundary();
+        // Sent with a length rather than streamed: it can then be sent again on a new connection
+        // if Pebble had closed the kept one.
+        let body = Body::Bytes {
+            content_type: format!("multipart/form-data; boundary=\"{boundary}\""),
+            data: multipart::push_body(&boundary, &metadata, files),
+        };
+        let response = self.send(
+            "POST",
+            "/v1/files",
+            &[],
+            &[("Accept", "application/json")],
+            body,
+            self.timeouts.io,
+        )?;
+        let answer = self.answer(response)?;
+        let paths: Vec<&str> = files.iter().map(|(path, _)| *path).collect();
+        path_results(&paths, answer.result)
     }
 
     /// Writes what `content` yields to `path`, streamed (never held in memory whole).
@@ -579,13 +620,7 @@ impl Client {
         content: &mut dyn Read,
         options: &PushOptions,
     ) -> Result<(), Error> {
-        if path.contains(['\r', '\n']) {
-            return Err(Error::Path(PathError {
-                path: path.to_string(),
-                kind: ErrorKind::GenericFileError,
-                message: format!("path {path:?} contains a line break"),
-            }));
-        }
+        check_part_path(path)?;
         let request = FilesRequest::Write {
             files: vec![WriteFile {
                 path: path.to_string(),
@@ -845,6 +880,51 @@ impl Client {
 
 fn change_path(id: &str, suffix: &str) -> String {
     format!("/v1/changes/{}{suffix}", http::encode_component(id))
+}
+
+/// Refuses a path that would break the head of its multipart part.
+fn check_part_path(path: &str) -> Result<(), Error> {
+    if path.contains(['\r', '\n']) {
+        return Err(Error::Path(PathError {
+            path: path.to_string(),
+            kind: ErrorKind::GenericFileError,
+            message: format!("path {path:?} contains a line break"),
+        }));
+    }
+    Ok(())
+}
+
+/// The per-path result list of a files call, one result per path in order: the first error
+/// becomes a [`PathError`].
+fn path_results(paths: &[&str], result: Option<Value>) -> Result<(), Error> {
+    let results: Vec<PathResult> = decode(result, "per-path results")?;
+    if results.len() != paths.len() {
+        return Err(Error::Protocol(format!(
+            "expected {} per-path results, got {}",
+            paths.len(),
+            results.len()
+        )));
+    }
+    for (path, result) in paths.iter().zip(&results) {
+        if result.path != *path {
+            return Err(Error::Protocol(format!(
+                "per-path result for {:?}, expected {path:?}",
+                result.path
+            )));
+        }
+    }
+    match paths
+        .iter()
+        .zip(&results)
+        .find_map(|(path, r)| Some((path, r.error.as_ref()?)))
+    {
+        Some((path, e)) => Err(Error::Path(PathError {
+            path: path.to_string(),
+            kind: e.kind.clone().unwrap_or(ErrorKind::GenericFileError),
+            message: e.message.clone(),
+        })),
+        None => Ok(()),
+    }
 }
 
 /// The per-path result list of a files call, for one path: its error becomes a [`PathError`].
