@@ -443,7 +443,8 @@ fn bounded(text: &str) -> String {
 }
 
 /// Writes the files of the endpoints just read, in upstream's order (an endpoint with a conflict
-/// stops the rest, as upstream), then makes sure the service layer is there.
+/// stops the rest, as upstream; the stale files of each are removed, then the files of all are
+/// pushed in one request), then makes sure the service layer is there.
 fn sync_workload(
     ctx: &mut Ctx,
     workload: &Workload,
@@ -454,6 +455,8 @@ fn sync_workload(
     check_layer: bool,
 ) -> Result<(), WorkloadError> {
     workload.ensure_folder(folder)?;
+    let mut files = BTreeMap::new();
+    let mut pruned = Vec::new();
     for endpoint in PROCESS_ORDER {
         let Some(items) = manifests.get(endpoint) else {
             continue;
@@ -473,10 +476,16 @@ fn sync_workload(
             };
             desired.insert(workload::file_path(endpoint, m.namespace(), m.name()), text);
         }
-        let synced = workload.sync(folder, endpoint, &desired)?;
-        if !synced.removed.is_empty() {
-            tracing::info!("{endpoint}: removed {}", synced.removed.join(", "));
+        let removed = workload.prune(folder, endpoint, &desired)?;
+        if !removed.is_empty() {
+            tracing::info!("{endpoint}: removed {}", removed.join(", "));
         }
+        files.extend(desired);
+        pruned.push(endpoint);
+    }
+    // The files of every endpoint written, in one request; an endpoint is synced once they are.
+    workload.push_files(&files)?;
+    for endpoint in pruned {
         unsynced.remove(endpoint);
     }
     if !check_layer {

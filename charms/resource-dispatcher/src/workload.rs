@@ -221,7 +221,24 @@ impl Workload {
         endpoint: &str,
         desired: &BTreeMap<String, String>,
     ) -> Result<Synced, Error> {
-        let mut synced = Synced::default();
+        let removed = self.prune(folder, endpoint, desired)?;
+        self.push_files(desired)?;
+        Ok(Synced {
+            pushed: desired.len(),
+            removed,
+        })
+    }
+
+    /// Removes the files of `endpoint`'s folder that are not in `desired` (and the directories
+    /// this empties); returns their paths. The desired files are written by
+    /// [`push_files`](Self::push_files), which can take several endpoints' files at once.
+    pub fn prune(
+        &self,
+        folder: &Folder,
+        endpoint: &str,
+        desired: &BTreeMap<String, String>,
+    ) -> Result<Vec<String>, Error> {
+        let mut removed = Vec::new();
         let mut emptied: BTreeSet<String> = BTreeSet::new();
         for path in self.existing(folder, endpoint)? {
             if desired.contains_key(&path) {
@@ -237,22 +254,26 @@ impl Workload {
             {
                 emptied.insert(parent.to_string());
             }
-            synced.removed.push(path);
+            removed.push(path);
         }
         for dir in emptied {
             // Only if now empty: a non-recursive remove refuses a directory that still holds
             // files (Pebble's os.Remove), so no listing is needed first.
             let _ = self.container.remove_path(&dir, false);
         }
-        for (path, content) in desired {
-            self.container.push(
-                path,
-                content.as_bytes(),
-                &PushOptions::new().make_dirs(true),
-            )?;
-            synced.pushed += 1;
-        }
-        Ok(synced)
+        Ok(removed)
+    }
+
+    /// Writes every file (container path → content, every desired file, changed or not, as
+    /// upstream), in one request: each file costs the charm a request otherwise.
+    pub fn push_files(&self, files: &BTreeMap<String, String>) -> Result<(), Error> {
+        let files: Vec<(&str, &[u8])> = files
+            .iter()
+            .map(|(path, content)| (path.as_str(), content.as_bytes()))
+            .collect();
+        Ok(self
+            .container
+            .push_many(&files, &PushOptions::new().make_dirs(true))?)
     }
 
     /// Creates the manifests folder (so the service can start before any relation), unless

@@ -764,3 +764,33 @@ fn bad_data_blocks_a_unit_that_is_not_the_leader_too() {
     assert!(out.ok(), "{:?}", out.result);
     assert_eq!(status(&out).kind, charm::StatusKind::Blocked);
 }
+
+#[test]
+fn a_conflict_stops_the_endpoints_after_it_and_the_ones_before_are_written() {
+    // config-maps comes before secrets in upstream's order, service-accounts after.
+    let config_map = r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"}, "data": {"a": "1"}}"#;
+    let account = r#"{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "sa", "namespace": "team"}}"#;
+    let maps = Relation::new("config-maps", 7, "app-c")
+        .remote_app_data([("kubernetes_manifests", format!("[{config_map}]").as_str())]);
+    let accounts = Relation::new("service-accounts", 8, "app-d")
+        .remote_app_data([("kubernetes_manifests", format!("[{account}]").as_str())]);
+    let (a, sa) = sender(1, "app-a", &[secret_manifest("same", None)]);
+    let (b, sb) = sender(2, "app-b", &[secret_manifest("same", None)]);
+    let state = up()
+        .relation(maps)
+        .relation(accounts)
+        .relation(a)
+        .relation(b)
+        .secret(sa)
+        .secret(sb);
+    let out = harness().run(Event::Install, state);
+    assert!(out.ok(), "{:?}", out.result);
+    assert_eq!(
+        status(&out),
+        Status::blocked("Conflicting manifests (namespace=None name='same'). See debug logs.")
+    );
+    assert_eq!(
+        container_files(&out),
+        ["/var/lib/pebble/default/resources/config-maps/_global/cm.yaml"]
+    );
+}

@@ -240,3 +240,35 @@ fn one_listing_of_the_folder_says_what_exists_and_syncing_with_it_gives_the_same
     assert_eq!(seen, Folder::Unknown);
     assert!(w.ensure_folder(&seen).is_err());
 }
+
+#[test]
+fn the_files_of_several_endpoints_are_pushed_at_once() {
+    let pod = Pod::start(false);
+    let folder = pod.root().join("var/lib/pebble/default/resources");
+    let w = pod.workload();
+    w.ensure_folder(&Folder::Unknown).unwrap();
+    let wanted = BTreeMap::from([
+        (
+            workload::file_path("config-maps", None, "cm"),
+            "kind: ConfigMap\n".to_string(),
+        ),
+        (
+            workload::file_path("roles", Some("team"), "r"),
+            "kind: Role\n".to_string(),
+        ),
+    ]);
+    w.push_files(&wanted).unwrap();
+    assert_eq!(
+        files(&pod.root(), &folder),
+        [
+            "/var/lib/pebble/default/resources/config-maps/_global/cm.yaml",
+            "/var/lib/pebble/default/resources/roles/team/r.yaml",
+        ]
+    );
+    assert_eq!(
+        std::fs::read_to_string(folder.join("roles/team/r.yaml")).unwrap(),
+        "kind: Role\n"
+    );
+    // Nothing to write is no request at all, and no error.
+    w.push_files(&BTreeMap::new()).unwrap();
+}

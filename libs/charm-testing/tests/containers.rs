@@ -556,3 +556,29 @@ fn a_check_info_outside_the_plan_is_a_test_bug() {
     let state = State::default().container(web().check_info(Container::check_up("ghost", 3)));
     harness.run(Event::Install, state);
 }
+
+#[test]
+fn push_many_writes_every_file_and_names_the_first_failure() {
+    let (harness, seen) = probe(|web, _| {
+        web.push_many(
+            &[("/etc/a/one", b"1"), ("/etc/b/two", b"2")],
+            &PushOptions::new().make_dirs(true).permissions(0o600),
+        )?;
+        web.push_many(
+            &[("/ok", b"ok"), ("/no/parent", b"x"), ("/gone/too", b"y")],
+            &PushOptions::new(),
+        )
+    });
+    let state = State::default().container(web());
+    let ready = state.get_container("web").pebble_ready();
+    let out = harness.run(ready, state);
+    assert!(out.ok(), "{:?}", out.error());
+    let web = out.state.get_container("web");
+    assert_eq!(web.read_text("/etc/a/one").as_deref(), Some("1"));
+    assert_eq!(web.read_text("/etc/b/two").as_deref(), Some("2"));
+    assert_eq!(web.fs["/etc/b/two"].permissions, 0o600);
+    assert_eq!(web.read_text("/ok").as_deref(), Some("ok"));
+    let seen = seen.borrow();
+    assert_eq!(seen.len(), 1);
+    assert!(seen[0].contains("/no/parent"), "{seen:?}");
+}

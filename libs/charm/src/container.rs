@@ -72,6 +72,21 @@ pub trait PebbleApi {
         content: &mut dyn Read,
         options: &PushOptions,
     ) -> Result<(), pebble::Error>;
+    /// Push of several files (one request on a socket); the first failed path is the error.
+    fn push_many(
+        &self,
+        files: &[(&str, &[u8])],
+        options: &PushOptions,
+    ) -> Result<(), pebble::Error> {
+        let mut first = Ok(());
+        for (path, content) in files {
+            let result = self.push(path, &mut &content[..], options);
+            if first.is_ok() {
+                first = result;
+            }
+        }
+        first
+    }
     /// Pull into memory (bounded).
     fn pull(&self, path: &str) -> Result<Vec<u8>, pebble::Error>;
     /// Pull into a writer; the number of bytes.
@@ -163,6 +178,13 @@ impl PebbleApi for Client {
         options: &PushOptions,
     ) -> Result<(), pebble::Error> {
         self.push_reader(path, content, options)
+    }
+    fn push_many(
+        &self,
+        files: &[(&str, &[u8])],
+        options: &PushOptions,
+    ) -> Result<(), pebble::Error> {
+        Client::push_many(self, files, options)
     }
     fn pull(&self, path: &str) -> Result<Vec<u8>, pebble::Error> {
         Client::pull(self, path)
@@ -419,7 +441,17 @@ impl Container {
         content: impl AsRef<[u8]>,
         options: &PushOptions,
     ) -> Result<(), pebble::Error> {
-        call!(self.push(path, &mut content.as_ref(), options))
+        call!(self.push_many(&[(path, content.as_ref())], options))
+    }
+
+    /// Writes each `(path, content)`, in one request on a socket; the first failed path is the
+    /// error (the others are still written).
+    pub fn push_many(
+        &self,
+        files: &[(&str, &[u8])],
+        options: &PushOptions,
+    ) -> Result<(), pebble::Error> {
+        call!(self.push_many(files, options))
     }
 
     /// Writes what `content` yields to `path`, streamed.

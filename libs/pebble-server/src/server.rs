@@ -1,12 +1,13 @@
 //! The public face: [`ServerConfig`], [`Server`] (bind, then serve until stopped), the handles to
 //! stop it, and the accept loop with one thread per connection.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -186,6 +187,7 @@ impl Server {
             crate::services::autostart_at_boot(&d);
         }
         let active = Arc::new(AtomicUsize::new(0));
+        let open = Arc::new(OpenConnections::default());
         for stream in self.listener.incoming() {
             // The wake-up connection of a stop arrives here too.
             if d.stopping() {
@@ -199,12 +201,15 @@ impl Server {
                 continue;
             }
             active.fetch_add(1, Ordering::SeqCst);
-            let (d, active) = (d.clone(), active.clone());
+            let id = open.add(&stream);
+            let (d, active, open) = (d.clone(), active.clone(), open.clone());
             std::thread::spawn(move || {
                 serve_connection(&d, stream);
+                open.remove(id);
                 active.fetch_sub(1, Ordering::SeqCst);
             });
         }
+        open.stop_reading();
         let reason = d.shutdown_reason().unwrap_or(Shutdown {
             reason: "stopped".into(),
             failure: false,
@@ -228,6 +233,37 @@ impl Server {
             daemon,
             socket,
             thread: Some(thread),
+        }
+    }
+}
+
+/// The connections being served, so that a stop can end those kept open between requests (as
+/// Pebble's HTTP server closes its idle connections when it shuts down).
+#[derive(Default)]
+struct OpenConnections(Mutex<(u64, HashMap<u64, UnixStream>)>);
+
+impl OpenConnections {
+    fn add(&self, stream: &UnixStream) -> u64 {
+        let mut open = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        open.0 += 1;
+        let id = open.0;
+        if let Ok(clone) = stream.try_clone() {
+            open.1.insert(id, clone);
+        }
+        id
+    }
+
+    fn remove(&self, id: u64) {
+        let mut open = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        open.1.remove(&id);
+    }
+
+    /// Ends the reading side of every connection: one waiting for its next request sees the
+    /// end and closes; one being answered still writes its answer (without keep-alive).
+    fn stop_reading(&self) {
+        let open = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        for stream in open.1.values() {
+            let _ = stream.shutdown(std::net::Shutdown::Read);
         }
     }
 }

@@ -175,3 +175,38 @@ fn a_stopped_server_is_a_connection_error() {
     assert!(!client.can_connect());
     assert!(client.system_info().unwrap_err().is_connection());
 }
+
+#[test]
+fn several_files_pushed_in_one_request() {
+    let p = start("pushmany");
+    let client = Client::new(&p.socket);
+    let options = PushOptions::new().make_dirs(true).permissions(0o640);
+    client
+        .push_many(
+            &[
+                ("/etc/a/one", b"1\n"),
+                ("/etc/b/two", b""),
+                ("/three", b"3"),
+            ],
+            &options,
+        )
+        .unwrap();
+    assert_eq!(client.pull("/etc/a/one").unwrap(), b"1\n");
+    assert_eq!(client.pull("/etc/b/two").unwrap(), b"");
+    assert_eq!(client.pull("/three").unwrap(), b"3");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(p.host("/etc/b/two"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o640);
+    // A failed path is named; the others are still written.
+    let err = client
+        .push_many(&[("/new", b"n"), ("/no/parent", b"x")], &PushOptions::new())
+        .unwrap_err();
+    let Error::Path(e) = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(e.path, "/no/parent");
+    assert_eq!(client.pull("/new").unwrap(), b"n");
+}

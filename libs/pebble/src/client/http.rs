@@ -1,9 +1,11 @@
-//! HTTP/1.1 over a Unix socket: one connection per request (as ops does), request bodies with a
-//! length or chunked, response heads parsed by `httparse`, bodies framed by length, chunks or EOF.
+//! HTTP/1.1 over a Unix socket: one idle connection kept for the next request (each new
+//! connection costs the charm a socket and a connect), request bodies with a length or chunked,
+//! response heads parsed by `httparse`, bodies framed by length, chunks or EOF.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, SockAddr, Socket, Type};
@@ -151,8 +153,30 @@ impl Response {
     }
 }
 
-/// Sends one request on a new connection and reads the response head.
+/// The one idle connection a client keeps: one whose last answer was read to its end.
+#[derive(Debug, Default)]
+pub(crate) struct Pool(Mutex<Option<UnixStream>>);
+
+impl Pool {
+    fn take(&self) -> Option<UnixStream> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+
+    /// Keeps the connection of `body` for the next request if its answer was read to its end
+    /// and the server keeps it open.
+    pub fn recycle(&self, body: BodyReader) {
+        if let Some(stream) = body.into_idle() {
+            *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(stream);
+        }
+    }
+}
+
+/// Sends one request and reads the response head: on the pool's idle connection if there is one
+/// (once more on a new connection if the server had closed it), else on a new connection. A
+/// streamed body cannot be sent twice, so it always goes on a new connection.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn request(
+    pool: &Pool,
     socket: &Path,
     connect_timeout: Duration,
     io_timeout: Duration,
@@ -161,78 +185,157 @@ pub(crate) fn request(
     headers: &[(&str, &str)],
     body: Body<'_>,
 ) -> Result<Response, Error> {
-    let stream = connect(socket, connect_timeout)?;
-    let fail = |e: &io::Error| io_error(socket, e);
-    stream
-        .set_read_timeout(Some(io_timeout))
-        .and_then(|()| stream.set_write_timeout(Some(io_timeout)))
-        .map_err(|e| fail(&e))?;
     let mut head = format!(
-        "{method} {target} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: rust-pebble/{}\r\nConnection: close\r\n",
+        "{method} {target} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: rust-pebble/{}\r\n",
         env!("CARGO_PKG_VERSION")
     );
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
+    // A request of known size goes out in one write, with no buffer of the streaming size: most
+    // requests are small, and a large buffer costs its allocation each time.
+    let request = match body {
+        Body::Empty => {
+            head.push_str("\r\n");
+            head.into_bytes()
+        }
+        Body::Bytes { content_type, data } => {
+            head.push_str(&format!(
+                "Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+                data.len()
+            ));
+            let mut request = head.into_bytes();
+            request.extend_from_slice(&data);
+            request
+        }
+        Body::Stream {
+            content_type,
+            prefix,
+            stream: source,
+            suffix,
+        } => {
+            head.push_str(&format!(
+                "Content-Type: {content_type}\r\nTransfer-Encoding: chunked\r\n\r\n"
+            ));
+            let stream = open(socket, connect_timeout, io_timeout)?;
+            return stream_request(socket, stream, head, prefix, source, suffix);
+        }
+    };
+    if let Some(stream) = pool.take() {
+        match exchange(socket, stream, io_timeout, &request) {
+            Ok(response) => return Ok(response),
+            // The server closed the idle connection before reading the request: it was not
+            // processed, so it is sent once more on a new connection.
+            Err(Attempt::Unanswered(_)) => {}
+            Err(Attempt::Failed(e)) => return Err(e),
+        }
+    }
+    let stream = open(socket, connect_timeout, io_timeout)?;
+    exchange(socket, stream, io_timeout, &request).map_err(|a| match a {
+        Attempt::Unanswered(e) | Attempt::Failed(e) => e,
+    })
+}
+
+/// A new connection with the read and write timeouts set.
+fn open(
+    socket: &Path,
+    connect_timeout: Duration,
+    io_timeout: Duration,
+) -> Result<UnixStream, Error> {
+    let stream = connect(socket, connect_timeout)?;
+    set_timeouts(socket, &stream, io_timeout)?;
+    Ok(stream)
+}
+
+fn set_timeouts(socket: &Path, stream: &UnixStream, io_timeout: Duration) -> Result<(), Error> {
+    stream
+        .set_read_timeout(Some(io_timeout))
+        .and_then(|()| stream.set_write_timeout(Some(io_timeout)))
+        .map_err(|e| io_error(socket, &e))
+}
+
+/// How one try of a request failed.
+enum Attempt {
+    /// The connection was closed before any byte of an answer (the request was not processed).
+    Unanswered(Error),
+    /// Any other failure.
+    Failed(Error),
+}
+
+/// Whether an I/O error means the peer has closed the connection.
+fn is_closed(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::NotConnected
+    )
+}
+
+/// Writes a whole request on `stream` and reads the answer's head.
+fn exchange(
+    socket: &Path,
+    stream: UnixStream,
+    io_timeout: Duration,
+    request: &[u8],
+) -> Result<Response, Attempt> {
+    // A kept connection gets this call's timeouts.
+    set_timeouts(socket, &stream, io_timeout).map_err(Attempt::Failed)?;
+    let written = (&stream).write_all(request);
+    // Pebble may have answered (and closed) before reading the whole body: prefer its answer.
+    match (written, read_head(socket, stream)) {
+        (_, Ok(response)) => Ok(response),
+        (Ok(()), Err(head)) if head.unanswered => Err(Attempt::Unanswered(head.error)),
+        (Ok(()), Err(head)) => Err(Attempt::Failed(head.error)),
+        (Err(e), Err(head)) if head.unanswered && is_closed(&e) => {
+            Err(Attempt::Unanswered(io_error(socket, &e)))
+        }
+        (Err(e), Err(_)) => Err(Attempt::Failed(io_error(socket, &e))),
+    }
+}
+
+/// Sends a request whose body is streamed (chunked) from `source`, and reads the answer's head.
+fn stream_request(
+    socket: &Path,
+    stream: UnixStream,
+    head: String,
+    prefix: Vec<u8>,
+    source: &mut dyn Read,
+    suffix: Vec<u8>,
+) -> Result<Response, Error> {
     let sent = (|| -> io::Result<()> {
-        match body {
-            // A request of known size goes out in one write, with no buffer of the streaming
-            // size: most requests are small, and a large buffer costs its allocation each time.
-            Body::Empty => {
-                head.push_str("\r\n");
-                (&stream).write_all(head.as_bytes())
-            }
-            Body::Bytes { content_type, data } => {
-                head.push_str(&format!(
-                    "Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
-                    data.len()
-                ));
-                let mut request = head.into_bytes();
-                request.extend_from_slice(&data);
-                (&stream).write_all(&request)
-            }
-            Body::Stream {
-                content_type,
-                prefix,
-                stream: source,
-                suffix,
-            } => {
-                head.push_str(&format!(
-                    "Content-Type: {content_type}\r\nTransfer-Encoding: chunked\r\n\r\n"
-                ));
-                // What is gathered goes out once it reaches CHUNK, read through a buffer on the
-                // stack: a small file is one write, with no buffer of the streaming size
-                // allocated for it.
-                let mut out = head.into_bytes();
-                write_chunk(&mut out, &prefix)?;
-                let mut buf = [0u8; READ_BUF];
-                loop {
-                    let n = match source.read(&mut buf) {
-                        Ok(0) => break,
-                        Ok(n) => n,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                        Err(e) => return Err(local(e)),
-                    };
-                    write_chunk(&mut out, &buf[..n])?;
-                    if out.len() >= CHUNK {
-                        (&stream).write_all(&out)?;
-                        out.clear();
-                    }
-                }
-                write_chunk(&mut out, &suffix)?;
-                out.extend_from_slice(b"0\r\n\r\n");
-                (&stream).write_all(&out)
+        // What is gathered goes out once it reaches CHUNK, read through a buffer on the stack: a
+        // small file is one write, with no buffer of the streaming size allocated for it.
+        let mut out = head.into_bytes();
+        write_chunk(&mut out, &prefix)?;
+        let mut buf = [0u8; READ_BUF];
+        loop {
+            let n = match source.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(local(e)),
+            };
+            write_chunk(&mut out, &buf[..n])?;
+            if out.len() >= CHUNK {
+                (&stream).write_all(&out)?;
+                out.clear();
             }
         }
+        write_chunk(&mut out, &suffix)?;
+        out.extend_from_slice(b"0\r\n\r\n");
+        (&stream).write_all(&out)
     })();
     if let Err(e) = sent {
         if is_local(&e) {
             return Err(stream_error(socket, e, "", 0));
         }
         // Pebble may have answered (and closed) before reading the whole body: prefer its answer.
-        return read_head(socket, stream).map_err(|_| fail(&e));
+        return read_head(socket, stream).map_err(|_| io_error(socket, &e));
     }
-    read_head(socket, stream)
+    read_head(socket, stream).map_err(|head| head.error)
 }
 
 /// An error of the caller's own reader or writer, told apart from socket errors.
@@ -295,20 +398,44 @@ fn write_chunk(w: &mut impl Write, data: &[u8]) -> io::Result<()> {
     w.write_all(b"\r\n")
 }
 
-fn read_head(socket: &Path, stream: UnixStream) -> Result<Response, Error> {
+/// Why no response head was read.
+struct HeadError {
+    error: Error,
+    /// The connection closed before any byte of an answer.
+    unanswered: bool,
+}
+
+impl From<Error> for HeadError {
+    fn from(error: Error) -> HeadError {
+        HeadError {
+            error,
+            unanswered: false,
+        }
+    }
+}
+
+fn read_head(socket: &Path, stream: UnixStream) -> Result<Response, HeadError> {
     let mut reader = BufReader::with_capacity(16 * 1024, stream);
     let mut buf: Vec<u8> = Vec::with_capacity(1024);
-    let (status, reason, headers) = loop {
+    let (status, reason, headers, http11) = loop {
         let available = match reader.fill_buf() {
             Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(io_error(socket, &e)),
+            Err(e) => {
+                return Err(HeadError {
+                    unanswered: buf.is_empty() && is_closed(&e),
+                    error: io_error(socket, &e),
+                });
+            }
         };
         if available.is_empty() {
-            return Err(io_error(
-                socket,
-                &io::Error::new(io::ErrorKind::UnexpectedEof, "no complete response"),
-            ));
+            return Err(HeadError {
+                unanswered: buf.is_empty(),
+                error: io_error(
+                    socket,
+                    &io::Error::new(io::ErrorKind::UnexpectedEof, "no complete response"),
+                ),
+            });
         }
         let old = buf.len();
         buf.extend_from_slice(available);
@@ -317,6 +444,7 @@ fn read_head(socket: &Path, stream: UnixStream) -> Result<Response, Error> {
         match parsed.parse(&buf) {
             Ok(httparse::Status::Complete(n)) => {
                 let status = parsed.code.unwrap_or(0);
+                let http11 = parsed.version == Some(1);
                 let reason = parsed.reason.unwrap_or("").to_string();
                 let headers = parsed
                     .headers
@@ -330,16 +458,16 @@ fn read_head(socket: &Path, stream: UnixStream) -> Result<Response, Error> {
                     .collect::<Vec<_>>();
                 // Consume only the head's bytes from the reader.
                 reader.consume(n - old);
-                break (status, reason, headers);
+                break (status, reason, headers, http11);
             }
             Ok(httparse::Status::Partial) => {
                 let len = available.len();
                 reader.consume(len);
                 if buf.len() > MAX_HEAD {
-                    return Err(Error::Protocol("response head too large".into()));
+                    return Err(Error::Protocol("response head too large".into()).into());
                 }
             }
-            Err(e) => return Err(Error::Protocol(format!("invalid response head: {e}"))),
+            Err(e) => return Err(Error::Protocol(format!("invalid response head: {e}")).into()),
         }
     };
     let header = |name: &str| {
@@ -359,6 +487,11 @@ fn read_head(socket: &Path, stream: UnixStream) -> Result<Response, Error> {
         } else {
             Framing::Eof
         };
+    // HTTP/1.1 keeps a connection open unless the server says otherwise; a body that ends at
+    // EOF ends the connection with it.
+    let reusable = http11
+        && !matches!(framing, Framing::Eof)
+        && !header("connection").is_some_and(|c| c.to_ascii_lowercase().contains("close"));
     Ok(Response {
         status,
         reason,
@@ -366,6 +499,7 @@ fn read_head(socket: &Path, stream: UnixStream) -> Result<Response, Error> {
         body: BodyReader {
             reader,
             framing,
+            reusable,
             socket: socket.to_path_buf(),
         },
     })
@@ -388,10 +522,22 @@ enum Framing {
 pub(crate) struct BodyReader {
     reader: BufReader<UnixStream>,
     framing: Framing,
+    /// The server keeps the connection open after this body.
+    reusable: bool,
     socket: std::path::PathBuf,
 }
 
 impl BodyReader {
+    /// The connection, for the next request: only if this body was read to its end, nothing
+    /// follows it, and the server keeps the connection open.
+    fn into_idle(self) -> Option<UnixStream> {
+        let done = matches!(
+            self.framing,
+            Framing::Length(0) | Framing::Chunked(ChunkState::Done)
+        );
+        (self.reusable && done && self.reader.buffer().is_empty()).then(|| self.reader.into_inner())
+    }
+
     /// Reads the rest of the body, failing past `limit` bytes.
     pub fn read_limited(&mut self, limit: u64, what: &'static str) -> Result<Vec<u8>, Error> {
         let mut out = Vec::new();

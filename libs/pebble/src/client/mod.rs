@@ -1,5 +1,5 @@
-//! The blocking client: HTTP/1.1 over Pebble's Unix socket, one connection per call, every call
-//! bounded by [`Timeouts`] and every buffered answer by [`Limits`].
+//! The blocking client: HTTP/1.1 over Pebble's Unix socket, one idle connection kept between
+//! calls, every call bounded by [`Timeouts`] and every buffered answer by [`Limits`].
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -165,12 +165,26 @@ pub struct MakeDirOptions {
     pub ownership: Ownership,
 }
 
-/// A connection to one Pebble daemon (nothing is opened until a call).
-#[derive(Debug, Clone)]
+/// A connection to one Pebble daemon (nothing is opened until a call; the connection of a call
+/// whose answer was read whole is kept for the next call).
+#[derive(Debug)]
 pub struct Client {
     socket: PathBuf,
     timeouts: Timeouts,
     limits: Limits,
+    idle: http::Pool,
+}
+
+impl Clone for Client {
+    /// The same daemon, timeouts and limits; the clone opens its own connection.
+    fn clone(&self) -> Client {
+        Client {
+            socket: self.socket.clone(),
+            timeouts: self.timeouts,
+            limits: self.limits,
+            idle: http::Pool::default(),
+        }
+    }
 }
 
 /// A decoded JSON answer.
@@ -208,6 +222,7 @@ impl Client {
             socket: socket.into(),
             timeouts: Timeouts::default(),
             limits: Limits::default(),
+            idle: http::Pool::default(),
         }
     }
 
@@ -255,6 +270,7 @@ impl Client {
         read_timeout: Duration,
     ) -> Result<http::Response, Error> {
         http::request(
+            &self.idle,
             &self.socket,
             self.timeouts.connect,
             read_timeout,
@@ -266,33 +282,36 @@ impl Client {
     }
 
     /// Reads a JSON envelope; non-2xx answers become [`ApiError`]s.
-    fn answer(&self, mut response: http::Response) -> Result<Answer, Error> {
-        let bytes = response
-            .body
-            .read_limited(self.limits.response, "Pebble's answer")?;
+    fn answer(&self, response: http::Response) -> Result<Answer, Error> {
+        let media_type = response.media_type();
+        let content_type = response.header("content-type").unwrap_or("").to_string();
+        let http::Response {
+            status,
+            reason,
+            mut body,
+            ..
+        } = response;
+        let bytes = body.read_limited(self.limits.response, "Pebble's answer")?;
+        self.idle.recycle(body);
         let envelope = serde_json::from_slice::<Response>(&bytes);
-        if !(200..300).contains(&response.status) {
+        if !(200..300).contains(&status) {
             let (kind, message) = match envelope.as_ref().ok().and_then(Response::error_result) {
                 Some(e) => (e.kind, e.message),
                 None => (
                     None,
-                    format!(
-                        "{} {} (the answer is not a Pebble error)",
-                        response.status, response.reason
-                    ),
+                    format!("{} {} (the answer is not a Pebble error)", status, reason),
                 ),
             };
             return Err(Error::Api(ApiError {
-                status_code: response.status,
-                status: response.reason,
+                status_code: status,
+                status: reason,
                 kind,
                 message,
             }));
         }
-        if response.media_type() != "application/json" {
+        if media_type != "application/json" {
             return Err(Error::Protocol(format!(
-                "expected an application/json answer, got {:?}",
-                response.header("content-type").unwrap_or("")
+                "expected an application/json answer, got {content_type:?}"
             )));
         }
         let envelope =
@@ -550,7 +569,48 @@ impl Client {
 
     /// Writes `content` to `path` (absolute) in the container.
     pub fn push(&self, path: &str, content: &[u8], options: &PushOptions) -> Result<(), Error> {
-        self.push_reader(path, &mut &content[..], options)
+        self.push_many(&[(path, content)], options)
+    }
+
+    /// Writes each `(path, content)` in one request, all with `options`; the first path that
+    /// failed is the error (Pebble still writes the others).
+    pub fn push_many(&self, files: &[(&str, &[u8])], options: &PushOptions) -> Result<(), Error> {
+        if files.is_empty() {
+            return Ok(());
+        }
+        for (path, _) in files {
+            check_part_path(path)?;
+        }
+        let request = FilesRequest::Write {
+            files: files
+                .iter()
+                .map(|(path, _)| WriteFile {
+                    path: path.to_string(),
+                    make_dirs: options.make_dirs,
+                    ownership: options.ownership.clone(),
+                })
+                .collect(),
+        };
+        let metadata = serde_json::to_vec(&request)
+            .map_err(|e| Error::Protocol(format!("cannot encode the request: {e}")))?;
+        let boundary = multipart::boundary();
+        // Sent with a length rather than streamed: it can then be sent again on a new connection
+        // if Pebble had closed the kept one.
+        let body = Body::Bytes {
+            content_type: format!("multipart/form-data; boundary=\"{boundary}\""),
+            data: multipart::push_body(&boundary, &metadata, files),
+        };
+        let response = self.send(
+            "POST",
+            "/v1/files",
+            &[],
+            &[("Accept", "application/json")],
+            body,
+            self.timeouts.io,
+        )?;
+        let answer = self.answer(response)?;
+        let paths: Vec<&str> = files.iter().map(|(path, _)| *path).collect();
+        path_results(&paths, answer.result)
     }
 
     /// Writes what `content` yields to `path`, streamed (never held in memory whole).
@@ -560,13 +620,7 @@ impl Client {
         content: &mut dyn Read,
         options: &PushOptions,
     ) -> Result<(), Error> {
-        if path.contains(['\r', '\n']) {
-            return Err(Error::Path(PathError {
-                path: path.to_string(),
-                kind: ErrorKind::GenericFileError,
-                message: format!("path {path:?} contains a line break"),
-            }));
-        }
+        check_part_path(path)?;
         let request = FilesRequest::Write {
             files: vec![WriteFile {
                 path: path.to_string(),
@@ -664,6 +718,12 @@ impl Client {
                 }
                 _ => {}
             }
+        }
+        drop(reader);
+        // What follows the last part (an epilogue, at most a line) is read so that the
+        // connection can serve the next call.
+        if response.body.read_limited(1024, "pull epilogue").is_ok() {
+            self.idle.recycle(response.body);
         }
         let json = envelope
             .ok_or_else(|| Error::Protocol("pull answer without a response part".into()))?;
@@ -820,6 +880,51 @@ impl Client {
 
 fn change_path(id: &str, suffix: &str) -> String {
     format!("/v1/changes/{}{suffix}", http::encode_component(id))
+}
+
+/// Refuses a path that would break the head of its multipart part.
+fn check_part_path(path: &str) -> Result<(), Error> {
+    if path.contains(['\r', '\n']) {
+        return Err(Error::Path(PathError {
+            path: path.to_string(),
+            kind: ErrorKind::GenericFileError,
+            message: format!("path {path:?} contains a line break"),
+        }));
+    }
+    Ok(())
+}
+
+/// The per-path result list of a files call, one result per path in order: the first error
+/// becomes a [`PathError`].
+fn path_results(paths: &[&str], result: Option<Value>) -> Result<(), Error> {
+    let results: Vec<PathResult> = decode(result, "per-path results")?;
+    if results.len() != paths.len() {
+        return Err(Error::Protocol(format!(
+            "expected {} per-path results, got {}",
+            paths.len(),
+            results.len()
+        )));
+    }
+    for (path, result) in paths.iter().zip(&results) {
+        if result.path != *path {
+            return Err(Error::Protocol(format!(
+                "per-path result for {:?}, expected {path:?}",
+                result.path
+            )));
+        }
+    }
+    match paths
+        .iter()
+        .zip(&results)
+        .find_map(|(path, r)| Some((path, r.error.as_ref()?)))
+    {
+        Some((path, e)) => Err(Error::Path(PathError {
+            path: path.to_string(),
+            kind: e.kind.clone().unwrap_or(ErrorKind::GenericFileError),
+            message: e.message.clone(),
+        })),
+        None => Ok(()),
+    }
 }
 
 /// The per-path result list of a files call, for one path: its error becomes a [`PathError`].

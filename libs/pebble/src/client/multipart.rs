@@ -58,6 +58,34 @@ pub(crate) fn push_envelope(boundary: &str, metadata: &[u8], path: &str) -> (Vec
     (prefix, suffix)
 }
 
+/// A whole push body: the `request` part with the JSON metadata, then one `files` part per file.
+pub(crate) fn push_body(boundary: &str, metadata: &[u8], files: &[(&str, &[u8])]) -> Vec<u8> {
+    let size = files
+        .iter()
+        .map(|(p, c)| p.len() + c.len() + 160)
+        .sum::<usize>();
+    let mut out = Vec::with_capacity(metadata.len() + size + 256);
+    out.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Type: application/json\r\nContent-Disposition: form-data; name=\"request\"\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    out.extend_from_slice(metadata);
+    for (path, content) in files {
+        out.extend_from_slice(
+            format!(
+                "\r\n--{boundary}\r\nContent-Type: application/octet-stream\r\nContent-Disposition: form-data; name=\"files\"; filename={}\r\n\r\n",
+                quote(path)
+            )
+            .as_bytes(),
+        );
+        out.extend_from_slice(content);
+    }
+    out.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    out
+}
+
 /// The `boundary` parameter of a `multipart/form-data` content type.
 pub(crate) fn boundary_of(content_type: &str) -> Option<String> {
     let mut parts = content_type.split(';');

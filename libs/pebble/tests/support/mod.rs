@@ -58,6 +58,10 @@ pub enum Reply {
     Chunked(u16, &'static str, Vec<u8>),
     /// Bytes sent as they are, then the connection closes.
     Raw(Vec<u8>),
+    /// Bytes sent as they are; the connection stays open for the next request.
+    RawKeep(Vec<u8>),
+    /// The reply, then the connection closes (without saying so in the answer).
+    ThenClose(Box<Reply>),
     /// Close without answering.
     Close,
     /// Never answer (until the client goes away).
@@ -149,6 +153,7 @@ pub struct Server {
     pub socket: PathBuf,
     dir: TempDir,
     requests: Arc<Mutex<Vec<Request>>>,
+    accepts: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
     accept: Option<thread::JoinHandle<()>>,
 }
@@ -192,15 +197,17 @@ impl Server {
         let listener = UnixListener::bind(&socket).unwrap();
         let requests = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
+        let accepts = Arc::new(AtomicUsize::new(0));
         let handler: Arc<Handler> = Arc::new(handler);
         let accept = {
-            let (requests, stop) = (requests.clone(), stop.clone());
+            let (requests, stop, accepts) = (requests.clone(), stop.clone(), accepts.clone());
             thread::spawn(move || {
                 for conn in listener.incoming() {
                     if stop.load(Ordering::SeqCst) {
                         break;
                     }
                     let Ok(conn) = conn else { continue };
+                    accepts.fetch_add(1, Ordering::SeqCst);
                     let (requests, handler) = (requests.clone(), handler.clone());
                     thread::spawn(move || serve(conn, &requests, &*handler));
                 }
@@ -210,6 +217,7 @@ impl Server {
             socket,
             dir,
             requests,
+            accepts,
             stop,
             accept: Some(accept),
         }
@@ -223,6 +231,11 @@ impl Server {
             change: Duration::from_secs(10),
             exec: Duration::from_secs(10),
         })
+    }
+
+    /// How many connections were accepted.
+    pub fn accepts(&self) -> usize {
+        self.accepts.load(Ordering::SeqCst)
     }
 
     pub fn requests(&self) -> Vec<Request> {
@@ -341,14 +354,33 @@ fn read_request(reader: &mut BufReader<UnixStream>) -> Option<(Request, Vec<u8>)
     Some((request, head))
 }
 
+/// Serves requests on one connection, as Pebble does, until a reply ends it, the client asks
+/// for `Connection: close` or goes away.
 fn serve(conn: UnixStream, requests: &Mutex<Vec<Request>>, handler: &Handler) {
     let mut reader = BufReader::new(conn.try_clone().unwrap());
-    let Some((request, head)) = read_request(&mut reader) else {
-        return;
-    };
-    requests.lock().unwrap().push(request.clone());
-    let mut conn = conn;
-    match handler(&request) {
+    loop {
+        let Some((request, head)) = read_request(&mut reader) else {
+            return;
+        };
+        requests.lock().unwrap().push(request.clone());
+        let close = request
+            .header("connection")
+            .is_some_and(|c| c.eq_ignore_ascii_case("close"));
+        let conn = conn.try_clone().unwrap();
+        if !answer(conn, &mut reader, head, handler(&request)) || close {
+            return;
+        }
+    }
+}
+
+/// Sends one reply; whether the connection stays open.
+fn answer(
+    mut conn: UnixStream,
+    reader: &mut BufReader<UnixStream>,
+    head: Vec<u8>,
+    reply: Reply,
+) -> bool {
+    match reply {
         Reply::Json(status, value) => {
             let body = serde_json::to_vec(&value).unwrap();
             let _ = write!(
@@ -358,6 +390,7 @@ fn serve(conn: UnixStream, requests: &Mutex<Vec<Request>>, handler: &Handler) {
                 body.len()
             );
             let _ = conn.write_all(&body);
+            true
         }
         Reply::Chunked(status, content_type, body) => {
             let _ = write!(
@@ -371,14 +404,26 @@ fn serve(conn: UnixStream, requests: &Mutex<Vec<Request>>, handler: &Handler) {
                 let _ = conn.write_all(b"\r\n");
             }
             let _ = conn.write_all(b"0\r\nTrailer: x\r\n\r\n");
+            true
+        }
+        Reply::ThenClose(reply) => {
+            answer(conn.try_clone().unwrap(), reader, head, *reply);
+            let _ = conn.shutdown(std::net::Shutdown::Both);
+            false
         }
         Reply::Raw(bytes) => {
             let _ = conn.write_all(&bytes);
+            false
         }
-        Reply::Close => {}
+        Reply::RawKeep(bytes) => {
+            let _ = conn.write_all(&bytes);
+            true
+        }
+        Reply::Close => false,
         Reply::Hang => {
             let _ = conn.set_read_timeout(Some(Duration::from_secs(20)));
             let _ = conn.read(&mut [0u8; 1]);
+            false
         }
         Reply::WebSocket(run) => {
             let buffered = reader.buffer().to_vec();
@@ -391,6 +436,7 @@ fn serve(conn: UnixStream, requests: &Mutex<Vec<Request>>, handler: &Handler) {
             if let Ok(ws) = tungstenite::accept(replay) {
                 run(ws);
             }
+            false
         }
     }
 }
