@@ -600,6 +600,13 @@ impl Client {
             content_type: format!("multipart/form-data; boundary=\"{boundary}\""),
             data: multipart::push_body(&boundary, &metadata, files),
         };
+        let answer = self.post_files(body)?;
+        let paths: Vec<&str> = files.iter().map(|(path, _)| *path).collect();
+        path_results(&paths, answer.result)
+    }
+
+    /// `POST /v1/files` with a multipart body of files to write; the answer's envelope.
+    fn post_files(&self, body: Body<'_>) -> Result<Answer, Error> {
         let response = self.send(
             "POST",
             "/v1/files",
@@ -608,9 +615,7 @@ impl Client {
             body,
             self.timeouts.io,
         )?;
-        let answer = self.answer(response)?;
-        let paths: Vec<&str> = files.iter().map(|(path, _)| *path).collect();
-        path_results(&paths, answer.result)
+        self.answer(response)
     }
 
     /// Writes what `content` yields to `path`, streamed (never held in memory whole).
@@ -638,15 +643,7 @@ impl Client {
             stream: content,
             suffix,
         };
-        let response = self.send(
-            "POST",
-            "/v1/files",
-            &[],
-            &[("Accept", "application/json")],
-            body,
-            self.timeouts.io,
-        )?;
-        let answer = self.answer(response)?;
+        let answer = self.post_files(body)?;
         single_path_result(path, answer.result)
     }
 
