@@ -66,15 +66,6 @@ pub struct Workload {
     container: Container,
 }
 
-/// What a file sync changed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Synced {
-    /// Files pushed (every desired file, changed or not, as upstream).
-    pub pushed: usize,
-    /// Stale files removed (including legacy flat ones).
-    pub removed: Vec<String>,
-}
-
 /// What one listing of [`FOLDER`] showed: the first request of a hook that may write, so it also
 /// tells whether Pebble answers, and it spares a listing of every endpoint folder that is not
 /// there (and the creation of a folder that is).
@@ -210,23 +201,6 @@ impl Workload {
             }
         }
         Ok(out)
-    }
-
-    /// Makes `endpoint`'s folder hold exactly `desired` (container path → content), knowing what
-    /// [`FOLDER`] held (from [`probe`](Self::probe) earlier in this hook, or
-    /// [`Folder::Unknown`]): an endpoint folder that was not there is not listed.
-    pub fn sync(
-        &self,
-        folder: &Folder,
-        endpoint: &str,
-        desired: &BTreeMap<String, String>,
-    ) -> Result<Synced, Error> {
-        let removed = self.prune(folder, endpoint, desired)?;
-        self.push_files(desired)?;
-        Ok(Synced {
-            pushed: desired.len(),
-            removed,
-        })
     }
 
     /// Removes the files of `endpoint`'s folder that are not in `desired` (and the directories

@@ -88,6 +88,27 @@ fn files(root: &Path, dir: &Path) -> Vec<String> {
     out
 }
 
+/// What one endpoint's sync did.
+struct Synced {
+    pushed: usize,
+    removed: Vec<String>,
+}
+
+/// One endpoint's files made exactly `desired`, as the charm does it: prune, then push.
+fn sync(
+    w: &Workload,
+    folder: &Folder,
+    endpoint: &str,
+    desired: &BTreeMap<String, String>,
+) -> Result<Synced, WorkloadError> {
+    let removed = w.prune(folder, endpoint, desired)?;
+    w.push_files(desired)?;
+    Ok(Synced {
+        pushed: desired.len(),
+        removed,
+    })
+}
+
 #[test]
 fn files_land_in_the_layout_the_service_reads_and_the_service_runs() {
     let pod = Pod::start(true);
@@ -109,7 +130,7 @@ fn files_land_in_the_layout_the_service_reads_and_the_service_runs() {
             "kind: Secret\n".to_string(),
         ),
     ]);
-    let synced = w.sync(&Folder::Unknown, "secrets", &desired).unwrap();
+    let synced = sync(&w, &Folder::Unknown, "secrets", &desired).unwrap();
     assert_eq!(synced.pushed, 2);
     assert_eq!(
         synced.removed,
@@ -167,7 +188,7 @@ fn a_socket_nobody_serves_is_not_ready() {
         Err(WorkloadError::NotReady(_))
     ));
     assert!(matches!(
-        w.sync(&Folder::Unknown, "secrets", &BTreeMap::new()),
+        sync(&w, &Folder::Unknown, "secrets", &BTreeMap::new()),
         Err(WorkloadError::NotReady(_))
     ));
 }
@@ -204,7 +225,7 @@ fn one_listing_of_the_folder_says_what_exists_and_syncing_with_it_gives_the_same
         workload::file_path("roles", Some("keep"), "two"),
         "kind: Role\n".to_string(),
     );
-    let synced = w.sync(&seen, "roles", &roles).unwrap();
+    let synced = sync(&w, &seen, "roles", &roles).unwrap();
     assert_eq!(
         synced.removed,
         [
@@ -217,9 +238,7 @@ fn one_listing_of_the_folder_says_what_exists_and_syncing_with_it_gives_the_same
         !folder.join("roles/team").exists(),
         "emptied directory removed"
     );
-    let synced = w
-        .sync(&seen, "role-bindings", &desired("role-bindings"))
-        .unwrap();
+    let synced = sync(&w, &seen, "role-bindings", &desired("role-bindings")).unwrap();
     assert_eq!(synced.pushed, 1);
     assert!(synced.removed.is_empty());
     assert_eq!(
