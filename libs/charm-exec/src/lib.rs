@@ -16,7 +16,8 @@
 //!   captured, and only then is the text cut to its limit, so a secret split by the cut never
 //!   shows a prefix.
 //!
-//! No `pre_exec` closure is used, so std still spawns with `posix_spawn` (vfork-like, cheap), and
+//! A command starts in this process's memory without suspending it until the command's `execve`
+//! (a `clone` sharing memory, see `spawn.rs`; std's `posix_spawn` where that is not possible), and
 //! no thread is started unless there is more stdin than an empty pipe surely holds (4 KiB): a run
 //! costs one spawn and a few syscalls.
 //!
@@ -35,6 +36,7 @@
 //! ```
 
 mod redact;
+mod spawn;
 mod sys;
 
 pub use redact::{MARK, redact_bounded};
@@ -44,8 +46,7 @@ use std::fmt;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::process::CommandExt as _;
-use std::process::{Child, ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -242,16 +243,6 @@ fn env_bytes() -> usize {
     })
 }
 
-/// A `/dev/null` opened once: each command's stdin is a duplicate of it (one `dup` instead of
-/// an `open` and its path lookup at every command).
-fn dev_null() -> Stdio {
-    static NULL: OnceLock<Option<File>> = OnceLock::new();
-    NULL.get_or_init(|| File::open("/dev/null").ok())
-        .as_ref()
-        .and_then(|f| f.try_clone().ok())
-        .map_or_else(Stdio::null, Stdio::from)
-}
-
 /// What std's runtime does before `main` that a program entered without it (a charm's
 /// `#![no_main]` entry, see `charm::main!`) still needs before it runs commands: SIGPIPE ignored
 /// (a command that exits without reading its stdin makes the write fail with `EPIPE` instead of
@@ -317,16 +308,10 @@ impl Stream {
 }
 
 /// Waits for `child` to exit until `deadline`; `None` when it is still running then.
-fn wait_until(child: &mut Child, deadline: Instant) -> std::io::Result<Option<ExitStatus>> {
-    // Its pipes are closed, so it is exiting (or it closed them and went on: rare). The exit
-    // follows the close within microseconds: yield a few times before sleeping.
-    for _ in 0..64 {
-        if let Some(status) = child.try_wait()? {
-            return Ok(Some(status));
-        }
-        std::thread::yield_now();
-    }
+fn wait_until(child: &mut spawn::Child, deadline: Instant) -> std::io::Result<Option<ExitStatus>> {
+    // Its pipes are closed, so it is exiting (or it closed them and went on: rare).
     let mut pause = Duration::from_micros(50);
+    let mut yields = 0;
     loop {
         if let Some(status) = child.try_wait()? {
             return Ok(Some(status));
@@ -335,8 +320,16 @@ fn wait_until(child: &mut Child, deadline: Instant) -> std::io::Result<Option<Ex
         if left.is_zero() {
             return Ok(None);
         }
-        std::thread::sleep(pause.min(left));
-        pause = (pause * 2).min(Duration::from_millis(20));
+        if let Some(exited) = child.exit_fd() {
+            sys::poll_readable([Some(exited)], left)?;
+        } else if yields < 64 {
+            // The exit follows the close within microseconds: yield a few times first.
+            yields += 1;
+            std::thread::yield_now();
+        } else {
+            std::thread::sleep(pause.min(left));
+            pause = (pause * 2).min(Duration::from_millis(20));
+        }
     }
 }
 
@@ -423,37 +416,30 @@ impl Exec {
     pub fn run(&self) -> Result<Output, ExecError> {
         check_argv(&self.program, &self.args)?;
         let program = self.program.to_string_lossy().into_owned();
-        let mut child = std::process::Command::new(&self.program)
-            .args(&self.args)
-            .process_group(0)
-            .stdin(if self.stdin.is_some() {
-                Stdio::piped()
-            } else {
-                dev_null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|source| match source.raw_os_error() {
-                Some(E2BIG) => ExecError::ArgumentListTooLong {
-                    program: program.clone(),
-                    bytes: argv_bytes(
-                        &self.program,
-                        self.args.iter().map(String::as_str),
-                        std::env::vars_os(),
-                    ),
-                    limit: ARG_MAX,
-                },
-                _ => ExecError::Spawn {
-                    program: program.clone(),
-                    source,
-                },
-            })?;
-        // With process_group(0) the group id is the child's pid.
-        let group = child.id();
+        let spawn_error = |source: std::io::Error| match source.raw_os_error() {
+            Some(E2BIG) => ExecError::ArgumentListTooLong {
+                program: program.clone(),
+                bytes: argv_bytes(
+                    &self.program,
+                    self.args.iter().map(String::as_str),
+                    std::env::vars_os(),
+                ),
+                limit: ARG_MAX,
+            },
+            _ => ExecError::Spawn {
+                program: program.clone(),
+                source,
+            },
+        };
+        let spawn::Started {
+            mut child,
+            stdin,
+            stdout,
+            stderr,
+        } = spawn::spawn(&self.program, &self.args, self.stdin.is_some()).map_err(spawn_error)?;
         // Keep enough beyond the limit that any secret starting before the cut is seen whole.
         let margin = self.secrets.iter().map(String::len).max().unwrap_or(1) - 1;
-        if let (Some(data), Some(mut pipe)) = (self.stdin.as_ref(), child.stdin.take()) {
+        if let (Some(data), Some(mut pipe)) = (self.stdin.as_ref(), stdin) {
             if data.len() <= PIPE_BUF {
                 // A fresh pipe holds at least one page: this write never blocks, and a thread
                 // (its stack, its start, its join) would cost more than the command's spawn.
@@ -469,14 +455,8 @@ impl Exec {
         }
         let deadline = Instant::now() + self.timeout;
         let mut streams = [
-            Stream::new(
-                child.stdout.take(),
-                self.stdout_limit.saturating_add(margin),
-            ),
-            Stream::new(
-                child.stderr.take(),
-                self.stderr_limit.saturating_add(margin),
-            ),
+            Stream::new(Some(stdout), self.stdout_limit.saturating_add(margin)),
+            Stream::new(Some(stderr), self.stderr_limit.saturating_add(margin)),
         ];
         // Both pipes are read here as data arrives (no thread), so a chatty command never
         // blocks on a full pipe, until both close or the time is up.
@@ -488,9 +468,9 @@ impl Exec {
         // wake-up is a context switch, the dearest part of a short command here): a pipe holds
         // 64 KiB, more than a hook tool answers. A command that writes more, or runs longer than
         // EXIT_WAIT, is then served by the loop below, which reads as data arrives.
-        if let Some(exited) = sys::pidfd_open(group) {
+        if let Some(exited) = child.exit_fd() {
             let left = deadline.saturating_duration_since(Instant::now());
-            let _ = sys::poll_readable([Some(exited.as_raw_fd())], left.min(EXIT_WAIT));
+            let _ = sys::poll_readable([Some(exited)], left.min(EXIT_WAIT));
         }
         let mut status = None;
         loop {
@@ -515,7 +495,7 @@ impl Exec {
         let [out, err] = streams;
         let Some(status) = status else {
             // The command, or something it started that still holds a pipe, is stuck.
-            sys::kill_group(group);
+            child.kill();
             let _ = child.wait();
             return Err(ExecError::TimedOut {
                 program,
@@ -523,6 +503,10 @@ impl Exec {
                 stderr: self.finish(err.kept, err.total, self.stderr_limit),
             });
         };
+        // The program never ran (fast spawn: its execve's error comes back at its end).
+        if let Some(source) = child.exec_error() {
+            return Err(spawn_error(source));
+        }
         Ok(Output {
             status,
             stdout: self.finish(out.kept, out.total, self.stdout_limit),

@@ -246,3 +246,92 @@ fn stdin_at_and_past_the_inline_size_is_fed_whole_or_not_at_all_without_blocking
         }
     }
 }
+
+/// One field of `/proc/<pid>/status` as a number (the signal masks are hexadecimal).
+fn status_mask(status: &str, field: &str) -> u64 {
+    let line = status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .unwrap_or_else(|| panic!("no {field} in {status}"));
+    u64::from_str_radix(line.trim(), 16).unwrap()
+}
+
+#[test]
+fn the_command_starts_with_default_signals_nothing_blocked_and_three_descriptors() {
+    // This test process ignores SIGPIPE (std's runtime does, as charms do): the command must
+    // not inherit that, nor any blocked signal, nor any descriptor beyond stdin, out and err.
+    let ours = std::fs::read_to_string("/proc/self/status").unwrap();
+    let sigpipe = 1u64 << (libc::SIGPIPE - 1);
+    assert_ne!(status_mask(&ours, "SigIgn:") & sigpipe, 0, "{ours}");
+    let out = Exec::new("cat").arg("/proc/self/status").run().unwrap();
+    let theirs = out.stdout.text();
+    assert_eq!(status_mask(&theirs, "SigBlk:"), 0, "{theirs}");
+    assert_eq!(status_mask(&theirs, "SigIgn:") & sigpipe, 0, "{theirs}");
+    // Besides its three, the command may only hold what this process holds without
+    // close-on-exec (inherited from whoever started the tests), and the directory `ls` lists.
+    let mut allowed: Vec<String> = ["0", "1", "2", "3"].map(String::from).to_vec();
+    for entry in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
+        let fd = entry.file_name().to_string_lossy().into_owned();
+        let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).unwrap_or_default();
+        let flags = info
+            .lines()
+            .find_map(|l| l.strip_prefix("flags:"))
+            .and_then(|f| u64::from_str_radix(f.trim(), 8).ok());
+        if flags.is_some_and(|f| f & 0o2000000 == 0) {
+            allowed.push(fd);
+        }
+    }
+    let out = Exec::new("ls").arg("/proc/self/fd").run().unwrap();
+    let text = out.stdout.text();
+    for fd in text.lines() {
+        assert!(
+            allowed.iter().any(|a| a == fd),
+            "fd {fd} leaked: {text}; allowed {allowed:?}"
+        );
+    }
+    for fd in ["0", "1", "2"] {
+        assert!(text.lines().any(|l| l == fd), "{text}");
+    }
+}
+
+#[test]
+fn a_program_is_looked_up_on_path_unless_it_holds_a_slash() {
+    let by_name = Exec::new("sh").args(["-c", "echo $0"]).run().unwrap();
+    assert_eq!(
+        by_name.stdout.text(),
+        "sh\n",
+        "argv[0] is the name as given"
+    );
+    let by_path = Exec::new("/bin/sh").args(["-c", "echo $0"]).run().unwrap();
+    assert_eq!(by_path.stdout.text(), "/bin/sh\n");
+    // A relative path with a slash is not searched for on PATH.
+    let err = Exec::new("bin/sh").run().unwrap_err();
+    assert!(
+        matches!(&err, ExecError::Spawn { source, .. } if source.kind() == std::io::ErrorKind::NotFound),
+        "{err:?}"
+    );
+    let err = Exec::new("").run().unwrap_err();
+    assert!(
+        matches!(&err, ExecError::Spawn { source, .. } if source.kind() == std::io::ErrorKind::NotFound),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_file_that_is_not_executable_or_a_nul_in_an_argument_is_a_spawn_error() {
+    let dir = std::env::temp_dir().join(format!("charm-exec-noexec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("script");
+    std::fs::write(&script, "#!/bin/sh\necho ran\n").unwrap();
+    let err = Exec::new(&script).run().unwrap_err();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        matches!(&err, ExecError::Spawn { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied),
+        "{err:?}"
+    );
+    let err = Exec::new("echo").arg("a\0b").run().unwrap_err();
+    assert!(
+        matches!(&err, ExecError::Spawn { source, .. } if source.kind() == std::io::ErrorKind::InvalidInput),
+        "{err:?}"
+    );
+}

@@ -1,6 +1,7 @@
-//! The two system calls std does not offer: the only `unsafe` code of this crate.
+//! The system calls std does not offer. With `spawn`'s clone, the only `unsafe` code of this
+//! crate.
 
-use std::os::fd::RawFd;
+use std::os::fd::{OwnedFd, RawFd};
 use std::time::Duration;
 
 /// Sends SIGKILL to process group `group` (a command started with `process_group(0)`, whose
@@ -91,5 +92,80 @@ pub(crate) fn keep_spawn_heap() {
         // SAFETY: malloc takes a size and returns a block or null; the block is never used or
         // freed, so nothing can misuse it. `black_box`: an unused allocation may be elided.
         std::hint::black_box(unsafe { libc::malloc(40) });
+    }
+}
+
+/// Sends SIGKILL to process `pid` (0 and 1 are never signalled).
+#[allow(unsafe_code)]
+pub(crate) fn kill_pid(pid: u32) {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return;
+    };
+    if pid <= 1 {
+        return;
+    }
+    // SAFETY: kill takes two integers and touches no memory of this process; a process that is
+    // gone makes it fail with ESRCH, which there is nothing to do about.
+    let _ = unsafe { libc::kill(pid, libc::SIGKILL) };
+}
+
+/// Reaps child `pid` if it has exited (or, with `block`, once it has): its raw wait status,
+/// `None` while it runs.
+#[allow(unsafe_code)]
+pub(crate) fn wait_pid(pid: libc::pid_t, block: bool) -> std::io::Result<Option<libc::c_int>> {
+    let mut status: libc::c_int = 0;
+    let flags = if block { 0 } else { libc::WNOHANG };
+    // SAFETY: waitpid writes one int, `status`, a live local.
+    let r = unsafe { libc::waitpid(pid, &mut status, flags) };
+    match r {
+        0 => Ok(None),
+        r if r < 0 => Err(std::io::Error::last_os_error()),
+        _ => Ok(Some(status)),
+    }
+}
+
+/// A pipe, both ends close-on-exec: (read end, write end).
+#[allow(unsafe_code)]
+pub(crate) fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds: [libc::c_int; 2] = [-1, -1];
+    // SAFETY: pipe2 writes two ints into `fds`, a live local array of two.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    match (owned_fd(fds[0]), owned_fd(fds[1])) {
+        (Some(read), Some(write)) => Ok((read, write)),
+        _ => Err(std::io::Error::other("pipe2 returned a bad descriptor")),
+    }
+}
+
+/// Takes ownership of `fd`, a descriptor the kernel just gave this process (`None` if it is
+/// negative: none was given).
+#[allow(unsafe_code)]
+pub(crate) fn owned_fd(fd: libc::c_int) -> Option<OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: the caller passes a descriptor the kernel just returned, owned by no one else.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Blocks every signal in this thread; returns the mask to restore.
+#[allow(unsafe_code)]
+pub(crate) fn block_all_signals() -> libc::sigset_t {
+    // SAFETY: sigset_t is plain data; sigfillset and pthread_sigmask only write the live
+    // locals they are given.
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+        old
+    }
+}
+
+/// Restores a mask [`block_all_signals`] returned.
+#[allow(unsafe_code)]
+pub(crate) fn restore_signals(mask: &libc::sigset_t) {
+    // SAFETY: pthread_sigmask reads the live mask it is given.
+    unsafe {
+        libc::pthread_sigmask(libc::SIG_SETMASK, mask, std::ptr::null_mut());
     }
 }
