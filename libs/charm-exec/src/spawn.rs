@@ -103,8 +103,7 @@ impl Child {
     /// yet).
     pub(crate) fn kill(&self) {
         if self.status.is_none() {
-            sys::kill_group(self.id());
-            sys::kill_pid(self.id());
+            sys::kill_command(self.id());
         }
     }
 

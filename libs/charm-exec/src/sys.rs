@@ -4,20 +4,25 @@
 use std::os::fd::{OwnedFd, RawFd};
 use std::time::Duration;
 
-/// Sends SIGKILL to process group `group` (a command started with `process_group(0)`, whose
-/// group id is its pid). Groups 0 and 1 are never signalled: they would mean our own group and
-/// init's.
+/// Sends SIGKILL to command `pid` and to its process group (a command started in a group of its
+/// own, whose id is its pid: a shell's children die with it; the process itself too, should it
+/// not have made its group yet). 0 and 1 are never signalled: they would mean our own group and
+/// init.
 #[allow(unsafe_code)]
-pub(crate) fn kill_group(group: u32) {
-    let Ok(group) = libc::pid_t::try_from(group) else {
+pub(crate) fn kill_command(pid: u32) {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
         return;
     };
-    if group <= 1 {
+    if pid <= 1 {
         return;
     }
-    // SAFETY: killpg takes two integers and reads or writes no memory of this process. A group
-    // that no longer exists makes it fail with ESRCH, which there is nothing to do about.
-    let _ = unsafe { libc::killpg(group, libc::SIGKILL) };
+    // SAFETY: killpg and kill take two integers and read or write no memory of this process.
+    // A group or process that no longer exists makes them fail with ESRCH, which there is
+    // nothing to do about.
+    unsafe {
+        libc::killpg(pid, libc::SIGKILL);
+        libc::kill(pid, libc::SIGKILL);
+    }
 }
 
 /// Waits until one of `fds` can be read without blocking (data, end of file or an error), or
@@ -93,20 +98,6 @@ pub(crate) fn keep_spawn_heap() {
         // freed, so nothing can misuse it. `black_box`: an unused allocation may be elided.
         std::hint::black_box(unsafe { libc::malloc(40) });
     }
-}
-
-/// Sends SIGKILL to process `pid` (0 and 1 are never signalled).
-#[allow(unsafe_code)]
-pub(crate) fn kill_pid(pid: u32) {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
-        return;
-    };
-    if pid <= 1 {
-        return;
-    }
-    // SAFETY: kill takes two integers and touches no memory of this process; a process that is
-    // gone makes it fail with ESRCH, which there is nothing to do about.
-    let _ = unsafe { libc::kill(pid, libc::SIGKILL) };
 }
 
 /// Reaps child `pid` if it has exited (or, with `block`, once it has): its raw wait status,
