@@ -85,11 +85,12 @@ pub(crate) fn pidfd_open(pid: u32) -> Option<std::os::fd::OwnedFd> {
     Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
 }
 
-/// Keeps musl's own heap mapped between spawns. `posix_spawn` allocates its file actions (one
-/// 40-byte record per redirected descriptor) with musl's malloc, which a program with another
-/// global allocator (a charm's dlmalloc) uses for nothing else: each spawn then maps a fresh page
-/// for them and unmaps it when they are freed, two system calls and a page fault per command.
-/// One record-sized block, allocated once and never freed, keeps that page in place.
+/// Keeps musl's own heap mapped between spawns that go through std (`spawn`'s fallback).
+/// `posix_spawn` allocates its file actions (one 40-byte record per redirected descriptor) with
+/// musl's malloc, which a program with another global allocator (a charm's dlmalloc) uses for
+/// nothing else: each spawn then maps a fresh page for them and unmaps it when they are freed,
+/// two system calls and a page fault per command. One record-sized block, allocated once and
+/// never freed, keeps that page in place.
 #[allow(unsafe_code)]
 pub(crate) fn keep_spawn_heap() {
     #[cfg(target_env = "musl")]
