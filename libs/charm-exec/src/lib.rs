@@ -250,7 +250,6 @@ fn env_bytes() -> usize {
 /// that a file opened later never becomes fd 1 or 2 by accident).
 pub fn prepare_process() {
     sys::ignore_sigpipe();
-    sys::keep_spawn_heap();
     for fd in 0..3 {
         if sys::is_closed(fd) {
             // open(2) takes the lowest free descriptor: the closed one. It stays open for good.

@@ -136,6 +136,8 @@ pub(crate) fn spawn(program: &OsStr, args: &[String], piped_stdin: bool) -> io::
 
 /// [`spawn`] through std's `posix_spawn`.
 fn spawn_std(program: &OsStr, args: &[String], piped_stdin: bool) -> io::Result<Started> {
+    static KEPT: std::sync::Once = std::sync::Once::new();
+    KEPT.call_once(sys::keep_spawn_heap);
     let stdin = if piped_stdin {
         Stdio::piped()
     } else {
@@ -572,7 +574,6 @@ mod fast {
         ///
         /// # Safety
         /// The arguments must be what system call `n` expects; pointers must be valid for it.
-        #[cfg(target_arch = "x86_64")]
         pub(super) unsafe fn syscall4(
             n: libc::c_long,
             a: usize,
@@ -581,7 +582,9 @@ mod fast {
             d: usize,
         ) -> isize {
             let ret: isize;
-            // SAFETY: the caller's; `syscall` clobbers rcx and r11 and nothing else of ours.
+            // SAFETY: the caller's. x86-64's `syscall` clobbers rcx and r11, AArch64's `svc 0`
+            // nothing beyond x0.
+            #[cfg(target_arch = "x86_64")]
             unsafe {
                 core::arch::asm!(
                     "syscall",
@@ -595,23 +598,7 @@ mod fast {
                     options(nostack),
                 );
             }
-            ret
-        }
-
-        /// System call `n` with four arguments; a negative errno on failure.
-        ///
-        /// # Safety
-        /// The arguments must be what system call `n` expects; pointers must be valid for it.
-        #[cfg(target_arch = "aarch64")]
-        pub(super) unsafe fn syscall4(
-            n: libc::c_long,
-            a: usize,
-            b: usize,
-            c: usize,
-            d: usize,
-        ) -> isize {
-            let ret: isize;
-            // SAFETY: the caller's; `svc 0` clobbers nothing beyond x0.
+            #[cfg(target_arch = "aarch64")]
             unsafe {
                 core::arch::asm!(
                     "svc 0",

@@ -85,7 +85,8 @@ pub(crate) fn pidfd_open(pid: u32) -> Option<std::os::fd::OwnedFd> {
     Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
 }
 
-/// Keeps musl's own heap mapped between spawns that go through std (`spawn`'s fallback).
+/// Keeps musl's own heap mapped between spawns that go through std (`spawn`'s fallback, which
+/// calls this before its first spawn).
 /// `posix_spawn` allocates its file actions (one 40-byte record per redirected descriptor) with
 /// musl's malloc, which a program with another global allocator (a charm's dlmalloc) uses for
 /// nothing else: each spawn then maps a fresh page for them and unmaps it when they are freed,
